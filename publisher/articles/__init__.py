@@ -1,0 +1,1 @@
+"""Articles: the store of news items, their import formats and sanitising."""

@@ -1,0 +1,157 @@
+"""Import many files, folders and feed URLs; report each one; let no bad item stop the rest."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session
+
+from publisher.articles.drafts import ParsedSource, Rejection, TopicRef
+from publisher.articles.formats import (
+    FeedFetchError,
+    fetch_feed,
+    iter_import_paths,
+    parse_path,
+    parse_source,
+)
+from publisher.articles.store import ArticleWriter, SaveOutcome
+
+COMMIT_EVERY = 200
+"""Sources per transaction: large imports stay fast, and a crash loses at most one batch,
+which re-running the (idempotent) import restores."""
+
+
+@dataclass
+class SourceReport:
+    """What happened to one file or feed."""
+
+    source: str
+    format: str = "unknown"
+    encoding: str = "utf-8"
+    outcomes: Counter[SaveOutcome] = field(default_factory=Counter)
+    rejections: list[Rejection] = field(default_factory=list)
+    titles: list[str] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        """One word for the file: rejected, partly imported, or the outcome of its articles."""
+        if self.rejections:
+            return "partial" if self.outcomes else "rejected"
+        for outcome in (SaveOutcome.imported, SaveOutcome.updated):
+            if self.outcomes[outcome]:
+                return str(outcome)
+        return str(SaveOutcome.unchanged)
+
+
+@dataclass
+class ImportReport:
+    sources: list[SourceReport] = field(default_factory=list)
+
+    def count(self, outcome: SaveOutcome) -> int:
+        return sum(report.outcomes[outcome] for report in self.sources)
+
+    @property
+    def rejections(self) -> list[Rejection]:
+        return [rejection for report in self.sources for rejection in report.rejections]
+
+    @property
+    def ok(self) -> bool:
+        return not self.rejections
+
+
+def expand_sources(sources: Sequence[str]) -> list[str | Path]:
+    """URLs as they are, folders as the files inside them; missing paths kept to be reported."""
+    expanded: list[str | Path] = []
+    for source in sources:
+        if source.startswith(("http://", "https://")):
+            expanded.append(source)
+            continue
+        path = Path(source)
+        expanded.extend(iter_import_paths([path]) if path.is_dir() else [path])
+    return expanded
+
+
+def read_source(
+    source: str | Path, *, tz: ZoneInfo, default_topics: list[TopicRef]
+) -> ParsedSource:
+    """Parse one source; I/O problems become a rejection of that source, never an exception."""
+    name = str(source)
+    if isinstance(source, str):
+        try:
+            data = fetch_feed(source)
+        except FeedFetchError as exc:
+            return _unreadable(name, str(exc), format="feed")
+        return parse_source(data, name, tz=tz, default_topics=default_topics)
+    if not source.exists():
+        return _unreadable(name, "no such file or folder")
+    try:
+        return parse_path(source, tz=tz, default_topics=default_topics)
+    except OSError as exc:
+        return _unreadable(name, f"cannot read file: {exc.strerror or exc}")
+
+
+def _unreadable(name: str, reason: str, format: str = "unknown") -> ParsedSource:
+    return ParsedSource(name, format, rejections=[Rejection(name, None, reason)])
+
+
+def import_sources(
+    engine: Engine,
+    sources: Sequence[str],
+    *,
+    tz: ZoneInfo,
+    default_topics: list[TopicRef] | None = None,
+    on_source_done: Callable[[SourceReport, int, int], None] | None = None,
+) -> ImportReport:
+    """Import every source and return a report; ``on_source_done(report, done, total)`` drives
+    progress display in the CLI or the web."""
+    items = expand_sources(sources)
+    report = ImportReport()
+    done = 0
+    with Session(engine, expire_on_commit=False) as session:
+        writer = ArticleWriter(session)
+        for batch_start in range(0, len(items), COMMIT_EVERY):
+            batch = items[batch_start : batch_start + COMMIT_EVERY]
+            parsed_batch = [
+                read_source(item, tz=tz, default_topics=default_topics or []) for item in batch
+            ]
+            writer.prefetch(d.external_id for parsed in parsed_batch for d in parsed.drafts)
+            for parsed in parsed_batch:
+                source_report = _store_parsed(writer, parsed)
+                report.sources.append(source_report)
+                done += 1
+                if on_source_done is not None:
+                    on_source_done(source_report, done, len(items))
+            session.commit()
+    return report
+
+
+def _store_parsed(writer: ArticleWriter, parsed: ParsedSource) -> SourceReport:
+    result = SourceReport(
+        source=parsed.source,
+        format=parsed.format,
+        encoding=parsed.encoding,
+        rejections=list(parsed.rejections),
+    )
+    for draft in parsed.drafts:
+        savepoint = writer.session.begin_nested()
+        try:
+            outcome, article = writer.save(draft)
+            savepoint.commit()
+        except SQLAlchemyError as exc:
+            savepoint.rollback()
+            writer.forget()
+            reason = (
+                f"could not be stored: {type(exc).__name__}: {exc.args[0] if exc.args else exc}"
+            )
+            result.rejections.append(Rejection(draft.source or parsed.source, draft.line, reason))
+            continue
+        result.outcomes[outcome] += 1
+        if outcome is not SaveOutcome.unchanged:
+            result.titles.append(article.title)
+    return result

@@ -1,0 +1,258 @@
+"""Reading and writing articles: the only place that knows how an article is saved or found."""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import selectinload
+from sqlmodel import Session, col, select
+
+from publisher.articles.drafts import ArticleDraft, TopicRef
+from publisher.articles.models import Article, ArticleStatus, ArticleTopic, Topic
+from publisher.articles.sanitize import slugify_title
+from publisher.db import utcnow
+
+
+class SaveOutcome(enum.StrEnum):
+    imported = "imported"
+    updated = "updated"
+    unchanged = "unchanged"
+
+
+class ArticleNotFound(LookupError):
+    """No article has that id or slug."""
+
+
+def content_hash(draft: ArticleDraft) -> str:
+    """A fingerprint of everything a reader sees; a re-import that changes none of it is a no-op."""
+    payload = {
+        "title": draft.title,
+        "published_at": draft.published_at.isoformat(),
+        "body_html": draft.body_html,
+        "summary": draft.summary,
+        "image_caption": draft.image_caption,
+        "image_url": draft.image_url,
+        "url": draft.url,
+        "topics": sorted(topic.slug for topic in draft.topics),
+    }
+    encoded = json.dumps(payload, ensure_ascii=False, sort_keys=True).encode()
+    return hashlib.sha256(encoded).hexdigest()
+
+
+def ensure_topics(session: Session, refs: Iterable[TopicRef]) -> list[Topic]:
+    """The topics named, creating those not yet known; existing names are left as staff set them."""
+    return ArticleWriter(session).topics_for(list(refs))
+
+
+def _unique_slug(session: Session, title: str) -> str:
+    base = slugify_title(title)[:90]
+    if session.exec(select(Article.id).where(Article.slug == base)).first() is None:
+        return base
+    taken = set(session.exec(select(Article.slug).where(col(Article.slug).startswith(f"{base}-"))))
+    n = 2
+    while f"{base}-{n}" in taken:
+        n += 1
+    return f"{base}-{n}"
+
+
+class ArticleWriter:
+    """Saves drafts within one session, with look-ups batched.
+
+    Importing thousands of files one query at a time is slow; ``prefetch`` loads the articles a
+    batch of drafts may update in one query, and topics are cached for the writer's life.
+    Call ``forget`` after rolling back a savepoint, since cached rows may then be gone.
+    """
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._articles: dict[str, Article | None] = {}
+        self._topics: dict[str, Topic] = {}
+
+    def prefetch(self, external_ids: Iterable[str]) -> None:
+        wanted = [key for key in set(external_ids) if key not in self._articles]
+        for chunk_start in range(0, len(wanted), 500):
+            chunk = wanted[chunk_start : chunk_start + 500]
+            found = self.session.exec(
+                select(Article)
+                .where(col(Article.external_id).in_(chunk))
+                .options(selectinload(Article.topics))  # type: ignore[arg-type]
+            ).all()
+            self._articles.update(dict.fromkeys(chunk))
+            self._articles.update({article.external_id: article for article in found})
+
+    def forget(self) -> None:
+        self._articles.clear()
+        self._topics.clear()
+
+    def topics_for(self, refs: list[TopicRef]) -> list[Topic]:
+        wanted = {ref.slug: ref for ref in refs}
+        missing = [slug for slug in wanted if slug not in self._topics]
+        if missing:
+            for topic in self.session.exec(select(Topic).where(col(Topic.slug).in_(missing))):
+                self._topics[topic.slug] = topic
+            for slug in missing:
+                if slug not in self._topics:
+                    topic = Topic(slug=slug, name=wanted[slug].name)
+                    self.session.add(topic)
+                    self._topics[slug] = topic
+        return [self._topics[slug] for slug in wanted]
+
+    def _existing(self, external_id: str) -> Article | None:
+        if external_id not in self._articles:
+            self.prefetch([external_id])
+        return self._articles[external_id]
+
+    def save(self, draft: ArticleDraft) -> tuple[SaveOutcome, Article]:
+        """Insert a new article or update the one with the same ``external_id``; id and uid stay."""
+        digest = content_hash(draft)
+        article = self._existing(draft.external_id)
+        if article is not None and article.content_hash == digest:
+            return SaveOutcome.unchanged, article
+
+        session = self.session
+        outcome = SaveOutcome.updated
+        if article is None:
+            outcome = SaveOutcome.imported
+            article = Article(
+                external_id=draft.external_id,
+                slug=_unique_slug(session, draft.title),
+                title=draft.title,
+                published_at=draft.published_at,
+                body_html=draft.body_html,
+                body_text=draft.body_text,
+                content_hash=digest,
+            )
+            if draft.updated_at is not None:
+                article.updated_at = draft.updated_at
+        else:
+            article.updated_at = draft.updated_at or utcnow()
+        article.title = draft.title
+        article.published_at = draft.published_at
+        article.body_html = draft.body_html
+        article.body_text = draft.body_text
+        article.summary = draft.summary
+        article.image_caption = draft.image_caption
+        article.image_url = draft.image_url
+        article.url = draft.url
+        article.source = draft.source
+        article.content_hash = digest
+        article.topics = self.topics_for(draft.topics)
+        session.add(article)
+        session.flush()
+        self._articles[draft.external_id] = article
+        return outcome, article
+
+
+def save_draft(session: Session, draft: ArticleDraft) -> tuple[SaveOutcome, Article]:
+    """Save one draft (see :class:`ArticleWriter` for many)."""
+    return ArticleWriter(session).save(draft)
+
+
+def get_article(session: Session, key: str | int) -> Article:
+    """An article by numeric id or by slug."""
+    text = str(key).strip()
+    query = select(Article).options(selectinload(Article.topics))  # type: ignore[arg-type]
+    if text.isdigit():
+        query = query.where(Article.id == int(text))
+    else:
+        query = query.where(Article.slug == text)
+    article = session.exec(query).first()
+    if article is None:
+        raise ArticleNotFound(f"no article with id or slug {text!r}")
+    return article
+
+
+def list_articles(
+    session: Session,
+    *,
+    topic: str | None = None,
+    since: datetime | None = None,
+    include_withdrawn: bool = False,
+    limit: int | None = None,
+) -> Sequence[Article]:
+    """Articles newest first, optionally of one topic and from a moment on."""
+    query = select(Article).options(selectinload(Article.topics))  # type: ignore[arg-type]
+    if not include_withdrawn:
+        query = query.where(Article.status == ArticleStatus.published)
+    if topic is not None:
+        query = query.where(
+            col(Article.id).in_(
+                select(ArticleTopic.article_id)
+                .join(Topic, col(Topic.id) == col(ArticleTopic.topic_id))
+                .where(Topic.slug == topic)
+            )
+        )
+    if since is not None:
+        query = query.where(col(Article.published_at) >= since)
+    query = query.order_by(col(Article.published_at).desc(), col(Article.id).desc())
+    if limit is not None:
+        query = query.limit(limit)
+    return session.exec(query).all()
+
+
+def set_status(session: Session, key: str | int, status: ArticleStatus) -> tuple[Article, bool]:
+    """Publish or withdraw; returns the article and whether anything changed."""
+    article = get_article(session, key)
+    if article.status == status:
+        return article, False
+    article.status = status
+    article.updated_at = utcnow()
+    session.add(article)
+    session.flush()
+    return article, True
+
+
+def list_topics(session: Session) -> list[tuple[Topic, int]]:
+    """Every topic with its count of published articles."""
+    from sqlalchemy import func
+
+    counts = dict(
+        session.exec(
+            select(ArticleTopic.topic_id, func.count())
+            .join(Article, col(Article.id) == col(ArticleTopic.article_id))
+            .where(Article.status == ArticleStatus.published)
+            .group_by(col(ArticleTopic.topic_id))
+        ).all()
+    )
+    topics = session.exec(select(Topic).order_by(col(Topic.slug))).all()
+    return [(topic, counts.get(topic.id, 0)) for topic in topics]
+
+
+def save_topic(session: Session, slug: str, name: str) -> Topic:
+    """Create a topic or rename an existing one."""
+    topic = session.exec(select(Topic).where(Topic.slug == slug)).first()
+    if topic is None:
+        topic = Topic(slug=slug, name=name)
+    else:
+        topic.name = name
+    session.add(topic)
+    session.flush()
+    return topic
+
+
+def article_to_dict(article: Article, tz: ZoneInfo) -> dict[str, Any]:
+    """The public JSON shape of an article (``articles list --json``, later the API)."""
+    return {
+        "id": article.id,
+        "uid": article.uid,
+        "slug": article.slug,
+        "title": article.title,
+        "published_at": article.published_at.astimezone(tz).isoformat(),
+        "updated_at": article.updated_at.astimezone(tz).isoformat(),
+        "status": str(article.status),
+        "summary": article.summary,
+        "image_caption": article.image_caption,
+        "image_url": article.image_url,
+        "url": article.url,
+        "topics": [topic.slug for topic in article.topics],
+        "source": article.source,
+        "content_hash": article.content_hash,
+        "body_html": article.body_html,
+        "body_text": article.body_text,
+    }

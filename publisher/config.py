@@ -1,0 +1,175 @@
+"""Settings: one object, read from ``config/publisher.toml`` and ``PUBLISHER_*`` variables.
+
+Precedence (highest first): environment variables, the TOML file named by ``PUBLISHER_CONFIG``
+(else ``config/publisher.toml`` in the working directory), the defaults below. A wrong setting
+fails at start with its key's name (see :class:`SettingsError`) instead of deep in a stack trace.
+"""
+
+from __future__ import annotations
+
+import os
+from email.utils import parseaddr
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+DEFAULT_CONFIG_PATH = Path("config/publisher.toml")
+INSECURE_DEV_SECRET = "dev-only-insecure-secret-change-me"
+
+
+class SettingsError(Exception):
+    """A setting is missing, unknown or invalid; the message names the key and the file."""
+
+
+class Settings(BaseSettings):
+    """Everything an operator can set: field names are TOML keys; env vars add ``PUBLISHER_``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="PUBLISHER_",
+        extra="forbid",
+        validate_default=True,
+        populate_by_name=True,
+    )
+
+    database_url: str = "sqlite:///publisher.db"
+    base_url: str = "http://localhost:8000"
+    site_name: str = "Mestna občina Novo mesto"
+    timezone: str = "Europe/Ljubljana"
+    language: Literal["sl", "en"] = "sl"
+    secret_key: SecretStr = SecretStr(INSECURE_DEV_SECRET)
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(default=8025, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_tls: Literal["none", "starttls", "tls"] = "none"
+    from_address: str = Field(
+        default="Mestna občina Novo mesto <novice@novomesto.example.org>",
+        validation_alias=AliasChoices("from", "from_address", "PUBLISHER_FROM"),
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        try:
+            url = make_url(value)
+        except ArgumentError as exc:
+            raise ValueError(f"not a database URL: {exc}") from None
+        backend = url.get_backend_name()
+        if backend == "postgres":
+            backend = "postgresql"
+        if backend not in {"sqlite", "postgresql"}:
+            raise ValueError("use sqlite:///FILE or postgresql://USER@HOST/DB")
+        if backend == "postgresql":
+            # psycopg 3 is the driver we ship; plain postgresql:// URLs mean it.
+            url = url.set(drivername="postgresql+psycopg")
+        return url.render_as_string(hide_password=False)
+
+    @field_validator("base_url")
+    @classmethod
+    def _check_base_url(cls, value: str) -> str:
+        value = value.strip()
+        if not value.startswith(("http://", "https://")) or value[-3:] == "://":
+            raise ValueError("must be an absolute http(s) URL, e.g. https://novice.example.org")
+        if any(c in value for c in " \r\n\t"):
+            raise ValueError("must not contain spaces or line breaks")
+        return value.rstrip("/")
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (e.g. Europe/Ljubljana)") from None
+        return value
+
+    @field_validator("from_address")
+    @classmethod
+    def _check_from(cls, value: str) -> str:
+        if "\r" in value or "\n" in value:
+            raise ValueError("must not contain line breaks")
+        _, address = parseaddr(value)
+        if "@" not in address:
+            raise ValueError("must be an address like 'Občina <novice@example.org>'")
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def database_url_safe(self) -> str:
+        """The database URL with any password masked, for printing."""
+        return make_url(self.database_url).render_as_string(hide_password=True)
+
+    def public_view(self) -> dict[str, str]:
+        """Every setting as text for display, secrets masked."""
+        shown: dict[str, str] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if name == "database_url":
+                value = self.database_url_safe
+            elif isinstance(value, SecretStr):
+                value = "********" if value.get_secret_value() else ""
+            shown[name] = "" if value is None else str(value)
+        return shown
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_path = config_path()
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if toml_path is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_path))
+        return tuple(sources)
+
+
+def config_path() -> Path | None:
+    """The TOML file in force: ``PUBLISHER_CONFIG`` if set, else the default if it exists."""
+    named = os.environ.get("PUBLISHER_CONFIG")
+    if named:
+        return Path(named)
+    return DEFAULT_CONFIG_PATH if DEFAULT_CONFIG_PATH.is_file() else None
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings, turning validation failures into one readable :class:`SettingsError`."""
+    path = config_path()
+    if path is not None and not path.is_file():
+        raise SettingsError(f"PUBLISHER_CONFIG names {path}, which is not a file")
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise SettingsError(_describe(exc, path)) from None
+    except ValueError as exc:  # TOML syntax errors surface as ValueError subclasses
+        raise SettingsError(f"{path}: {exc}") from None
+
+
+def _describe(exc: ValidationError, path: Path | None) -> str:
+    origin = (
+        f" (from {path} or PUBLISHER_* environment)" if path else " (from PUBLISHER_* environment)"
+    )
+    lines = [f"invalid settings{origin}:"]
+    for error in exc.errors():
+        key = ".".join(str(part) for part in error["loc"]) or "?"
+        if error["type"] == "extra_forbidden":
+            lines.append(f"  {key}: unknown setting (check the spelling in config/publisher.toml)")
+        else:
+            lines.append(f"  {key}: {error['msg']}")
+    return "\n".join(lines)

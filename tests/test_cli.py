@@ -1,0 +1,168 @@
+"""The ``publisher`` command as a staff member uses it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from publisher.cli import app
+
+REPO = Path(__file__).resolve().parents[1]
+runner = CliRunner()
+
+EXPORT = """Župan s podžupani na otvoritvi
+
+Odprt prenovljeni most čez Krko
+
+datum: 7. 3. 2025
+
+Most je po dveh letih prenove znova odprt za pešce & kolesarje.
+\u00a0
+Prenova je stala 1,2 milijona €.
+
+\u00a0
+
+nazaj"""
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database_url: str) -> Path:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PUBLISHER_DATABASE_URL", database_url)
+    return tmp_path
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args))
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_init_creates_the_schema_and_is_harmless_to_repeat(workdir: Path) -> None:
+    code, out, _ = run("db", "current")
+    assert code == 1 and "publisher init" in out
+    assert run("init")[0] == 0
+    code, out, _ = run("init")
+    assert code == 0 and "up to date" in out
+    code, out, _ = run("db", "current")
+    assert code == 0 and "(up to date)" in out
+
+
+def test_commands_before_init_say_what_to_do(workdir: Path) -> None:
+    code, _, err = run("articles", "list")
+    assert code == 1
+    assert "publisher init" in err
+
+
+def test_import_list_show_withdraw_publish(workdir: Path) -> None:
+    (workdir / "most.txt").write_text(EXPORT, encoding="utf-8")
+    run("init")
+    code, out, _ = run("articles", "import", "most.txt", "--topic", "promet")
+    assert code == 0, out
+    assert "imported" in out and "most.txt" in out
+
+    code, out, _ = run("articles", "list", "--json")
+    [article] = json.loads(out)
+    assert article["title"] == "Odprt prenovljeni most čez Krko"
+    assert article["published_at"] == "2025-03-07T00:00:00+01:00"
+    assert article["image_caption"] == "Župan s podžupani na otvoritvi"
+    assert article["topics"] == ["promet"]
+    assert article["slug"] == "odprt-prenovljeni-most-cez-krko"
+    assert article["body_html"] == (
+        "<p>Most je po dveh letih prenove znova odprt za pešce &amp; kolesarje.</p>\n"
+        "<p>Prenova je stala 1,2 milijona €.</p>"
+    )
+
+    code, out, _ = run("articles", "show", str(article["id"]))
+    assert code == 0 and "Prenova je stala 1,2 milijona €." in out and "nazaj" not in out
+
+    assert run("articles", "withdraw", article["slug"])[0] == 0
+    assert json.loads(run("articles", "list", "--json")[1]) == []
+    assert len(json.loads(run("articles", "list", "--json", "--all")[1])) == 1
+    assert run("articles", "publish", str(article["id"]))[0] == 0
+    assert len(json.loads(run("articles", "list", "--json", "--topic", "promet")[1])) == 1
+    assert json.loads(run("articles", "list", "--json", "--topic", "kultura")[1]) == []
+    assert len(json.loads(run("articles", "list", "--json", "--since", "7. 3. 2025")[1])) == 1
+    assert json.loads(run("articles", "list", "--json", "--since", "2025-03-08")[1]) == []
+
+    code, _, err = run("articles", "show", "999")
+    assert code == 1 and "no article" in err
+
+
+def test_rejected_file_is_named_the_rest_imported_and_exit_status_is_1(workdir: Path) -> None:
+    (workdir / "most.txt").write_text(EXPORT, encoding="utf-8")
+    (workdir / "brez-datuma.txt").write_text("Naslov\n\nBesedilo.\n", encoding="utf-8")
+    run("init")
+    code, out, _ = run("articles", "import", "brez-datuma.txt", "most.txt")
+    assert code == 1
+    assert "brez-datuma.txt" in out and "datum" in out
+    assert "1 imported" in out and "1 rejected" in out
+    assert len(json.loads(run("articles", "list", "--json")[1])) == 1
+
+
+def test_bad_since_date_is_a_usage_error(workdir: Path) -> None:
+    run("init")
+    result = runner.invoke(app, ["articles", "list", "--since", "včeraj"])
+    assert result.exit_code == 2
+    assert "not a date" in result.output
+
+
+def run_installed(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """The real command in a child process, as a user runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "publisher", *args],
+        cwd=cwd,
+        env={**os.environ, "PYTHONPATH": str(REPO), **env},
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=120,
+    )
+
+
+def test_demo_imports_the_bundled_samples_and_lists_them(tmp_path: Path) -> None:
+    first = run_installed("demo", cwd=tmp_path, env={"COLUMNS": "200"})
+    assert first.returncode == 0, first.stderr
+    assert "rejected" in first.stdout and "0 rejected" in first.stdout
+    assert (tmp_path / "publisher.db").exists()
+    listed = run_installed("articles", "list", "--json", cwd=tmp_path, env={})
+    articles = json.loads(listed.stdout)
+    assert len(articles) >= 5
+    assert all(a["topics"] for a in articles)
+    for article in articles[:3]:
+        assert article["title"] in first.stdout
+    second = run_installed("demo", cwd=tmp_path, env={"COLUMNS": "200"})
+    assert second.returncode == 0
+    assert f"0 imported, 0 updated, {len(articles)} unchanged" in second.stdout
+
+
+def test_wrong_setting_fails_at_start_naming_the_key(tmp_path: Path) -> None:
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "publisher.toml").write_text('smtp_hots = "relay.example.org"\n', encoding="utf-8")
+    result = run_installed("articles", "list", cwd=tmp_path, env={})
+    assert result.returncode == 2
+    assert "smtp_hots" in result.stderr and "unknown setting" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_config_command_never_prints_secrets(tmp_path: Path) -> None:
+    env = {
+        "PUBLISHER_SMTP_PASSWORD": "relay-geslo-123",
+        "PUBLISHER_SECRET_KEY": "skrivnost-456",
+        "PUBLISHER_DATABASE_URL": "postgresql://app:db-geslo-789@db.example.org/novice",
+    }
+    result = run_installed("config", cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stderr
+    for secret in env.values():
+        assert secret not in result.stdout
+    for secret in ("relay-geslo-123", "skrivnost-456", "db-geslo-789"):
+        assert secret not in result.stdout + result.stderr
+    assert "db.example.org" in result.stdout
