@@ -1,20 +1,13 @@
-"""The ``publisher`` command: parses arguments, calls the domain, renders results with Rich.
-
-Nothing here decides anything about articles or the store; it only translates between the
-terminal and the functions in ``publisher.articles`` and ``publisher.db``.
-"""
+"""Articles and topics: import, list, show, publish and withdraw."""
 
 from __future__ import annotations
 
 import json
-import os
 import re
 import sys
-from dataclasses import dataclass
 from datetime import date, datetime
-from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -22,9 +15,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from publisher import __version__
 from publisher.articles.drafts import TopicRef
 from publisher.articles.importing import ImportReport, SourceReport, import_sources
 from publisher.articles.models import Article, ArticleStatus
@@ -39,135 +30,12 @@ from publisher.articles.store import (
     save_topic,
     set_status,
 )
-from publisher.config import Settings, SettingsError, load_settings
-from publisher.db import make_engine, schema_state, session_scope, upgrade
+from publisher.cli.context import console, fail, get_context
+from publisher.config import Settings
+from publisher.db import session_scope
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
-
-app = typer.Typer(
-    name="publisher",
-    help="Newsletter and syndication publisher for a town hall.",
-    no_args_is_help=True,
-    rich_markup_mode="rich",
-)
-db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
 articles_app = typer.Typer(help="Import, list and publish articles.", no_args_is_help=True)
 topics_app = typer.Typer(help="Topics articles are filed under.", no_args_is_help=True)
-app.add_typer(db_app, name="db")
-app.add_typer(articles_app, name="articles")
-app.add_typer(topics_app, name="topics")
-
-
-@dataclass
-class Context:
-    """Settings and engine, made once per command and only when the command needs them."""
-
-    settings: Settings
-    _engine: Engine | None = None
-
-    @property
-    def engine(self) -> Engine:
-        if self._engine is None:
-            self._engine = make_engine(self.settings.database_url)
-        return self._engine
-
-    def ready_engine(self) -> Engine:
-        """The engine, after checking the schema is current (else say how to fix it)."""
-        try:
-            state = schema_state(self.engine)
-        except (OperationalError, ProgrammingError) as exc:
-            fail(f"cannot open the database {self.settings.database_url_safe}: {exc.orig}")
-        if state.current is None:
-            fail("the database is not set up yet: run `publisher init`")
-        if not state.up_to_date:
-            fail(
-                f"the database is at migration {state.current}, the code needs {state.head}: "
-                "run `publisher db upgrade`"
-            )
-        return self.engine
-
-
-def fail(message: str, code: int = 1) -> Any:
-    err_console.print(f"[red]Error:[/red] {escape(message)}")
-    raise typer.Exit(code)
-
-
-def version_callback(value: bool) -> None:
-    if value:
-        console.print(f"publisher {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def main_callback(
-    ctx: typer.Context,
-    config: Annotated[
-        Path | None,
-        typer.Option("--config", "-c", help="Settings file (TOML); same as PUBLISHER_CONFIG."),
-    ] = None,
-    version: Annotated[
-        bool, typer.Option("--version", callback=version_callback, is_eager=True)
-    ] = False,
-) -> None:
-    if config is not None:
-        os.environ["PUBLISHER_CONFIG"] = str(config)
-    ctx.obj = Context(settings=load_settings())
-
-
-def _ctx(ctx: typer.Context) -> Context:
-    assert isinstance(ctx.obj, Context)
-    return ctx.obj
-
-
-# --- set-up -------------------------------------------------------------------------------
-
-
-@app.command()
-def init(ctx: typer.Context) -> None:
-    """Create the database (or bring it up to date). Running it again is harmless."""
-    context = _ctx(ctx)
-    before = schema_state(context.engine).current
-    state = upgrade(context.engine)
-    where = context.settings.database_url_safe
-    if before == state.current:
-        console.print(f"Database {where} is up to date (migration {state.current}).")
-    else:
-        console.print(f"[green]Database {where} ready[/green] (migration {state.current}).")
-
-
-@app.command("config")
-def show_config(ctx: typer.Context) -> None:
-    """Show the settings in force (secrets masked)."""
-    table = Table("setting", "value", title="publisher settings")
-    for key, value in _ctx(ctx).settings.public_view().items():
-        table.add_row(key, escape(value))
-    console.print(table)
-
-
-@db_app.command("upgrade")
-def db_upgrade(
-    ctx: typer.Context, revision: Annotated[str, typer.Argument(help="Target migration.")] = "head"
-) -> None:
-    """Apply migrations up to REVISION (default: the newest)."""
-    state = upgrade(_ctx(ctx).engine, revision)
-    console.print(f"Database at migration {state.current} (newest: {state.head}).")
-
-
-@db_app.command("current")
-def db_current(ctx: typer.Context) -> None:
-    """Show the database's migration and whether it is the newest."""
-    state = schema_state(_ctx(ctx).engine)
-    if state.current is None:
-        console.print(
-            f"Database not set up (newest migration: {state.head}). Run `publisher init`."
-        )
-        raise typer.Exit(1)
-    note = "up to date" if state.up_to_date else f"behind: newest is {state.head}"
-    console.print(f"{state.current} ({note})")
-
-
-# --- articles -----------------------------------------------------------------------------
 
 
 def _topic_refs(slugs: list[str]) -> list[TopicRef]:
@@ -191,7 +59,7 @@ def _print_source(report: SourceReport, out: Console, *, short_names: bool = Fal
         out.print(f"           [red]✗[/red] {escape(str(rejection))}")
 
 
-def _run_import(
+def run_import(
     engine: Engine,
     sources: list[str],
     settings: Settings,
@@ -219,7 +87,7 @@ def _run_import(
         )
 
 
-def _print_totals(report: ImportReport) -> None:
+def print_totals(report: ImportReport) -> None:
     rejected = len(report.rejections)
     counts = [f"{report.count(outcome)} {outcome}" for outcome in SaveOutcome]
     colour = "red" if rejected else "green"
@@ -242,10 +110,10 @@ def articles_import(
     Every source is reported; a rejected one never stops the others, and the command exits
     with status 1 after importing the rest if anything was rejected.
     """
-    context = _ctx(ctx)
+    context = get_context(ctx)
     engine = context.ready_engine()
-    report = _run_import(engine, paths, context.settings, _topic_refs(topic or []))
-    _print_totals(report)
+    report = run_import(engine, paths, context.settings, _topic_refs(topic or []))
+    print_totals(report)
     if not report.ok:
         raise typer.Exit(1)
 
@@ -284,7 +152,7 @@ def articles_list(
     limit: Annotated[int | None, typer.Option("--limit", min=1)] = None,
 ) -> None:
     """List articles, newest first."""
-    context = _ctx(ctx)
+    context = get_context(ctx)
     settings = context.settings
     since_at = _parse_since(since, settings) if since else None
     with session_scope(context.ready_engine()) as session:
@@ -315,7 +183,7 @@ def articles_show(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Show one article in full."""
-    context = _ctx(ctx)
+    context = get_context(ctx)
     with session_scope(context.ready_engine()) as session:
         try:
             article = get_article(session, key)
@@ -337,7 +205,7 @@ def articles_show(
 
 
 def _change_status(ctx: typer.Context, key: str, status: ArticleStatus) -> None:
-    context = _ctx(ctx)
+    context = get_context(ctx)
     with session_scope(context.ready_engine()) as session:
         try:
             article, changed = set_status(session, key, status)
@@ -361,13 +229,10 @@ def articles_withdraw(
     _change_status(ctx, key, ArticleStatus.withdrawn)
 
 
-# --- topics -------------------------------------------------------------------------------
-
-
 @topics_app.command("list")
 def topics_list(ctx: typer.Context) -> None:
     """List topics with their number of published articles."""
-    with session_scope(_ctx(ctx).ready_engine()) as session:
+    with session_scope(get_context(ctx).ready_engine()) as session:
         table = Table("Slug", "Name", "Articles", title="Topics")
         for topic, count in list_topics(session):
             table.add_row(topic.slug, escape(topic.name), str(count))
@@ -382,48 +247,6 @@ def topics_add(
 ) -> None:
     """Create a topic, or rename an existing one."""
     clean = slugify_title(slug)
-    with session_scope(_ctx(ctx).ready_engine()) as session:
+    with session_scope(get_context(ctx).ready_engine()) as session:
         topic = save_topic(session, clean, name.strip())
         console.print(f"Topic {topic.slug}: {escape(topic.name)}")
-
-
-# --- demo ---------------------------------------------------------------------------------
-
-
-@app.command()
-def demo(ctx: typer.Context) -> None:
-    """Set up the embedded database, import the bundled sample articles and list them."""
-    context = _ctx(ctx)
-    settings = context.settings
-    state = upgrade(context.engine)
-    console.rule("[bold]publisher demo")
-    console.print(f"Database {settings.database_url_safe} at migration {state.current}.")
-    samples = resources.files("publisher") / "samples"
-    topics = json.loads((samples / "topics.json").read_text(encoding="utf-8"))
-    article_topics: dict[str, list[str]] = json.loads(
-        (samples / "article-topics.json").read_text(encoding="utf-8")
-    )
-    with session_scope(context.engine) as session:
-        for topic in topics:
-            save_topic(session, topic["slug"], topic["name"])
-    with resources.as_file(samples / "articles") as folder:
-        files = sorted(p for p in folder.glob("*.txt"))
-        total = ImportReport()
-        for path in files:
-            refs = [TopicRef(slug=s, name=s) for s in article_topics.get(path.name, [])]
-            imported = _run_import(context.engine, [str(path)], settings, refs, short_names=True)
-            total.sources += imported.sources
-    _print_totals(total)
-    console.print()
-    ctx.invoke(articles_list, ctx=ctx)
-    if not total.ok:
-        raise typer.Exit(1)
-
-
-def main() -> None:
-    """Entry point: settings errors are reported plainly, without a traceback."""
-    try:
-        app()
-    except SettingsError as exc:
-        err_console.print(f"[red]Configuration error:[/red] {escape(str(exc))}")
-        sys.exit(2)

@@ -1,0 +1,66 @@
+"""The ``publisher`` command: parses arguments, calls the domain, renders results with Rich.
+
+Nothing here decides anything about articles or the store; it only translates between the
+terminal and the domain packages. One module per group of commands; this one assembles them.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from publisher import __version__
+from publisher.cli.articles import articles_app, topics_app
+from publisher.cli.context import Context, console, err_console
+from publisher.cli.demo import demo
+from publisher.cli.setup import db_app, init, show_config
+from publisher.config import SettingsError, load_settings
+
+app = typer.Typer(
+    name="publisher",
+    help="Newsletter and syndication publisher for a town hall.",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+)
+app.command()(init)
+app.command("config")(show_config)
+app.command()(demo)
+app.add_typer(db_app, name="db")
+app.add_typer(articles_app, name="articles")
+app.add_typer(topics_app, name="topics")
+
+
+def version_callback(value: bool) -> None:
+    if value:
+        console.print(f"publisher {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_callback(
+    ctx: typer.Context,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", "-c", help="Settings file (TOML); same as PUBLISHER_CONFIG."),
+    ] = None,
+    version: Annotated[
+        bool, typer.Option("--version", callback=version_callback, is_eager=True)
+    ] = False,
+) -> None:
+    if config is not None:
+        os.environ["PUBLISHER_CONFIG"] = str(config)
+    ctx.obj = Context(settings=load_settings())
+
+
+def main() -> None:
+    """Entry point: settings errors are reported plainly, without a traceback."""
+    try:
+        app()
+    except SettingsError as exc:
+        err_console.print(f"[red]Configuration error:[/red] {escape(str(exc))}")
+        sys.exit(2)
