@@ -120,9 +120,10 @@ def import_sources(
             parsed_batch = [
                 read_source(item, tz=tz, default_topics=default_topics or []) for item in batch
             ]
-            writer.prefetch(d.external_id for parsed in parsed_batch for d in parsed.drafts)
+            drafts = [draft for parsed in parsed_batch for draft in parsed.drafts]
+            outcomes = iter(writer.save_all(drafts))
             for parsed in parsed_batch:
-                source_report = _store_parsed(writer, parsed)
+                source_report = _report(parsed, [next(outcomes) for _ in parsed.drafts])
                 report.sources.append(source_report)
                 done += 1
                 if on_source_done is not None:
@@ -131,27 +132,20 @@ def import_sources(
     return report
 
 
-def _store_parsed(writer: ArticleWriter, parsed: ParsedSource) -> SourceReport:
+def _report(parsed: ParsedSource, outcomes: list[SaveOutcome | SQLAlchemyError]) -> SourceReport:
     result = SourceReport(
         source=parsed.source,
         format=parsed.format,
         encoding=parsed.encoding,
         rejections=list(parsed.rejections),
     )
-    for draft in parsed.drafts:
-        savepoint = writer.session.begin_nested()
-        try:
-            outcome, article = writer.save(draft)
-            savepoint.commit()
-        except SQLAlchemyError as exc:
-            savepoint.rollback()
-            writer.forget()
-            reason = (
-                f"could not be stored: {type(exc).__name__}: {exc.args[0] if exc.args else exc}"
-            )
+    for draft, outcome in zip(parsed.drafts, outcomes, strict=True):
+        if isinstance(outcome, SQLAlchemyError):
+            detail = outcome.args[0] if outcome.args else outcome
+            reason = f"could not be stored: {type(outcome).__name__}: {detail}"
             result.rejections.append(Rejection(draft.source or parsed.source, draft.line, reason))
             continue
         result.outcomes[outcome] += 1
         if outcome is not SaveOutcome.unchanged:
-            result.titles.append(article.title)
+            result.titles.append(draft.title)
     return result

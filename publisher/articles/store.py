@@ -5,16 +5,19 @@ from __future__ import annotations
 import enum
 import hashlib
 import json
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import insert
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import selectinload
 from sqlmodel import Session, col, select
 
 from publisher.articles.drafts import ArticleDraft, TopicRef
-from publisher.articles.models import Article, ArticleStatus, ArticleTopic, Topic
+from publisher.articles.models import Article, ArticleStatus, ArticleTopic, Topic, new_article_uid
 from publisher.articles.sanitize import slugify_title
 from publisher.db import utcnow
 
@@ -48,17 +51,6 @@ def content_hash(draft: ArticleDraft) -> str:
 def ensure_topics(session: Session, refs: Iterable[TopicRef]) -> list[Topic]:
     """The topics named, creating those not yet known; existing names are left as staff set them."""
     return ArticleWriter(session).topics_for(list(refs))
-
-
-def _unique_slug(session: Session, title: str) -> str:
-    base = slugify_title(title)[:90]
-    if session.exec(select(Article.id).where(Article.slug == base)).first() is None:
-        return base
-    taken = set(session.exec(select(Article.slug).where(col(Article.slug).startswith(f"{base}-"))))
-    n = 2
-    while f"{base}-{n}" in taken:
-        n += 1
-    return f"{base}-{n}"
 
 
 class ArticleWriter:
@@ -103,6 +95,107 @@ class ArticleWriter:
                     self._topics[slug] = topic
         return [self._topics[slug] for slug in wanted]
 
+    def allocate_slugs(self, titles: Sequence[str]) -> list[str]:
+        """Unique slugs for new articles: ``title``, then ``title-2``, ``title-3`` on clashes
+        with stored articles or with each other."""
+        bases = [slugify_title(title)[:90] for title in titles]
+        taken = set(self.session.exec(select(Article.slug).where(col(Article.slug).in_(bases))))
+        repeated = {base for base, count in Counter(bases).items() if count > 1}
+        for base in (taken & set(bases)) | repeated:
+            taken.update(
+                self.session.exec(
+                    select(Article.slug).where(col(Article.slug).startswith(f"{base}-"))
+                )
+            )
+        slugs = []
+        for base in bases:
+            slug, n = base, 2
+            while slug in taken:
+                slug, n = f"{base}-{n}", n + 1
+            taken.add(slug)
+            slugs.append(slug)
+        return slugs
+
+    def save_all(self, drafts: Sequence[ArticleDraft]) -> list[SaveOutcome | SQLAlchemyError]:
+        """Save many drafts; the result for each is its outcome or the error that refused it.
+
+        New articles go in with one set-based INSERT (and one for their topic links), the
+        ORM path handles updates; if the bulk INSERT fails, every draft is retried alone in
+        its own savepoint, so one bad draft never costs the others.
+        """
+        self.prefetch(draft.external_id for draft in drafts)
+        results: list[SaveOutcome | SQLAlchemyError | None] = [None] * len(drafts)
+        fresh: dict[str, int] = {}
+        for index, draft in enumerate(drafts):
+            if self._articles.get(draft.external_id) is None:
+                fresh.setdefault(draft.external_id, index)
+        if fresh:
+            savepoint = self.session.begin_nested()
+            try:
+                self._insert_new([drafts[index] for index in fresh.values()])
+                savepoint.commit()
+            except SQLAlchemyError:
+                savepoint.rollback()
+                self.forget()
+            else:
+                for external_id, index in fresh.items():
+                    results[index] = SaveOutcome.imported
+                    del self._articles[external_id]  # look it up again if met later
+        for index, draft in enumerate(drafts):
+            if results[index] is None:
+                results[index] = self._save_isolated(draft)
+        return [result for result in results if result is not None]
+
+    def _save_isolated(self, draft: ArticleDraft) -> SaveOutcome | SQLAlchemyError:
+        savepoint = self.session.begin_nested()
+        try:
+            outcome, _ = self.save(draft)
+            savepoint.commit()
+        except SQLAlchemyError as exc:
+            savepoint.rollback()
+            self.forget()
+            return exc
+        return outcome
+
+    def _insert_new(self, drafts: list[ArticleDraft]) -> None:
+        topics = [self.topics_for(draft.topics) for draft in drafts]
+        self.session.flush()  # new topics get their ids
+        now = utcnow()
+        slugs = self.allocate_slugs([draft.title for draft in drafts])
+        rows = [
+            {
+                "uid": new_article_uid(),
+                "external_id": draft.external_id,
+                "slug": slug,
+                "title": draft.title,
+                "published_at": draft.published_at,
+                "updated_at": draft.updated_at or now,
+                "created_at": now,
+                "body_html": draft.body_html,
+                "body_text": draft.body_text,
+                "summary": draft.summary,
+                "image_caption": draft.image_caption,
+                "image_url": draft.image_url,
+                "url": draft.url,
+                "source": draft.source,
+                "content_hash": content_hash(draft),
+                "status": ArticleStatus.published.value,
+            }
+            for draft, slug in zip(drafts, slugs, strict=True)
+        ]
+        table = Article.__table__
+        inserted = self.session.execute(
+            insert(table).returning(table.c.id, sort_by_parameter_order=True), rows
+        )
+        ids = list(inserted.scalars())
+        links = [
+            {"article_id": article_id, "topic_id": topic.id}
+            for article_id, article_topics in zip(ids, topics, strict=True)
+            for topic in article_topics
+        ]
+        if links:
+            self.session.execute(insert(ArticleTopic.__table__), links)
+
     def _existing(self, external_id: str) -> Article | None:
         if external_id not in self._articles:
             self.prefetch([external_id])
@@ -121,7 +214,7 @@ class ArticleWriter:
             outcome = SaveOutcome.imported
             article = Article(
                 external_id=draft.external_id,
-                slug=_unique_slug(session, draft.title),
+                slug=self.allocate_slugs([draft.title])[0],
                 title=draft.title,
                 published_at=draft.published_at,
                 body_html=draft.body_html,

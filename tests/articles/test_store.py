@@ -9,13 +9,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, select
 
 from publisher.articles.drafts import ArticleDraft, TopicRef
 from publisher.articles.models import Article, ArticleStatus, Topic
 from publisher.articles.store import (
     ArticleNotFound,
+    ArticleWriter,
     SaveOutcome,
     article_to_dict,
     get_article,
@@ -151,3 +152,31 @@ def test_json_shape_has_local_iso_dates_and_topic_slugs(engine: Engine) -> None:
     assert shape["topics"] == ["promet"]
     for key in ("id", "slug", "title", "image_caption", "body_html"):
         assert key in shape
+
+
+def test_batch_save_isolates_a_bad_draft_and_keeps_the_others(engine: Engine) -> None:
+    broken = draft(2, published_at=datetime(2025, 3, 2))  # naive: the database layer refuses it
+    with session_scope(engine) as session:
+        results = ArticleWriter(session).save_all([draft(1), broken, draft(3)])
+    assert results[0] is SaveOutcome.imported and results[2] is SaveOutcome.imported
+    assert isinstance(results[1], SQLAlchemyError)
+    with Session(engine) as session:
+        assert local_days(list_articles(session)) == [3, 1]
+        assert [t.slug for t in get_article(session, "obnova-ceste-st-1-v-smihelu").topics] == [
+            "promet"
+        ]
+
+
+def test_batch_save_merges_repeats_and_separates_equal_titles(engine: Engine) -> None:
+    same_title = [draft(n, title="Seja sveta četrtne skupnosti") for n in (1, 2)]
+    repeated = draft(1, title="Seja sveta četrtne skupnosti", summary="Popravljen povzetek.")
+    with session_scope(engine) as session:
+        results = ArticleWriter(session).save_all([*same_title, repeated])
+    assert results == [SaveOutcome.imported, SaveOutcome.imported, SaveOutcome.updated]
+    with Session(engine) as session:
+        articles = session.exec(select(Article).order_by(Article.id)).all()
+        assert [a.slug for a in articles] == [
+            "seja-sveta-cetrtne-skupnosti",
+            "seja-sveta-cetrtne-skupnosti-2",
+        ]
+        assert articles[0].summary == "Popravljen povzetek."
