@@ -211,3 +211,41 @@ def test_feed_url_brings_a_sites_history_in(engine: Engine, feed_server: str) ->
         assert article.url == "https://www.example.org/n/1"
         assert [t.slug for t in article.topics] == ["okolje"]
         assert article.published_at.astimezone(LJUBLJANA).hour == 10
+
+
+DATA = Path(__file__).parent / "data"
+
+
+def test_every_export_variant_is_stored_or_rejected_as_it_should_be(engine: Engine) -> None:
+    """The office-format variants in tests/articles/data, through the store, on both databases."""
+    report = import_sources(
+        engine,
+        [
+            str(DATA / f"office-{v}.txt")
+            for v in ("cp1250", "long", "markup-title", "no-caption", "no-date", "short-date")
+        ],
+        tz=LJUBLJANA,
+    )
+    status = {Path(source.source).stem: source.status for source in report.sources}
+    assert status == {
+        "office-cp1250": "imported",
+        "office-long": "imported",
+        "office-markup-title": "imported",
+        "office-no-caption": "imported",
+        "office-no-date": "rejected",
+        "office-short-date": "imported",
+    }
+    with Session(engine) as session:
+        by_title = {article.title: article for article in list_articles(session)}
+    school = by_title["Župan obiskal Osnovno šolo Šmihel"]
+    assert school.image_caption == "Šolarji čistijo žive meje"
+    markup = by_title["Občina & KS <Bršljin> „Čisto mesto“"]
+    assert markup.image_caption == ""
+    assert "&amp;" in markup.body_html and "&amp;amp;" not in markup.body_html
+    assert "<b>" not in markup.body_html and "&lt;b&gt;" in markup.body_html
+    winter = by_title["Zimska služba posipa tudi kolesarske steze"]
+    assert winter.published_at.astimezone(LJUBLJANA).date().isoformat() == "2025-03-07"
+    assert not winter.body_text.lower().endswith("nazaj")
+    long = by_title["Pešpot ob Krki bo dobila novo podobo"]
+    assert long.body_html.count("<p>") >= 10
+    assert long.summary.endswith("…") and len(long.summary) <= 280
