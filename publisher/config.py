@@ -56,6 +56,16 @@ class Settings(BaseSettings):
         default="Mestna občina Novo mesto <novice@novomesto.example.org>",
         validation_alias=AliasChoices("from", "from_address", "PUBLISHER_FROM"),
     )
+    confirm_token_days: int = Field(default=7, ge=1, le=90)
+    websub_hub: str | None = None
+    feed_entries: int = Field(default=50, ge=1, le=1000)
+    feed_ttl: int = Field(default=15, ge=1, le=1440)
+    postal_address: str = "Seidlova cesta 1, 8000 Novo mesto"
+    logo_url: str | None = None
+    logo_width: int = Field(default=160, ge=1, le=600)
+    logo_height: int = Field(default=48, ge=1, le=300)
+    digest_subject: str = "{list_name}, {period}"
+    list_unsubscribe_mailto: str | None = None
 
     @field_validator("database_url")
     @classmethod
@@ -83,6 +93,31 @@ class Settings(BaseSettings):
         if any(c in value for c in " \r\n\t"):
             raise ValueError("must not contain spaces or line breaks")
         return value.rstrip("/")
+
+    @field_validator("websub_hub")
+    @classmethod
+    def _check_websub_hub(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None  # unset or empty: feeds declare no hub and nothing is pinged
+        value = value.strip()
+        if not value.startswith(("http://", "https://")) or value[-3:] == "://":
+            raise ValueError(
+                "must be an absolute http(s) URL, e.g. https://pubsubhubbub.appspot.com/"
+            )
+        if any(c in value for c in " \r\n\t"):
+            raise ValueError("must not contain spaces or line breaks")
+        return value
+
+    @field_validator("digest_subject")
+    @classmethod
+    def _check_subject(cls, value: str) -> str:
+        try:
+            value.format(list_name="x", period="y")
+        except (KeyError, IndexError, ValueError):
+            raise ValueError("may use only {list_name} and {period}") from None
+        if "\r" in value or "\n" in value:
+            raise ValueError("must not contain line breaks")
+        return value
 
     @field_validator("timezone")
     @classmethod

@@ -1,0 +1,258 @@
+"""Compose a digest once per edition and language: Jinja2, then premailer, then MIME bytes.
+
+premailer costs ~80 ms a call, so it runs here, once, never per recipient; what differs per
+recipient is left as slots in the bytes (see ``publisher.mail.message``).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from functools import cache
+from zoneinfo import ZoneInfo
+
+import premailer
+from babel.dates import format_date
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from publisher.config import Settings
+from publisher.mail.message import MessageTemplate, Slots, build_template, new_slots, sender_domain
+from publisher.translations import TEMPLATES_DIR, translations
+
+
+@dataclass(frozen=True)
+class DigestItem:
+    """One article as the digest shows it."""
+
+    title: str
+    url: str
+    published_at: datetime
+    summary: str
+    image_caption: str = ""
+    topics: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Digest:
+    """What one edition says, independent of language and recipient."""
+
+    edition_key: str
+    """Stable name of the edition, e.g. ``tedenske-novice/2025-W10`` (headers, Message-IDs)."""
+    list_slug: str
+    list_name: str
+    period_start: date
+    period_end: date
+    """Inclusive."""
+    items: Sequence[DigestItem]
+    archive_url: str
+    is_test: bool = False
+
+
+@dataclass(frozen=True)
+class Branding:
+    """The municipality's identity in every message, from the settings."""
+
+    site_name: str
+    site_url: str
+    sender: str
+    postal_address: str = ""
+    logo_url: str | None = None
+    logo_width: int = 160
+    logo_height: int = 48
+    subject_format: str = "{list_name}, {period}"
+    list_unsubscribe_mailto: str | None = None
+    timezone: str = "Europe/Ljubljana"
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Branding:
+        return cls(
+            site_name=settings.site_name,
+            site_url=settings.base_url,
+            sender=settings.from_address,
+            postal_address=settings.postal_address,
+            logo_url=settings.logo_url,
+            logo_width=settings.logo_width,
+            logo_height=settings.logo_height,
+            subject_format=settings.digest_subject,
+            list_unsubscribe_mailto=settings.list_unsubscribe_mailto,
+            timezone=settings.timezone,
+        )
+
+    @property
+    def domain(self) -> str:
+        return sender_domain(self.sender)
+
+
+@dataclass(frozen=True)
+class ComposedDigest:
+    """One edition in one language: the inlined HTML and the text (with slots), and the bytes."""
+
+    language: str
+    subject: str
+    html: str
+    text: str
+    slots: Slots
+    template: MessageTemplate = field(repr=False)
+
+    def public_html(self, unsubscribe_url: str, preferences_url: str) -> str:
+        """The HTML with no personal parts, for the public archive and the staff preview."""
+        return _fill_public(self.html, self.slots, unsubscribe_url, preferences_url)
+
+    def public_text(self, unsubscribe_url: str, preferences_url: str) -> str:
+        return _fill_public(self.text, self.slots, unsubscribe_url, preferences_url)
+
+
+def _fill_public(body: str, slots: Slots, unsubscribe_url: str, preferences_url: str) -> str:
+    values = {
+        slots.salutation_html: "",
+        slots.salutation_text: "",
+        slots.unsubscribe_url_html: unsubscribe_url,
+        slots.unsubscribe_url_text: unsubscribe_url,
+        slots.preferences_url_html: preferences_url,
+        slots.preferences_url_text: preferences_url,
+    }
+    for slot, value in values.items():
+        body = body.replace(slot, value)
+    return body
+
+
+BABEL_LOCALES = {"sl": "sl", "en": "en_GB"}
+"""English dates the European way ("7 March 2025"), as a Slovenian municipality writes them."""
+
+
+def format_day(moment: date | datetime, language: str, tz: ZoneInfo) -> str:
+    """ "7. marec 2025" in Slovenian, "7 March 2025" in English, in the municipality's zone."""
+    if isinstance(moment, datetime):
+        moment = moment.astimezone(tz).date()
+    return format_date(moment, "long", locale=BABEL_LOCALES.get(language, language))
+
+
+def format_period(start: date, end: date, language: str) -> str:
+    """An inclusive date range the way people write it: "3.–9. marec 2025".
+
+    Babel's interval formats abbreviate months in Slovenian ("3.–9. mar. 2025"), so the
+    range is built from full dates: the shared month and year are written once.
+    """
+    locale = BABEL_LOCALES.get(language, language)
+    if start == end:
+        return format_date(end, "long", locale=locale)
+    if language != "sl":
+        if (start.year, start.month) == (end.year, end.month):
+            return f"{start.day}–{format_date(end, 'long', locale=locale)}"
+        first = format_date(start, "d MMMM" if start.year == end.year else "long", locale=locale)
+        return f"{first} – {format_date(end, 'long', locale=locale)}"
+    last = format_date(end, "long", locale="sl")
+    if (start.year, start.month) == (end.year, end.month):
+        return f"{start.day}.–{last}"
+    first_format = "d. MMMM" if start.year == end.year else "long"
+    return f"{format_date(start, first_format, locale='sl')} – {last}"
+
+
+@cache
+def email_environment(language: str) -> Environment:
+    """A Jinja2 environment per language, with that language's catalog installed."""
+    environment = Environment(
+        loader=FileSystemLoader(TEMPLATES_DIR),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,
+        extensions=["jinja2.ext.i18n"],
+        keep_trailing_newline=True,
+    )
+    environment.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
+    return environment
+
+
+@cache
+def _stylesheet() -> str:
+    return (TEMPLATES_DIR / "email" / "digest.css").read_text(encoding="utf-8")
+
+
+def inline_css(html: str) -> str:
+    """premailer, once per edition and language: styles inline, media queries kept in <style>."""
+    return premailer.Premailer(
+        html,
+        remove_classes=False,
+        keep_style_tags=False,
+        strip_important=False,
+        disable_validation=True,
+        allow_network=False,
+        # Keep the template's width/height attributes: Outlook sizes tables and images by them
+        # and ignores max-width, so the 600 px container must stay 600 there.
+        disable_basic_attributes=["width", "height"],
+        cssutils_logging_level=logging.CRITICAL,
+    ).transform(pretty_print=False)
+
+
+_BLANK_LINES = re.compile(r"\n{3,}")
+
+
+def subject_for(digest: Digest, language: str, branding: Branding) -> str:
+    period = format_period(digest.period_start, digest.period_end, language)
+    subject = branding.subject_format.format(list_name=digest.list_name, period=period)
+    if digest.is_test:
+        subject = translations(language).gettext("[TEST] %(subject)s") % {"subject": subject}
+    return subject
+
+
+def compose_digest(digest: Digest, language: str, branding: Branding) -> ComposedDigest:
+    """Render, inline and serialise one edition in one language; the per-recipient parts are
+    slots to fill with :meth:`MessageTemplate.fill`."""
+    tz = ZoneInfo(branding.timezone)
+    slots = new_slots()
+    subject = subject_for(digest, language, branding)
+    context = {
+        "language": language,
+        "subject": subject,
+        "stylesheet": _stylesheet(),
+        "preheader": "; ".join(item.title for item in digest.items[:3]),
+        "is_test": digest.is_test,
+        "site_name": branding.site_name,
+        "site_url": branding.site_url,
+        "postal_address": branding.postal_address,
+        "logo_url": branding.logo_url,
+        "logo_width": branding.logo_width,
+        "logo_height": branding.logo_height,
+        "list_name": digest.list_name,
+        "period_label": format_period(digest.period_start, digest.period_end, language),
+        "archive_url": digest.archive_url,
+        "count": len(digest.items),
+        "items": [
+            {
+                "title": item.title,
+                "url": item.url,
+                "date_label": format_day(item.published_at, language, tz),
+                "summary": item.summary,
+                "image_caption": item.image_caption,
+                "topics": item.topics,
+            }
+            for item in digest.items
+        ],
+        "slots": slots,
+    }
+    environment = email_environment(language)
+    html = inline_css(environment.get_template("email/digest.html").render(context))
+    text = environment.get_template("email/digest.txt").render(context)
+    text = _BLANK_LINES.sub("\n\n", text).strip() + "\n"
+    headers = {
+        "List-Id": f"{digest.list_name} <{digest.list_slug}.{branding.domain}>",
+        "List-Archive": f"<{digest.archive_url}>",
+        "Precedence": "bulk",
+        "Auto-Submitted": "auto-generated",
+        "X-Publisher-Edition": digest.edition_key,
+        "Content-Language": language,
+    }
+    template = build_template(
+        subject=subject,
+        sender=branding.sender,
+        text=text,
+        html_body=html,
+        slots=slots,
+        headers=headers,
+        list_unsubscribe_mailto=branding.list_unsubscribe_mailto,
+    )
+    return ComposedDigest(
+        language=language, subject=subject, html=html, text=text, slots=slots, template=template
+    )

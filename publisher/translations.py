@@ -1,0 +1,37 @@
+"""Gettext catalogs for emails and pages: ``templates/locale/{sl,en}/LC_MESSAGES/messages.po``.
+
+The ``.po`` files are compiled in memory with Babel on first use, so there is no build step
+and no binary ``.mo`` file to keep in step with its source. Source strings are English (the
+gettext convention); Slovenian, the default language, is a full catalog with all four of its
+plural forms (1 članek, 2 članka, 3 članki, 5 člankov).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from io import BytesIO
+from pathlib import Path
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import NullTranslations, Translations
+
+import publisher
+
+TEMPLATES_DIR = Path(publisher.__file__).resolve().parents[1] / "templates"
+LOCALE_DIR = TEMPLATES_DIR / "locale"
+LANGUAGES = ("sl", "en")
+
+
+@cache
+def translations(language: str) -> NullTranslations:
+    """The catalog of ``language``; unknown languages fall back to the English source strings."""
+    path = LOCALE_DIR / language / "LC_MESSAGES" / "messages.po"
+    if language not in LANGUAGES or not path.is_file():
+        return NullTranslations()
+    with path.open("rb") as handle:
+        catalog = read_po(handle, locale=language)
+    compiled = BytesIO()
+    write_mo(compiled, catalog)
+    compiled.seek(0)
+    return Translations(fp=compiled)
