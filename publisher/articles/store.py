@@ -7,6 +7,7 @@ import hashlib
 import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -268,9 +269,30 @@ def list_articles(
     since: datetime | None = None,
     include_withdrawn: bool = False,
     limit: int | None = None,
+    offset: int = 0,
+    oldest_first: bool = False,
 ) -> Sequence[Article]:
-    """Articles newest first, optionally of one topic and from a moment on."""
+    """Articles newest first, optionally of one topic and from a moment on.
+
+    ``oldest_first`` with ``offset`` reads fixed slices counted from the oldest article, which
+    stay the same as new articles arrive (feed archive pages rely on that).
+    """
     query = select(Article).options(selectinload(Article.topics))  # type: ignore[arg-type]
+    query = _filtered(query, topic=topic, include_withdrawn=include_withdrawn)
+    if since is not None:
+        query = query.where(col(Article.published_at) >= since)
+    if oldest_first:
+        query = query.order_by(col(Article.published_at).asc(), col(Article.id).asc())
+    else:
+        query = query.order_by(col(Article.published_at).desc(), col(Article.id).desc())
+    if offset:
+        query = query.offset(offset)
+    if limit is not None:
+        query = query.limit(limit)
+    return session.exec(query).all()
+
+
+def _filtered(query: Any, *, topic: str | None, include_withdrawn: bool) -> Any:
     if not include_withdrawn:
         query = query.where(Article.status == ArticleStatus.published)
     if topic is not None:
@@ -281,12 +303,43 @@ def list_articles(
                 .where(Topic.slug == topic)
             )
         )
-    if since is not None:
-        query = query.where(col(Article.published_at) >= since)
-    query = query.order_by(col(Article.published_at).desc(), col(Article.id).desc())
-    if limit is not None:
-        query = query.limit(limit)
-    return session.exec(query).all()
+    return query
+
+
+def count_articles(session: Session, *, topic: str | None = None) -> int:
+    """How many published articles there are, optionally of one topic."""
+    from sqlalchemy import func
+
+    query = _filtered(
+        select(func.count()).select_from(Article), topic=topic, include_withdrawn=False
+    )
+    return int(session.exec(query).one())
+
+
+@dataclass(frozen=True)
+class StoreChange:
+    """A cheap fingerprint of everything readers can see: it changes whenever the store does.
+
+    Every write through this module bumps ``updated_at`` (saves, publish, withdraw), so the
+    row count and the newest ``updated_at`` catch articles; topics are few and read whole.
+    """
+
+    articles: int
+    last_updated: datetime | None
+    topics: tuple[tuple[str, str], ...]
+
+
+def last_change(session: Session) -> StoreChange:
+    """The store's :class:`StoreChange`, in two small queries (caches are keyed on it)."""
+    from sqlalchemy import func
+
+    count, newest = session.exec(
+        select(func.count(), func.max(Article.updated_at)).select_from(Article)
+    ).one()
+    topics = session.exec(select(Topic.slug, Topic.name).order_by(col(Topic.slug))).all()
+    return StoreChange(
+        articles=int(count), last_updated=newest, topics=tuple((s, n) for s, n in topics)
+    )
 
 
 def set_status(session: Session, key: str | int, status: ArticleStatus) -> tuple[Article, bool]:

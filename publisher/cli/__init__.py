@@ -18,7 +18,9 @@ from publisher import __version__
 from publisher.cli.articles import articles_app, topics_app
 from publisher.cli.context import Context, console, err_console
 from publisher.cli.demo import demo
+from publisher.cli.feeds import feeds_app
 from publisher.cli.setup import db_app, init, show_config
+from publisher.cli.web import serve
 from publisher.config import SettingsError, load_settings
 
 app = typer.Typer(
@@ -33,6 +35,8 @@ app.command()(demo)
 app.add_typer(db_app, name="db")
 app.add_typer(articles_app, name="articles")
 app.add_typer(topics_app, name="topics")
+app.add_typer(feeds_app, name="feeds")
+app.command()(serve)
 
 
 def version_callback(value: bool) -> None:

@@ -30,9 +30,10 @@ from publisher.articles.store import (
     save_topic,
     set_status,
 )
-from publisher.cli.context import console, fail, get_context
+from publisher.cli.context import console, err_console, fail, get_context
 from publisher.config import Settings
 from publisher.db import session_scope
+from publisher.feeds.websub import PingResult, notify_hub_of_changes
 
 articles_app = typer.Typer(help="Import, list and publish articles.", no_args_is_help=True)
 topics_app = typer.Typer(help="Topics articles are filed under.", no_args_is_help=True)
@@ -114,6 +115,8 @@ def articles_import(
     engine = context.ready_engine()
     report = run_import(engine, paths, context.settings, _topic_refs(topic or []))
     print_totals(report)
+    if report.count(SaveOutcome.imported) or report.count(SaveOutcome.updated):
+        notify_hub(engine, context.settings)
     if not report.ok:
         raise typer.Exit(1)
 
@@ -213,6 +216,25 @@ def _change_status(ctx: typer.Context, key: str, status: ArticleStatus) -> None:
             fail(str(exc))
         state = status.value if changed else f"already {status.value}"
         console.print(f"#{article.id} {escape(article.title)}: {state}.")
+        topics = [topic.slug for topic in article.topics]
+    if changed:
+        notify_hub(context.engine, context.settings, topics)
+
+
+def notify_hub(engine: Engine, settings: Settings, topics: list[str] | None = None) -> None:
+    """Ping the WebSub hub in the background; the change is already committed."""
+
+    def report(result: PingResult) -> None:
+        if not result.ok:
+            reason = next(iter(result.failed.values()))
+            err_console.print(
+                f"[yellow]Warning:[/yellow] the WebSub hub {escape(result.hub)} was not told "
+                f"about {len(result.failed)} feed(s) ({escape(reason)}); aggregators will "
+                "still see the change when they next poll."
+            )
+
+    if notify_hub_of_changes(engine, settings, topics, on_done=report) is not None:
+        console.print(f"Notifying the WebSub hub {escape(str(settings.websub_hub))}.")
 
 
 @articles_app.command("publish")

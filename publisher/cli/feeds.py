@@ -1,0 +1,34 @@
+"""``publisher feeds build``: the feeds as static files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from publisher.cli.context import console, get_context
+from publisher.feeds.export import export_feeds
+
+feeds_app = typer.Typer(help="RSS, Atom and JSON Feed documents.", no_args_is_help=True)
+
+
+@feeds_app.command("build")
+def feeds_build(
+    ctx: typer.Context,
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Folder to write to (created if missing).")
+    ],
+) -> None:
+    """Write every feed (site, topics, archive pages; RSS, Atom, JSON Feed) as static files.
+
+    Serve the folder at BASE_URL/feeds/ (the self links in the files say so).
+    """
+    context = get_context(ctx)
+    written = export_feeds(context.ready_engine(), context.settings, out)
+    base = context.settings.base_url
+    console.print(
+        f"[green]Wrote {len(written)} feed file(s)[/green] to {escape(str(out))}; "
+        f"serve them at {escape(base)}/feeds/."
+    )

@@ -1,0 +1,30 @@
+"""``publisher serve``: the public web app (pages and feeds) under uvicorn."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from publisher.cli.context import console, get_context
+
+
+def serve(
+    ctx: typer.Context,
+    host: Annotated[
+        str, typer.Option("--host", help="Address to listen on (0.0.0.0: every interface).")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8000,
+) -> None:
+    """Serve the home page, article and topic pages and every feed, until Ctrl+C."""
+    import uvicorn
+
+    from publisher.web.app import create_app
+
+    context = get_context(ctx)
+    app = create_app(context.settings, context.ready_engine())
+    console.print(
+        f"Serving {context.settings.site_name} on http://{host}:{port}/ "
+        f"(links use {context.settings.base_url}); Ctrl+C stops."
+    )
+    uvicorn.run(app, host=host, port=port, proxy_headers=True, server_header=False)

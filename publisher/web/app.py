@@ -1,0 +1,63 @@
+"""``create_app(settings)``: the FastAPI app ``publisher serve`` runs and tests speak HTTP to."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import PlainTextResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from sqlalchemy.engine import Engine
+from starlette.exceptions import HTTPException
+
+import publisher
+from publisher.config import Settings
+from publisher.db import make_engine
+from publisher.feeds.cache import FeedCache
+from publisher.i18n import format_day
+from publisher.web import feeds, public
+from publisher.web.security import SecurityHeadersMiddleware
+
+TEMPLATES_DIR = Path(publisher.__file__).resolve().parents[1] / "templates"
+WEB_TEMPLATES = TEMPLATES_DIR / "web"
+STATIC_DIR = WEB_TEMPLATES / "static"
+
+
+def make_templates(settings: Settings) -> Jinja2Templates:
+    """Jinja2 with autoescaping and the site's date format as the ``day`` filter."""
+    templates = Jinja2Templates(directory=WEB_TEMPLATES)
+
+    def day(moment: datetime) -> str:
+        return format_day(moment, settings.language, settings.tz)
+
+    templates.env.filters["day"] = day
+    return templates
+
+
+def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
+    """The public web app: pages, feeds and static files, with security headers throughout."""
+    app = FastAPI(
+        title=settings.site_name,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    app.state.settings = settings
+    app.state.engine = engine or make_engine(settings.database_url)
+    app.state.templates = make_templates(settings)
+    app.state.feed_cache = FeedCache(app.state.engine, settings)
+    app.include_router(feeds.router)
+    app.include_router(public.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.add_middleware(SecurityHeadersMiddleware)
+
+    @app.exception_handler(HTTPException)
+    async def plain_errors(request: Request, exc: HTTPException) -> Response:
+        # Unknown paths and methods: a short message, never FastAPI's JSON.
+        messages = {404: "Te strani ni.", 405: "Ta metoda tu ni dovoljena."}
+        text = messages.get(exc.status_code, str(exc.detail))
+        return PlainTextResponse(text + "\n", status_code=exc.status_code, headers=exc.headers)
+
+    return app

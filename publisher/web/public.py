@@ -1,0 +1,109 @@
+"""Public pages: the home page, article pages (the feeds' permalinks) and topic pages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from fastapi.templating import Jinja2Templates
+from sqlmodel import Session
+
+from publisher.articles.models import ArticleStatus
+from publisher.articles.store import ArticleNotFound, get_article, list_articles, list_topics
+from publisher.config import Settings
+from publisher.feeds.documents import feed_url
+from publisher.feeds.entries import entry_from_article
+from publisher.feeds.models import FeedFormat, FeedKey
+
+router = APIRouter()
+HOME_ARTICLES = 20
+TOPIC_ARTICLES = 50
+
+
+@dataclass(frozen=True)
+class FeedLink:
+    """One ``<link rel="alternate">`` for feed autodiscovery, and a visible link."""
+
+    title: str
+    media_type: str
+    url: str
+    label: str
+
+
+def feed_links(settings: Settings, topic: str | None, topic_name: str | None) -> list[FeedLink]:
+    scope = f"{settings.site_name}: {topic_name}" if topic_name else settings.site_name
+    return [
+        FeedLink(
+            title=f"{scope} ({fmt.label})",
+            media_type=fmt.media_type,
+            url=feed_url(settings, FeedKey(format=fmt, topic=topic)),
+            label=fmt.label,
+        )
+        for fmt in FeedFormat
+    ]
+
+
+def _render(
+    request: Request, template: str, session: Session, status_code: int = 200, **context: Any
+) -> Response:
+    settings: Settings = request.app.state.settings
+    templates: Jinja2Templates = request.app.state.templates
+    context.setdefault("feeds", feed_links(settings, None, None))
+    context["site_name"] = settings.site_name
+    context["lang"] = settings.language
+    context["nav_topics"] = [topic for topic, count in list_topics(session) if count]
+    return templates.TemplateResponse(request, template, context, status_code=status_code)
+
+
+def _session(request: Request) -> Session:
+    return Session(request.app.state.engine)
+
+
+@router.api_route("/", methods=["GET", "HEAD"])
+def home(request: Request) -> Response:
+    settings: Settings = request.app.state.settings
+    with _session(request) as session:
+        entries = [
+            entry_from_article(article, settings)
+            for article in list_articles(session, limit=HOME_ARTICLES)
+        ]
+        return _render(request, "home.html", session, entries=entries)
+
+
+@router.api_route("/articles/{slug}", methods=["GET", "HEAD"])
+def article_page(request: Request, slug: str) -> Response:
+    settings: Settings = request.app.state.settings
+    with _session(request) as session:
+        try:
+            article = get_article(session, slug)
+        except ArticleNotFound:
+            article = None
+        if article is None or article.slug != slug:  # digits are ids to get_article
+            return _render(request, "not_found.html", session, status_code=404)
+        if article.status != ArticleStatus.published:
+            return _render(request, "withdrawn.html", session, status_code=410)
+        entry = entry_from_article(article, settings)
+        return _render(request, "article.html", session, entry=entry)
+
+
+@router.api_route("/topics/{slug}", methods=["GET", "HEAD"])
+def topic_page(request: Request, slug: str) -> Response:
+    settings: Settings = request.app.state.settings
+    with _session(request) as session:
+        topic = next((t for t, _ in list_topics(session) if t.slug == slug), None)
+        if topic is None:
+            return _render(request, "not_found.html", session, status_code=404)
+        entries = [
+            entry_from_article(article, settings)
+            for article in list_articles(session, topic=slug, limit=TOPIC_ARTICLES)
+        ]
+        return _render(
+            request,
+            "topic.html",
+            session,
+            topic=topic,
+            entries=entries,
+            feeds=feed_links(settings, topic.slug, topic.name),
+        )
