@@ -1,0 +1,391 @@
+"""Mailing lists and subscribers: create lists, add, import, export, show, remove and erase."""
+
+from __future__ import annotations
+
+import json
+import sys
+from contextlib import nullcontext
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Annotated
+
+import typer
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+from sqlmodel import Session
+
+from publisher.cli.context import console, fail, get_context
+from publisher.config import Settings
+from publisher.db import session_scope
+from publisher.subscribers.addresses import InvalidAddress, address_hash
+from publisher.subscribers.csv_import import CsvFileError, CsvImportReport, RowOutcome, import_csv
+from publisher.subscribers.export import export_rows, write_csv, write_json
+from publisher.subscribers.models import Language, Source, SubscriptionStatus
+from publisher.subscribers.register import (
+    RegisterError,
+    all_lists,
+    create_list,
+    erase,
+    get_list,
+    list_topic_slugs,
+    status_counts,
+    subscribe,
+    subscriber_data,
+    suppression_of,
+    unsubscribe,
+)
+
+lists_app = typer.Typer(help="Mailing lists residents subscribe to.", no_args_is_help=True)
+subscribers_app = typer.Typer(
+    help="The register of subscribers: add, import, export, show, remove, erase.",
+    no_args_is_help=True,
+)
+
+ListOption = Annotated[str, typer.Option("--list", "-l", help="The list's slug.")]
+
+
+def _local(value: str | None, settings: Settings) -> str:
+    if not value:
+        return "-"
+    return datetime.fromisoformat(value).astimezone(settings.tz).strftime("%-d. %-m. %Y %H:%M")
+
+
+# Lists -------------------------------------------------------------------------------------
+
+
+@lists_app.command("create")
+def lists_create(
+    ctx: typer.Context,
+    slug: Annotated[str, typer.Argument(help="Permanent key used in links, e.g. tedenske-novice.")],
+    name: Annotated[str, typer.Option("--name", help="The list's name, e.g. Tedenske novice.")],
+    description: Annotated[str, typer.Option("--description")] = "",
+    private: Annotated[
+        bool, typer.Option("--private", help="Not offered on the public subscribe page.")
+    ] = False,
+    language: Annotated[
+        Language, typer.Option("--language", help="Language of new subscribers by default.")
+    ] = Language.sl,
+    topic: Annotated[
+        list[str] | None, typer.Option("--topic", "-t", help="A topic the list carries.")
+    ] = None,
+) -> None:
+    """Create a mailing list carrying some topics."""
+    with session_scope(get_context(ctx).ready_engine()) as session:
+        try:
+            created = create_list(
+                session,
+                slug,
+                name,
+                description=description,
+                public=not private,
+                language=language,
+                topics=topic or [],
+            )
+        except RegisterError as exc:
+            fail(str(exc))
+        topics = ", ".join(topic or []) or "no topics"
+        console.print(f"List {created.slug}: {escape(created.name)} ({topics}).")
+
+
+@lists_app.command("list")
+def lists_list(ctx: typer.Context) -> None:
+    """Every list with its subscriptions by status."""
+    with session_scope(get_context(ctx).ready_engine()) as session:
+        counts = status_counts(session)
+        lists = all_lists(session)
+        table = Table(title="Lists")
+        table.add_column("Slug", no_wrap=True, min_width=max([4, *(len(m.slug) for m in lists)]))
+        table.add_column("Name")
+        table.add_column("Access")
+        table.add_column("Topics")
+        for status in SubscriptionStatus:
+            table.add_column(status.value, justify="right")
+        for mailing_list in lists:
+            assert mailing_list.id is not None
+            by_status = counts.get(mailing_list.id, {})
+            table.add_row(
+                mailing_list.slug,
+                escape(mailing_list.name),
+                "public" if mailing_list.public else "private",
+                ", ".join(list_topic_slugs(session, mailing_list.id)) or "-",
+                *[str(by_status.get(s.value, 0)) for s in SubscriptionStatus],
+            )
+        console.print(table)
+
+
+@lists_app.command("show")
+def lists_show(ctx: typer.Context, slug: Annotated[str, typer.Argument()]) -> None:
+    """One list: its settings and subscriptions by status."""
+    with session_scope(get_context(ctx).ready_engine()) as session:
+        try:
+            mailing_list = get_list(session, slug)
+        except RegisterError as exc:
+            fail(str(exc))
+        assert mailing_list.id is not None
+        console.print(f"[bold]{escape(mailing_list.name)}[/bold] ({mailing_list.slug})")
+        if mailing_list.description:
+            console.print(escape(mailing_list.description))
+        topics = ", ".join(list_topic_slugs(session, mailing_list.id)) or "-"
+        access = "public" if mailing_list.public else "private"
+        console.print(f"{access} · language {mailing_list.language} · topics: {topics}")
+        by_status = status_counts(session, mailing_list.id).get(mailing_list.id, {})
+        table = Table("Status", "Subscribers")
+        for status in SubscriptionStatus:
+            table.add_row(status.value, str(by_status.get(status.value, 0)))
+        table.add_row("[bold]total[/bold]", f"[bold]{sum(by_status.values())}[/bold]")
+        console.print(table)
+
+
+# Subscribers -------------------------------------------------------------------------------
+
+
+@subscribers_app.command("add")
+def subscribers_add(
+    ctx: typer.Context,
+    email: Annotated[str, typer.Argument()],
+    list_slug: ListOption,
+    name: Annotated[str | None, typer.Option("--name")] = None,
+    language: Annotated[Language | None, typer.Option("--language")] = None,
+    topic: Annotated[list[str] | None, typer.Option("--topic", "-t")] = None,
+    confirmed: Annotated[
+        bool,
+        typer.Option(
+            "--confirmed",
+            help="Staff vouch for the consent (recorded as such); otherwise the address is "
+            "pending until its owner confirms.",
+        ),
+    ] = False,
+) -> None:
+    """Add one address to a list (staff)."""
+    with session_scope(get_context(ctx).ready_engine()) as session:
+        try:
+            result = subscribe(
+                session,
+                email,
+                list_slug,
+                source=Source.staff,
+                name=name,
+                language=language,
+                topics=topic or [],
+                confirmed=confirmed,
+                evidence="added by staff with --confirmed" if confirmed else "",
+            )
+        except (InvalidAddress, RegisterError) as exc:
+            fail(f"{email.strip()}: {exc}" if isinstance(exc, InvalidAddress) else str(exc))
+        console.print(
+            f"{escape(result.subscriber.email)} on {list_slug}: {result.subscription.status} "
+            f"({result.outcome})."
+        )
+
+
+def _print_report(report: CsvImportReport, *, dry_run: bool) -> None:
+    for rejection in report.rejections:
+        console.print(f"[red]✗[/red] {escape(Path(report.source).name)}:{escape(str(rejection))}")
+    if report.ignored_columns:
+        console.print(
+            f"[yellow]Ignored columns:[/yellow] {escape(', '.join(report.ignored_columns))}"
+        )
+    table = Table(
+        "Outcome", "Rows", title=escape(f"{Path(report.source).name} → {report.list_slug}")
+    )
+    for outcome in RowOutcome:
+        colour = "red" if outcome is RowOutcome.rejected and report.counts[outcome] else ""
+        count = str(report.counts[outcome])
+        table.add_row(outcome.value, f"[{colour}]{count}[/{colour}]" if colour else count)
+    table.add_row("[bold]rows read[/bold]", f"[bold]{report.rows}[/bold]")
+    console.print(table)
+    if report.encoding not in {"utf-8", "utf-8-sig"}:
+        console.print(f"[dim]decoded from {report.encoding}[/dim]")
+    if dry_run:
+        console.print("[yellow]Dry run: nothing was saved.[/yellow]")
+
+
+@subscribers_app.command("import")
+def subscribers_import(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(metavar="FILE.csv", help="email[,name,language,topics]")],
+    list_slug: ListOption,
+    confirmed: Annotated[
+        bool,
+        typer.Option(
+            "--confirmed",
+            help="The residents already consented (recorded as a staff import of this file).",
+        ),
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check and count everything, save nothing.")
+    ] = False,
+) -> None:
+    """Import subscribers from CSV (UTF-8 or Windows-1250, `,` or `;`).
+
+    Bad rows are reported with their line and reason while the rest import; duplicates are
+    merged; suppressed or unsubscribed addresses are skipped. Exits 1 if any row was rejected.
+    """
+    engine = get_context(ctx).ready_engine()
+    if not file.is_file():
+        fail(f"{file}: no such file")
+    progress = Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    )
+    with Session(engine, expire_on_commit=False) as session, progress:
+        task = progress.add_task(f"Importing {file.name}", total=file.stat().st_size)
+
+        def on_progress(rows: int, done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        try:
+            report = import_csv(
+                session, file, list_slug, confirmed=confirmed, on_progress=on_progress
+            )
+        except (CsvFileError, RegisterError) as exc:
+            session.rollback()
+            progress.stop()
+            fail(str(exc))
+        if dry_run:
+            session.rollback()
+        else:
+            session.commit()
+    _print_report(report, dry_run=dry_run)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@subscribers_app.command("export")
+def subscribers_export(
+    ctx: typer.Context,
+    list_slug: ListOption,
+    status: Annotated[SubscriptionStatus | None, typer.Option("--status")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="csv or json.")] = "csv",
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write here instead of standard output.")
+    ] = None,
+) -> None:
+    """Export a list's subscribers (header: email,name,language,status,…)."""
+    if fmt not in {"csv", "json"}:
+        raise typer.BadParameter("use csv or json", param_hint="--format")
+    context = get_context(ctx)
+    with session_scope(context.ready_engine()) as session:
+        try:
+            get_list(session, list_slug)
+        except RegisterError as exc:
+            fail(str(exc))
+        rows = export_rows(session, list_slug, status=status, tz=context.settings.tz)
+        target: IO[str]
+        with (
+            out.open("w", encoding="utf-8", newline="") if out else nullcontext(sys.stdout)
+        ) as target:
+            count = (write_csv if fmt == "csv" else write_json)(rows, target)
+    if out:
+        console.print(f"{count} subscriber(s) written to {escape(str(out))}.")
+
+
+@subscribers_app.command("show")
+def subscribers_show(ctx: typer.Context, email: Annotated[str, typer.Argument()]) -> None:
+    """One subscriber: lists and statuses, topics, consents, suppression."""
+    context = get_context(ctx)
+    settings = context.settings
+    with session_scope(context.ready_engine()) as session:
+        try:
+            data = subscriber_data(session, email)
+        except RegisterError:
+            suppression = suppression_of(session, address_hash(email))
+            note = f"; the address is suppressed ({suppression.reason})" if suppression else ""
+            fail(f"no subscriber {email.strip()}{note}")
+    console.print(f"[bold]{escape(data['email'])}[/bold] {escape(data['name'])}")
+    topics = ", ".join(data["topics"]) or "all topics"
+    console.print(
+        f"language {data['language']} · since {_local(data['created_at'], settings)} · {topics}"
+    )
+    table = Table("List", "Status", "Source", "Subscribed", "Confirmed", "Unsubscribed")
+    for sub in data["subscriptions"]:
+        table.add_row(
+            sub["list"],
+            sub["status"],
+            sub["source"],
+            _local(sub["subscribed_at"], settings),
+            _local(sub["confirmed_at"], settings),
+            _local(sub["unsubscribed_at"], settings),
+        )
+    console.print(table)
+    consents = Table("Consent given", "List", "Source", "IP", "Wording", "Evidence")
+    for consent in data["consents"]:
+        consents.add_row(
+            _local(consent["given_at"], settings),
+            consent["list"] or "-",
+            consent["source"],
+            consent["ip_address"] or "-",
+            escape(consent["wording_version"]) or "-",
+            escape(consent["evidence"]) or "-",
+        )
+    console.print(consents)
+    suppression = data["suppression"]
+    if suppression:
+        console.print(
+            f"[red]Suppressed[/red] ({suppression['reason']}) since "
+            f"{_local(suppression['since'], settings)}: receives no mail."
+        )
+    else:
+        console.print("Not suppressed.")
+
+
+@subscribers_app.command("remove")
+def subscribers_remove(
+    ctx: typer.Context,
+    email: Annotated[str, typer.Argument()],
+    list_slug: Annotated[
+        str | None,
+        typer.Option("--list", "-l", help="Only this list; without it, every list (suppressed)."),
+    ] = None,
+) -> None:
+    """Unsubscribe an address from one list, or from all lists."""
+    with session_scope(get_context(ctx).ready_engine()) as session:
+        try:
+            left = unsubscribe(session, email, list_slug)
+        except RegisterError as exc:
+            fail(str(exc))
+    where = ", ".join(left) if left else "no list (it was not subscribed)"
+    console.print(f"{escape(email.strip())}: unsubscribed from {where}.")
+    if list_slug is None:
+        console.print("The address is suppressed: no import or staff action can add it back.")
+
+
+@subscribers_app.command("erase")
+def subscribers_erase(
+    ctx: typer.Context,
+    email: Annotated[str, typer.Argument()],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """GDPR erasure: delete the person and everything about them; keep only the hash."""
+    if not yes:
+        typer.confirm(f"Erase {email.strip()} and everything held about them?", abort=True)
+    with session_scope(get_context(ctx).ready_engine()) as session:
+        try:
+            digest = erase(session, email)
+        except RegisterError as exc:
+            fail(str(exc))
+    console.print(f"Erased. Kept only the suppression hash {digest[:12]}….")
+
+
+@subscribers_app.command("data")
+def subscribers_data(ctx: typer.Context, email: Annotated[str, typer.Argument()]) -> None:
+    """GDPR access: everything held about one person, as JSON on standard output."""
+    context = get_context(ctx)
+    with session_scope(context.ready_engine()) as session:
+        try:
+            data = subscriber_data(session, email, context.settings.tz)
+        except RegisterError as exc:
+            fail(str(exc))
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")

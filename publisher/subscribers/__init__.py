@@ -1,0 +1,1 @@
+"""The resident register: mailing lists, subscribers, consent, suppression, CSV in and out."""

@@ -1,0 +1,71 @@
+"""Email addresses: one canonical form per person, validated without DNS, hashed for suppression.
+
+The address is kept as its owner typed it (local part unchanged, domain lower-cased, spaces
+trimmed), because a few mail systems do distinguish case in the local part; identity, though,
+is case-insensitive, as every mainstream provider treats it, so ``Ana@Example.org `` and
+``ana@example.org`` are one subscriber and one suppression entry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from email_validator import EmailNotValidError, validate_email
+
+
+class InvalidAddress(ValueError):
+    """Not an address mail can be sent to; the message says what is wrong with it."""
+
+
+@dataclass(frozen=True)
+class Address:
+    """A validated address: how to write it, how to recognise it, how to suppress it."""
+
+    email: str
+    key: str
+    hash: str
+
+
+def normalise(raw: str) -> str:
+    """Trim spaces and lower-case the domain, keeping the local part as typed."""
+    text = raw.strip()
+    local, at, domain = text.rpartition("@")
+    return f"{local}@{domain.lower()}" if at else text
+
+
+def address_key(email: str) -> str:
+    """The case-insensitive identity of an address (the unique key of a subscriber)."""
+    return normalise(email).lower()
+
+
+def address_hash(email: str) -> str:
+    """SHA-256 (hex) of the address's identity: what a suppression keeps after erasure."""
+    try:
+        return parse_address(email).hash
+    except InvalidAddress:
+        return _sha256(address_key(email))
+
+
+def _sha256(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def parse_address(raw: str) -> Address:
+    """Validate an address the way email-validator does without DNS, and normalise it.
+
+    email-validator also turns internationalised domains into one form (``ŠOLA.si`` and
+    ``šola.si`` are the same), so its normalised form is the one we keep.
+    """
+    text = raw.strip()
+    if not text:
+        raise InvalidAddress("no address given")
+    if "\r" in text or "\n" in text:
+        raise InvalidAddress("the address contains a line break")
+    try:
+        result = validate_email(text, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise InvalidAddress(str(exc)) from None
+    email = normalise(result.normalized)
+    key = email.lower()
+    return Address(email=email, key=key, hash=_sha256(key))

@@ -1,0 +1,133 @@
+"""Signed, purpose-scoped tokens for the links in mails: confirm, unsubscribe, preferences.
+
+A token carries only ids (the subscriber, and the list where it matters), never an address,
+and is signed with ``PUBLISHER_SECRET_KEY`` by itsdangerous with one salt per purpose, so a
+token made for one purpose is worthless for another. Confirmation links expire
+(``confirm_token_days``, default 7); unsubscribe and preference links never do, because
+RFC 8058 one-click unsubscribe links in mails sent years ago must keep working.
+
+A token that verifies proves only that we issued it: whether its subscriber still exists is
+the register's question (after erasure it does not, and the caller gets "not found").
+The web layer turns :class:`InvalidToken` into a 400 page and :class:`ExpiredToken` into a
+"this link has expired, subscribe again" page.
+"""
+
+from __future__ import annotations
+
+import enum
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from itsdangerous import BadData, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
+
+from publisher.config import Settings
+
+Clock = Callable[[], float]
+"""Seconds since the epoch; tests pass a fixed one instead of sleeping."""
+
+
+class Purpose(enum.StrEnum):
+    """What a token may be used for. (Staff web sessions will add ``session``.)"""
+
+    confirm = "confirm"
+    unsubscribe = "unsubscribe"
+    preferences = "preferences"
+
+
+NEEDS_LIST = frozenset({Purpose.confirm})
+"""Purposes that only make sense for one list (an unsubscribe without one means all lists)."""
+
+
+class InvalidToken(Exception):
+    """Tampered with, truncated, signed with another key or made for another purpose."""
+
+
+class ExpiredToken(InvalidToken):
+    """Genuine, but older than its purpose allows (a confirmation link after 7 days)."""
+
+
+@dataclass(frozen=True)
+class TokenClaims:
+    purpose: Purpose
+    subscriber_id: int
+    list_id: int | None
+    issued_at: datetime
+
+
+class Tokens:
+    """Makes and reads tokens with one secret; one instance serves the whole app."""
+
+    def __init__(
+        self,
+        secret_key: str,
+        *,
+        confirm_max_age: timedelta = timedelta(days=7),
+        clock: Clock = time.time,
+    ) -> None:
+        if not secret_key:
+            raise ValueError("tokens need a secret key (PUBLISHER_SECRET_KEY)")
+        self._secret_key = secret_key
+        self._clock = clock
+        self.max_age: dict[Purpose, timedelta | None] = {
+            Purpose.confirm: confirm_max_age,
+            Purpose.unsubscribe: None,
+            Purpose.preferences: None,
+        }
+
+    @classmethod
+    def from_settings(cls, settings: Settings, clock: Clock = time.time) -> Tokens:
+        return cls(
+            settings.secret_key.get_secret_value(),
+            confirm_max_age=timedelta(days=settings.confirm_token_days),
+            clock=clock,
+        )
+
+    def _serializer(self, purpose: Purpose) -> URLSafeTimedSerializer:
+        clock = self._clock
+
+        class ClockedSigner(TimestampSigner):
+            def get_timestamp(self) -> int:
+                return int(clock())
+
+        return URLSafeTimedSerializer(
+            self._secret_key, salt=f"publisher.{purpose.value}", signer=ClockedSigner
+        )
+
+    def make(self, purpose: Purpose, subscriber_id: int, list_id: int | None = None) -> str:
+        """A URL-safe token for ``purpose``, bound to the subscriber (and list)."""
+        if purpose in NEEDS_LIST and list_id is None:
+            raise ValueError(f"a {purpose} token needs a list")
+        payload: list[int] = [subscriber_id] if list_id is None else [subscriber_id, list_id]
+        return str(self._serializer(purpose).dumps(payload))
+
+    def read(self, token: str, purpose: Purpose) -> TokenClaims:
+        """The claims of a genuine token of this purpose, else :class:`InvalidToken`."""
+        max_age = self.max_age[purpose]
+        try:
+            payload, signed_at = self._serializer(purpose).loads(
+                token,
+                max_age=None if max_age is None else int(max_age.total_seconds()),
+                return_timestamp=True,
+            )
+        except SignatureExpired:
+            raise ExpiredToken(f"this {purpose} link has expired") from None
+        except BadData:
+            raise InvalidToken(f"not a valid {purpose} link") from None
+        subscriber_id, list_id = _ids(payload, purpose)
+        return TokenClaims(purpose, subscriber_id, list_id, signed_at.astimezone(UTC))
+
+
+def _ids(payload: Any, purpose: Purpose) -> tuple[int, int | None]:
+    """Check the payload's shape: a genuine token of ours always passes."""
+    if (
+        isinstance(payload, list)
+        and len(payload) in (1, 2)
+        and all(isinstance(n, int) and not isinstance(n, bool) for n in payload)
+    ):
+        list_id = payload[1] if len(payload) == 2 else None
+        if list_id is not None or purpose not in NEEDS_LIST:
+            return payload[0], list_id
+    raise InvalidToken(f"not a valid {purpose} link")

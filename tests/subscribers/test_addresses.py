@@ -1,0 +1,43 @@
+"""One address is one person however it is typed; invalid addresses say why."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from publisher.subscribers.addresses import InvalidAddress, address_hash, normalise, parse_address
+
+
+def test_normalising_trims_and_lowercases_the_domain_but_keeps_the_local_part() -> None:
+    assert normalise("  Ana.Novak@Example.ORG \t") == "Ana.Novak@example.org"
+    assert parse_address(" Ana@Example.org ").email == "Ana@example.org"
+
+
+def test_differently_typed_forms_of_one_address_share_key_and_hash() -> None:
+    forms = ["Ana@Example.org ", "ana@example.org", "  ANA@EXAMPLE.ORG"]
+    parsed = [parse_address(form) for form in forms]
+    assert {p.key for p in parsed} == {"ana@example.org"}
+    assert {p.hash for p in parsed} == {hashlib.sha256(b"ana@example.org").hexdigest()}
+    assert {address_hash(form) for form in forms} == {parsed[0].hash}
+
+
+def test_international_domains_have_one_form() -> None:
+    assert parse_address("Žan@ŠOLA.si").email == "Žan@šola.si"
+    assert parse_address("žan@šola.si").key == parse_address("Žan@ŠOLA.si").key
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        ("", "no address"),
+        ("ana.example.org", "@"),
+        ("ana@@example.org", "after the @"),
+        ("ana novak@example.org", "SPACE"),
+        ("ana@localhost", "period"),
+        ("ana@example.org\r\nBcc: x@example.org", "line break"),
+    ],
+)
+def test_invalid_addresses_are_refused_with_a_reason(raw: str, reason: str) -> None:
+    with pytest.raises(InvalidAddress, match=reason):
+        parse_address(raw)
