@@ -18,8 +18,10 @@ from publisher import __version__
 from publisher.cli.articles import articles_app, topics_app
 from publisher.cli.context import Context, console, err_console
 from publisher.cli.demo import demo
+from publisher.cli.digest import digest_app
 from publisher.cli.feeds import feeds_app
 from publisher.cli.setup import db_app, init, show_config
+from publisher.cli.subscribers import lists_app, subscribers_app
 from publisher.cli.web import serve
 from publisher.config import SettingsError, load_settings
 
@@ -37,6 +39,9 @@ app.add_typer(articles_app, name="articles")
 app.add_typer(topics_app, name="topics")
 app.add_typer(feeds_app, name="feeds")
 app.command()(serve)
+app.add_typer(lists_app, name="lists")
+app.add_typer(subscribers_app, name="subscribers")
+app.add_typer(digest_app, name="digest")
 
 
 def version_callback(value: bool) -> None:

@@ -1,0 +1,1 @@
+"""Editions: choose articles for a list and period, compose, freeze, send, report."""

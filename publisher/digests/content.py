@@ -1,0 +1,114 @@
+"""What an edition contains: the articles of a list for a period, and the digest built from them.
+
+``articles_for`` is the one place that decides which articles a list's digest carries; the
+preview, the editions, the admin and the scheduler all call it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy.orm import selectinload
+from sqlmodel import Session, col, select
+
+from publisher.articles.models import Article, ArticleStatus, ArticleTopic
+from publisher.config import Settings
+from publisher.digests.periods import Period
+from publisher.feeds.entries import article_url
+from publisher.mail.compose import Branding, ComposedDigest, Digest, DigestItem, compose_digest
+from publisher.mail.message import Recipient, message_id_for
+from publisher.subscribers.models import MailingList, MailingListTopic
+
+
+def articles_for(
+    session: Session, mailing_list: MailingList, period: Period, settings: Settings
+) -> list[Article]:
+    """Published articles of ``period`` (local time) for the list, newest first.
+
+    A list with topics carries only articles filed under at least one of them; a list
+    without topics carries everything.
+    """
+    start, end = period.bounds(settings.tz)
+    query = (
+        select(Article)
+        .where(Article.status == ArticleStatus.published)
+        .where(col(Article.published_at) >= start, col(Article.published_at) < end)
+        .options(selectinload(Article.topics))  # type: ignore[arg-type]
+        .order_by(col(Article.published_at).desc(), col(Article.id).desc())
+    )
+    list_topics = select(MailingListTopic.topic_id).where(
+        MailingListTopic.list_id == mailing_list.id
+    )
+    if session.exec(list_topics.limit(1)).first() is not None:
+        query = query.where(
+            col(Article.id).in_(
+                select(ArticleTopic.article_id).where(col(ArticleTopic.topic_id).in_(list_topics))
+            )
+        )
+    return list(session.exec(query).all())
+
+
+def edition_key(mailing_list: MailingList, period: Period) -> str:
+    return f"{mailing_list.slug}/{period.key}"
+
+
+def archive_url(settings: Settings, mailing_list: MailingList, period: Period) -> str:
+    """The edition's public page ("view in browser"), stable for ever."""
+    return f"{settings.base_url}/archive/{mailing_list.slug}/{period.key}"
+
+
+def build_digest(
+    settings: Settings,
+    mailing_list: MailingList,
+    period: Period,
+    articles: Sequence[Article],
+    *,
+    is_test: bool = False,
+) -> Digest:
+    """The language-neutral content of one edition."""
+    return Digest(
+        edition_key=edition_key(mailing_list, period),
+        list_slug=mailing_list.slug,
+        list_name=mailing_list.name,
+        period_start=period.start,
+        period_end=period.end,
+        items=[
+            DigestItem(
+                title=article.title,
+                url=article_url(settings, article.slug),
+                published_at=article.published_at,
+                summary=article.summary,
+                image_caption=article.image_caption,
+                topics=tuple(topic.name for topic in article.topics),
+            )
+            for article in articles
+        ],
+        archive_url=archive_url(settings, mailing_list, period),
+        is_test=is_test,
+    )
+
+
+def compose(
+    settings: Settings,
+    mailing_list: MailingList,
+    period: Period,
+    articles: Sequence[Article],
+    language: str,
+    *,
+    is_test: bool = False,
+) -> ComposedDigest:
+    """The function preview, test sends and editions all call to turn articles into a message."""
+    digest = build_digest(settings, mailing_list, period, articles, is_test=is_test)
+    return compose_digest(digest, language, Branding.from_settings(settings))
+
+
+def sample_recipient(settings: Settings, mailing_list: MailingList, period: Period) -> Recipient:
+    """Who a preview is addressed to: a made-up resident, with links that lead nowhere personal."""
+    domain = Branding.from_settings(settings).domain
+    return Recipient(
+        email="ana.primer@example.org",
+        name="Ana Primer",
+        unsubscribe_url=f"{settings.base_url}/unsubscribe/preview",
+        preferences_url=f"{settings.base_url}/preferences/preview",
+        message_id=message_id_for(edition_key(mailing_list, period), "preview", domain),
+    )
