@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -19,7 +20,7 @@ from sqlmodel import Session
 from publisher import __version__
 from publisher.articles.store import StoreChange, last_change
 from publisher.config import Settings
-from publisher.feeds.documents import EPOCH, build_document, render
+from publisher.feeds.documents import EPOCH, PageContent, load_page, make_document, render
 from publisher.feeds.models import FeedKey
 
 SHAPING_SETTINGS = (
@@ -46,24 +47,55 @@ class FeedCache:
     """Built documents for the store's current state; older states are dropped on change.
 
     Thread-safe: the web app answers requests from a thread pool. ``builds`` counts actual
-    builds, so tests can prove that a conditional request built nothing.
+    builds, so tests can prove that a conditional request built nothing. A page's entries
+    are made once and shared by its three formats.
+
+    ``recheck_seconds``: how long :meth:`current_change` trusts its last look at the store.
+    Finding the newest ``updated_at`` scans the article table, so under load the store is
+    asked at most once a second, and a change shows in the feeds within that second.
     """
 
-    def __init__(self, engine: Engine, settings: Settings, max_documents: int = 512) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        settings: Settings,
+        max_documents: int = 512,
+        recheck_seconds: float = 1.0,
+    ) -> None:
         self.engine = engine
         self.settings = settings
         self.max_documents = max_documents
+        self.recheck_seconds = recheck_seconds
         self.builds = 0
         self._lock = threading.Lock()
         self._change: StoreChange | None = None
         self._built: dict[FeedKey, BuiltFeed] = {}
+        self._pages: dict[tuple[str | None, int | None], PageContent | None] = {}
+        self._seen: tuple[float, StoreChange] | None = None
         shaping = "|".join(f"{name}={getattr(settings, name)}" for name in SHAPING_SETTINGS)
         self._salt = f"publisher {__version__}|{shaping}"
 
     def store_change(self) -> StoreChange:
-        """The store's state now (two small queries; every request asks)."""
+        """The store's state now (two queries), remembered for :meth:`current_change`."""
         with Session(self.engine) as session:
-            return last_change(session)
+            change = last_change(session)
+        self._seen = (time.monotonic(), change)
+        return change
+
+    def recent_change(self) -> StoreChange | None:
+        """The last state seen if it is younger than ``recheck_seconds``, else None."""
+        seen = self._seen
+        if seen is not None and time.monotonic() - seen[0] < self.recheck_seconds:
+            return seen[1]
+        return None
+
+    def current_change(self) -> StoreChange:
+        return self.recent_change() or self.store_change()
+
+    def cached(self, key: FeedKey, change: StoreChange) -> BuiltFeed | None:
+        """The document if already built for ``change`` (no building, no waiting)."""
+        built = self._built.get(key)
+        return built if built is not None and self._change == change else None
 
     def fingerprint(self, key: FeedKey, change: StoreChange) -> str:
         text = f"{self._salt}|{change!r}|{key.path}"
@@ -78,15 +110,23 @@ class FeedCache:
         with self._lock:
             if change != self._change:
                 self._built.clear()
+                self._pages.clear()
                 self._change = change
             cached = self._built.get(key)
             if cached is not None:
                 return cached
             # Built under the lock: concurrent first requests for a feed build it once.
-            with Session(self.engine) as session:
-                doc = build_document(session, self.settings, key, change)
-            if doc is None:
+            scope = (key.topic, key.page)
+            if scope not in self._pages:
+                with Session(self.engine) as session:
+                    content = load_page(session, self.settings, key.topic, key.page, change)
+                if len(self._pages) >= self.max_documents:
+                    self._pages.pop(next(iter(self._pages)))
+                self._pages[scope] = content
+            content = self._pages[scope]
+            if content is None:
                 return None
+            doc = make_document(self.settings, key, content, change)
             built = BuiltFeed(
                 key=key,
                 body=render(doc),

@@ -23,8 +23,6 @@ plus C1 controls and noncharacters the W3C validator warns about. Word pastes th
 _URL_ATTRIBUTES = frozenset({("a", "href"), ("img", "src")})
 """The only URL-valued attributes the sanitiser lets through (see ``ALLOWED_ATTRIBUTES``)."""
 
-_MAYBE_URL = re.compile(r"\b(?:href|src)\s*=", re.IGNORECASE)
-
 
 def xml_clean(text: str) -> str:
     """Drop characters that would make a feed not well-formed (lxml refuses them outright)."""
@@ -38,8 +36,10 @@ def absolutise_urls(html: str, base: str) -> str:
     The HTML is parsed by nh3 (html5ever) with the store's own allow-list, so rewriting
     cannot undo sanitising: whatever the store refused stays refused.
     """
-    if not _MAYBE_URL.search(html):
-        return html  # nothing to rewrite; skip the parse (most office exports have no links)
+    if "href=" not in html and "src=" not in html:
+        # Nothing to rewrite (the store's HTML is serialised by nh3: lowercase, no spaces
+        # around "="), so skip the parse; most office exports have no links at all.
+        return html
 
     def rewrite(tag: str, attribute: str, value: str) -> str | None:
         if (tag, attribute) in _URL_ATTRIBUTES:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlmodel import Session
@@ -21,7 +22,7 @@ from publisher.articles.store import StoreChange, count_articles, list_articles
 from publisher.config import Settings
 from publisher.feeds.entries import entry_from_article, topic_url
 from publisher.feeds.json_feed import build_json_feed
-from publisher.feeds.models import FeedDocument, FeedFormat, FeedKey, PageLinks
+from publisher.feeds.models import Entry, FeedDocument, FeedFormat, FeedKey, PageLinks
 from publisher.feeds.xml_feeds import build_atom, build_rss
 
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
@@ -55,27 +56,51 @@ def render(doc: FeedDocument) -> bytes:
     return RENDERERS[doc.key.format](doc)
 
 
-def build_document(
-    session: Session, settings: Settings, key: FeedKey, change: StoreChange
-) -> FeedDocument | None:
-    """The document for ``key``, or None when its topic or archive page does not exist."""
-    names = topic_names(change)
-    if key.topic is not None and key.topic not in names:
+@dataclass(frozen=True)
+class PageContent:
+    """The entries of one page of one scope: the same for all three formats, so built once."""
+
+    entries: list[Entry]
+    archive_pages: int
+
+
+def load_page(
+    session: Session, settings: Settings, topic: str | None, page: int | None, change: StoreChange
+) -> PageContent | None:
+    """The entries of a scope's page (``page=None``: newest); None if it does not exist."""
+    if topic is not None and topic not in topic_names(change):
         return None
     per_page = settings.feed_entries
-    total = count_articles(session, topic=key.topic)
-    pages = archive_pages(total, per_page)
-    if key.page is None:
-        articles = list(list_articles(session, topic=key.topic, limit=per_page))
-    elif 1 <= key.page <= pages:
-        offset = (key.page - 1) * per_page
+    pages = archive_pages(count_articles(session, topic=topic), per_page)
+    if page is None:
+        articles = list(list_articles(session, topic=topic, limit=per_page))
+    elif 1 <= page <= pages:
+        offset = (page - 1) * per_page
         oldest_first = list_articles(
-            session, topic=key.topic, oldest_first=True, offset=offset, limit=per_page
+            session, topic=topic, oldest_first=True, offset=offset, limit=per_page
         )
         articles = list(reversed(oldest_first))  # newest first on every page
     else:
         return None
     entries = [entry_from_article(article, settings) for article in articles]
+    return PageContent(entries=entries, archive_pages=pages)
+
+
+def build_document(
+    session: Session, settings: Settings, key: FeedKey, change: StoreChange
+) -> FeedDocument | None:
+    """The document for ``key``, or None when its topic or archive page does not exist."""
+    content = load_page(session, settings, key.topic, key.page, change)
+    return None if content is None else make_document(settings, key, content, change)
+
+
+def make_document(
+    settings: Settings, key: FeedKey, content: PageContent, change: StoreChange
+) -> FeedDocument:
+    """Feed-level data and RFC 5005 links around a page's entries, for one format."""
+    names = topic_names(change)
+    entries = content.entries
+    pages = content.archive_pages
     updated = max((entry.updated for entry in entries), default=None)
     if updated is None:
         updated = (change.last_updated or EPOCH).astimezone(settings.tz)

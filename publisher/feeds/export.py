@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from publisher.articles.store import last_change
 from publisher.config import Settings
-from publisher.feeds.documents import all_keys, build_document, render
+from publisher.feeds.documents import PageContent, all_keys, load_page, make_document, render
 from publisher.feeds.models import FeedKey
 
 
@@ -29,10 +29,16 @@ def export_feeds(
     written: list[Path] = []
     with Session(engine) as session:
         change = last_change(session)
+        pages: dict[tuple[str | None, int | None], PageContent | None] = {}
         for key in all_keys(session, settings, change):
-            doc = build_document(session, settings, key, change)
-            if doc is None:
+            scope = (key.topic, key.page)
+            if scope not in pages:  # one page's entries serve all three formats
+                pages.clear()
+                pages[scope] = load_page(session, settings, key.topic, key.page, change)
+            content = pages[scope]
+            if content is None:
                 continue
+            doc = make_document(settings, key, content, change)
             path = out / key.path
             path.parent.mkdir(parents=True, exist_ok=True)
             partial = path.with_name(path.name + ".part")

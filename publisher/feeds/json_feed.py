@@ -46,4 +46,5 @@ def build_json_feed(doc: FeedDocument) -> bytes:
             item["image"] = entry.image_url
         items.append(item)
     feed["items"] = items
-    return json.dumps(feed, ensure_ascii=False, indent=1).encode("utf-8") + b"\n"
+    # Compact: json.dumps uses its C encoder only without indent, several times faster.
+    return json.dumps(feed, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"

@@ -1,8 +1,8 @@
 """Feed endpoints: cached documents with strong validators, answered with 304 when unchanged.
 
-A conditional request costs one look at the store's last change: the ETag is computed from
-it without building (see :mod:`publisher.feeds.cache`), so aggregators polling every few
-minutes cost almost nothing.
+A conditional request costs at most one look at the store's last change: the ETag is
+computed from it without building (see :mod:`publisher.feeds.cache`), so aggregators
+polling every few minutes cost almost nothing.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from email.utils import format_datetime, parsedate_to_datetime
 
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 
 from publisher.feeds.cache import FeedCache
@@ -22,30 +23,30 @@ FORMATS = {fmt.value: fmt for fmt in FeedFormat}
 
 
 @router.api_route("/feeds/{name}", methods=["GET", "HEAD"])
-def site_feed(request: Request, name: str) -> Response:
-    return _serve(request, name, topic=None, page=None)
+async def site_feed(request: Request, name: str) -> Response:
+    return await _serve(request, name, topic=None, page=None)
 
 
 @router.api_route("/feeds/archive/{page}/{name}", methods=["GET", "HEAD"])
-def site_archive(request: Request, page: str, name: str) -> Response:
-    return _serve(request, name, topic=None, page=page)
+async def site_archive(request: Request, page: str, name: str) -> Response:
+    return await _serve(request, name, topic=None, page=page)
 
 
 @router.api_route("/feeds/topics/{topic}/{name}", methods=["GET", "HEAD"])
-def topic_feed(request: Request, topic: str, name: str) -> Response:
-    return _serve(request, name, topic=topic, page=None)
+async def topic_feed(request: Request, topic: str, name: str) -> Response:
+    return await _serve(request, name, topic=topic, page=None)
 
 
 @router.api_route("/feeds/topics/{topic}/archive/{page}/{name}", methods=["GET", "HEAD"])
-def topic_archive(request: Request, topic: str, page: str, name: str) -> Response:
-    return _serve(request, name, topic=topic, page=page)
+async def topic_archive(request: Request, topic: str, page: str, name: str) -> Response:
+    return await _serve(request, name, topic=topic, page=page)
 
 
 def _not_found(message: str) -> Response:
     return PlainTextResponse(message + "\n", status_code=404)
 
 
-def _serve(request: Request, name: str, *, topic: str | None, page: str | None) -> Response:
+async def _serve(request: Request, name: str, *, topic: str | None, page: str | None) -> Response:
     fmt = FORMATS.get(name)
     if fmt is None:
         return _not_found(f"Ni vira {name!r}: na voljo so rss.xml, atom.xml in feed.json.")
@@ -53,7 +54,9 @@ def _serve(request: Request, name: str, *, topic: str | None, page: str | None) 
         return _not_found(f"Ni strani arhiva {page!r}.")
     key = FeedKey(format=fmt, topic=topic, page=int(page) if page is not None else None)
     cache: FeedCache = request.app.state.feed_cache
-    change = cache.store_change()
+    # Under load the store is looked at once a second at most; in between, a conditional
+    # request is answered without leaving the event loop.
+    change = cache.recent_change() or await run_in_threadpool(cache.store_change)
     if topic is not None and topic not in dict(change.topics):
         return _not_found(f"Teme {topic!r} ni. Teme so naštete na {cache.settings.base_url}/")
     etag = f'"{cache.fingerprint(key, change)}"'
@@ -66,7 +69,7 @@ def _serve(request: Request, name: str, *, topic: str | None, page: str | None) 
     }
     if not_modified(request.headers, etag, last_modified):
         return Response(status_code=304, headers=headers)
-    built = cache.get(key, change)
+    built = cache.cached(key, change) or await run_in_threadpool(cache.get, key, change)
     if built is None:
         return _not_found(f"Strani arhiva {page} ni.")
     return Response(

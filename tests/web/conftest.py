@@ -1,0 +1,62 @@
+"""The real app over real HTTP: uvicorn in a thread on 127.0.0.1 and a free port."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import pytest
+import uvicorn
+from fastapi import FastAPI
+from sqlalchemy.engine import Engine
+
+from publisher.config import Settings
+from publisher.web.app import create_app
+from tests.feeds.helpers import make_settings
+
+
+@dataclass
+class LiveSite:
+    url: str
+    app: FastAPI
+    settings: Settings
+
+
+@contextmanager
+def serve(make_app: Callable[[str], FastAPI]) -> Iterator[tuple[str, FastAPI]]:
+    """Bind first, so the app's ``base_url`` can be the address it is really served at."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    app = make_app(url)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    give_up = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < give_up, "uvicorn did not start within 10 s"
+        time.sleep(0.01)
+    try:
+        yield url, app
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+@pytest.fixture
+def live_site(engine: Engine, database_url: str) -> Iterator[LiveSite]:
+    settings_box: list[Settings] = []
+
+    def make_app(url: str) -> FastAPI:
+        settings = make_settings(database_url, base_url=url, feed_entries=5)
+        settings_box.append(settings)
+        return create_app(settings, engine)
+
+    with serve(make_app) as (url, app):
+        yield LiveSite(url=url, app=app, settings=settings_box[0])
