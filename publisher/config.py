@@ -52,6 +52,16 @@ class Settings(BaseSettings):
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
     smtp_tls: Literal["none", "starttls", "tls"] = "none"
+    smtp_timeout: float = Field(default=30.0, gt=0, le=600)
+    smtp_pool: int = Field(default=8, ge=1, le=64)
+    smtp_rate: float = Field(default=0.0, ge=0)
+    smtp_daily_cap: int = Field(default=0, ge=0)
+    smtp_max_attempts: int = Field(default=6, ge=1, le=50)
+    smtp_retry_base: float = Field(default=60.0, gt=0)
+    delivery_batch: int = Field(default=200, ge=1, le=5000)
+    worker_lease: float = Field(default=120.0, gt=0)
+    worker_heartbeat: float = Field(default=2.0, gt=0)
+    pause_after_failures: int = Field(default=50, ge=1)
     from_address: str = Field(
         default="Mestna občina Novo mesto <novice@novomesto.example.org>",
         validation_alias=AliasChoices("from", "from_address", "PUBLISHER_FROM"),

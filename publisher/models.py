@@ -1,6 +1,8 @@
 """Every table of the store, imported in one place so migrations and tests see the whole schema."""
 
 from publisher.articles.models import Article, ArticleStatus, ArticleTopic, Topic
+from publisher.delivery.models import Delivery, JobMessage, RateCounter, SendJob, Worker
+from publisher.digests.models import Edition, EditionContent
 from publisher.subscribers.models import (
     Consent,
     MailingList,
@@ -16,11 +18,18 @@ __all__ = [
     "ArticleStatus",
     "ArticleTopic",
     "Consent",
+    "Delivery",
+    "Edition",
+    "EditionContent",
+    "JobMessage",
     "MailingList",
     "MailingListTopic",
+    "RateCounter",
+    "SendJob",
     "Subscriber",
     "SubscriberTopic",
     "Subscription",
     "Suppression",
     "Topic",
+    "Worker",
 ]

@@ -71,6 +71,7 @@ class Tokens:
             raise ValueError("tokens need a secret key (PUBLISHER_SECRET_KEY)")
         self._secret_key = secret_key
         self._clock = clock
+        self._serializers: dict[Purpose, URLSafeTimedSerializer] = {}
         self.max_age: dict[Purpose, timedelta | None] = {
             Purpose.confirm: confirm_max_age,
             Purpose.unsubscribe: None,
@@ -86,15 +87,20 @@ class Tokens:
         )
 
     def _serializer(self, purpose: Purpose) -> URLSafeTimedSerializer:
-        clock = self._clock
+        """One serializer per purpose, made once: the sender signs two links per message."""
+        serializer = self._serializers.get(purpose)
+        if serializer is None:
+            clock = self._clock
 
-        class ClockedSigner(TimestampSigner):
-            def get_timestamp(self) -> int:
-                return int(clock())
+            class ClockedSigner(TimestampSigner):
+                def get_timestamp(self) -> int:
+                    return int(clock())
 
-        return URLSafeTimedSerializer(
-            self._secret_key, salt=f"publisher.{purpose.value}", signer=ClockedSigner
-        )
+            serializer = URLSafeTimedSerializer(
+                self._secret_key, salt=f"publisher.{purpose.value}", signer=ClockedSigner
+            )
+            self._serializers[purpose] = serializer
+        return serializer
 
     def make(self, purpose: Purpose, subscriber_id: int, list_id: int | None = None) -> str:
         """A URL-safe token for ``purpose``, bound to the subscriber (and list)."""

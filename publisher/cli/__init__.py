@@ -18,7 +18,7 @@ from publisher import __version__
 from publisher.cli.articles import articles_app, topics_app
 from publisher.cli.context import Context, console, err_console
 from publisher.cli.demo import demo
-from publisher.cli.digest import digest_app
+from publisher.cli.digest import digest_app, worker_command
 from publisher.cli.feeds import feeds_app
 from publisher.cli.setup import db_app, init, show_config
 from publisher.cli.subscribers import lists_app, subscribers_app
@@ -42,6 +42,7 @@ app.command()(serve)
 app.add_typer(lists_app, name="lists")
 app.add_typer(subscribers_app, name="subscribers")
 app.add_typer(digest_app, name="digest")
+app.command("worker")(worker_command)
 
 
 def version_callback(value: bool) -> None:

@@ -167,6 +167,15 @@ class MessageTemplate:
             parts.append(segment)
         return b"".join(parts)
 
+    def serialise(self, slots: Slots) -> bytes:
+        """The bytes with their slots written back in, for storing; see :func:`split_template`."""
+        parts: list[bytes] = [self.segments[0]]
+        names = slots.as_dict()
+        for slot, segment in zip(self.slots, self.segments[1:], strict=True):
+            parts.append(names[slot].encode("ascii"))
+            parts.append(segment)
+        return b"".join(parts)
+
 
 def slot_values(recipient: Recipient, *, now: datetime) -> dict[str, bytes]:
     """Every slot's bytes for one recipient, escaped for where the slot stands."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import NamedTuple
 
-from sqlalchemy import and_, exists, not_, or_, select
+from sqlalchemy import Select, and_, exists, not_, or_, select
 from sqlmodel import Session
 
 from publisher.subscribers.models import (
@@ -35,6 +35,46 @@ class Recipient(NamedTuple):
     language: str
 
 
+def recipients_query(
+    session: Session, list_ids: Sequence[int], topic_ids: Sequence[int] | None = None
+) -> Select[tuple[int, str, str, str]]:
+    """SELECT subscriber id, email, name, language of everyone who receives a send.
+
+    The one definition of "who gets mail" (see the module docstring): the keyed pages below
+    and the sender's set-based freeze of an edition's recipients both use it.
+    """
+    subscriber = Subscriber.__table__  # type: ignore[attr-defined]
+    subscription = Subscription.__table__  # type: ignore[attr-defined]
+    chosen = SubscriberTopic.__table__  # type: ignore[attr-defined]
+    suppression = Suppression.__table__  # type: ignore[attr-defined]
+
+    conditions = [
+        exists().where(
+            and_(
+                subscription.c.subscriber_id == subscriber.c.id,
+                subscription.c.list_id.in_(list(list_ids)),
+                subscription.c.status == SubscriptionStatus.confirmed.value,
+            )
+        ),
+        not_(exists().where(suppression.c.address_hash == subscriber.c.address_hash)),
+    ]
+    if topic_ids:
+        conditions.append(
+            or_(
+                exists().where(
+                    and_(
+                        chosen.c.subscriber_id == subscriber.c.id,
+                        chosen.c.topic_id.in_(list(topic_ids)),
+                    )
+                ),
+                not_(exists().where(chosen.c.subscriber_id == subscriber.c.id)),
+            )
+        )
+    return select(
+        subscriber.c.id, subscriber.c.email, subscriber.c.name, subscriber.c.language
+    ).where(*conditions)
+
+
 def recipient_pages(
     session: Session,
     list_slugs: Sequence[str],
@@ -45,37 +85,12 @@ def recipient_pages(
     if batch < 1:
         raise ValueError("batch must be at least 1")
     list_ids = [get_list(session, slug).id for slug in dict.fromkeys(list_slugs)]
+    topic_ids = (
+        [topic.id for topic in topics_by_slug(session, topic_slugs)] if topic_slugs else None
+    )
     subscriber = Subscriber.__table__  # type: ignore[attr-defined]
-    subscription = Subscription.__table__  # type: ignore[attr-defined]
-    chosen = SubscriberTopic.__table__  # type: ignore[attr-defined]
-    suppression = Suppression.__table__  # type: ignore[attr-defined]
-
-    conditions = [
-        exists().where(
-            and_(
-                subscription.c.subscriber_id == subscriber.c.id,
-                subscription.c.list_id.in_(list_ids),
-                subscription.c.status == SubscriptionStatus.confirmed.value,
-            )
-        ),
-        not_(exists().where(suppression.c.address_hash == subscriber.c.address_hash)),
-    ]
-    if topic_slugs:
-        topic_ids = [topic.id for topic in topics_by_slug(session, topic_slugs)]
-        conditions.append(
-            or_(
-                exists().where(
-                    and_(
-                        chosen.c.subscriber_id == subscriber.c.id,
-                        chosen.c.topic_id.in_(topic_ids),
-                    )
-                ),
-                not_(exists().where(chosen.c.subscriber_id == subscriber.c.id)),
-            )
-        )
     query = (
-        select(subscriber.c.id, subscriber.c.email, subscriber.c.name, subscriber.c.language)
-        .where(*conditions)
+        recipients_query(session, list_ids, topic_ids)  # type: ignore[arg-type]
         .order_by(subscriber.c.id)
         .limit(batch)
     )

@@ -1,0 +1,1 @@
+"""Delivery: the ledger, the SMTP sender and the development mail catcher."""

@@ -1,0 +1,460 @@
+"""The ledger's queries: create a job, freeze its recipients, claim, record, control.
+
+Every step is a short transaction. The order that makes a crash harmless is: claim (rows
+become ``sending`` with a lease) → send → record the SMTP reply. A crash between send and
+record leaves rows ``sending``; when the lease runs out, or the worker's heartbeat stops,
+another claim takes them again, so a message may go twice (at most the ones in flight)
+but never zero times.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Select, and_, bindparam, func, insert, literal, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection
+from sqlmodel import Session
+
+from publisher.db import utcnow
+from publisher.delivery.models import (
+    OPEN_STATUSES,
+    Delivery,
+    DeliveryStatus,
+    JobMessage,
+    JobState,
+    RateCounter,
+    SendJob,
+    Worker,
+)
+from publisher.mail.message import MessageTemplate, Slots, split_template
+
+delivery = Delivery.__table__  # type: ignore[attr-defined]
+job_table = SendJob.__table__  # type: ignore[attr-defined]
+worker_table = Worker.__table__  # type: ignore[attr-defined]
+
+
+class JobNotFound(LookupError):
+    pass
+
+
+# --- jobs and their messages ---------------------------------------------------------------
+
+
+def create_job(
+    session: Session,
+    *,
+    name: str,
+    envelope_from: str,
+    templates: dict[str, tuple[bytes, str]],
+    list_id: int | None = None,
+) -> SendJob:
+    """A job with its message per language: ``templates[lang] = (raw bytes, slot nonce)``."""
+    job = SendJob(name=name, envelope_from=envelope_from, list_id=list_id)
+    session.add(job)
+    session.flush()
+    for language, (raw, nonce) in templates.items():
+        session.add(JobMessage(job_id=job.id, language=language, template=_pack(raw, nonce)))
+    session.flush()
+    return job
+
+
+def _pack(raw: bytes, nonce: str) -> bytes:
+    return nonce.encode("ascii") + b"\n" + raw
+
+
+def load_templates(session: Session, job_id: int) -> dict[str, MessageTemplate]:
+    rows = session.execute(select(JobMessage).where(JobMessage.job_id == job_id)).scalars()  # type: ignore[arg-type]
+    templates = {}
+    for row in rows:
+        nonce, raw = row.template.split(b"\n", 1)
+        templates[row.language] = split_template(raw, Slots(nonce.decode("ascii")))
+    return templates
+
+
+def get_job(session: Session, job_id: int) -> SendJob:
+    job = session.get(SendJob, job_id)
+    if job is None:
+        raise JobNotFound(f"no send job {job_id}")
+    return job
+
+
+def freeze_recipients(session: Session, job_id: int, recipients: Select) -> int:  # type: ignore[type-arg]
+    """One set-based INSERT … SELECT of (subscriber_id, email, name, language) rows.
+
+    Duplicates (a person reached through two lists) are collapsed by the SELECT the caller
+    gives and guarded by the unique (job, subscriber) constraint.
+    """
+    now = utcnow()
+    source = recipients.subquery()
+    statement = insert(delivery).from_select(
+        [
+            "job_id",
+            "subscriber_id",
+            "email",
+            "name",
+            "language",
+            "status",
+            "attempts",
+            "last_reply",
+            "updated_at",
+        ],
+        select(
+            literal(job_id),
+            source.c[0],
+            source.c[1],
+            source.c[2],
+            source.c[3],
+            literal(DeliveryStatus.queued.value),
+            literal(0),
+            literal(""),
+            literal(now, type_=delivery.c.updated_at.type),
+        ),
+    )
+    result = session.execute(statement)
+    session.flush()
+    return int(result.rowcount or 0)
+
+
+# --- workers --------------------------------------------------------------------------------
+
+
+def register_worker(session: Session, worker_id: str, host: str, pid: int) -> None:
+    session.add(Worker(id=worker_id, host=host, pid=pid))
+    session.flush()
+
+
+def beat(connection: Connection, worker_id: str) -> None:
+    connection.execute(
+        update(worker_table).where(worker_table.c.id == worker_id).values(heartbeat_at=utcnow())
+    )
+
+
+def live_workers(session: Session, stale_after: timedelta) -> list[Worker]:
+    cutoff = utcnow() - stale_after
+    query = select(Worker).where(Worker.heartbeat_at >= cutoff)  # type: ignore[arg-type]
+    return list(session.execute(query).scalars())
+
+
+def unregister_worker(session: Session, worker_id: str) -> None:
+    release(session, worker_id)
+    session.execute(worker_table.delete().where(worker_table.c.id == worker_id))
+
+
+# --- claiming and recording -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    job_id: int
+    subscriber_id: int
+    email: str
+    name: str
+    language: str
+    attempts: int
+
+
+def claim(
+    session: Session,
+    worker_id: str,
+    *,
+    limit: int,
+    lease: timedelta,
+    stale_after: timedelta,
+    job_ids: Sequence[int] | None = None,
+) -> list[Claimed]:
+    """Take up to ``limit`` rows that are due, for this worker, under a lease.
+
+    Due: queued; deferred whose next attempt has come; or ``sending`` whose lease ran out or
+    whose worker stopped beating (it crashed). On PostgreSQL ``FOR UPDATE SKIP LOCKED`` lets
+    many workers claim at once without waiting on or taking each other's rows.
+    """
+    now = utcnow()
+    alive = select(worker_table.c.id).where(worker_table.c.heartbeat_at >= now - stale_after)
+    due = or_(
+        delivery.c.status == DeliveryStatus.queued.value,
+        and_(delivery.c.status == DeliveryStatus.deferred.value, delivery.c.next_attempt_at <= now),
+        and_(
+            delivery.c.status == DeliveryStatus.sending.value,
+            or_(delivery.c.lease_until < now, delivery.c.claimed_by.not_in(alive)),
+        ),
+    )
+    active_jobs = select(job_table.c.id).where(job_table.c.state == JobState.active.value)
+    if job_ids is not None:
+        active_jobs = active_jobs.where(job_table.c.id.in_(list(job_ids)))
+    candidates = (
+        select(delivery.c.id)
+        .where(delivery.c.job_id.in_(active_jobs), due)
+        .order_by(delivery.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    statement = (
+        update(delivery)
+        .where(delivery.c.id.in_(candidates.scalar_subquery()))
+        .values(
+            status=DeliveryStatus.sending.value,
+            claimed_by=worker_id,
+            lease_until=now + lease,
+            updated_at=now,
+        )
+        .returning(
+            delivery.c.id,
+            delivery.c.job_id,
+            delivery.c.subscriber_id,
+            delivery.c.email,
+            delivery.c.name,
+            delivery.c.language,
+            delivery.c.attempts,
+        )
+    )
+    rows = session.execute(statement).all()
+    return sorted((Claimed(*row) for row in rows), key=lambda c: c.id)
+
+
+@dataclass(frozen=True)
+class Result:
+    """What happened to one claimed row."""
+
+    id: int
+    status: DeliveryStatus
+    code: int | None
+    reply: str
+    message_id: str | None = None
+    next_attempt_at: datetime | None = None
+
+
+def record(session: Session, worker_id: str, results: Iterable[Result]) -> None:
+    """Write the outcome of a batch in one statement per kind of outcome."""
+    now = utcnow()
+    rows = [
+        {
+            "b_id": r.id,
+            "b_status": r.status.value,
+            "b_code": r.code,
+            "b_reply": r.reply[:2000],
+            "b_message_id": r.message_id,
+            "b_next": r.next_attempt_at,
+            "b_sent_at": now if r.status is DeliveryStatus.sent else None,
+        }
+        for r in results
+    ]
+    if not rows:
+        return
+    statement = (
+        update(delivery)
+        .where(delivery.c.id == bindparam("b_id"))
+        .values(
+            status=bindparam("b_status"),
+            attempts=delivery.c.attempts + 1,
+            last_code=bindparam("b_code"),
+            last_reply=bindparam("b_reply"),
+            message_id=bindparam("b_message_id"),
+            next_attempt_at=bindparam("b_next", type_=delivery.c.next_attempt_at.type),
+            sent_at=bindparam("b_sent_at", type_=delivery.c.sent_at.type),
+            claimed_by=None,
+            lease_until=None,
+            updated_at=now,
+        )
+    )
+    session.connection().execute(statement, rows)
+
+
+def release(session: Session, worker_id: str, ids: Sequence[int] | None = None) -> int:
+    """Hand claimed, unsent rows back to the queue (pause, shutdown)."""
+    statement = (
+        update(delivery)
+        .where(
+            delivery.c.claimed_by == worker_id,
+            delivery.c.status == DeliveryStatus.sending.value,
+        )
+        .values(
+            status=DeliveryStatus.queued.value,
+            claimed_by=None,
+            lease_until=None,
+            updated_at=utcnow(),
+        )
+    )
+    if ids is not None:
+        statement = statement.where(delivery.c.id.in_(list(ids)))
+    return int(session.execute(statement).rowcount or 0)
+
+
+def retry_at(attempts: int, base: timedelta, cap: timedelta = timedelta(hours=6)) -> datetime:
+    """Exponential backoff with jitter: base, 2×base, 4×base … (±25 %), at most ``cap``."""
+    delay = min(base * (2 ** max(attempts - 1, 0)), cap)
+    return utcnow() + delay * random.uniform(0.75, 1.25)
+
+
+# --- job control and counts ----------------------------------------------------------------
+
+
+def set_job_state(session: Session, job_id: int, state: JobState, reason: str = "") -> SendJob:
+    """Pause, resume or cancel; cancelling closes every row not yet sent or failed."""
+    job = get_job(session, job_id)
+    now = utcnow()
+    job.state = state
+    job.state_reason = reason
+    job.updated_at = now
+    if state is JobState.cancelled:
+        session.execute(
+            update(delivery)
+            .where(
+                delivery.c.job_id == job_id,
+                delivery.c.status.in_([DeliveryStatus.queued.value, DeliveryStatus.deferred.value]),
+            )
+            .values(status=DeliveryStatus.cancelled.value, updated_at=now)
+        )
+        job.finished_at = now
+    session.add(job)
+    session.flush()
+    return job
+
+
+def job_states(session: Session, job_ids: Iterable[int]) -> dict[int, JobState]:
+    ids = list(job_ids)
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(job_table.c.id, job_table.c.state).where(job_table.c.id.in_(ids))
+    ).all()
+    return {job_id: JobState(state) for job_id, state in rows}
+
+
+def counts(session: Session, job_id: int) -> Counter[str]:
+    rows = session.execute(
+        select(delivery.c.status, func.count())
+        .where(delivery.c.job_id == job_id)
+        .group_by(delivery.c.status)
+    ).all()
+    return Counter({status: int(n) for status, n in rows})
+
+
+def open_count(session: Session, job_id: int) -> tuple[int, datetime | None]:
+    """Rows still to handle, and when the earliest deferred one is due."""
+    open_rows = session.execute(
+        select(func.count(), func.min(delivery.c.next_attempt_at)).where(
+            delivery.c.job_id == job_id,
+            delivery.c.status.in_([s.value for s in OPEN_STATUSES]),
+        )
+    ).one()
+    return int(open_rows[0]), open_rows[1]
+
+
+def finish_if_done(session: Session, job_id: int) -> bool:
+    """Mark an active job done when no row is left open; True if it is (now) done."""
+    remaining, _ = open_count(session, job_id)
+    if remaining:
+        return False
+    job = get_job(session, job_id)
+    if job.state is JobState.active or job.state == JobState.active.value:
+        job.state = JobState.done
+        job.finished_at = job.updated_at = utcnow()
+        session.add(job)
+        session.flush()
+    return job.state in (JobState.done, JobState.done.value)
+
+
+def top_failures(session: Session, job_id: int, limit: int = 5) -> list[tuple[str, int]]:
+    """The most common replies of failed and deferred rows: what went wrong, how often."""
+    rows = session.execute(
+        select(delivery.c.last_code, delivery.c.last_reply, func.count())
+        .where(
+            delivery.c.job_id == job_id,
+            delivery.c.status.in_([DeliveryStatus.failed.value, DeliveryStatus.deferred.value]),
+        )
+        .group_by(delivery.c.last_code, delivery.c.last_reply)
+        .order_by(func.count().desc())
+        .limit(limit)
+    ).all()
+    return [(f"{code or ''} {reply or '(no reply)'}".strip(), int(n)) for code, reply, n in rows]
+
+
+def problem_rows(session: Session, job_id: int, limit: int = 50) -> list[Delivery]:
+    query = (
+        select(Delivery)
+        .where(
+            delivery.c.job_id == job_id,
+            delivery.c.status.in_([DeliveryStatus.failed.value, DeliveryStatus.deferred.value]),
+        )
+        .order_by(delivery.c.id)
+        .limit(limit)
+    )
+    return list(session.execute(query).scalars())
+
+
+def retry_failed(session: Session, job_id: int) -> int:
+    """Put failed rows back in the queue (staff asked for it) and reopen the job."""
+    result = session.execute(
+        update(delivery)
+        .where(delivery.c.job_id == job_id, delivery.c.status == DeliveryStatus.failed.value)
+        .values(status=DeliveryStatus.queued.value, next_attempt_at=None, updated_at=utcnow())
+    )
+    count = int(result.rowcount or 0)
+    if count:
+        job = get_job(session, job_id)
+        job.state, job.state_reason, job.finished_at = JobState.active, "", None
+        session.add(job)
+    session.flush()
+    return count
+
+
+# --- shared rate limits -------------------------------------------------------------------
+
+
+def take_tokens(
+    session: Session, wanted: int, *, per_second: float, daily_cap: int, day: str
+) -> tuple[int, float]:
+    """Grant up to ``wanted`` sends under the shared limits; returns (granted, wait seconds).
+
+    The bucket holds at most one second of sending; the day's count is a row per day. Rows
+    are locked while read and written, so several workers on PostgreSQL share the budget.
+    """
+    now = utcnow()
+    granted = wanted
+    wait = 0.0
+    if daily_cap:
+        name = f"day:{day}"
+        row = _counter(session, name)
+        left = max(daily_cap - int(row.value), 0)
+        granted = min(granted, left)
+        if granted == 0:
+            return 0, 60.0
+    if per_second:
+        row_rate = _counter(session, "bucket")
+        elapsed = max((now - row_rate.updated_at).total_seconds(), 0.0)
+        tokens = min(per_second, row_rate.value + elapsed * per_second)
+        granted = min(granted, int(tokens))
+        if granted <= 0:
+            wait = (1 - tokens) / per_second
+            row_rate.value, row_rate.updated_at = tokens, now
+            session.add(row_rate)
+            return 0, max(wait, 0.01)
+        row_rate.value, row_rate.updated_at = tokens - granted, now
+        session.add(row_rate)
+    if daily_cap:
+        row = _counter(session, f"day:{day}")
+        row.value += granted
+        row.updated_at = now
+        session.add(row)
+    session.flush()
+    return granted, wait
+
+
+def _counter(session: Session, name: str) -> RateCounter:
+    """The counter row, created if missing (race-free), then locked for this transaction."""
+    table = RateCounter.__table__  # type: ignore[attr-defined]
+    dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(
+        dialect_insert(table)
+        .values(name=name, value=0.0, updated_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["name"])
+    )
+    query = select(RateCounter).where(table.c.name == name).with_for_update()
+    return session.execute(query).scalars().one()

@@ -1,0 +1,148 @@
+"""A pool of reused SMTP connections (aiosmtplib) and what each reply means for a delivery.
+
+Connections are opened once and reused for many messages (a new TLS handshake per message
+would cost more than the message). A dropped connection is reopened for the next message;
+the message it was carrying is reported ``deferred`` and tried again later, because we
+cannot know whether the server kept it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import ssl
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import aiosmtplib
+
+from publisher.config import Settings
+from publisher.mail.message import downgrade_to_7bit
+
+
+class Verdict(enum.StrEnum):
+    sent = "sent"
+    deferred = "deferred"
+    """Temporary: 4xx, timeouts, dropped connections. Try again later."""
+    failed = "failed"
+    """Permanent: 5xx. Do not try again."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    verdict: Verdict
+    code: int | None
+    reply: str
+    recipient_refused: bool = False
+    """A 5xx at RCPT: the address itself is refused (a hard bounce), not the message."""
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    host: str
+    port: int
+    tls: str = "none"
+    username: str | None = None
+    password: str | None = None
+    timeout: float = 30.0
+    pool_size: int = 8
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SmtpConfig:
+        password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
+        return cls(
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            tls=settings.smtp_tls,
+            username=settings.smtp_username,
+            password=password,
+            timeout=settings.smtp_timeout,
+            pool_size=settings.smtp_pool,
+        )
+
+
+def classify_exception(exc: BaseException) -> Outcome:
+    """What an aiosmtplib error means for the message: retry later, or give up."""
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused) and exc.recipients:
+        refused = exc.recipients[0]
+        return _by_code(refused.code, refused.message, recipient_refused=True)
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        return _by_code(exc.code, exc.message, recipient_refused=False)
+    if isinstance(exc, (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError)):
+        return Outcome(Verdict.deferred, None, f"connection lost: {exc}")
+    if isinstance(exc, (OSError, asyncio.TimeoutError, aiosmtplib.SMTPException)):
+        return Outcome(Verdict.deferred, None, f"{type(exc).__name__}: {exc}")
+    raise exc
+
+
+def _by_code(code: int, message: str, *, recipient_refused: bool) -> Outcome:
+    if 400 <= code < 500:
+        return Outcome(Verdict.deferred, code, message)
+    if 500 <= code < 600:
+        return Outcome(Verdict.failed, code, message, recipient_refused=recipient_refused)
+    return Outcome(Verdict.deferred, code, message)
+
+
+class SmtpPool:
+    """``size`` connections, each used by one coroutine at a time."""
+
+    def __init__(
+        self, config: SmtpConfig, connect: Callable[[], Awaitable[aiosmtplib.SMTP]] | None = None
+    ):
+        self.config = config
+        self._connect = connect or self._open
+        self._idle: asyncio.Queue[aiosmtplib.SMTP | None] = asyncio.Queue()
+        for _ in range(config.pool_size):
+            self._idle.put_nowait(None)  # a slot; connected on first use
+
+    async def _open(self) -> aiosmtplib.SMTP:
+        config = self.config
+        client = aiosmtplib.SMTP(
+            hostname=config.host,
+            port=config.port,
+            timeout=config.timeout,
+            use_tls=config.tls == "tls",
+            start_tls=config.tls == "starttls",  # never opportunistic: "none" means none
+            tls_context=ssl.create_default_context() if config.tls != "none" else None,
+        )
+        await client.connect()
+        if config.username:
+            await client.login(config.username, config.password or "")
+        return client
+
+    async def send(self, envelope_from: str, recipient: str, data: bytes) -> Outcome:
+        """Send one message on an idle connection; never raises for SMTP or network trouble."""
+        client = await self._idle.get()
+        try:
+            if client is None or not client.is_connected:
+                client = await self._connect()
+            options = []
+            if client.supports_extension("8bitmime"):
+                options.append("BODY=8BITMIME")
+            else:
+                data = downgrade_to_7bit(data)
+            _, reply = await client.sendmail(envelope_from, [recipient], data, mail_options=options)
+            return Outcome(Verdict.sent, 250, reply)
+        except Exception as exc:
+            outcome = classify_exception(exc)
+            if outcome.code is None and client is not None:
+                client.close()
+                client = None
+            elif client is not None and client.is_connected:
+                try:  # after a refused message, make the connection ready for the next one
+                    await client.rset()
+                except Exception:
+                    client.close()
+                    client = None
+            return outcome
+        finally:
+            self._idle.put_nowait(client)
+
+    async def close(self) -> None:
+        while not self._idle.empty():
+            client = self._idle.get_nowait()
+            if client is not None and client.is_connected:
+                try:
+                    await client.quit()
+                except Exception:
+                    client.close()

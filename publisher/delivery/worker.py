@@ -1,0 +1,363 @@
+"""The sender: claims due rows, fills each copy, sends it over the pool, records the reply.
+
+One ``SendWorker`` per process. ``publisher worker`` runs one for ever (scale out by starting
+more, on more machines, against one PostgreSQL); ``publisher digest send`` runs one inline
+until its edition is finished. Domain code: progress goes to a callback, never a terminal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import partial
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from publisher.config import Settings
+from publisher.db import utcnow
+from publisher.delivery import ledger
+from publisher.delivery.ledger import Claimed, Result
+from publisher.delivery.models import DeliveryStatus, JobState, SendJob
+from publisher.delivery.smtp import Outcome, SmtpConfig, SmtpPool, Verdict
+from publisher.links import SubscriberLinks
+from publisher.mail.message import MessageTemplate, Recipient, message_id_for, sender_domain
+from publisher.subscribers.models import SuppressionReason
+from publisher.subscribers.register import suppress
+
+
+class AnotherSenderRunning(RuntimeError):
+    """SQLite allows one sender process at a time; the message says which one is running."""
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    batch: int = 200
+    lease: timedelta = timedelta(seconds=120)
+    heartbeat: float = 2.0
+    retry_base: timedelta = timedelta(seconds=60)
+    max_attempts: int = 6
+    pause_after_failures: int = 50
+    rate: float = 0.0
+    daily_cap: int = 0
+
+    @property
+    def stale_after(self) -> timedelta:
+        """A worker silent for three beats is taken as dead and its claims as free."""
+        return timedelta(seconds=self.heartbeat * 3)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> WorkerConfig:
+        return cls(
+            batch=settings.delivery_batch,
+            lease=timedelta(seconds=settings.worker_lease),
+            heartbeat=settings.worker_heartbeat,
+            retry_base=timedelta(seconds=settings.smtp_retry_base),
+            max_attempts=settings.smtp_max_attempts,
+            pause_after_failures=settings.pause_after_failures,
+            rate=settings.smtp_rate,
+            daily_cap=settings.smtp_daily_cap,
+        )
+
+
+@dataclass
+class Tally:
+    """What this worker has done so far; the CLI and the admin render it as progress."""
+
+    sent: int = 0
+    deferred: int = 0
+    failed: int = 0
+    started: datetime = field(default_factory=utcnow)
+    reasons: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def rate(self) -> float:
+        elapsed = (utcnow() - self.started).total_seconds()
+        return self.sent / elapsed if elapsed > 0 else 0.0
+
+    def add(self, outcome: Outcome, final: bool) -> None:
+        if outcome.verdict is Verdict.sent:
+            self.sent += 1
+        elif final:
+            self.failed += 1
+            self.reasons[_reason(outcome)] += 1
+        else:
+            self.deferred += 1
+            self.reasons[_reason(outcome)] += 1
+
+
+def _reason(outcome: Outcome) -> str:
+    code = f"{outcome.code} " if outcome.code else ""
+    return f"{code}{outcome.reply}".strip()[:200] or "(no reply)"
+
+
+@dataclass(frozen=True)
+class _Job:
+    job: SendJob
+    templates: dict[str, MessageTemplate]
+
+
+class SendWorker:
+    def __init__(
+        self,
+        engine: Engine,
+        settings: Settings,
+        *,
+        job_ids: Sequence[int] | None = None,
+        config: WorkerConfig | None = None,
+        smtp: SmtpConfig | None = None,
+        on_progress: Callable[[Tally], None] | None = None,
+        worker_id: str | None = None,
+    ) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.job_ids = list(job_ids) if job_ids is not None else None
+        self.config = config or WorkerConfig.from_settings(settings)
+        self.smtp = smtp or SmtpConfig.from_settings(settings)
+        self.on_progress = on_progress
+        self.id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.tally = Tally()
+        self.links = SubscriberLinks(settings)
+        self.domain = sender_domain(settings.from_address)
+        self._jobs: dict[int, _Job] = {}
+        self._halted: set[int] = set()
+        """Jobs that are paused, cancelled or done: their claimed rows go back unsent."""
+        self._failures_in_row: Counter[int] = Counter()
+        self._stop = asyncio.Event()
+
+    # --- database steps, run in a thread so SMTP I/O keeps flowing -------------------------
+
+    def _db(self, fn: Callable[[Session], Any]) -> Any:
+        with Session(self.engine, expire_on_commit=False) as session:
+            result = fn(session)
+            session.commit()
+            return result
+
+    async def _run_db(self, fn: Callable[[Session], Any]) -> Any:
+        return await asyncio.to_thread(self._db, fn)
+
+    def _register(self, session: Session) -> None:
+        if self.engine.dialect.name == "sqlite":
+            others = [
+                w for w in ledger.live_workers(session, self.config.stale_after) if w.id != self.id
+            ]
+            if others:
+                other = others[0]
+                raise AnotherSenderRunning(
+                    f"another sender is running on this SQLite database ({other.host}, "
+                    f"pid {other.pid}, since {other.started_at:%Y-%m-%d %H:%M:%S} UTC); "
+                    "SQLite allows one at a time: wait for it, or use PostgreSQL to run several"
+                )
+        ledger.register_worker(session, self.id, socket.gethostname(), os.getpid())
+
+    async def _register_when_free(self) -> None:
+        """On SQLite, a sender that crashed a moment ago still looks alive until its heartbeat
+        goes stale; wait that long (three beats) before saying another sender is running."""
+        deadline = (
+            time.monotonic() + self.config.stale_after.total_seconds() + self.config.heartbeat
+        )
+        while True:
+            try:
+                await self._run_db(self._register)
+                return
+            except AnotherSenderRunning:
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(self.config.heartbeat / 2)
+
+    def request_stop(self) -> None:
+        """Finish the batch in hand, hand back what is unsent, and return."""
+        self._stop.set()
+
+    @property
+    def stopped(self) -> bool:
+        return self._stop.is_set()
+
+    # --- the loop ----------------------------------------------------------------------
+
+    async def run(self, *, until_idle: bool) -> Tally:
+        """Send until stopped; with ``until_idle``, until this worker's jobs have nothing due
+        now or later (finished, paused or cancelled)."""
+        await self._register_when_free()
+        pool = SmtpPool(self.smtp)
+        watcher = asyncio.create_task(self._watch())
+        try:
+            while not self._stop.is_set():
+                claimed = await self._claim()
+                if claimed:
+                    await self._send_batch(pool, claimed)
+                    continue
+                if await self._idle() and until_idle:
+                    break
+                await self._wait_for_work()
+        finally:
+            watcher.cancel()
+            await pool.close()
+            await self._run_db(lambda s: ledger.unregister_worker(s, self.id))
+        return self.tally
+
+    async def _watch(self) -> None:
+        """Heartbeat, and notice pause/cancel of our jobs within a fraction of a second."""
+        ticks = 0
+        interval = 0.25
+        beat_every = max(int(self.config.heartbeat / interval), 1)
+        while True:
+            await asyncio.sleep(interval)
+            ticks += 1
+            jobs = list(self._jobs) if self.job_ids is None else self.job_ids
+
+            states = await self._run_db(
+                partial(self._check_jobs, jobs=jobs, beat=ticks % beat_every == 0)
+            )
+            self._halted = {job_id for job_id, state in states.items() if state != JobState.active}
+
+    def _check_jobs(self, session: Session, *, jobs: list[int], beat: bool) -> dict[int, JobState]:
+        if beat:
+            ledger.beat(session.connection(), self.id)
+        return ledger.job_states(session, jobs)
+
+    async def _claim(self) -> list[Claimed]:
+        limit = self.config.batch
+        if self.config.rate or self.config.daily_cap:
+            limit = await self._granted(limit)
+            if limit == 0:
+                return []
+        claimed: list[Claimed] = await self._run_db(
+            lambda s: ledger.claim(
+                s,
+                self.id,
+                limit=limit,
+                lease=self.config.lease,
+                stale_after=self.config.stale_after,
+                job_ids=self.job_ids,
+            )
+        )
+        unknown = {c.job_id for c in claimed} - set(self._jobs)
+        if unknown:
+            await self._run_db(lambda s: self._load_jobs(s, unknown))
+        return claimed
+
+    async def _granted(self, wanted: int) -> int:
+        """Wait for the shared rate limits to allow sending, then take what they allow."""
+        while not self._stop.is_set():
+            day = utcnow().astimezone(self.settings.tz).date().isoformat()
+            granted, wait = await self._run_db(
+                partial(
+                    ledger.take_tokens,
+                    wanted=wanted,
+                    per_second=self.config.rate,
+                    daily_cap=self.config.daily_cap,
+                    day=day,
+                )
+            )
+            if granted:
+                return int(granted)
+            await asyncio.sleep(min(wait, 1.0))
+        return 0
+
+    def _load_jobs(self, session: Session, job_ids: set[int]) -> None:
+        for job_id in job_ids:
+            job = ledger.get_job(session, job_id)
+            self._jobs[job_id] = _Job(job=job, templates=ledger.load_templates(session, job_id))
+
+    async def _idle(self) -> bool:
+        """True when our jobs have no open rows (they are then marked done) or are halted.
+
+        A worker for every job (``job_ids`` None) is never idle, but still marks the jobs it
+        worked on as done once nothing is left of them.
+        """
+        jobs = self.job_ids if self.job_ids is not None else list(self._jobs)
+
+        def check(session: Session) -> bool:
+            states = ledger.job_states(session, jobs)
+            finished = True
+            for job_id, state in states.items():
+                if state is JobState.active and not ledger.finish_if_done(session, job_id):
+                    finished = False
+            return finished
+
+        finished = bool(await self._run_db(check))
+        return finished and self.job_ids is not None
+
+    async def _wait_for_work(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stop.wait(), timeout=0.5)
+
+    async def _send_batch(self, pool: SmtpPool, claimed: list[Claimed]) -> None:
+        now = utcnow()
+
+        async def send_one(row: Claimed) -> tuple[Claimed, Outcome | None, str]:
+            if row.job_id in self._halted or self._stop.is_set():
+                return row, None, ""
+            job = self._jobs[row.job_id]
+            template = job.templates.get(row.language) or next(iter(job.templates.values()))
+            message_id = message_id_for(job.job.name, row.id, self.domain)
+            recipient = Recipient(
+                email=row.email,
+                name=row.name,
+                unsubscribe_url=self.links.unsubscribe(row.subscriber_id, job.job.list_id),
+                preferences_url=self.links.preferences(row.subscriber_id),
+                message_id=message_id,
+            )
+            try:
+                data = template.fill(recipient, now=now)
+            except ValueError as exc:  # an address or value that cannot go in a header
+                return row, Outcome(Verdict.failed, None, f"refused before sending: {exc}"), ""
+            outcome = await pool.send(job.job.envelope_from, row.email, data)
+            return row, outcome, message_id
+
+        done = await asyncio.gather(*(send_one(row) for row in claimed))
+        await self._run_db(lambda s: self._record(s, done))
+        if self.on_progress is not None:
+            self.on_progress(self.tally)
+
+    def _record(self, session: Session, done: list[tuple[Claimed, Outcome | None, str]]) -> None:
+        results: list[Result] = []
+        unsent: list[int] = []
+        for row, outcome, message_id in done:
+            if outcome is None:
+                unsent.append(row.id)
+                continue
+            final = outcome.verdict is Verdict.failed or (
+                outcome.verdict is Verdict.deferred and row.attempts + 1 >= self.config.max_attempts
+            )
+            self.tally.add(outcome, final)
+            if outcome.verdict is Verdict.sent:
+                status, next_at = DeliveryStatus.sent, None
+                self._failures_in_row[row.job_id] = 0
+            else:
+                status = DeliveryStatus.failed if final else DeliveryStatus.deferred
+                next_at = (
+                    None if final else ledger.retry_at(row.attempts + 1, self.config.retry_base)
+                )
+                self._failures_in_row[row.job_id] += 1
+                if outcome.verdict is Verdict.failed and outcome.recipient_refused:
+                    suppress(session, row.email, SuppressionReason.hard_bounce)
+            results.append(
+                Result(row.id, status, outcome.code, outcome.reply, message_id or None, next_at)
+            )
+        ledger.record(session, self.id, results)
+        if unsent:
+            ledger.release(session, self.id, unsent)
+        for job_id, failures in self._failures_in_row.items():
+            if failures >= self.config.pause_after_failures:
+                last = next(
+                    (r.reply for r in reversed(results) if r.status is not DeliveryStatus.sent), ""
+                )
+                ledger.set_job_state(
+                    session,
+                    job_id,
+                    JobState.paused,
+                    f"paused after {failures} failures in a row; last reply: {last[:200]}",
+                )
+                self._halted.add(job_id)
+                self._failures_in_row[job_id] = 0

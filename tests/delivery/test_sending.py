@@ -1,0 +1,296 @@
+"""Sending an edition over real SMTP: once to everyone, retried, failed, resumed, controlled."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import threading
+import time
+from collections import Counter
+from datetime import timedelta
+from email import message_from_bytes, policy
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from publisher.config import Settings
+from publisher.delivery import ledger
+from publisher.delivery.models import Delivery, DeliveryStatus, JobState
+from publisher.digests.editions import (
+    NothingToSend,
+    approve,
+    control,
+    find_edition,
+    report,
+    send_edition,
+)
+from publisher.digests.models import Edition
+from publisher.digests.periods import parse_period
+from publisher.subscribers.addresses import address_hash
+from publisher.subscribers.register import get_list, suppression_of
+from tests.delivery.sending_support import (
+    LIST,
+    PERIOD,
+    SmtpServer,
+    cli_env,
+    settings_for,
+    start_cli,
+    stock,
+)
+
+
+@pytest.fixture
+def smtp() -> SmtpServer:
+    with SmtpServer() as server:
+        yield server
+
+
+def approve_edition(engine: Engine, settings: Settings) -> int:
+    with Session(engine) as session:
+        edition = approve(
+            session, settings, get_list(session, LIST), parse_period(PERIOD), approved_by="test"
+        )
+        session.commit()
+        return int(edition.id or 0)
+
+
+def deliveries(engine: Engine) -> dict[str, Delivery]:
+    with Session(engine) as session:
+        return {row.email: row for row in session.execute(select(Delivery)).scalars()}
+
+
+def send(engine: Engine, settings: Settings, edition_id: int) -> None:
+    asyncio.run(send_edition(engine, settings, edition_id))
+
+
+def test_every_subscriber_gets_exactly_one_message(engine: Engine, database_url: str, smtp) -> None:
+    addresses = stock(engine, 45)
+    settings = settings_for(database_url, smtp.port)
+    edition_id = approve_edition(engine, settings)
+    send(engine, settings, edition_id)
+    assert smtp.handler.per_recipient() == Counter({address: 1 for address in addresses})
+    rows = deliveries(engine)
+    assert {row.status for row in rows.values()} == {DeliveryStatus.sent}
+    assert all(row.last_code == 250 and row.sent_at is not None for row in rows.values())
+
+    recipient, raw, _ = smtp.handler.received[0]
+    message = message_from_bytes(raw, policy=policy.default)
+    assert message["To"].addresses[0].addr_spec == recipient
+    assert message["X-Publisher-Edition"] == f"{LIST}/{PERIOD}"
+    assert message["Message-ID"] == f"<{rows[recipient].message_id}>"
+    assert "/unsubscribe/" in message["List-Unsubscribe"]
+    languages = {
+        address: message_from_bytes(raw, policy=policy.default)["Content-Language"]
+        for address, raw, _ in smtp.handler.received
+    }
+    assert languages["obcan0000@example.org"] == "en"
+    assert languages["obcan0001@example.org"] == "sl"
+
+    send(engine, settings, edition_id)  # a finished edition sends nothing more
+    assert len(smtp.handler.received) == 45
+
+
+def test_week_without_articles_makes_no_edition_and_sends_nothing(
+    engine: Engine, database_url: str, smtp
+) -> None:
+    stock(engine, 3)
+    settings = settings_for(database_url, smtp.port)
+    with Session(engine) as session:
+        mailing_list = get_list(session, LIST)
+        with pytest.raises(NothingToSend, match="no articles"):
+            approve(session, settings, mailing_list, parse_period("2025-W30"), approved_by="t")
+        session.commit()
+        assert find_edition(session, mailing_list, parse_period("2025-W30")) is None
+    assert smtp.handler.received == []
+
+
+def test_temporary_failure_is_retried_and_sent(engine: Engine, database_url: str, smtp) -> None:
+    addresses = stock(engine, 5)
+    smtp.handler.script.data[addresses[1]] = ["451 4.3.0 try again later"]
+    smtp.handler.script.rcpt[addresses[2]] = ["450 4.2.1 mailbox busy"]
+    settings = settings_for(database_url, smtp.port)
+    send(engine, settings, approve_edition(engine, settings))
+    assert smtp.handler.per_recipient() == Counter({address: 1 for address in addresses})
+    rows = deliveries(engine)
+    assert rows[addresses[1]].status == DeliveryStatus.sent and rows[addresses[1]].attempts == 2
+    assert rows[addresses[2]].attempts == 2
+
+
+def test_permanent_refusal_fails_at_once_and_suppresses_the_address(
+    engine: Engine, database_url: str, smtp
+) -> None:
+    addresses = stock(engine, 4)
+    smtp.handler.script.rcpt[addresses[0]] = ["550 5.1.1 no such user"]
+    smtp.handler.script.data[addresses[1]] = ["554 5.7.1 message refused as spam"]
+    settings = settings_for(database_url, smtp.port)
+    edition_id = approve_edition(engine, settings)
+    send(engine, settings, edition_id)
+    rows = deliveries(engine)
+    assert rows[addresses[0]].status == DeliveryStatus.failed
+    assert rows[addresses[0]].attempts == 1 and rows[addresses[0]].last_code == 550
+    assert "no such user" in rows[addresses[0]].last_reply
+    assert rows[addresses[1]].status == DeliveryStatus.failed
+    with Session(engine) as session:
+        assert suppression_of(session, address_hash(addresses[0])) is not None
+        # A refused message (spam verdict) says nothing bad about the address itself.
+        assert suppression_of(session, address_hash(addresses[1])) is None
+        result = report(session, session.get(Edition, edition_id))
+    assert result.counts["failed"] == 2 and result.counts["sent"] == 2
+    assert dict(result.top_failures) == {
+        "550 5.1.1 no such user": 1,
+        "554 5.7.1 message refused as spam": 1,
+    }
+
+
+def test_dropped_connection_is_survived(engine: Engine, database_url: str, smtp) -> None:
+    addresses = stock(engine, 6)
+    smtp.handler.script.drop[addresses[3]] = 1
+    settings = settings_for(database_url, smtp.port)
+    send(engine, settings, approve_edition(engine, settings))
+    assert smtp.handler.per_recipient() == Counter({address: 1 for address in addresses})
+    assert deliveries(engine)[addresses[3]].attempts == 2
+
+
+def test_too_many_failures_in_a_row_pause_the_edition(
+    engine: Engine, database_url: str, smtp
+) -> None:
+    addresses = stock(engine, 30)
+    for address in addresses:
+        smtp.handler.script.rcpt[address] = ["421 4.7.0 too many connections, slow down"] * 3
+    settings = settings_for(database_url, smtp.port, pause_after_failures=10)
+    edition_id = approve_edition(engine, settings)
+    send(engine, settings, edition_id)
+    with Session(engine) as session:
+        result = report(session, session.get(Edition, edition_id))
+    assert result.state == "paused"
+    assert result.job is not None and "failures in a row" in result.job.state_reason
+    assert result.counts["sent"] == 0
+
+
+def test_pause_resume_and_cancel_take_effect_quickly(
+    engine: Engine, database_url: str, smtp
+) -> None:
+    addresses = stock(engine, 120)
+    smtp.handler.script.delay = 0.03
+    settings = settings_for(database_url, smtp.port, smtp_pool=2, delivery_batch=10)
+    edition_id = approve_edition(engine, settings)
+    sender = threading.Thread(target=send, args=(engine, settings, edition_id))
+    sender.start()
+    smtp.handler.wait_for(lambda: len(smtp.handler.received) >= 10)
+    with Session(engine) as session:
+        control(session, session.get(Edition, edition_id), JobState.paused, "test")
+        session.commit()
+    paused_at = time.monotonic()
+    sender.join(timeout=10)
+    assert not sender.is_alive(), "the inline sender returns when its edition is paused"
+    assert time.monotonic() - paused_at < 1.5
+    settled = len(smtp.handler.received)
+    assert 10 <= settled < 120
+    assert all(n == 1 for n in smtp.handler.per_recipient().values())
+
+    with Session(engine) as session:
+        control(session, session.get(Edition, edition_id), JobState.active)
+        session.commit()
+    sender = threading.Thread(target=send, args=(engine, settings, edition_id))
+    sender.start()
+    smtp.handler.wait_for(lambda: len(smtp.handler.received) >= settled + 10)
+    with Session(engine) as session:
+        control(session, session.get(Edition, edition_id), JobState.cancelled, "test")
+        session.commit()
+    sender.join(timeout=10)
+    assert not sender.is_alive()
+    received = smtp.handler.per_recipient()
+    assert all(n == 1 for n in received.values()), "pause and resume duplicated nobody"
+    with Session(engine) as session:
+        result = report(session, session.get(Edition, edition_id))
+    assert result.state == "cancelled"
+    assert result.counts["sent"] == len(received)
+    assert result.counts["sent"] + result.counts["cancelled"] == len(addresses)
+
+
+def test_rate_limit_is_kept(engine: Engine, database_url: str, smtp) -> None:
+    stock(engine, 40)
+    settings = settings_for(database_url, smtp.port, smtp_rate=20.0)
+    send(engine, settings, approve_edition(engine, settings))
+    times = sorted(at for _, _, at in smtp.handler.received)
+    assert len(times) == 40
+    observed = (len(times) - 1) / (times[-1] - times[0])
+    assert observed <= 20.0 * 1.10, f"{observed:.1f} msg/s exceeds the limit of 20/s by >10 %"
+    assert observed >= 20.0 * 0.5, f"{observed:.1f} msg/s: the limiter throttles far too hard"
+
+
+def test_sender_killed_mid_send_resumes_without_losing_anyone(
+    engine: Engine, database_url: str, smtp, tmp_path: Path
+) -> None:
+    addresses = stock(engine, 150)
+    smtp.handler.script.delay = 0.01
+    env = cli_env(database_url, smtp.port)
+    args = ["digest", "send", "--list", LIST, "--period", PERIOD, "--yes"]
+    first = start_cli(*args, env=env, cwd=tmp_path)
+    try:
+        smtp.handler.wait_for(lambda: len(smtp.handler.received) >= 40, timeout=60)
+    finally:
+        os.kill(first.pid, signal.SIGKILL)
+        first.wait()
+    killed_at = len(smtp.handler.received)
+    assert killed_at < 150, "the sender finished before it could be killed"
+
+    second = start_cli(*args, env=env, cwd=tmp_path)
+    _, err = second.communicate(timeout=120)
+    assert second.returncode == 0, err
+    received = smtp.handler.per_recipient()
+    assert set(received) == set(addresses), "nobody is lost"
+    duplicates = sum(received.values()) - len(addresses)
+    assert duplicates <= 20, f"{duplicates} duplicates exceed the in-flight bound (one batch)"
+    with Session(engine) as session:
+        edition = session.execute(select(Edition)).scalars().one()
+        assert report(session, edition).counts["sent"] == 150
+
+
+def test_same_week_triggered_from_three_processes_sends_once(
+    engine: Engine, database_url: str, smtp, tmp_path: Path
+) -> None:
+    addresses = stock(engine, 60)
+    env = cli_env(database_url, smtp.port)
+    args = ["digest", "send", "--list", LIST, "--period", PERIOD, "--yes"]
+    processes = [start_cli(*args, env=env, cwd=tmp_path) for _ in range(3)]
+    outputs = [process.communicate(timeout=120) for process in processes]
+    for process, (_, err) in zip(processes, outputs, strict=True):
+        sqlite_refusal = "another sender is running" in err
+        assert process.returncode == 0 or sqlite_refusal, err
+    with Session(engine) as session:
+        assert len(session.execute(select(Edition)).scalars().all()) == 1
+    assert smtp.handler.per_recipient() == Counter({address: 1 for address in addresses})
+
+
+@pytest.mark.postgres
+def test_two_workers_on_postgresql_never_send_a_row_twice(
+    engine: Engine, database_url: str, smtp, tmp_path: Path
+) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("several sender processes need PostgreSQL (SQLite allows one)")
+    addresses = stock(engine, 400)
+    settings = settings_for(database_url, smtp.port)
+    edition_id = approve_edition(engine, settings)
+    env = cli_env(database_url, smtp.port)
+    workers = [start_cli("worker", env=env, cwd=tmp_path) for _ in range(2)]
+    try:
+        smtp.handler.wait_for(lambda: len(smtp.handler.received) >= 400, timeout=120)
+
+        def finished() -> bool:
+            with Session(engine) as session:
+                return report(session, session.get(Edition, edition_id)).state == "sent"
+
+        smtp.handler.wait_for(finished, timeout=30)
+    finally:
+        for worker in workers:
+            worker.send_signal(signal.SIGTERM)
+        for worker in workers:
+            worker.communicate(timeout=30)
+    assert smtp.handler.per_recipient() == Counter({address: 1 for address in addresses})
+    assert all(worker.returncode == 0 for worker in workers)
+    with Session(engine) as session:
+        assert ledger.live_workers(session, timedelta(days=1)) == [], "workers unregistered"
