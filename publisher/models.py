@@ -3,6 +3,7 @@
 from publisher.articles.models import Article, ArticleStatus, ArticleTopic, Topic
 from publisher.delivery.models import Delivery, JobMessage, RateCounter, SendJob, Worker
 from publisher.digests.models import Edition, EditionContent
+from publisher.staff.models import ApiToken, StaffAccount
 from publisher.subscribers.models import (
     Consent,
     MailingList,
@@ -14,6 +15,7 @@ from publisher.subscribers.models import (
 )
 
 __all__ = [
+    "ApiToken",
     "Article",
     "ArticleStatus",
     "ArticleTopic",
@@ -26,6 +28,7 @@ __all__ = [
     "MailingListTopic",
     "RateCounter",
     "SendJob",
+    "StaffAccount",
     "Subscriber",
     "SubscriberTopic",
     "Subscription",

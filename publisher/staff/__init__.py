@@ -1,0 +1,1 @@
+"""Staff: accounts for the admin pages and bearer tokens for the CMS API."""

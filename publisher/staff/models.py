@@ -1,0 +1,47 @@
+"""Who may act for the news office: staff accounts (admin pages) and API tokens (the CMS).
+
+Passwords are stored only as argon2 hashes and API tokens only as SHA-256 hashes, so a copy
+of the database lets nobody in. No ``from __future__ import annotations``: SQLModel reads
+annotations at runtime.
+"""
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, Column, Integer, String
+from sqlmodel import Field, SQLModel
+
+from publisher.db import UTCDateTime, utcnow
+
+
+class StaffAccount(SQLModel, table=True):
+    __tablename__ = "staff_account"
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(sa_column=Column(String(320), nullable=False, unique=True))
+    """Lower-cased; the login name."""
+    name: str = Field(default="", sa_column=Column(String(200), nullable=False))
+    password_hash: str = Field(sa_column=Column(String(255), nullable=False))
+    active: bool = Field(default=True, sa_column=Column(Boolean, nullable=False))
+    failed_logins: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+    """Failed attempts since the last success; too many lock the account for a while."""
+    locked_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
+    last_login_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+
+
+class ApiToken(SQLModel, table=True):
+    __tablename__ = "api_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(sa_column=Column(String(100), nullable=False, unique=True))
+    """What the token is for, e.g. ``cms``; shown in listings and logs."""
+    token_hash: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
+    prefix: str = Field(sa_column=Column(String(12), nullable=False))
+    """The token's first characters, so staff can tell tokens apart without the secret."""
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
+    last_used_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    revoked_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
