@@ -8,10 +8,13 @@ is case-insensitive, as every mainstream provider treats it, so ``Ana@Example.or
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import re
 from dataclasses import dataclass
 
 from email_validator import EmailNotValidError, validate_email
+from email_validator.rfc_constants import CASE_INSENSITIVE_MAILBOX_NAMES
 
 
 class InvalidAddress(ValueError):
@@ -56,12 +59,44 @@ def parse_address(raw: str) -> Address:
 
     email-validator also turns internationalised domains into one form (``ŠOLA.si`` and
     ``šola.si`` are the same), so its normalised form is the one we keep.
+
+    It is the only authority, but most of its time goes into checking the domain, and an
+    import of 100,000 residents has a few dozen domains. So an address whose local part is
+    plain ASCII dot-atom (letters, digits, ``._+-``: nothing email-validator treats
+    specially) has its domain checked once per domain, by email-validator itself, and
+    everything else goes through email-validator whole. The two paths agree; the tests
+    compare them on awkward addresses.
     """
     text = raw.strip()
     if not text:
         raise InvalidAddress("no address given")
     if "\r" in text or "\n" in text:
         raise InvalidAddress("the address contains a line break")
+    local, at, domain = text.rpartition("@")
+    if (
+        at
+        and len(text) <= _SHORT_ENOUGH
+        and _PLAIN_LOCAL_PART.fullmatch(local)
+        and local.lower() not in CASE_INSENSITIVE_MAILBOX_NAMES
+    ):
+        email = f"{local}@{_checked_domain(domain)}"
+        key = email.lower()
+        return Address(email=email, key=key, hash=_sha256(key))
+    return _parse_with_email_validator(text)
+
+
+_PLAIN_LOCAL_PART = re.compile(r"[A-Za-z0-9_+-]+(?:\.[A-Za-z0-9_+-]+)*")
+_SHORT_ENOUGH = 64
+"""Well under every length limit email-validator applies (64 local, 254 whole address)."""
+
+
+@functools.lru_cache(maxsize=4096)
+def _checked_domain(domain: str) -> str:
+    """The domain as email-validator normalises it, or its reason for refusing it."""
+    return _parse_with_email_validator(f"a@{domain}").email.rpartition("@")[2]
+
+
+def _parse_with_email_validator(text: str) -> Address:
     try:
         result = validate_email(text, check_deliverability=False)
     except EmailNotValidError as exc:

@@ -10,7 +10,8 @@ stays flat however long the file is and 100,000 rows take seconds, not minutes.
 Every bad row is reported with the line it starts on and the reason, and the rest import.
 Each address in the file has one outcome (added, updated, unchanged, or skipped because it
 is suppressed or unsubscribed from the list); any further row for the same address is
-merged into the first, counted as ``merged``, never doubled.
+merged into the first, counted as ``merged``, never doubled. Line numbers are physical lines
+where the record starts, counting CR, LF and CRLF each as a line break, as editors show them.
 """
 
 from __future__ import annotations
@@ -23,11 +24,24 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import Table, bindparam, func, select, update
+from sqlalchemy import (
+    Column,
+    MetaData,
+    String,
+    Table,
+    any_,
+    bindparam,
+    func,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Session
 
 from publisher.articles.formats.detect import UndecodableFile, decode_bytes
@@ -275,6 +289,7 @@ def import_csv(
                     on_progress(report.rows, binary.tell(), size)
         if batch:
             writer.write(batch, report)
+        writer.close()
         if on_progress:
             on_progress(report.rows, size, size)
         text.detach()
@@ -355,15 +370,25 @@ def _merge(first: _Row, later: _Row) -> None:
     first.topic_ids |= later.topic_ids
 
 
-def _insert(session: Session, table: Table) -> Any:
-    """``INSERT`` with the dialect's ``ON CONFLICT`` support (SQLite and PostgreSQL alike)."""
-    dialect = session.get_bind().dialect.name
-    module = postgresql if dialect == "postgresql" else sqlite
-    return module.insert(table)
+def _seen_table(session: Session) -> Table:
+    """A temporary table of the addresses this import has met (by hash), so a later row for
+    one of them is known as a duplicate however far apart the rows are, without holding every
+    address of the file in memory. It lives in the import's transaction only."""
+    schema = "pg_temp" if session.get_bind().dialect.name == "postgresql" else "temp"
+    return Table(
+        "publisher_import_seen",
+        MetaData(),
+        Column("address_hash", String(64), primary_key=True),
+        schema=schema,
+    )
 
 
 class _BatchWriter:
-    """Writes one batch of checked rows with a fixed number of set-based statements."""
+    """Writes one batch of checked rows with a fixed number of set-based statements.
+
+    Inserts carry ``RETURNING`` so SQLAlchemy sends them as multi-row ``INSERT ... VALUES``
+    ("insertmanyvalues") instead of one statement per row, on both databases.
+    """
 
     def __init__(
         self,
@@ -382,20 +407,87 @@ class _BatchWriter:
         self.topics: dict[str, int] = {
             slug: tid for tid, slug in session.execute(select(Topic.id, Topic.slug))
         }
-        # Subscriptions with a higher id were made by this import: a row meeting one is a
-        # duplicate from earlier in the file, not an address already in the register.
-        self.first_new_subscription = (
-            session.execute(select(func.max(SUBSCRIPTION.c.id))).scalar() or 0
-        ) + 1
+        self.postgres = session.get_bind().dialect.name == "postgresql"
+        self.seen = _seen_table(session)
+        self.seen.create(session.connection())
+
+    def close(self) -> None:
+        self.seen.drop(self.session.connection())
+
+    def _among(self, column: Any, values: list[Any]) -> Any:
+        """``column IN (values)``; on PostgreSQL ``= ANY(array)``, one parameter not 1,000."""
+        if self.postgres:
+            return column == any_(bindparam(None, values, type_=ARRAY(column.type)))
+        return column.in_(values)
+
+    def _insert_many(
+        self,
+        table: Table,
+        columns: dict[str, list[Any]],
+        constants: dict[str, Any],
+        keys: list[str],
+        *returning: Any,
+    ) -> list[Any]:
+        """Insert rows given column-wise, skipping conflicts on ``keys``, in one statement.
+
+        PostgreSQL gets ``INSERT ... SELECT FROM unnest(array, ...)``: one parameter per
+        column however many rows. SQLite gets an executemany with ``RETURNING``, which
+        SQLAlchemy sends as multi-row ``VALUES`` (its "insertmanyvalues").
+        """
+        names = list(columns)
+        if not columns[names[0]]:
+            return []
+        if self.postgres:
+            unnested = (
+                func.unnest(
+                    *[
+                        bindparam(None, columns[name], type_=ARRAY(table.c[name].type))
+                        for name in names
+                    ]
+                )
+                .table_valued(*names)
+                .render_derived()
+            )
+            source = select(
+                *[unnested.c[name] for name in names],
+                *[
+                    literal(value, type_=table.c[name].type).label(name)
+                    for name, value in constants.items()
+                ],
+            )
+            statement = postgresql.insert(table).from_select([*names, *constants], source)
+            statement = statement.on_conflict_do_nothing(index_elements=keys).returning(*returning)
+            return list(self.session.execute(statement).all())
+        rows = [
+            dict(zip(names, values, strict=True), **constants)
+            for values in zip(*columns.values(), strict=True)
+        ]
+        statement = sqlite.insert(table).on_conflict_do_nothing(index_elements=keys)
+        return list(self.session.execute(statement.returning(*returning), rows).all())
 
     def write(self, batch: dict[str, _Row], report: CsvImportReport) -> None:
         session = self.session
         now = utcnow()
         rows = list(batch.values())
+        hashes = [r.hash for r in rows]
+        met_before = set(
+            session.execute(
+                select(self.seen.c.address_hash).where(
+                    self._among(self.seen.c.address_hash, hashes)
+                )
+            ).scalars()
+        )
+        self._insert_many(
+            self.seen,
+            {"address_hash": [h for h in hashes if h not in met_before]},
+            {},
+            ["address_hash"],
+            self.seen.c.address_hash,
+        )
         suppressed = set(
             session.execute(
                 select(SUPPRESSION.c.address_hash).where(
-                    SUPPRESSION.c.address_hash.in_([r.hash for r in rows])
+                    self._among(SUPPRESSION.c.address_hash, hashes)
                 )
             ).scalars()
         )
@@ -415,7 +507,7 @@ class _BatchWriter:
                     (SUBSCRIPTION.c.subscriber_id == SUBSCRIBER.c.id)
                     & (SUBSCRIPTION.c.list_id == self.list_id),
                 )
-                .where(SUBSCRIBER.c.email_key.in_(list(batch)))
+                .where(self._among(SUBSCRIBER.c.email_key, list(batch)))
             )
         }
         chosen: set[tuple[int, int]] = set()
@@ -425,68 +517,40 @@ class _BatchWriter:
                 (sid, tid)
                 for sid, tid in session.execute(
                     select(SUBSCRIBER_TOPIC.c.subscriber_id, SUBSCRIBER_TOPIC.c.topic_id).where(
-                        SUBSCRIBER_TOPIC.c.subscriber_id.in_(known_ids)
+                        self._among(SUBSCRIBER_TOPIC.c.subscriber_id, known_ids)
                     )
                 )
             }
 
-        new_people: list[dict[str, Any]] = []
+        new_people: list[_Row] = []
         changed_people: list[dict[str, Any]] = []
         to_confirm: list[int] = []
-        live: list[_Row] = []  # rows whose subscriber gets (or keeps) a subscription
-        outcomes: dict[str, RowOutcome] = {}
+        live: list[_Row] = []  # rows whose subscriber gets or keeps a subscription
         for row in rows:
-            if row.hash in suppressed:
-                report.counts[RowOutcome.suppressed] += 1
-                continue
-            found = existing.get(row.key)
-            if found is None:
-                new_people.append(
-                    {
-                        "email": row.email,
-                        "email_key": row.key,
-                        "address_hash": row.hash,
-                        "name": row.name,
-                        "language": row.language or self.list_language,
-                        "created_at": now,
-                        "updated_at": now,
-                    }
-                )
-                outcomes[row.key] = RowOutcome.added
+            outcome = self._classify(
+                row, existing.get(row.key), row.hash in suppressed, chosen, now,
+                new_people, changed_people, to_confirm,
+            )  # fmt: skip
+            if outcome in (RowOutcome.added, RowOutcome.updated, RowOutcome.unchanged):
                 live.append(row)
-                continue
-            sid, name, language, sub_id, status = found
-            if status == SubscriptionStatus.unsubscribed:
-                report.counts[RowOutcome.unsubscribed] += 1
-                continue
-            changed = False
-            new_name = row.name or name
-            new_language = row.language or language
-            if (new_name, new_language) != (name, language):
-                changed_people.append(
-                    {"b_id": sid, "b_name": new_name, "b_language": new_language, "b_now": now}
-                )
-                changed = True
-            if any((sid, tid) not in chosen for tid in row.topic_ids):
-                changed = True
-            if sub_id is None:
-                outcome = RowOutcome.added
-            else:
-                if self.confirmed and status == SubscriptionStatus.pending:
-                    to_confirm.append(sub_id)
-                    changed = True
-                if sub_id >= self.first_new_subscription:
-                    outcome = RowOutcome.merged
-                else:
-                    outcome = RowOutcome.updated if changed else RowOutcome.unchanged
-            outcomes[row.key] = outcome
-            live.append(row)
+            report.counts[RowOutcome.merged if row.hash in met_before else outcome] += 1
 
-        if new_people:
-            session.execute(
-                _insert(session, SUBSCRIBER).on_conflict_do_nothing(index_elements=["email_key"]),
-                new_people,
+        ids = dict(
+            self._insert_many(
+                SUBSCRIBER,
+                {
+                    "email": [r.email for r in new_people],
+                    "email_key": [r.key for r in new_people],
+                    "address_hash": [r.hash for r in new_people],
+                    "name": [r.name for r in new_people],
+                    "language": [r.language or self.list_language for r in new_people],
+                },
+                {"created_at": now, "updated_at": now},
+                ["email_key"],
+                SUBSCRIBER.c.email_key,
+                SUBSCRIBER.c.id,
             )
+        )
         if changed_people:
             session.execute(
                 update(SUBSCRIBER)
@@ -498,78 +562,111 @@ class _BatchWriter:
                 ),
                 changed_people,
             )
-        ids = dict(
-            session.execute(
+        for key, found in existing.items():
+            ids[key] = found[0]
+        missing = [r.key for r in live if r.key not in ids]
+        if missing:  # added meanwhile by someone else (the insert skipped them): look them up
+            for key, sid in session.execute(
                 select(SUBSCRIBER.c.email_key, SUBSCRIBER.c.id).where(
-                    SUBSCRIBER.c.email_key.in_([r.key for r in live])
+                    self._among(SUBSCRIBER.c.email_key, missing)
                 )
-            ).all()
-        )
+            ):
+                ids[key] = sid
         status = SubscriptionStatus.confirmed if self.confirmed else SubscriptionStatus.pending
-        new_subscriptions = [
+        subscribed = self._insert_many(
+            SUBSCRIPTION,
             {
-                "subscriber_id": ids[row.key],
+                "subscriber_id": [
+                    ids[row.key]
+                    for row in live
+                    if (found := existing.get(row.key)) is None or found[3] is None
+                ]
+            },
+            {
                 "list_id": self.list_id,
                 "status": str(status),
                 "source": str(Source.import_),
                 "created_at": now,
                 "updated_at": now,
                 "confirmed_at": now if self.confirmed else None,
-                "unsubscribed_at": None,
-            }
-            for row in live
-            if (found := existing.get(row.key)) is None or found[3] is None
-        ]
-        if new_subscriptions:
-            session.execute(
-                _insert(session, SUBSCRIPTION).on_conflict_do_nothing(
-                    index_elements=["subscriber_id", "list_id"]
-                ),
-                new_subscriptions,
-            )
+            },
+            ["subscriber_id", "list_id"],
+            SUBSCRIPTION.c.subscriber_id,
+        )
+        consenting = [sid for (sid,) in subscribed]
         if to_confirm:
-            session.execute(
-                update(SUBSCRIPTION)
-                .where(SUBSCRIPTION.c.id.in_(to_confirm))
-                .values(status=str(SubscriptionStatus.confirmed), confirmed_at=now, updated_at=now)
+            consenting += (
+                session.execute(
+                    update(SUBSCRIPTION)
+                    .where(self._among(SUBSCRIPTION.c.id, to_confirm))
+                    .values(
+                        status=str(SubscriptionStatus.confirmed), confirmed_at=now, updated_at=now
+                    )
+                    .returning(SUBSCRIPTION.c.subscriber_id)
+                )
+                .scalars()
+                .all()
             )
         if self.confirmed:
-            consenting = [s["subscriber_id"] for s in new_subscriptions]
-            if to_confirm:
-                consenting += list(
-                    session.execute(
-                        select(SUBSCRIPTION.c.subscriber_id).where(
-                            SUBSCRIPTION.c.id.in_(to_confirm)
-                        )
-                    ).scalars()
-                )
-            if consenting:
-                session.execute(
-                    CONSENT.insert(),
-                    [
-                        {
-                            "subscriber_id": sid,
-                            "list_id": self.list_id,
-                            "given_at": now,
-                            "source": str(Source.import_),
-                            "ip_address": None,
-                            "wording_version": "",
-                            "evidence": self.evidence,
-                        }
-                        for sid in consenting
-                    ],
-                )
-        topic_links = [
-            {"subscriber_id": ids[row.key], "topic_id": tid}
+            self._insert_many(
+                CONSENT,
+                {"subscriber_id": consenting},
+                {
+                    "list_id": self.list_id,
+                    "given_at": now,
+                    "source": str(Source.import_),
+                    "wording_version": "",
+                    "evidence": self.evidence,
+                },
+                ["id"],
+                CONSENT.c.id,
+            )
+        links = [
+            (ids[row.key], tid)
             for row in live
             for tid in row.topic_ids
+            if (ids[row.key], tid) not in chosen
         ]
-        if topic_links:
-            session.execute(
-                _insert(session, SUBSCRIBER_TOPIC).on_conflict_do_nothing(
-                    index_elements=["subscriber_id", "topic_id"]
-                ),
-                topic_links,
+        self._insert_many(
+            SUBSCRIBER_TOPIC,
+            {"subscriber_id": [sid for sid, _ in links], "topic_id": [tid for _, tid in links]},
+            {},
+            ["subscriber_id", "topic_id"],
+            SUBSCRIBER_TOPIC.c.subscriber_id,
+        )
+
+    def _classify(
+        self,
+        row: _Row,
+        found: tuple[int, str, str, int | None, str | None] | None,
+        suppressed: bool,
+        chosen: set[tuple[int, int]],
+        now: datetime,
+        new_people: list[_Row],
+        changed_people: list[dict[str, Any]],
+        to_confirm: list[int],
+    ) -> RowOutcome:
+        """Decide what one row does, queueing its writes; staff never override a refusal."""
+        if suppressed:
+            return RowOutcome.suppressed
+        if found is None:
+            new_people.append(row)
+            return RowOutcome.added
+        sid, name, language, sub_id, status = found
+        if status == SubscriptionStatus.unsubscribed:
+            return RowOutcome.unsubscribed
+        changed = False
+        new_name, new_language = row.name or name, row.language or language
+        if (new_name, new_language) != (name, language):
+            changed_people.append(
+                {"b_id": sid, "b_name": new_name, "b_language": new_language, "b_now": now}
             )
-        for outcome in outcomes.values():
-            report.counts[outcome] += 1
+            changed = True
+        if any((sid, tid) not in chosen for tid in row.topic_ids):
+            changed = True
+        if sub_id is None:
+            return RowOutcome.added
+        if self.confirmed and status == SubscriptionStatus.pending:
+            to_confirm.append(sub_id)
+            changed = True
+        return RowOutcome.updated if changed else RowOutcome.unchanged
