@@ -267,23 +267,30 @@ def record(session: Session, worker_id: str, results: Iterable[Result]) -> None:
 
 
 def release(session: Session, worker_id: str, ids: Sequence[int] | None = None) -> int:
-    """Hand claimed, unsent rows back to the queue (pause, shutdown)."""
-    statement = (
+    """Hand claimed, unsent rows back: to the queue, or closed if their job was cancelled."""
+    now = utcnow()
+    mine = [
+        delivery.c.claimed_by == worker_id,
+        delivery.c.status == DeliveryStatus.sending.value,
+    ]
+    if ids is not None:
+        mine.append(delivery.c.id.in_(list(ids)))
+    cancelled_jobs = select(job_table.c.id).where(job_table.c.state == JobState.cancelled.value)
+    session.execute(
         update(delivery)
-        .where(
-            delivery.c.claimed_by == worker_id,
-            delivery.c.status == DeliveryStatus.sending.value,
-        )
+        .where(*mine, delivery.c.job_id.in_(cancelled_jobs))
         .values(
-            status=DeliveryStatus.queued.value,
-            claimed_by=None,
-            lease_until=None,
-            updated_at=utcnow(),
+            status=DeliveryStatus.cancelled.value, claimed_by=None, lease_until=None, updated_at=now
         )
     )
-    if ids is not None:
-        statement = statement.where(delivery.c.id.in_(list(ids)))
-    return int(session.execute(statement).rowcount or 0)
+    result = session.execute(
+        update(delivery)
+        .where(*mine)
+        .values(
+            status=DeliveryStatus.queued.value, claimed_by=None, lease_until=None, updated_at=now
+        )
+    )
+    return int(result.rowcount or 0)
 
 
 def retry_at(attempts: int, base: timedelta, cap: timedelta = timedelta(hours=6)) -> datetime:

@@ -190,20 +190,43 @@ class SendWorker:
         await self._register_when_free()
         pool = SmtpPool(self.smtp)
         watcher = asyncio.create_task(self._watch())
+        claiming: asyncio.Task[list[Claimed]] = asyncio.create_task(self._claim())
+        recording: asyncio.Task[Any] | None = None
         try:
             while not self._stop.is_set():
-                claimed = await self._claim()
-                if claimed:
-                    await self._send_batch(pool, claimed)
+                claimed = await claiming
+                if not claimed:
+                    if recording is not None:
+                        await recording
+                        recording = None
+                    if await self._idle() and until_idle:
+                        break
+                    await self._wait_for_work()
+                    claiming = asyncio.create_task(self._claim())
                     continue
-                if await self._idle() and until_idle:
-                    break
-                await self._wait_for_work()
+                # Claim the next batch and record the last one while this one is on the wire.
+                claiming = asyncio.create_task(self._claim())
+                done = await self._send(pool, claimed)
+                if recording is not None:
+                    await recording
+                recording = asyncio.create_task(self._run_db(partial(self._record, done=done)))
+                if self.on_progress is not None:
+                    recording.add_done_callback(lambda _: self._report_progress())
         finally:
             watcher.cancel()
+            if recording is not None:
+                await recording
+            if not claiming.done():
+                claiming.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await claiming
             await pool.close()
             await self._run_db(lambda s: ledger.unregister_worker(s, self.id))
         return self.tally
+
+    def _report_progress(self) -> None:
+        if self.on_progress is not None:
+            self.on_progress(self.tally)
 
     async def _watch(self) -> None:
         """Heartbeat, and notice pause/cancel of our jobs within a fraction of a second."""
@@ -292,7 +315,9 @@ class SendWorker:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stop.wait(), timeout=0.5)
 
-    async def _send_batch(self, pool: SmtpPool, claimed: list[Claimed]) -> None:
+    async def _send(
+        self, pool: SmtpPool, claimed: list[Claimed]
+    ) -> list[tuple[Claimed, Outcome | None, str]]:
         now = utcnow()
 
         async def send_one(row: Claimed) -> tuple[Claimed, Outcome | None, str]:
@@ -315,12 +340,9 @@ class SendWorker:
             outcome = await pool.send(job.job.envelope_from, row.email, data)
             return row, outcome, message_id
 
-        done = await asyncio.gather(*(send_one(row) for row in claimed))
-        await self._run_db(lambda s: self._record(s, done))
-        if self.on_progress is not None:
-            self.on_progress(self.tally)
+        return list(await asyncio.gather(*(send_one(row) for row in claimed)))
 
-    def _record(self, session: Session, done: list[tuple[Claimed, Outcome | None, str]]) -> None:
+    def _record(self, session: Session, *, done: list[tuple[Claimed, Outcome | None, str]]) -> None:
         results: list[Result] = []
         unsent: list[int] = []
         for row, outcome, message_id in done:

@@ -1,0 +1,380 @@
+"""Freeze and send one edition to N generated subscribers, end to end, through a fast sink.
+
+    python bench/digest.py [--subscribers 100000] [--pg postgresql://postgres@127.0.0.1/test]
+                           [--naive 40] [--skip-sqlite]
+
+Everything is measured in the same run, against the same sink (a minimal asyncio SMTP server
+in its own process, faster than our sender, unlike aiosmtpd):
+  - the ceiling: pre-serialised message bytes over one smtplib connection;
+  - the naive sender: render + premailer + EmailMessage per recipient, one smtplib connection;
+  - ours: approve (freeze recipients, one INSERT … SELECT) then ``publisher worker`` processes
+    (1 on SQLite; 1 and 2 on PostgreSQL) until the edition is done, ledger updates included.
+It prints messages/s, the ratios, and each worker's peak RSS (VmHWM).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import multiprocessing
+import os
+import signal
+import smtplib
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, insert, literal, select, text
+from sqlalchemy.engine import Engine, make_url
+from sqlmodel import Session
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from publisher.articles.drafts import ArticleDraft  # noqa: E402
+from publisher.articles.store import save_draft  # noqa: E402
+from publisher.config import load_settings  # noqa: E402
+from publisher.db import make_engine, session_scope, upgrade, utcnow  # noqa: E402
+from publisher.delivery.models import Delivery, JobState, SendJob  # noqa: E402
+from publisher.digests.content import compose, sample_recipient  # noqa: E402
+from publisher.digests.editions import approve  # noqa: E402
+from publisher.digests.periods import parse_period  # noqa: E402
+from publisher.subscribers.models import Subscriber, Subscription  # noqa: E402
+from publisher.subscribers.register import create_list, get_list  # noqa: E402
+
+TZ = ZoneInfo("Europe/Ljubljana")
+PERIOD = "2025-W10"
+LIST = "tedenske-novice"
+ARTICLES = 8
+"""A realistic weekly digest: eight short municipal news items."""
+
+
+# --- the sink ---------------------------------------------------------------------------------
+
+
+def run_sink(port: int, received: multiprocessing.Value) -> None:  # type: ignore[type-arg]
+    """A minimal SMTP server: enough of the protocol for smtplib and aiosmtplib, no parsing."""
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"220 sink ESMTP\r\n")
+        count = 0
+        while True:
+            line = await reader.readline()
+            if not line:
+                break
+            command = line[:4].upper()
+            if command == b"DATA":
+                writer.write(b"354 go ahead\r\n")
+                await writer.drain()
+                while (await reader.readline()) not in (b".\r\n", b""):
+                    pass
+                writer.write(b"250 2.0.0 ok\r\n")
+                count += 1
+                if count % 100 == 0:
+                    with received.get_lock():
+                        received.value += 100
+                    count = 0
+            elif command == b"QUIT":
+                writer.write(b"221 bye\r\n")
+                await writer.drain()
+                break
+            elif command in (b"EHLO", b"HELO"):
+                writer.write(b"250-sink\r\n250-8BITMIME\r\n250 PIPELINING\r\n")
+            else:
+                writer.write(b"250 ok\r\n")
+            await writer.drain()
+        with received.get_lock():
+            received.value += count
+        writer.close()
+
+    async def main() -> None:
+        server = await asyncio.start_server(handle, "127.0.0.1", port, backlog=256)
+        async with server:
+            await server.serve_forever()
+
+    asyncio.run(main())
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+# --- the store ----------------------------------------------------------------------------------
+
+
+def stock(engine: Engine, subscribers: int) -> None:
+    """Three articles in the week, one list, N confirmed subscribers (bulk, set-based)."""
+    with session_scope(engine) as session:
+        for n in range(ARTICLES):
+            save_draft(
+                session,
+                ArticleDraft(
+                    external_id=f"bench:{n}",
+                    title=f"Obnova ceste in pločnikov v Šmihelu, {n + 1}. faza",
+                    published_at=datetime(2025, 3, 3 + n % 7, 9 + n, tzinfo=TZ),
+                    body_html="<p>" + "Dela bodo potekala v dveh fazah. " * 20 + "</p>",
+                    body_text="Dela bodo potekala v dveh fazah. " * 20,
+                    summary="Dela bodo potekala v dveh fazah, promet bo urejen izmenično. " * 2,
+                ),
+            )
+        create_list(session, LIST, "Tedenske novice")
+    now = utcnow()
+    subscriber = Subscriber.__table__  # type: ignore[attr-defined]
+    subscription = Subscription.__table__  # type: ignore[attr-defined]
+    with engine.begin() as connection:
+        for start in range(0, subscribers, 10_000):
+            rows = []
+            for n in range(start, min(start + 10_000, subscribers)):
+                email = f"obcan{n:06d}@example.org"
+                rows.append(
+                    {
+                        "email": email,
+                        "email_key": email,
+                        "address_hash": hashlib.sha256(email.encode()).hexdigest(),
+                        "name": f"Občan Številka {n}",
+                        "language": "en" if n % 10 == 0 else "sl",
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                )
+            connection.execute(insert(subscriber), rows)
+        list_id = connection.execute(text("SELECT id FROM mailing_list")).scalar_one()
+        connection.execute(
+            insert(subscription).from_select(
+                [
+                    "subscriber_id",
+                    "list_id",
+                    "status",
+                    "source",
+                    "created_at",
+                    "confirmed_at",
+                    "updated_at",
+                ],
+                select(
+                    subscriber.c.id,
+                    literal(list_id),
+                    literal("confirmed"),
+                    literal("import"),
+                    literal(now, type_=subscription.c.created_at.type),
+                    literal(now, type_=subscription.c.created_at.type),
+                    literal(now, type_=subscription.c.created_at.type),
+                ),
+            )
+        )
+
+
+def approve_edition(engine: Engine, settings) -> tuple[int, float]:  # type: ignore[no-untyped-def]
+    start = time.perf_counter()
+    with Session(engine) as session:
+        edition = approve(
+            session, settings, get_list(session, LIST), parse_period(PERIOD), approved_by="bench"
+        )
+        session.commit()
+        return int(edition.job_id or 0), time.perf_counter() - start
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def run_workers(engine: Engine, url: str, port: int, job_id: int, workers: int) -> dict[str, float]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PUBLISHER_")}
+    env.update(
+        {
+            "PUBLISHER_DATABASE_URL": url,
+            "PUBLISHER_SMTP_PORT": str(port),
+            "PUBLISHER_DELIVERY_BATCH": os.environ.get("BENCH_BATCH", "500"),
+            "PUBLISHER_SMTP_POOL": os.environ.get("BENCH_POOL", "16"),
+            "PYTHONPATH": str(REPO),
+        }
+    )
+    start = time.perf_counter()
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "publisher", "worker"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(workers)
+    ]
+    peaks = [0.0] * workers
+    try:
+        while True:
+            time.sleep(0.5)
+            for index, process in enumerate(processes):
+                if process.poll() is not None:
+                    raise RuntimeError(
+                        f"worker died: {process.stderr.read() if process.stderr else ''}"
+                    )
+                peaks[index] = max(peaks[index], peak_rss_mb(process.pid))
+            with Session(engine) as session:
+                job = session.get(SendJob, job_id)
+                if job is not None and job.state in (JobState.done, JobState.done.value):
+                    break
+        wall = time.perf_counter() - start
+    finally:
+        for process in processes:
+            process.send_signal(signal.SIGTERM)
+        for process in processes:
+            process.wait(timeout=60)
+    with Session(engine) as session:
+        delivery = Delivery.__table__  # type: ignore[attr-defined]
+        sent, first, last = session.execute(
+            select(func.count(), func.min(delivery.c.sent_at), func.max(delivery.c.sent_at)).where(
+                delivery.c.job_id == job_id, delivery.c.status == "sent"
+            )
+        ).one()
+    sending = (last - first).total_seconds() if first and last else float("nan")
+    return {
+        "sent": sent,
+        "wall": wall,
+        "sending": sending,
+        "rate": sent / sending,
+        "peak_mb": max(peaks),
+    }
+
+
+# --- baselines ---------------------------------------------------------------------------
+
+
+def sample_message(settings, engine: Engine) -> bytes:  # type: ignore[no-untyped-def]
+    with Session(engine) as session:
+        from publisher.digests.content import articles_for
+
+        mailing_list = get_list(session, LIST)
+        period = parse_period(PERIOD)
+        articles = articles_for(session, mailing_list, period, settings)
+        composed = compose(settings, mailing_list, period, articles, "sl")
+        return composed.template.fill(
+            sample_recipient(settings, mailing_list, period), now=datetime.now(UTC)
+        )
+
+
+def ceiling(port: int, data: bytes, count: int = 3000) -> float:
+    start = time.perf_counter()
+    with smtplib.SMTP("127.0.0.1", port) as client:
+        for n in range(count):
+            client.sendmail("novice@example.org", [f"obcan{n}@example.org"], data)
+    return count / (time.perf_counter() - start)
+
+
+def naive(port: int, settings, engine: Engine, count: int) -> float:  # type: ignore[no-untyped-def]
+    """Per recipient: render the templates, run premailer, build the MIME message, send."""
+    from publisher.digests.content import articles_for
+
+    with Session(engine) as session:
+        mailing_list = get_list(session, LIST)
+        period = parse_period(PERIOD)
+        articles = articles_for(session, mailing_list, period, settings)
+        start = time.perf_counter()
+        with smtplib.SMTP("127.0.0.1", port) as client:
+            for n in range(count):
+                composed = compose(settings, mailing_list, period, articles, "sl")
+                recipient = sample_recipient(settings, mailing_list, period)
+                data = composed.template.fill(recipient, now=datetime.now(UTC))
+                client.sendmail("novice@example.org", [f"obcan{n}@example.org"], data)
+        return count / (time.perf_counter() - start)
+
+
+# --- backends ------------------------------------------------------------------------------------
+
+
+def sqlite_backend(folder: Path) -> tuple[str, Engine, None]:
+    url = f"sqlite:///{folder / 'bench.db'}"
+    return url, make_engine(url), None
+
+
+def pg_backend(base: str) -> tuple[str, Engine, tuple[Engine, str]]:
+    url = make_url(base).set(drivername="postgresql+psycopg")
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    admin = make_engine(url.render_as_string(hide_password=False))
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    scoped = url.update_query_dict({"options": f"-csearch_path={schema}"})
+    text_url = scoped.render_as_string(hide_password=False)
+    return text_url, make_engine(text_url), (admin, schema)
+
+
+def drop(cleanup: tuple[Engine, str] | None) -> None:
+    if cleanup:
+        admin, schema = cleanup
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--subscribers", type=int, default=100_000)
+    parser.add_argument("--pg", default=os.environ.get("PUBLISHER_TEST_DATABASE_URL"))
+    parser.add_argument("--naive", type=int, default=40)
+    parser.add_argument("--skip-sqlite", action="store_true")
+    args = parser.parse_args()
+
+    port = free_port()
+    received = multiprocessing.Value("q", 0)
+    sink = multiprocessing.Process(target=run_sink, args=(port, received), daemon=True)
+    sink.start()
+    time.sleep(0.5)
+
+    runs: list[tuple[str, int]] = []
+    if not args.skip_sqlite:
+        runs.append(("sqlite", 1))
+    if args.pg:
+        runs += [("postgresql", 1), ("postgresql", 2)]
+
+    results = []
+    measured_baselines = False
+    with tempfile.TemporaryDirectory() as tmp:
+        for backend, workers in runs:
+            folder = Path(tmp) / f"{backend}-{workers}"
+            folder.mkdir()
+            url, engine, cleanup = (
+                sqlite_backend(folder) if backend == "sqlite" else pg_backend(args.pg)
+            )
+            try:
+                upgrade(engine)
+                settings = load_settings(database_url=url, smtp_port=port)
+                start = time.perf_counter()
+                stock(engine, args.subscribers)
+                stocked = time.perf_counter() - start
+                if not measured_baselines:
+                    data = sample_message(settings, engine)
+                    top = ceiling(port, data)
+                    slow = naive(port, settings, engine, args.naive)
+                    measured_baselines = True
+                    print(f"message: {len(data) / 1024:.1f} KiB")
+                    print(f"ceiling (smtplib, 1 connection, pre-serialised): {top:8.0f} msg/s")
+                    print(f"naive (premailer + EmailMessage per recipient):  {slow:8.1f} msg/s")
+                job_id, freeze = approve_edition(engine, settings)
+                outcome = run_workers(engine, url, port, job_id, workers)
+                results.append((backend, workers, stocked, freeze, outcome))
+                print(
+                    f"{backend:<10} {workers} worker(s): {outcome['sent']:,} sent; "
+                    f"freeze+compose {freeze:.2f} s; sending {outcome['sending']:.1f} s "
+                    f"= {outcome['rate']:,.0f} msg/s "
+                    f"({outcome['rate'] / top:.0%} of ceiling, "
+                    f"{outcome['rate'] / slow:,.0f}x naive);"
+                    f" wall {outcome['wall']:.1f} s; peak RSS {outcome['peak_mb']:.0f} MB"
+                )
+            finally:
+                engine.dispose()
+                drop(cleanup)
+    sink.terminate()
+
+
+if __name__ == "__main__":
+    main()
