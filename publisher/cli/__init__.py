@@ -20,6 +20,7 @@ from publisher.cli.context import Context, console, err_console
 from publisher.cli.demo import demo
 from publisher.cli.digest import digest_app, worker_command
 from publisher.cli.feeds import feeds_app
+from publisher.cli.mailcatcher import mailcatcher
 from publisher.cli.setup import db_app, init, show_config
 from publisher.cli.subscribers import lists_app, subscribers_app
 from publisher.cli.web import serve
@@ -39,6 +40,7 @@ app.add_typer(articles_app, name="articles")
 app.add_typer(topics_app, name="topics")
 app.add_typer(feeds_app, name="feeds")
 app.command()(serve)
+app.command()(mailcatcher)
 app.add_typer(lists_app, name="lists")
 app.add_typer(subscribers_app, name="subscribers")
 app.add_typer(digest_app, name="digest")

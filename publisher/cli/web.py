@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from typing import Annotated
 
 import typer
@@ -15,10 +16,19 @@ def serve(
         str, typer.Option("--host", help="Address to listen on (0.0.0.0: every interface).")
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8000,
+    dev_smtp: Annotated[
+        bool,
+        typer.Option(
+            "--dev-smtp",
+            help="Development only: also catch mail on smtp_host:smtp_port (loopback) "
+            "and show it at /dev/mail.",
+        ),
+    ] = False,
 ) -> None:
     """Serve the home page, article and topic pages and every feed, until Ctrl+C."""
     import uvicorn
 
+    from publisher.cli.mailcatcher import dev_mail_catcher
     from publisher.web.app import create_app
 
     context = get_context(ctx)
@@ -27,4 +37,5 @@ def serve(
         f"Serving {context.settings.site_name} on http://{host}:{port}/ "
         f"(links use {context.settings.base_url}); Ctrl+C stops."
     )
-    uvicorn.run(app, host=host, port=port, proxy_headers=True, server_header=False)
+    with dev_mail_catcher(context.settings, app, host) if dev_smtp else nullcontext():
+        uvicorn.run(app, host=host, port=port, proxy_headers=True, server_header=False)
