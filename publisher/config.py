@@ -67,6 +67,10 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("from", "from_address", "PUBLISHER_FROM"),
     )
     confirm_token_days: int = Field(default=7, ge=1, le=90)
+    privacy_url: str | None = None
+    consent_version: str = Field(default="2025-1", min_length=1, max_length=60)
+    subscribe_limit_ip: str = "20/hour"
+    subscribe_limit_address: str = "5/hour"
     websub_hub: str | None = None
     feed_entries: int = Field(default=50, ge=1, le=1000)
     feed_ttl: int = Field(default=15, ge=1, le=1440)
@@ -146,6 +150,17 @@ class Settings(BaseSettings):
         _, address = parseaddr(value)
         if "@" not in address:
             raise ValueError("must be an address like 'Občina <novice@example.org>'")
+        return value
+
+    @field_validator("subscribe_limit_ip", "subscribe_limit_address")
+    @classmethod
+    def _check_rate(cls, value: str) -> str:
+        from limits import parse_many  # only the residents' pages need it
+
+        try:
+            parse_many(value)
+        except ValueError:
+            raise ValueError(f"{value!r}: write e.g. 20/hour or 5/minute;50/day") from None
         return value
 
     @property

@@ -1,0 +1,109 @@
+"""The double opt-in mail: composed like a digest, once per language, filled per recipient.
+
+It is sent while a resident waits on the subscribe page, so nothing slow may happen per
+request: the Jinja2 templates ``email/confirm.html|txt`` are rendered and premailer inlines
+the digest's stylesheet once per (language, lists named, link lifetime) and the result is
+cached; each mail is then one slot fill (:meth:`MessageTemplate.fill`), as for a digest.
+
+The digest's slots are reused: the confirm link goes where a digest has its preferences
+link (``preferences_url``) and the mail's ``List-Unsubscribe`` is a real one-click link, so a
+stranger whose address was typed into the form can stop the mails with their client's button.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache, lru_cache
+
+from publisher.mail.compose import Branding, email_environment, inline_css
+from publisher.mail.message import (
+    MessageTemplate,
+    Recipient,
+    build_template,
+    message_id_for,
+    new_slots,
+)
+from publisher.translations import TEMPLATES_DIR, translations
+
+_BLANK_LINES = re.compile(r"\n{3,}")
+
+
+@dataclass(frozen=True)
+class ConfirmationLinks:
+    confirm_url: str
+    unsubscribe_url: str
+
+
+def confirmation_subject(language: str, site_name: str) -> str:
+    return translations(language).gettext("Confirm your subscription – %(site)s") % {
+        "site": site_name
+    }
+
+
+@lru_cache(maxsize=64)
+def confirmation_template(
+    branding: Branding, language: str, list_names: tuple[str, ...], days: int
+) -> MessageTemplate:
+    """The serialised mail with slots; premailer runs here and nowhere per request."""
+    slots = new_slots()
+    subject = confirmation_subject(language, branding.site_name)
+    context = {
+        "language": language,
+        "subject": subject,
+        "stylesheet": _stylesheet(),
+        "preheader": subject,
+        "site_name": branding.site_name,
+        "site_url": branding.site_url,
+        "postal_address": branding.postal_address,
+        "logo_url": branding.logo_url,
+        "logo_width": branding.logo_width,
+        "logo_height": branding.logo_height,
+        "list_names": list_names,
+        "days": days,
+        "slots": slots,
+    }
+    environment = email_environment(language)
+    html = inline_css(environment.get_template("email/confirm.html").render(context))
+    text = environment.get_template("email/confirm.txt").render(context)
+    text = _BLANK_LINES.sub("\n\n", text).strip() + "\n"
+    return build_template(
+        subject=subject,
+        sender=branding.sender,
+        text=text,
+        html_body=html,
+        slots=slots,
+        headers={"Auto-Submitted": "auto-generated", "Content-Language": language},
+    )
+
+
+@cache
+def _stylesheet() -> str:
+    """The digest's own stylesheet: a resident's first mail from us looks like the rest."""
+    return (TEMPLATES_DIR / "email" / "digest.css").read_text(encoding="utf-8")
+
+
+def confirmation_message(
+    branding: Branding,
+    *,
+    language: str,
+    list_names: Sequence[str],
+    days: int,
+    email: str,
+    name: str,
+    subscriber_id: int,
+    links: ConfirmationLinks,
+    now: datetime,
+) -> bytes:
+    """One resident's confirmation mail, as bytes ready for SMTP."""
+    template = confirmation_template(branding, language, tuple(list_names), days)
+    recipient = Recipient(
+        email=email,
+        name=name or None,
+        unsubscribe_url=links.unsubscribe_url,
+        preferences_url=links.confirm_url,
+        message_id=message_id_for("confirm", subscriber_id, branding.domain),
+    )
+    return template.fill(recipient, now=now)

@@ -1,0 +1,197 @@
+"""What every residents' page shares: language, templates, tokens, form limits, error pages.
+
+Residents' pages are Slovenian unless asked otherwise (``?lang=en``, or the language a
+subscriber chose, on pages reached by their own link). Each language has its own Jinja2
+environment with that language's gettext catalog installed, the same catalogs the emails use.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, Response
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from starlette.datastructures import FormData
+
+from publisher.config import Settings
+from publisher.i18n import LANGUAGES
+from publisher.links import SubscriberLinks
+from publisher.tokens import ExpiredToken, InvalidToken, Purpose, TokenClaims, Tokens
+from publisher.translations import TEMPLATES_DIR, translations
+from publisher.web.csrf import attach_csrf_cookie, csrf_token
+from publisher.web.ratelimit import SubscribeLimits
+from publisher.web.residents.mailer import ConfirmationSender
+
+MAX_FORM_BYTES = 16 * 1024
+"""Every residents' form fits in a few hundred bytes; anything far larger is not a resident."""
+MAX_TOKEN_LENGTH = 400
+"""Our tokens are well under 100 characters; longer path segments are refused unread."""
+
+LANGUAGE_NAMES = {"sl": "Slovenščina", "en": "English"}
+
+
+@dataclass
+class ResidentServices:
+    """Made once per app (see :func:`publisher.web.residents.install`)."""
+
+    settings: Settings
+    tokens: Tokens
+    links: SubscriberLinks
+    limits: SubscribeLimits
+    sender: ConfirmationSender
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ResidentServices:
+        tokens = Tokens.from_settings(settings)
+        return cls(
+            settings=settings,
+            tokens=tokens,
+            links=SubscriberLinks(settings, tokens),
+            limits=SubscribeLimits(settings.subscribe_limit_ip, settings.subscribe_limit_address),
+            sender=ConfirmationSender(settings),
+        )
+
+
+def services(request: Request) -> ResidentServices:
+    return request.app.state.residents  # type: ignore[no-any-return]
+
+
+@cache
+def environment(language: str) -> Environment:
+    """The web templates with ``language``'s catalog installed; one per language, made once."""
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES_DIR / "web"),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,
+        extensions=["jinja2.ext.i18n"],
+    )
+    env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
+    return env
+
+
+def page_language(request: Request, preferred: str | None = None) -> str:
+    """``?lang=`` if valid, else the subscriber's own language, else the site's."""
+    asked = request.query_params.get("lang")
+    if asked in LANGUAGES:
+        return str(asked)
+    if preferred in LANGUAGES:
+        return str(preferred)
+    return str(services(request).settings.language)
+
+
+def with_language(path: str, lang: str, default: str) -> str:
+    """``path`` keeping the reader's language when it is not the site's default."""
+    return path if lang == default else f"{path}?{urlencode({'lang': lang})}"
+
+
+def client_ip(request: Request) -> str | None:
+    """The resident's address as uvicorn reports it (behind a proxy: see ``ratelimit``)."""
+    return request.client.host[:45] if request.client else None
+
+
+def render(
+    request: Request,
+    template: str,
+    *,
+    lang: str,
+    status_code: int = 200,
+    private: bool = False,
+    headers: dict[str, str] | None = None,
+    **context: Any,
+) -> Response:
+    """A residents' page. ``private`` pages (reached by a personal link) are never cached,
+    indexed or named in a ``Referer``: their URL is the key to someone's subscription."""
+    settings = services(request).settings
+    other = "en" if lang == "sl" else "sl"
+    query = dict(request.query_params)
+    query["lang"] = other
+    context.update(
+        lang=lang,
+        site_name=settings.site_name,
+        postal_address=settings.postal_address,
+        privacy_url=settings.privacy_url or with_language("/privacy", lang, settings.language),
+        home_url="/",
+        subscribe_url=with_language("/subscribe", lang, settings.language),
+        switch_url=f"{request.url.path}?{urlencode(query)}",
+        switch_lang=other,
+        switch_label=LANGUAGE_NAMES[other],
+        csrf=lambda: csrf_token(request),
+        private=private,
+    )
+    context.setdefault("active", "")
+    body = environment(lang).get_template(template).render(context)
+    response = HTMLResponse(body, status_code=status_code, headers=headers)
+    if private:
+        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["X-Robots-Tag"] = "noindex"
+    attach_csrf_cookie(request, response)
+    return response
+
+
+class FormTooLarge(Exception):
+    """The body is over :data:`MAX_FORM_BYTES`."""
+
+
+async def read_form(request: Request) -> FormData:
+    """The submitted form, reading at most :data:`MAX_FORM_BYTES` whatever the client says.
+
+    The body is read here, capped, before anything parses it (the CSRF check reads the same
+    cached body), so a huge or endless upload costs us 16 KiB, not memory.
+    """
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > MAX_FORM_BYTES):
+        raise FormTooLarge
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_FORM_BYTES:
+            raise FormTooLarge
+        chunks.append(chunk)
+    request._body = b"".join(chunks)  # Starlette's own cache: form() parses these bytes
+    return await request.form(max_files=0, max_fields=100, max_part_size=MAX_FORM_BYTES)
+
+
+def read_token(request: Request, token: str, purpose: Purpose) -> TokenClaims:
+    """The token's claims, or :class:`InvalidToken` / :class:`ExpiredToken`."""
+    if len(token) > MAX_TOKEN_LENGTH:
+        raise InvalidToken(f"not a valid {purpose} link")
+    return services(request).tokens.read(token, purpose)
+
+
+def bad_link_page(request: Request, exc: InvalidToken, purpose: Purpose) -> Response:
+    """400: the link was altered or cut short, or (confirm links) is too old."""
+    lang = page_language(request)
+    expired = isinstance(exc, ExpiredToken)
+    return render(
+        request,
+        "residents/bad_link.html",
+        lang=lang,
+        status_code=400,
+        private=True,
+        expired=expired,
+        purpose=str(purpose),
+    )
+
+
+def gone_page(request: Request) -> Response:
+    """404: the link is genuine but its subscriber or subscription no longer exists."""
+    return render(
+        request, "residents/gone.html", lang=page_language(request), status_code=404, private=True
+    )
+
+
+def too_large_page(request: Request) -> Response:
+    return render(request, "residents/too_large.html", lang=page_language(request), status_code=413)
+
+
+def form_expired_page(request: Request) -> Response:
+    """403 with a way forward: the CSRF check failed (an old page, or cookies blocked)."""
+    return render(
+        request, "residents/form_expired.html", lang=page_language(request), status_code=403
+    )

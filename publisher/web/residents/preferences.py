@@ -1,0 +1,370 @@
+"""``/preferences/{token}`` and ``/unsubscribe/{token}``: what a subscriber does by their link.
+
+The signed token in the URL is the only key: no account, no password. So these pages are
+never cached or indexed and never send a ``Referer`` (see ``pages.render``), every form on
+them carries a CSRF field, and the one exception is RFC 8058 one-click unsubscribe, which a
+mail client posts with no cookie and no page.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import PlainTextResponse, RedirectResponse, Response
+from sqlmodel import Session, col, select
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+
+from publisher.config import Settings
+from publisher.db import session_scope
+from publisher.delivery.models import Delivery, SendJob
+from publisher.i18n import LANGUAGES
+from publisher.subscribers.models import Language, MailingList
+from publisher.subscribers.preferences import Preferences, load_preferences, save_preferences
+from publisher.subscribers.register import (
+    RegisterError,
+    SubscriberNotFound,
+    erase,
+    get_subscriber_by_id,
+    subscriber_data,
+    unsubscribe_subscriber,
+)
+from publisher.tokens import InvalidToken, Purpose
+from publisher.translations import translations
+from publisher.web.csrf import CsrfRejected, require_csrf
+from publisher.web.residents.pages import (
+    FormTooLarge,
+    bad_link_page,
+    client_ip,
+    form_expired_page,
+    gone_page,
+    page_language,
+    read_form,
+    read_token,
+    render,
+    services,
+    too_large_page,
+    with_language,
+)
+
+router = APIRouter()
+
+ONE_CLICK = ("List-Unsubscribe", "One-Click")
+
+
+# Preferences -------------------------------------------------------------------------------
+
+
+def _preferences_page(
+    request: Request,
+    token: str,
+    prefs: Preferences,
+    *,
+    status_code: int = 200,
+    errors: dict[str, str] | None = None,
+    saved: bool = False,
+) -> Response:
+    lang = page_language(request, str(prefs.subscriber.language))
+    base = f"/preferences/{token}"
+    own = str(prefs.subscriber.language)
+    return render(
+        request,
+        "residents/preferences.html",
+        lang=lang,
+        status_code=status_code,
+        private=True,
+        prefs=prefs,
+        errors=errors or {},
+        saved=saved,
+        action=with_language(base, lang, own),
+        unsubscribe_action=with_language(f"{base}/unsubscribe", lang, own),
+        erase_action=with_language(f"{base}/erase", lang, own),
+        data_url=f"{base}/data",
+    )
+
+
+@router.get("/preferences/{token}")
+def preferences_page(request: Request, token: str) -> Response:
+    try:
+        claims = read_token(request, token, Purpose.preferences)
+    except InvalidToken as exc:
+        return bad_link_page(request, exc, Purpose.preferences)
+    try:
+        with Session(request.app.state.engine) as session:
+            prefs = load_preferences(session, claims.subscriber_id)
+    except SubscriberNotFound:
+        return gone_page(request)
+    return _preferences_page(request, token, prefs, saved=request.query_params.get("saved") == "1")
+
+
+async def _checked_form(request: Request) -> FormData | Response:
+    """The form if it is small enough and carries our CSRF token, else the page saying why."""
+    try:
+        form = await read_form(request)
+    except FormTooLarge:
+        return too_large_page(request)
+    try:
+        await require_csrf(request)
+    except CsrfRejected:
+        return form_expired_page(request)
+    return form
+
+
+@router.post("/preferences/{token}")
+async def preferences_save(request: Request, token: str) -> Response:
+    try:
+        claims = read_token(request, token, Purpose.preferences)
+    except InvalidToken as exc:
+        return bad_link_page(request, exc, Purpose.preferences)
+    form = await _checked_form(request)
+    if isinstance(form, Response):
+        return form
+    language = str(form.get("language") or "")
+    residents = services(request)
+
+    def save() -> Preferences | Response:
+        try:
+            with session_scope(request.app.state.engine) as session:
+                current = load_preferences(session, claims.subscriber_id)
+                if language not in LANGUAGES:
+                    _ = translations(page_language(request, str(current.subscriber.language)))
+                    errors = {"language": _.gettext("Choose the language of the messages.")}
+                    return _preferences_page(
+                        request, token, current, status_code=400, errors=errors
+                    )
+                return save_preferences(
+                    session,
+                    claims.subscriber_id,
+                    lists=[str(v) for v in form.getlist("lists")][:50],
+                    topics=[str(v) for v in form.getlist("topics")][:100],
+                    language=Language(language),
+                    ip_address=client_ip(request),
+                    wording_version=f"{residents.settings.consent_version}/preferences",
+                )
+        except SubscriberNotFound:
+            return gone_page(request)
+        except RegisterError:
+            with Session(request.app.state.engine) as session:
+                current = load_preferences(session, claims.subscriber_id)
+            _ = translations(page_language(request, str(current.subscriber.language)))
+            errors = {"lists": _.gettext("Choose from the newsletters and topics shown.")}
+            return _preferences_page(request, token, current, status_code=400, errors=errors)
+
+    result = await run_in_threadpool(save)
+    if isinstance(result, Response):
+        return result
+    lang = page_language(request, language)
+    target = f"/preferences/{token}?saved=1"
+    if lang != language:
+        target += f"&lang={lang}"
+    return RedirectResponse(target, status_code=303)
+
+
+@router.post("/preferences/{token}/unsubscribe")
+async def preferences_unsubscribe_all(request: Request, token: str) -> Response:
+    try:
+        claims = read_token(request, token, Purpose.preferences)
+    except InvalidToken as exc:
+        return bad_link_page(request, exc, Purpose.preferences)
+    form = await _checked_form(request)
+    if isinstance(form, Response):
+        return form
+    try:
+        language = await run_in_threadpool(_unsubscribe, request, claims.subscriber_id, None)
+    except SubscriberNotFound:
+        return gone_page(request)
+    return _unsubscribed_page(request, token=None, language=language, everything=True)
+
+
+@router.get("/preferences/{token}/data")
+def preferences_data(request: Request, token: str) -> Response:
+    """GDPR access (art. 15): everything we hold about the person, as one JSON file."""
+    try:
+        claims = read_token(request, token, Purpose.preferences)
+    except InvalidToken as exc:
+        return bad_link_page(request, exc, Purpose.preferences)
+    settings = services(request).settings
+    try:
+        with Session(request.app.state.engine) as session:
+            subscriber = get_subscriber_by_id(session, claims.subscriber_id)
+            data = subscriber_data(session, subscriber.email, settings.tz)
+            data["deliveries"] = deliveries_of(session, claims.subscriber_id, settings)
+    except SubscriberNotFound:
+        return gone_page(request)
+    body = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+    return Response(
+        body.encode("utf-8"),
+        media_type="application/json; charset=utf-8",
+        headers={
+            "Content-Disposition": 'attachment; filename="moji-podatki.json"',
+            "Cache-Control": "no-store",
+            "Referrer-Policy": "no-referrer",
+            "X-Robots-Tag": "noindex",
+        },
+    )
+
+
+def deliveries_of(session: Session, subscriber_id: int, settings: Settings) -> list[dict[str, Any]]:
+    """Each mailing sent (or being sent) to the person: what, when, and what became of it.
+
+    Read here, beside the register's own export, because ``subscribers`` sits below
+    ``delivery`` and must not import it.
+    """
+    rows = session.exec(
+        select(Delivery, SendJob.name)
+        .join(SendJob, col(SendJob.id) == col(Delivery.job_id))
+        .where(Delivery.subscriber_id == subscriber_id)
+        .order_by(col(Delivery.id))
+    ).all()
+    return [
+        {
+            "mailing": name,
+            "address": delivery.email,
+            "language": delivery.language,
+            "status": str(delivery.status),
+            "sent_at": delivery.sent_at.astimezone(settings.tz).isoformat()
+            if delivery.sent_at
+            else None,
+            "message_id": delivery.message_id,
+        }
+        for delivery, name in rows
+    ]
+
+
+@router.post("/preferences/{token}/erase")
+async def preferences_erase(request: Request, token: str) -> Response:
+    """GDPR erasure (art. 17): the person is deleted; only the address's hash stays."""
+    try:
+        claims = read_token(request, token, Purpose.preferences)
+    except InvalidToken as exc:
+        return bad_link_page(request, exc, Purpose.preferences)
+    form = await _checked_form(request)
+    if isinstance(form, Response):
+        return form
+
+    def run() -> Response:
+        with session_scope(request.app.state.engine) as session:
+            try:
+                subscriber = get_subscriber_by_id(session, claims.subscriber_id)
+            except SubscriberNotFound:
+                return gone_page(request)
+            lang = page_language(request, str(subscriber.language))
+            if form.get("confirm_erase") != "yes":
+                _ = translations(lang).gettext
+                prefs = load_preferences(session, claims.subscriber_id)
+                errors = {
+                    "confirm_erase": _("Tick the box to confirm that we may erase your data.")
+                }
+                return _preferences_page(request, token, prefs, status_code=400, errors=errors)
+            erase(session, subscriber.email)
+        return render(request, "residents/erased.html", lang=lang, private=True)
+
+    return await run_in_threadpool(run)
+
+
+# Unsubscribe -------------------------------------------------------------------------------
+
+
+def _unsubscribe(request: Request, subscriber_id: int, list_id: int | None) -> str:
+    """Unsubscribe; the subscriber's language, for the page that follows."""
+    with session_scope(request.app.state.engine) as session:
+        subscriber = get_subscriber_by_id(session, subscriber_id)
+        unsubscribe_subscriber(session, subscriber_id, list_id)
+        return str(subscriber.language)
+
+
+def _unsubscribed_page(
+    request: Request, *, token: str | None, language: str, everything: bool, list_name: str = ""
+) -> Response:
+    lang = page_language(request, language)
+    settings = services(request).settings
+    return render(
+        request,
+        "residents/unsubscribed.html",
+        lang=lang,
+        private=True,
+        everything=everything,
+        list_name=list_name,
+        subscribe_again=with_language("/subscribe", lang, settings.language),
+    )
+
+
+@router.get("/unsubscribe")
+def unsubscribe_help(request: Request) -> Response:
+    """The archive's copy of a digest links here: the personal link is only in the mail."""
+    return render(request, "residents/unsubscribe_help.html", lang=page_language(request))
+
+
+def _target(request: Request, subscriber_id: int, list_id: int | None) -> tuple[str, str]:
+    """(subscriber's language, the list's name or "" for every list)."""
+    with Session(request.app.state.engine) as session:
+        subscriber = get_subscriber_by_id(session, subscriber_id)
+        name = ""
+        if list_id is not None:
+            mailing_list = session.get(MailingList, list_id)
+            name = mailing_list.name if mailing_list else ""
+        return str(subscriber.language), name
+
+
+@router.get("/unsubscribe/{token}")
+def unsubscribe_page(request: Request, token: str) -> Response:
+    try:
+        claims = read_token(request, token, Purpose.unsubscribe)
+    except InvalidToken as exc:
+        return bad_link_page(request, exc, Purpose.unsubscribe)
+    try:
+        language, list_name = _target(request, claims.subscriber_id, claims.list_id)
+    except SubscriberNotFound:
+        return gone_page(request)
+    lang = page_language(request, language)
+    return render(
+        request,
+        "residents/unsubscribe.html",
+        lang=lang,
+        private=True,
+        list_name=list_name,
+        action=with_language(f"/unsubscribe/{token}", lang, language),
+        preferences_url=with_language(
+            services(request).links.preferences(claims.subscriber_id), lang, language
+        ),
+    )
+
+
+@router.post("/unsubscribe/{token}")
+async def unsubscribe_submit(request: Request, token: str) -> Response:
+    """RFC 8058 one-click (``List-Unsubscribe=One-Click``, no cookie): done, 200, no page.
+    The page's own button: CSRF-checked, then the "you are unsubscribed" page."""
+    try:
+        claims = read_token(request, token, Purpose.unsubscribe)
+    except InvalidToken as exc:
+        return bad_link_page(request, exc, Purpose.unsubscribe)
+    try:
+        form = await read_form(request)
+    except FormTooLarge:
+        return too_large_page(request)
+    one_click = form.get(ONE_CLICK[0]) == ONE_CLICK[1]
+    if not one_click:
+        try:
+            await require_csrf(request)
+        except CsrfRejected:
+            return form_expired_page(request)
+    try:
+        language, list_name = await run_in_threadpool(
+            _target, request, claims.subscriber_id, claims.list_id
+        )
+        await run_in_threadpool(_unsubscribe, request, claims.subscriber_id, claims.list_id)
+    except SubscriberNotFound:
+        if one_click:  # erased: nothing will be sent to them, which is what they asked
+            return PlainTextResponse("Unsubscribed.\n")
+        return gone_page(request)
+    if one_click:
+        return PlainTextResponse("Unsubscribed.\n")
+    return _unsubscribed_page(
+        request,
+        token=token,
+        language=language,
+        everything=claims.list_id is None,
+        list_name=list_name,
+    )
