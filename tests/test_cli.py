@@ -127,22 +127,6 @@ def run_installed(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.Comp
     )
 
 
-def test_demo_imports_the_bundled_samples_and_lists_them(tmp_path: Path) -> None:
-    first = run_installed("demo", cwd=tmp_path, env={"COLUMNS": "200"})
-    assert first.returncode == 0, first.stderr
-    assert "rejected" in first.stdout and "0 rejected" in first.stdout
-    assert (tmp_path / "publisher.db").exists()
-    listed = run_installed("articles", "list", "--json", cwd=tmp_path, env={})
-    articles = json.loads(listed.stdout)
-    assert len(articles) >= 5
-    assert all(a["topics"] for a in articles)
-    for article in articles[:3]:
-        assert article["title"] in first.stdout
-    second = run_installed("demo", cwd=tmp_path, env={"COLUMNS": "200"})
-    assert second.returncode == 0
-    assert f"0 imported, 0 updated, {len(articles)} unchanged" in second.stdout
-
-
 def test_wrong_setting_fails_at_start_naming_the_key(tmp_path: Path) -> None:
     config = tmp_path / "config"
     config.mkdir()

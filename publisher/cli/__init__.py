@@ -22,6 +22,7 @@ from publisher.cli.digest import digest_app, worker_command
 from publisher.cli.feeds import feeds_app
 from publisher.cli.mailcatcher import mailcatcher
 from publisher.cli.setup import db_app, init, show_config
+from publisher.cli.staff import staff_app
 from publisher.cli.subscribers import lists_app, subscribers_app
 from publisher.cli.web import serve
 from publisher.config import SettingsError, load_settings
@@ -45,6 +46,7 @@ app.add_typer(lists_app, name="lists")
 app.add_typer(subscribers_app, name="subscribers")
 app.add_typer(digest_app, name="digest")
 app.command("worker")(worker_command)
+app.add_typer(staff_app, name="staff")
 
 
 def version_callback(value: bool) -> None:

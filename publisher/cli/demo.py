@@ -1,28 +1,47 @@
-"""The demo: the whole job on the embedded defaults, with the project's own sample data."""
+"""The demo: the whole job on the embedded defaults, with the project's own sample data.
+
+One command for a newcomer: the SQLite store, the sample articles, a list with sample
+residents, the web app with the built-in mail catcher, and a digest really sent over SMTP to
+the catcher; then where to look. Running it again changes nothing and sends nothing twice.
+"""
 
 from __future__ import annotations
 
 import json
+import threading
+import time
+from datetime import datetime
 from importlib import resources
+from typing import Annotated
+from urllib.parse import urlsplit
 
 import typer
+from rich.markup import escape
+from sqlalchemy import func, select
+from sqlmodel import Session
 
 from publisher.articles.drafts import TopicRef
 from publisher.articles.importing import ImportReport
+from publisher.articles.models import Article, ArticleStatus
 from publisher.articles.store import save_topic
 from publisher.cli.articles import articles_list, print_totals, run_import
-from publisher.cli.context import console, get_context
+from publisher.cli.context import console, fail, get_context
+from publisher.config import Settings
 from publisher.db import session_scope, upgrade
+from publisher.digests.periods import Period, period_containing
+from publisher.subscribers.register import ListNotFound, create_list, get_list
+
+DEMO_LIST = "tedenske-novice"
+DEMO_STAFF = ("urednik@example.org", "novice-demo")
+"""The demo's staff login, printed at the end; a real installation creates its own."""
 
 
-def demo(ctx: typer.Context) -> None:
-    """Set up the embedded database, import the bundled sample articles and list them."""
-    context = get_context(ctx)
-    settings = context.settings
-    state = upgrade(context.engine)
-    console.rule("[bold]publisher demo")
-    console.print(f"Database {settings.database_url_safe} at migration {state.current}.")
-    samples = resources.files("publisher") / "samples"
+def _samples():  # type: ignore[no-untyped-def]
+    return resources.files("publisher") / "samples"
+
+
+def _import_articles(context, settings: Settings) -> ImportReport:  # type: ignore[no-untyped-def]
+    samples = _samples()
     topics = json.loads((samples / "topics.json").read_text(encoding="utf-8"))
     article_topics: dict[str, list[str]] = json.loads(
         (samples / "article-topics.json").read_text(encoding="utf-8")
@@ -30,15 +49,158 @@ def demo(ctx: typer.Context) -> None:
     with session_scope(context.engine) as session:
         for topic in topics:
             save_topic(session, topic["slug"], topic["name"])
+    total = ImportReport()
     with resources.as_file(samples / "articles") as folder:
-        files = sorted(p for p in folder.glob("*.txt"))
-        total = ImportReport()
-        for path in files:
+        for path in sorted(folder.glob("*.txt")):
             refs = [TopicRef(slug=s, name=s) for s in article_topics.get(path.name, [])]
             imported = run_import(context.engine, [str(path)], settings, refs, short_names=True)
             total.sources += imported.sources
-    print_totals(total)
-    console.print()
-    ctx.invoke(articles_list, ctx=ctx)
-    if not total.ok:
+    return total
+
+
+def _lists_and_residents(context) -> None:  # type: ignore[no-untyped-def]
+    from publisher.subscribers.csv_import import import_csv
+
+    samples = _samples()
+    with session_scope(context.engine) as session:
+        for entry in json.loads((samples / "lists.json").read_text(encoding="utf-8")):
+            try:
+                get_list(session, entry["slug"])
+            except ListNotFound:
+                create_list(session, **entry)
+    with (
+        resources.as_file(samples / "subscribers.csv") as path,
+        session_scope(context.engine) as session,
+    ):
+        report = import_csv(session, path, DEMO_LIST, confirmed=True)
+    summary = ", ".join(f"{count} {outcome}" for outcome, count in report.counts.items())
+    console.print(f"Sample residents on [bold]{DEMO_LIST}[/bold] ({report.rows} rows): {summary}.")
+
+
+def _demo_staff(context) -> str | None:  # type: ignore[no-untyped-def]
+    """The demo login for the admin pages, where the staff module is installed."""
+    try:
+        from publisher.staff import accounts
+    except ImportError:
+        return None
+    email, password = DEMO_STAFF
+    with session_scope(context.engine) as session:
+        if accounts.find_staff(session, email) is None:
+            accounts.add_staff(session, email, password, name="Urednik (demo)")
+    return f"{email} / {password}"
+
+
+def newest_week(context) -> Period | None:  # type: ignore[no-untyped-def]
+    """The week of the newest published article: the demo's "this week" (the samples are
+    dated in early 2025, so the calendar's current week has no news)."""
+    with Session(context.engine) as session:
+        newest: datetime | None = session.execute(
+            select(func.max(Article.published_at)).where(  # type: ignore[arg-type]
+                Article.status == ArticleStatus.published
+            )
+        ).scalar_one()
+    if newest is None:
+        return None
+    return period_containing(newest.astimezone(context.settings.tz).date())
+
+
+def _start_web(app, host: str, port: int):  # type: ignore[no-untyped-def]
+    import uvicorn
+
+    server = uvicorn.Server(
+        uvicorn.Config(app, host=host, port=port, log_level="warning", server_header=False)
+    )
+    thread = threading.Thread(target=server.run, name="demo-web", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            fail(f"the web app could not start on {host}:{port} (is the port in use?)")
+        time.sleep(0.05)
+    return server, thread
+
+
+def demo(
+    ctx: typer.Context,
+    serve: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Keep the site running afterwards.")
+    ] = True,
+) -> None:
+    """The whole job in one command: store, sample news and residents, the web app with the
+    mail catcher, and this week's digest sent; then where to look."""
+    from publisher.cli.digest import _print_report, _run_send
+    from publisher.cli.mailcatcher import DEV_MAIL_PATH, dev_mail_catcher
+    from publisher.digests.editions import NothingToSend, approve, plan, report
+    from publisher.web.app import create_app
+
+    context = get_context(ctx)
+    settings = context.settings
+    state = upgrade(context.engine)
+    console.rule("[bold]publisher demo")
+    console.print(f"Database {settings.database_url_safe} at migration {state.current}.")
+    imported = _import_articles(context, settings)
+    print_totals(imported)
+    _lists_and_residents(context)
+    login = _demo_staff(context)
+
+    site = urlsplit(settings.base_url)
+    host, port = site.hostname or "127.0.0.1", site.port or 80
+    if host == "localhost":
+        host = "127.0.0.1"
+    app = create_app(settings, context.engine)
+    with dev_mail_catcher(settings, app, host):
+        server, thread = _start_web(app, host, port)
+        try:
+            period = newest_week(context)
+            if period is None:
+                fail("no articles to send")
+            with session_scope(context.engine) as session:
+                mailing_list = get_list(session, DEMO_LIST)
+                planned = plan(session, settings, mailing_list, period)
+                console.print(
+                    f"\nThis week's digest: [bold]{escape(mailing_list.name)}[/bold], {period.key}"
+                    f" ({len(planned.articles)} article(s), {planned.recipients} recipient(s))."
+                )
+                try:
+                    edition = approve(
+                        session, settings, mailing_list, period, approved_by="publisher demo"
+                    )
+                except NothingToSend as exc:
+                    fail(str(exc))
+                result = report(session, edition)
+                edition_id, name = edition.id or 0, f"{DEMO_LIST}/{period.key}"
+            counts = result.counts
+            if result.state in ("sent", "no recipients"):
+                console.print(f"Edition {name} was sent before; nothing is sent twice.")
+            else:
+                done = counts["sent"] + counts["failed"] + counts["cancelled"]
+                _run_send(context.engine, settings, edition_id, result.total, done)
+            with session_scope(context.engine) as session:
+                from publisher.digests.models import Edition
+
+                _print_report(report(session, session.get(Edition, edition_id)), name)
+            console.print()
+            ctx.invoke(articles_list, ctx=ctx, limit=5)
+            base = settings.base_url
+            console.rule("[bold]Where to look")
+            console.print(f"  Site:             {base}/")
+            console.print(f"  Caught mail:      {base}{DEV_MAIL_PATH}/")
+            console.print(f"  This digest:      {base}/archive/{name}")
+            console.print(
+                f"  Feeds:            {base}/feeds/atom.xml  {base}/feeds/rss.xml  "
+                f"{base}/feeds/feed.json"
+            )
+            console.print(f"  Subscribe page:   {base}/subscribe")
+            if login:
+                console.print(f"  Admin:            {base}/admin  (login: {login})")
+            if serve:
+                console.print("\nThe site and the mail catcher keep running; Ctrl+C stops them.")
+                while thread.is_alive():
+                    thread.join(timeout=0.5)
+        except KeyboardInterrupt:
+            console.print("\nStopped.")
+        finally:
+            server.should_exit = True
+            thread.join(timeout=10)
+    if not imported.ok:
         raise typer.Exit(1)

@@ -18,6 +18,7 @@ from publisher.db import make_engine
 from publisher.feeds.cache import FeedCache
 from publisher.i18n import format_day
 from publisher.web import feeds, public
+from publisher.web.admin import install as install_admin
 from publisher.web.residents import install as install_residents_pages
 from publisher.web.security import SecurityHeadersMiddleware
 
@@ -50,6 +51,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.state.templates = make_templates(settings)
     app.state.feed_cache = FeedCache(app.state.engine, settings)
     install_residents_pages(app, settings)
+    install_admin(app)
     app.include_router(feeds.router)
     app.include_router(public.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

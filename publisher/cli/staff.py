@@ -1,0 +1,119 @@
+"""``publisher staff``: the accounts that may log in to the admin pages."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from publisher.cli.context import console, fail, get_context
+from publisher.db import session_scope
+from publisher.staff.accounts import (
+    MIN_PASSWORD_LENGTH,
+    StaffError,
+    add_staff,
+    list_staff,
+    remove_staff,
+    set_password,
+)
+
+staff_app = typer.Typer(help="Staff accounts for the admin pages (/admin).", no_args_is_help=True)
+
+
+def _read_password(from_stdin: bool) -> str:
+    """From standard input (scripts, the demo) or asked twice without echo (people)."""
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    first = typer.prompt(
+        f"Password (at least {MIN_PASSWORD_LENGTH} characters)", hide_input=True, err=True
+    )
+    second = typer.prompt("The same password again", hide_input=True, err=True)
+    if first != second:
+        fail("the two passwords differ; nothing was changed")
+    return str(first)
+
+
+PasswordStdin = Annotated[
+    bool,
+    typer.Option("--password-stdin", help="Read the password from the first line of stdin."),
+]
+
+
+@staff_app.command("add")
+def staff_add(
+    ctx: typer.Context,
+    email: Annotated[str, typer.Argument(help="The login: the person's e-mail address.")],
+    name: Annotated[str, typer.Option("--name", help="Shown in the admin, e.g. Ana Novak.")] = "",
+    password_stdin: PasswordStdin = False,
+) -> None:
+    """Create a staff account (asks for the password twice)."""
+    context = get_context(ctx)
+    engine = context.ready_engine()
+    password = _read_password(password_stdin)
+    with session_scope(engine) as session:
+        try:
+            account = add_staff(session, email, password, name)
+        except StaffError as exc:
+            fail(str(exc))
+        console.print(
+            f"Staff account {escape(account.email)} created; log in at "
+            f"{escape(context.settings.base_url)}/admin/login"
+        )
+
+
+@staff_app.command("password")
+def staff_password(
+    ctx: typer.Context,
+    email: Annotated[str, typer.Argument(help="The account's e-mail address.")],
+    password_stdin: PasswordStdin = False,
+) -> None:
+    """Set a new password (also lifts a lock-out and ends the account's sessions)."""
+    context = get_context(ctx)
+    engine = context.ready_engine()
+    password = _read_password(password_stdin)
+    with session_scope(engine) as session:
+        try:
+            account = set_password(session, email, password)
+        except StaffError as exc:
+            fail(str(exc))
+        console.print(f"New password set for {escape(account.email)}.")
+
+
+@staff_app.command("list")
+def staff_list(ctx: typer.Context) -> None:
+    """Every staff account, with its last login and whether it is locked."""
+    context = get_context(ctx)
+    tz = context.settings.tz
+    with session_scope(context.ready_engine()) as session:
+        table = Table("E-mail", "Name", "Active", "Last login", "Locked until", title="Staff")
+        for account in list_staff(session):
+            table.add_row(
+                escape(account.email),
+                escape(account.name),
+                "yes" if account.active else "no",
+                account.last_login_at.astimezone(tz).strftime("%d. %m. %Y %H:%M")
+                if account.last_login_at
+                else "-",
+                account.locked_until.astimezone(tz).strftime("%d. %m. %Y %H:%M")
+                if account.locked_until
+                else "-",
+            )
+        console.print(table)
+
+
+@staff_app.command("remove")
+def staff_remove(
+    ctx: typer.Context,
+    email: Annotated[str, typer.Argument(help="The account's e-mail address.")],
+) -> None:
+    """Delete a staff account; its open sessions end at their next request."""
+    context = get_context(ctx)
+    with session_scope(context.ready_engine()) as session:
+        try:
+            account = remove_staff(session, email)
+        except StaffError as exc:
+            fail(str(exc))
+        console.print(f"Staff account {escape(account.email)} removed.")

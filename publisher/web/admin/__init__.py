@@ -1,0 +1,39 @@
+"""The staff admin at ``/admin``: server-rendered pages that call the same domain functions
+as the CLI (editions, ledger, register, store), never copies of them.
+
+``install(app)`` adds the routes and the admin's per-process state (background senders,
+the login throttle); ``create_app`` calls it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import APIRouter, Depends, FastAPI
+
+from publisher.web.admin import articles, auth, dashboard, digests, editions, subscribers
+from publisher.web.admin.auth import LoginThrottle, require_staff
+from publisher.web.admin.sending import BackgroundSenders
+
+
+@dataclass
+class AdminState:
+    senders: BackgroundSenders
+    throttle: LoginThrottle
+
+
+def _protected() -> APIRouter:
+    """Every page but the login page: only for a logged-in staff member."""
+    router = APIRouter(dependencies=[Depends(require_staff)])
+    for module in (dashboard, articles, digests, editions, subscribers):
+        router.include_router(module.router)
+    return router
+
+
+def install(app: FastAPI) -> None:
+    app.state.admin = AdminState(
+        senders=BackgroundSenders(app.state.engine, app.state.settings),
+        throttle=LoginThrottle(),
+    )
+    app.include_router(auth.router)
+    app.include_router(_protected())

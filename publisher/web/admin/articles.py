@@ -1,0 +1,147 @@
+"""Articles and topics: list, read, publish or withdraw, name topics.
+
+Publishing and withdrawing call the store's ``set_status`` and ping the WebSub hub exactly
+as ``publisher articles publish/withdraw`` do.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlmodel import Session
+from starlette.exceptions import HTTPException
+
+from publisher.articles.models import ArticleStatus
+from publisher.articles.sanitize import slugify_title
+from publisher.articles.store import (
+    ArticleNotFound,
+    get_article,
+    list_articles,
+    list_topics,
+    save_topic,
+    set_status,
+)
+from publisher.db import session_scope
+from publisher.feeds.entries import article_url
+from publisher.feeds.websub import notify_hub_of_changes
+from publisher.web.admin.auth import Staff
+from publisher.web.admin.render import engine_of, render, settings_of
+from publisher.web.csrf import require_csrf
+
+router = APIRouter()
+PAGE_SIZE = 50
+
+
+@router.get("/admin/articles")
+def articles_page(
+    request: Request, staff: Staff, topic: str | None = None, page: int = 1
+) -> Response:
+    page = max(page, 1)
+    with Session(engine_of(request), expire_on_commit=False) as session:
+        found = list_articles(
+            session,
+            topic=topic or None,
+            include_withdrawn=True,
+            limit=PAGE_SIZE + 1,
+            offset=(page - 1) * PAGE_SIZE,
+        )
+        return render(
+            request,
+            "admin/articles.html",
+            staff=staff,
+            active="articles",
+            articles=found[:PAGE_SIZE],
+            more=len(found) > PAGE_SIZE,
+            page=page,
+            topic=topic or "",
+            topics=[t for t, _ in list_topics(session)],
+        )
+
+
+@router.get("/admin/articles/{key}")
+def article_page(request: Request, staff: Staff, key: int, notice: str | None = None) -> Response:
+    settings = settings_of(request)
+    with Session(engine_of(request), expire_on_commit=False) as session:
+        try:
+            article = get_article(session, key)
+        except ArticleNotFound:
+            raise HTTPException(status_code=404) from None
+        notices = {
+            "published": "Članek je objavljen: viden je v virih in pride v naslednje izdaje.",
+            "withdrawn": "Članek je umaknjen: izginil je iz virov in prihodnjih izdaj.",
+        }
+        return render(
+            request,
+            "admin/article.html",
+            staff=staff,
+            active="articles",
+            article=article,
+            public_url=article_url(settings, article.slug),
+            notice=notices.get(notice or ""),
+        )
+
+
+def _change(request: Request, key: int, status: ArticleStatus) -> Response:
+    settings = settings_of(request)
+    engine = engine_of(request)
+    with session_scope(engine) as session:
+        try:
+            article, changed = set_status(session, key, status)
+        except ArticleNotFound:
+            raise HTTPException(status_code=404) from None
+        topics = [topic.slug for topic in article.topics]
+    if changed:
+        notify_hub_of_changes(engine, settings, topics)
+    return RedirectResponse(f"/admin/articles/{key}?notice={status.value}", status_code=303)
+
+
+@router.post("/admin/articles/{key}/publish", dependencies=[Depends(require_csrf)])
+def publish(request: Request, staff: Staff, key: int) -> Response:
+    return _change(request, key, ArticleStatus.published)
+
+
+@router.post("/admin/articles/{key}/withdraw", dependencies=[Depends(require_csrf)])
+def withdraw(request: Request, staff: Staff, key: int) -> Response:
+    return _change(request, key, ArticleStatus.withdrawn)
+
+
+@router.get("/admin/topics")
+def topics_page(request: Request, staff: Staff, notice: str | None = None) -> Response:
+    with Session(engine_of(request), expire_on_commit=False) as session:
+        return render(
+            request,
+            "admin/topics.html",
+            staff=staff,
+            active="topics",
+            topics=list_topics(session),
+            notice="Tema je shranjena." if notice == "saved" else None,
+            error=None,
+        )
+
+
+@router.post("/admin/topics", dependencies=[Depends(require_csrf)])
+def save_topic_form(
+    request: Request,
+    staff: Staff,
+    slug: Annotated[str, Form(max_length=80)] = "",
+    name: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """Create a topic, or rename one (same slug), as ``publisher topics add`` does."""
+    clean = slugify_title(slug or name)
+    if not clean or not name.strip():
+        with Session(engine_of(request), expire_on_commit=False) as session:
+            return render(
+                request,
+                "admin/topics.html",
+                staff=staff,
+                status_code=400,
+                active="topics",
+                topics=list_topics(session),
+                notice=None,
+                error="Vpišite ime teme (in po želji kratko oznako, npr. promet).",
+            )
+    with session_scope(engine_of(request)) as session:
+        save_topic(session, clean, name.strip())
+    return RedirectResponse("/admin/topics?notice=saved", status_code=303)

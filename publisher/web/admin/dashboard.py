@@ -1,0 +1,116 @@
+"""The admin's first page: lists and their subscribers, editions waiting or sent, what is next."""
+
+from __future__ import annotations
+
+import importlib
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from sqlmodel import Session
+
+from publisher.config import Settings
+from publisher.digests.editions import EditionReport, editions_of, report
+from publisher.digests.models import Edition, EditionStatus
+from publisher.digests.periods import Period, current_period
+from publisher.subscribers.models import MailingList
+from publisher.subscribers.register import all_lists, status_counts
+from publisher.web.admin.auth import Staff
+from publisher.web.admin.render import engine_of, render, settings_of
+
+router = APIRouter()
+RECENT_EDITIONS = 10
+
+
+@dataclass
+class EditionRow:
+    """An edition as the admin's tables show it."""
+
+    edition: Edition
+    list: MailingList
+    report: EditionReport
+
+    @property
+    def done(self) -> int:
+        counts = self.report.counts
+        return counts["sent"] + counts["failed"] + counts["cancelled"]
+
+    @property
+    def percent(self) -> int:
+        total = self.report.total
+        return 100 if not total else int(self.done * 100 / total)
+
+
+STATE_NAMES = {
+    "draft": "čaka na odobritev",
+    "approved": "odobrena",
+    "sending": "pošiljanje",
+    "paused": "ustavljena",
+    "cancelled": "preklicana",
+    "sent": "poslana",
+    "no recipients": "brez prejemnikov",
+}
+
+
+def edition_rows(session: Session, editions: list[Edition]) -> list[EditionRow]:
+    lists = {mailing_list.id: mailing_list for mailing_list in all_lists(session)}
+    return [EditionRow(e, lists[e.list_id], report(session, e)) for e in editions]
+
+
+@dataclass(frozen=True)
+class NextEdition:
+    """A scheduled run as the dashboard lists it."""
+
+    list_slug: str
+    period: Period
+    at: datetime
+    approval: bool
+
+
+def scheduled(settings: Settings) -> list[NextEdition] | None:
+    """The next scheduled editions, or None where this installation has no schedule module.
+
+    Imported by name so the admin works with or without :mod:`publisher.digests.schedule`.
+    """
+    try:
+        schedule = importlib.import_module("publisher.digests.schedule")
+    except ImportError:
+        return None
+    upcoming = getattr(schedule, "upcoming", None)
+    if not callable(upcoming):
+        return None
+    return [
+        NextEdition(run.entry.list, run.period, run.at, bool(run.entry.approval))
+        for run in upcoming(settings)
+    ]
+
+
+@router.get("/admin")
+def dashboard(request: Request, staff: Staff) -> Response:
+    settings = settings_of(request)
+    period = current_period(settings.tz)
+    with Session(engine_of(request), expire_on_commit=False) as session:
+        lists = all_lists(session)
+        counts = status_counts(session)
+        editions = editions_of(session)
+        drafts = [e for e in editions if e.status == EditionStatus.draft]
+        recent = [e for e in editions if e.status == EditionStatus.approved][:RECENT_EDITIONS]
+        return render(
+            request,
+            "admin/dashboard.html",
+            staff=staff,
+            active="dashboard",
+            lists=lists,
+            counts={
+                mailing_list.id: counts.get(mailing_list.id or 0, Counter())
+                for mailing_list in lists
+            },
+            period=period,
+            drafts=edition_rows(session, drafts),
+            recent=edition_rows(session, recent),
+            states=STATE_NAMES,
+            upcoming=scheduled(settings),
+            list_names={m.slug: m.name for m in lists},
+        )

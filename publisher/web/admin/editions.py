@@ -1,0 +1,221 @@
+"""Editions: the history, one edition's progress and problems, and pause/resume/cancel/retry.
+
+The progress page reloads itself every second while an edition is sending (a
+``<meta http-equiv="refresh">``: the site's policy allows no scripts), showing the counts from
+the ledger, the rate of this process's sender and a ``<progress>`` bar. Failed and deferred
+recipients are listed with the SMTP server's reply, each with a page of its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlmodel import Session
+from starlette.exceptions import HTTPException
+
+from publisher.db import session_scope
+from publisher.delivery import ledger
+from publisher.delivery.models import Delivery, JobState
+from publisher.digests.editions import (
+    EditionError,
+    EditionNotFound,
+    control,
+    editions_of,
+    get_edition,
+    retry,
+)
+from publisher.digests.models import Edition
+from publisher.digests.periods import parse_period
+from publisher.mail.compose import format_period
+from publisher.subscribers.models import MailingList
+from publisher.subscribers.register import ListNotFound, get_list
+from publisher.web.admin.auth import Staff
+from publisher.web.admin.dashboard import STATE_NAMES, EditionRow, edition_rows
+from publisher.web.admin.render import engine_of, render
+from publisher.web.admin.sending import Sending
+from publisher.web.csrf import require_csrf
+
+router = APIRouter()
+REFRESH_SECONDS = 1
+NOTICES = {
+    "paused": "Pošiljanje je ustavljeno. Nihče ni izgubljen; nadaljujete lahko kadarkoli.",
+    "resumed": "Pošiljanje se nadaljuje.",
+    "cancelled": "Pošiljanje je preklicano: kdor izdaje še ni dobil, je ne bo.",
+    "retry": "Neuspele prejemnike smo znova uvrstili v vrsto in jim pošiljamo.",
+    "retry-none": "Ni neuspelih prejemnikov, ki bi jih lahko poskusili znova.",
+}
+
+
+@dataclass
+class Progress:
+    """What the progress bar and counters show."""
+
+    row: EditionRow
+    sending: Sending | None
+
+    @property
+    def rate(self) -> float | None:
+        if self.sending is None or self.sending.tally is None or not self.sending.running:
+            return None
+        return self.sending.tally.rate
+
+    @property
+    def remaining_seconds(self) -> int | None:
+        rate = self.rate
+        if not rate:
+            return None
+        return int((self.row.report.total - self.row.done) / rate)
+
+
+def _edition(session: Session, edition_id: int) -> Edition:
+    try:
+        return get_edition(session, edition_id)
+    except EditionNotFound:
+        raise HTTPException(status_code=404) from None
+
+
+@router.get("/admin/editions")
+def history(request: Request, staff: Staff, list: str | None = None) -> Response:
+    with Session(engine_of(request), expire_on_commit=False) as session:
+        mailing_list: MailingList | None = None
+        if list:
+            try:
+                mailing_list = get_list(session, list)
+            except ListNotFound:
+                raise HTTPException(status_code=404) from None
+        rows = edition_rows(session, editions_of(session, mailing_list))
+        return render(
+            request,
+            "admin/editions.html",
+            staff=staff,
+            active="editions",
+            rows=rows,
+            mailing_list=mailing_list,
+            states=STATE_NAMES,
+        )
+
+
+@router.get("/admin/editions/{edition_id}")
+def edition_page(
+    request: Request, staff: Staff, edition_id: int, notice: str | None = None
+) -> Response:
+    return _edition_view(request, staff, edition_id, notice=NOTICES.get(notice or ""))
+
+
+def _edition_view(
+    request: Request,
+    staff: Staff,
+    edition_id: int,
+    *,
+    notice: str | None = None,
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    senders = request.app.state.admin.senders
+    with Session(engine_of(request), expire_on_commit=False) as session:
+        edition = _edition(session, edition_id)
+        row = edition_rows(session, [edition])[0]
+        sending = senders.status(edition.id)
+        problems = ledger.problem_rows(session, edition.job_id) if edition.job_id else []
+        state = row.report.state
+        live = state == "sending" and sending is not None and sending.running
+        period = parse_period(edition.period_key)
+        return render(
+            request,
+            "admin/edition.html",
+            staff=staff,
+            status_code=status_code,
+            active="editions",
+            refresh=REFRESH_SECONDS if live else None,
+            row=row,
+            edition=edition,
+            progress=Progress(row, sending),
+            state=state,
+            state_name=STATE_NAMES.get(state, state),
+            live=live,
+            period_text=format_period(period.start, period.end, "sl"),
+            problems=problems,
+            notice=notice,
+            error=error or (sending.error if sending is not None else None),
+        )
+
+
+@router.get("/admin/editions/{edition_id}/recipients/{delivery_id}")
+def recipient_page(request: Request, staff: Staff, edition_id: int, delivery_id: int) -> Response:
+    """One recipient's copy: its status, attempts and the SMTP server's last reply."""
+    with Session(engine_of(request), expire_on_commit=False) as session:
+        edition = _edition(session, edition_id)
+        delivery = session.get(Delivery, delivery_id)
+        if delivery is None or delivery.job_id != edition.job_id:
+            raise HTTPException(status_code=404)
+        row = edition_rows(session, [edition])[0]
+        return render(
+            request,
+            "admin/recipient.html",
+            staff=staff,
+            active="editions",
+            row=row,
+            edition=edition,
+            delivery=delivery,
+        )
+
+
+def _act(request: Request, staff: Staff, edition_id: int, action: str) -> Response:
+    senders = request.app.state.admin.senders
+    try:
+        with session_scope(engine_of(request)) as session:
+            edition = _edition(session, edition_id)
+            reason = f"{action} by {staff.email} (admin)"
+            if action == "retry":
+                notice = "retry" if retry(session, edition) else "retry-none"
+            else:
+                state = {
+                    "pause": JobState.paused,
+                    "resume": JobState.active,
+                    "cancel": JobState.cancelled,
+                }[action]
+                control(session, edition, state, reason)
+                notice = {"pause": "paused", "resume": "resumed", "cancel": "cancelled"}[action]
+    except EditionError as exc:
+        return _edition_view(request, staff, edition_id, error=_slovene(str(exc)), status_code=409)
+    if action in ("resume", "retry"):
+        senders.start(edition_id)
+    return RedirectResponse(f"/admin/editions/{edition_id}?notice={notice}", status_code=303)
+
+
+def _slovene(message: str) -> str:
+    """The domain speaks English to the CLI; staff read Slovenian."""
+    if "not approved" in message or "has not been approved" in message:
+        return "Izdaja še ni odobrena, zato se ne pošilja."
+    if "sent completely" in message:
+        return "Izdaja je že v celoti poslana; ničesar ni več za preklicati."
+    return f"Tega zdaj ni mogoče narediti: {message}"
+
+
+@router.post("/admin/editions/{edition_id}/pause", dependencies=[Depends(require_csrf)])
+def pause(request: Request, staff: Staff, edition_id: int) -> Response:
+    return _act(request, staff, edition_id, "pause")
+
+
+@router.post("/admin/editions/{edition_id}/resume", dependencies=[Depends(require_csrf)])
+def resume(request: Request, staff: Staff, edition_id: int) -> Response:
+    """Resume a paused edition, or restart sending one whose sender stopped (a restart)."""
+    with Session(engine_of(request), expire_on_commit=False) as session:
+        edition = _edition(session, edition_id)
+        job = ledger.get_job(session, edition.job_id) if edition.job_id else None
+    if job is not None and job.state == JobState.active:
+        request.app.state.admin.senders.start(edition_id)
+        return RedirectResponse(f"/admin/editions/{edition_id}?notice=resumed", status_code=303)
+    return _act(request, staff, edition_id, "resume")
+
+
+@router.post("/admin/editions/{edition_id}/cancel", dependencies=[Depends(require_csrf)])
+def cancel(request: Request, staff: Staff, edition_id: int) -> Response:
+    return _act(request, staff, edition_id, "cancel")
+
+
+@router.post("/admin/editions/{edition_id}/retry", dependencies=[Depends(require_csrf)])
+def retry_failed(request: Request, staff: Staff, edition_id: int) -> Response:
+    return _act(request, staff, edition_id, "retry")

@@ -1,0 +1,73 @@
+"""How every admin page is rendered: the staff member, the CSRF token, dates, no caching.
+
+Admin pages carry personal data (subscribers' addresses), so they are never cached and never
+indexed. The digest page frames the message preview, so its policy also allows frames from
+this site (``frame-src 'self'``); every other admin page keeps the site's strict policy.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import Response
+from fastapi.templating import Jinja2Templates
+from sqlalchemy.engine import Engine
+
+from publisher.config import Settings
+from publisher.staff.models import StaffAccount
+from publisher.web.csrf import attach_csrf_cookie, csrf_token
+from publisher.web.security import CONTENT_SECURITY_POLICY
+
+CSP_WITH_FRAMES = CONTENT_SECURITY_POLICY + "; frame-src 'self'"
+PRIVATE_HEADERS = {"Cache-Control": "no-store", "X-Robots-Tag": "noindex, nofollow"}
+
+
+def settings_of(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def engine_of(request: Request) -> Engine:
+    engine: Engine = request.app.state.engine
+    return engine
+
+
+def local_time(settings: Settings, moment: datetime | None, with_time: bool = True) -> str:
+    """``7. 3. 2025 14:05`` in the municipality's time zone; empty for no moment."""
+    if moment is None:
+        return ""
+    local = moment.astimezone(settings.tz)
+    text = f"{local.day}. {local.month}. {local.year}"
+    return f"{text} {local:%H:%M}" if with_time else text
+
+
+def render(
+    request: Request,
+    template: str,
+    *,
+    staff: StaffAccount | None,
+    status_code: int = 200,
+    frames: bool = False,
+    refresh: int | None = None,
+    **context: Any,
+) -> Response:
+    """Render ``templates/web/admin/…`` with what every admin page needs."""
+    settings = settings_of(request)
+    templates: Jinja2Templates = request.app.state.templates
+    token = csrf_token(request)  # before rendering: the forms carry it
+    context.update(
+        site_name=settings.site_name,
+        lang="sl",
+        staff=staff,
+        csrf=token,
+        refresh=refresh,
+        when=lambda moment, with_time=True: local_time(settings, moment, with_time),
+    )
+    response = templates.TemplateResponse(request, template, context, status_code=status_code)
+    response.headers.update(PRIVATE_HEADERS)
+    if frames:
+        response.headers["Content-Security-Policy"] = CSP_WITH_FRAMES
+    attach_csrf_cookie(request, response)
+    return response

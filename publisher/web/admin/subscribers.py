@@ -1,0 +1,215 @@
+"""Lists and subscribers: counts, search, CSV import with a per-line report, CSV export.
+
+The import runs :func:`publisher.subscribers.csv_import.import_csv`, the function behind
+``publisher subscribers import``, on the uploaded file saved under its own name (the report
+and the consent records name the file staff chose); the export streams
+:func:`publisher.subscribers.export.write_csv`, the function behind ``subscribers export``.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import tempfile
+from collections import Counter
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi.responses import Response, StreamingResponse
+from sqlmodel import Session
+from starlette.exceptions import HTTPException
+
+from publisher.db import session_scope
+from publisher.digests.periods import current_period
+from publisher.subscribers.csv_import import CsvFileError, RowOutcome, import_csv
+from publisher.subscribers.export import export_rows, write_csv
+from publisher.subscribers.models import MailingList, SubscriptionStatus
+from publisher.subscribers.register import (
+    ListNotFound,
+    RegisterError,
+    all_lists,
+    get_list,
+    list_topic_slugs,
+    status_counts,
+)
+from publisher.subscribers.search import search_subscribers
+from publisher.web.admin.auth import Staff
+from publisher.web.admin.render import engine_of, render, settings_of
+from publisher.web.csrf import require_csrf
+
+router = APIRouter()
+MAX_UPLOAD = 50 * 1024 * 1024
+"""Half a million rows fit comfortably; a bigger file is better imported with the CLI."""
+OUTCOME_NAMES = {
+    RowOutcome.added: "dodani",
+    RowOutcome.updated: "posodobljeni",
+    RowOutcome.unchanged: "nespremenjeni",
+    RowOutcome.merged: "združeni (naslov že prej v datoteki)",
+    RowOutcome.suppressed: "preskočeni (blokiran naslov)",
+    RowOutcome.unsubscribed: "preskočeni (odjavljeni s seznama)",
+    RowOutcome.rejected: "zavrnjeni",
+}
+STATUS_NAMES = {
+    SubscriptionStatus.confirmed.value: "potrjeni",
+    SubscriptionStatus.pending.value: "čakajo na potrditev",
+    SubscriptionStatus.unsubscribed.value: "odjavljeni",
+}
+
+
+def _list(session: Session, slug: str) -> MailingList:
+    try:
+        return get_list(session, slug)
+    except ListNotFound:
+        raise HTTPException(status_code=404) from None
+
+
+@router.get("/admin/lists")
+def lists_page(request: Request, staff: Staff) -> Response:
+    with Session(engine_of(request), expire_on_commit=False) as session:
+        lists = all_lists(session)
+        counts = status_counts(session)
+        return render(
+            request,
+            "admin/lists.html",
+            staff=staff,
+            active="lists",
+            lists=lists,
+            counts={m.id: counts.get(m.id or 0, Counter()) for m in lists},
+            statuses=STATUS_NAMES,
+            period=current_period(settings_of(request).tz),
+        )
+
+
+def _list_view(
+    request: Request,
+    staff: Staff,
+    slug: str,
+    *,
+    q: str = "",
+    import_report: object = None,
+    import_error: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    with Session(engine_of(request), expire_on_commit=False) as session:
+        mailing_list = _list(session, slug)
+        return render(
+            request,
+            "admin/list.html",
+            staff=staff,
+            status_code=status_code,
+            active="lists",
+            mailing_list=mailing_list,
+            counts=status_counts(session, mailing_list.id).get(mailing_list.id or 0, Counter()),
+            statuses=STATUS_NAMES,
+            topics=list_topic_slugs(session, mailing_list.id or 0),
+            q=q,
+            matches=search_subscribers(session, q, list_id=mailing_list.id) if q.strip() else None,
+            report=import_report,
+            outcomes=OUTCOME_NAMES,
+            import_error=import_error,
+            period=current_period(settings_of(request).tz),
+        )
+
+
+@router.get("/admin/lists/{slug}")
+def list_page(request: Request, staff: Staff, slug: str, q: str = "") -> Response:
+    return _list_view(request, staff, slug, q=q[:200])
+
+
+@router.get("/admin/subscribers")
+def subscribers_page(request: Request, staff: Staff, q: str = "") -> Response:
+    """Search every list at once: by a piece of the address or of the name."""
+    q = q[:200]
+    with Session(engine_of(request), expire_on_commit=False) as session:
+        return render(
+            request,
+            "admin/subscribers.html",
+            staff=staff,
+            active="subscribers",
+            q=q,
+            matches=search_subscribers(session, q) if q.strip() else None,
+            statuses=STATUS_NAMES,
+        )
+
+
+def _upload_name(filename: str | None) -> str:
+    """The uploaded file's own name, reduced to a safe base name."""
+    base = Path((filename or "").replace("\\", "/")).name
+    base = re.sub(r"[^\w.\- ]", "_", base).strip(" .")
+    return base or "uvoz.csv"
+
+
+@router.post("/admin/lists/{slug}/import", dependencies=[Depends(require_csrf)])
+def import_page(
+    request: Request,
+    staff: Staff,
+    slug: str,
+    file: Annotated[UploadFile, File()],
+    confirmed: Annotated[str, Form()] = "",
+) -> Response:
+    with tempfile.TemporaryDirectory(prefix="publisher-import-") as folder:
+        path = Path(folder) / _upload_name(file.filename)
+        size = 0
+        with path.open("wb") as out:
+            while chunk := file.file.read(1024 * 1024):
+                size += len(chunk)
+                if size > MAX_UPLOAD:
+                    return _list_view(
+                        request,
+                        staff,
+                        slug,
+                        import_error="Datoteka je prevelika za uvoz prek spleta (največ 50 MB); "
+                        "uvozite jo z ukazom publisher subscribers import.",
+                        status_code=413,
+                    )
+                out.write(chunk)
+        try:
+            with session_scope(engine_of(request)) as session:
+                _list(session, slug)
+                report = import_csv(session, path, slug, confirmed=confirmed == "yes")
+        except (CsvFileError, RegisterError) as exc:
+            message = str(exc).replace(str(path), path.name)
+            return _list_view(
+                request,
+                staff,
+                slug,
+                import_error=f"Datoteke ni bilo mogoče uvoziti: {message}",
+                status_code=400,
+            )
+    report.source = path.name
+    return _list_view(request, staff, slug, import_report=report)
+
+
+@router.get("/admin/lists/{slug}/export.csv")
+def export_csv(request: Request, staff: Staff, slug: str, status: str | None = None) -> Response:
+    """The list's subscribers as CSV (UTF-8 with a BOM, so spreadsheet programs read č š ž)."""
+    chosen = SubscriptionStatus(status) if status in STATUS_NAMES else None
+    engine = engine_of(request)
+    tz = settings_of(request).tz
+    with Session(engine) as session:
+        _list(session, slug)
+
+    def chunks() -> Iterator[bytes]:
+        with tempfile.SpooledTemporaryFile(max_size=4 * 1024 * 1024, mode="w+b") as spool:
+            text = io.TextIOWrapper(spool, encoding="utf-8", newline="")
+            text.write("\ufeff")
+            with Session(engine) as session:
+                write_csv(export_rows(session, slug, status=chosen, tz=tz), text)
+            text.flush()
+            spool.seek(0)
+            while chunk := spool.read(64 * 1024):
+                yield chunk
+            text.detach()
+
+    filename = f"{slug}-{date.today().isoformat()}.csv"
+    return StreamingResponse(
+        chunks(),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "no-store",
+        },
+    )
