@@ -52,8 +52,10 @@ class WorkerConfig:
 
     @property
     def stale_after(self) -> timedelta:
-        """A worker silent for three beats is taken as dead and its claims as free."""
-        return timedelta(seconds=self.heartbeat * 3)
+        """A worker silent for five beats, and at least ten seconds, is taken as dead and its
+        claims as free. Generous on purpose: a live worker taken for dead means duplicates
+        (another worker re-sends its batch), a dead one taken for live only a short wait."""
+        return timedelta(seconds=max(self.heartbeat * 5, 10.0))
 
     @classmethod
     def from_settings(cls, settings: Settings) -> WorkerConfig:
@@ -161,7 +163,7 @@ class SendWorker:
 
     async def _register_when_free(self) -> None:
         """On SQLite, a sender that crashed a moment ago still looks alive until its heartbeat
-        goes stale; wait that long (three beats) before saying another sender is running."""
+        goes stale; wait that long before saying another sender is running."""
         deadline = (
             time.monotonic() + self.config.stale_after.total_seconds() + self.config.heartbeat
         )

@@ -274,10 +274,16 @@ def test_two_workers_on_postgresql_never_send_a_row_twice(
         pytest.skip("several sender processes need PostgreSQL (SQLite allows one)")
     addresses = stock(engine, 400)
     settings = settings_for(database_url, smtp.port)
-    edition_id = approve_edition(engine, settings)
     env = cli_env(database_url, smtp.port)
     workers = [start_cli("worker", env=env, cwd=tmp_path) for _ in range(2)]
     try:
+
+        def both_running() -> bool:
+            with Session(engine) as session:
+                return len(ledger.live_workers(session, timedelta(minutes=1))) == 2
+
+        smtp.handler.wait_for(both_running, timeout=60)
+        edition_id = approve_edition(engine, settings)  # both workers share its queue
         smtp.handler.wait_for(lambda: len(smtp.handler.received) >= 400, timeout=120)
 
         def finished() -> bool:
