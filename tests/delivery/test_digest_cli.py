@@ -1,0 +1,110 @@
+"""`publisher digest …` as staff use it, over a real SMTP server."""
+
+from __future__ import annotations
+
+from email import message_from_bytes, policy
+
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+from typer.testing import CliRunner
+
+from publisher.cli import app
+from publisher.delivery.models import Delivery, DeliveryStatus
+from publisher.digests.models import Edition
+from tests.delivery.sending_support import LIST, PERIOD, SmtpServer, stock
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def smtp() -> SmtpServer:
+    with SmtpServer() as server:
+        yield server
+
+
+@pytest.fixture
+def cli_settings(monkeypatch: pytest.MonkeyPatch, database_url: str, smtp: SmtpServer) -> None:
+    for key, value in {
+        "PUBLISHER_DATABASE_URL": database_url,
+        "PUBLISHER_SMTP_PORT": str(smtp.port),
+        "PUBLISHER_SMTP_RETRY_BASE": "0.1",
+        "PUBLISHER_WORKER_HEARTBEAT": "0.2",
+        "PUBLISHER_SMTP_MAX_ATTEMPTS": "2",
+        "COLUMNS": "200",  # tables wide enough to show whole addresses
+    }.items():
+        monkeypatch.setenv(key, value)
+
+
+def digest(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, ["digest", *args])
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.output
+
+
+def test_test_copy_goes_to_one_address_and_records_nothing(
+    engine: Engine, cli_settings: None, smtp: SmtpServer
+) -> None:
+    stock(engine, 5)
+    code, out = digest(
+        "send", "--list", LIST, "--period", PERIOD, "--test-to", "urednik@example.org"
+    )
+    assert code == 0, out
+    [(recipient, raw, _)] = smtp.handler.received
+    assert recipient == "urednik@example.org"
+    assert message_from_bytes(raw, policy=policy.default)["Subject"].startswith("[TEST] ")
+    with Session(engine) as session:
+        assert session.execute(select(Edition)).first() is None
+        assert session.execute(select(Delivery)).first() is None
+
+
+def test_dry_run_counts_and_creates_nothing(
+    engine: Engine, cli_settings: None, smtp: SmtpServer
+) -> None:
+    stock(engine, 7)
+    code, out = digest("send", "--list", LIST, "--period", PERIOD, "--dry-run")
+    assert code == 0 and "Recipients: 7" in out and "nothing was created or sent" in out
+    assert smtp.handler.received == []
+    with Session(engine) as session:
+        assert session.execute(select(Edition)).first() is None
+
+
+def test_send_reports_failures_and_status_shows_the_replies_then_retry(
+    engine: Engine, cli_settings: None, smtp: SmtpServer
+) -> None:
+    addresses = stock(engine, 6)
+    smtp.handler.script.rcpt[addresses[1]] = ["451 4.7.1 greylisted"] * 2
+    smtp.handler.script.data[addresses[2]] = ["552 5.3.4 message too big"]
+    code, out = digest("send", "--list", LIST, "--period", PERIOD, "--yes")
+    assert code == 0, out  # individual failures do not fail the command
+    assert "Top failure reasons" in out
+    assert "451 4.7.1 greylisted" in out and "552 5.3.4 message too big" in out
+    with Session(engine) as session:
+        rows = {row.email: row for row in session.execute(select(Delivery)).scalars()}
+    greylisted = rows[addresses[1]]
+    assert greylisted.status == DeliveryStatus.failed and greylisted.attempts == 2
+
+    code, out = digest("status", f"{LIST}/{PERIOD}")
+    assert code == 0
+    assert addresses[1] in out and "greylisted" in out and addresses[2] in out
+
+    code, out = digest("send", "--list", LIST, "--period", PERIOD, "--yes")
+    assert "already sent" in out
+
+    code, out = digest("retry", f"{LIST}/{PERIOD}")
+    assert code == 0 and "2 failed recipient(s)" in out
+    code, out = digest("send", "--list", LIST, "--period", PERIOD, "--yes")
+    assert code == 0, out
+    received = smtp.handler.per_recipient()
+    assert received[addresses[1]] == 1 and received[addresses[2]] == 1
+    assert sum(received.values()) == 6
+
+
+def test_week_without_news_sends_nothing_and_says_so(
+    engine: Engine, cli_settings: None, smtp: SmtpServer
+) -> None:
+    stock(engine, 3)
+    code, out = digest("send", "--list", LIST, "--period", "2025-W40", "--yes")
+    assert code == 0 and "nothing sent" in out
+    assert smtp.handler.received == []
