@@ -76,9 +76,10 @@ class Settings(BaseSettings):
     feed_ttl: int = Field(default=15, ge=1, le=1440)
     postal_address: str = "Seidlova cesta 1, 8000 Novo mesto"
     logo_url: str | None = None
-    logo_width: int = Field(default=160, ge=1, le=600)
+    logo_width: int = Field(default=96, ge=1, le=600)
     logo_height: int = Field(default=48, ge=1, le=300)
     digest_subject: str = "{list_name}, {period}"
+    brand_colour: str = Field(default="#1b4f7a", pattern=r"^#[0-9a-fA-F]{6}$")
     list_unsubscribe_mailto: str | None = None
 
     @field_validator("database_url")

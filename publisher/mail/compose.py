@@ -60,8 +60,9 @@ class Branding:
     sender: str
     postal_address: str = ""
     logo_url: str | None = None
-    logo_width: int = 160
+    logo_width: int = 96
     logo_height: int = 48
+    brand_colour: str = "#1b4f7a"
     subject_format: str = "{list_name}, {period}"
     list_unsubscribe_mailto: str | None = None
     timezone: str = "Europe/Ljubljana"
@@ -73,12 +74,15 @@ class Branding:
             site_url=settings.base_url,
             sender=settings.from_address,
             postal_address=settings.postal_address,
-            logo_url=settings.logo_url,
+            # The site's own logo unless another is configured: mail clients load it from
+            # the public site, so it must be reachable at base_url.
+            logo_url=settings.logo_url or f"{settings.base_url}/static/logo.png",
             logo_width=settings.logo_width,
             logo_height=settings.logo_height,
             subject_format=settings.digest_subject,
             list_unsubscribe_mailto=settings.list_unsubscribe_mailto,
             timezone=settings.timezone,
+            brand_colour=settings.brand_colour,
         )
 
     @property
@@ -165,9 +169,9 @@ def email_environment(language: str) -> Environment:
     return environment
 
 
-@cache
-def _stylesheet() -> str:
-    return (TEMPLATES_DIR / "email" / "digest.css").read_text(encoding="utf-8")
+def _stylesheet(environment: Environment, brand_colour: str) -> str:
+    """The stylesheet with the municipality's colour filled in (a Jinja2 template too)."""
+    return environment.get_template("email/digest.css").render(brand_colour=brand_colour)
 
 
 def inline_css(html: str) -> str:
@@ -206,7 +210,7 @@ def compose_digest(digest: Digest, language: str, branding: Branding) -> Compose
     context = {
         "language": language,
         "subject": subject,
-        "stylesheet": _stylesheet(),
+        "stylesheet": _stylesheet(email_environment(language), branding.brand_colour),
         "preheader": "; ".join(item.title for item in digest.items[:3]),
         "is_test": digest.is_test,
         "site_name": branding.site_name,

@@ -229,3 +229,18 @@ def test_message_survives_downgrade_to_quoted_printable(digest: Digest, branding
     assert all(byte < 128 for byte in seven_bit)
     assert parts(parse(seven_bit)) == parts(parse(data))
     assert parse(seven_bit)["Subject"] == parse(data)["Subject"]
+
+
+def test_logo_and_colour_come_from_settings(digest: Digest, branding: Branding) -> None:
+    styled = replace(
+        branding, brand_colour="#aa0000", logo_url="https://novice.example.org/static/logo.png"
+    )
+    html = compose_digest(digest, "sl", styled).html
+    document = lxml_html.fromstring(html)
+    [logo] = document.xpath("//img")
+    assert logo.get("src") == "https://novice.example.org/static/logo.png"
+    assert logo.get("alt") == "Mestna občina Novo mesto"
+    assert (logo.get("width"), logo.get("height")) == ("96", "48")
+    masthead = document.xpath("//td[contains(@class, 'masthead')]")[0].get("style")
+    assert "#a00" in masthead.lower()  # premailer writes #aa0000 in its short form
+    assert "1b4f7a" not in html.lower()
