@@ -18,6 +18,7 @@ from publisher.articles.models import Topic
 from publisher.config import Settings
 from publisher.db import session_scope
 from publisher.subscribers.register import create_list
+from publisher.web.app import create_app
 from tests.delivery.sending_support import SmtpServer
 from tests.feeds.helpers import make_settings
 
@@ -126,6 +127,19 @@ class Town:
 
 
 @contextmanager
-def smtp_server() -> Iterator[SmtpServer]:
-    with SmtpServer() as server:
-        yield server
+def live_town(engine: Engine, database_url: str, **overrides: Any) -> Iterator[tuple[str, Town]]:
+    """The real app under uvicorn on 127.0.0.1 (its base URL the one it is served at), with
+    a real SMTP server catching its mail."""
+    from tests.web.conftest import serve
+
+    stock_town(engine)
+    with SmtpServer() as smtp:
+        towns: list[Town] = []
+
+        def make_app(url: str) -> FastAPI:
+            settings = residents_settings(database_url, smtp.port, base_url=url, **overrides)
+            towns.append(Town(create_app(settings, engine), engine, settings, smtp))
+            return towns[0].app
+
+        with serve(make_app) as (url, _app):
+            yield url, towns[0]

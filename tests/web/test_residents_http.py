@@ -9,44 +9,30 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from publisher.subscribers.models import Consent
 from publisher.subscribers.register import find_subscriber
-from publisher.web.app import create_app
-from tests.delivery.sending_support import SmtpServer
-from tests.web.conftest import serve
 from tests.web.residents_support import (
     WEEKLY,
     Town,
     confirm_path,
-    residents_settings,
-    stock_town,
+    live_town,
     subscribe_form,
 )
 
 
 @pytest.fixture
-def live_town(engine: Engine, database_url: str) -> Iterator[tuple[str, Town]]:
-    stock_town(engine)
-    with SmtpServer() as smtp:
-        towns: list[Town] = []
-
-        def make_app(url: str) -> FastAPI:
-            settings = residents_settings(database_url, smtp.port, base_url=url)
-            towns.append(Town(create_app(settings, engine), engine, settings, smtp))
-            return towns[0].app
-
-        with serve(make_app) as (url, _app):
-            yield url, towns[0]
+def town_online(engine: Engine, database_url: str) -> Iterator[tuple[str, Town]]:
+    with live_town(engine, database_url) as online:
+        yield online
 
 
 def test_subscribe_confirm_and_one_click_unsubscribe_over_http(
-    live_town: tuple[str, Town],
+    town_online: tuple[str, Town],
 ) -> None:
-    url, town = live_town
+    url, town = town_online
     with httpx.Client(base_url=url, timeout=10) as browser:
         answer = subscribe_form(browser, "Jure@Example.org", name="Jure Kos")
         assert answer.status_code == 200 and "Preverite e-pošto" in answer.text
