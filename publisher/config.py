@@ -13,7 +13,14 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -80,6 +87,9 @@ class Settings(BaseSettings):
     logo_height: int = Field(default=48, ge=1, le=300)
     digest_subject: str = "{list_name}, {period}"
     brand_colour: str = Field(default="#1b4f7a", pattern=r"^#[0-9a-fA-F]{6}$")
+    dkim_domain: str | None = None
+    dkim_selector: str | None = None
+    dkim_key_path: Path | None = None
     list_unsubscribe_mailto: str | None = None
 
     @field_validator("database_url")
@@ -133,6 +143,15 @@ class Settings(BaseSettings):
         if "\r" in value or "\n" in value:
             raise ValueError("must not contain line breaks")
         return value
+
+    @model_validator(mode="after")
+    def _check_dkim(self) -> Settings:
+        given = [self.dkim_domain, self.dkim_selector, self.dkim_key_path]
+        if any(given) and not all(given):
+            raise ValueError("dkim_domain, dkim_selector and dkim_key_path: set all three or none")
+        if self.dkim_key_path is not None and not self.dkim_key_path.is_file():
+            raise ValueError(f"dkim_key_path: {self.dkim_key_path} is not a readable file")
+        return self
 
     @field_validator("timezone")
     @classmethod

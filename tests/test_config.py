@@ -91,3 +91,13 @@ def test_postgres_urls_use_psycopg3_and_passwords_are_masked(in_empty_dir, monke
     assert "relay-pass" not in str(shown) and "very-secret-key" not in str(shown)
     assert "s3cret" not in str(shown)
     assert shown["smtp_password"] == "********"
+
+
+def test_dkim_settings_go_together_and_need_a_key_file(in_empty_dir: Path, monkeypatch) -> None:
+    monkeypatch.setenv("PUBLISHER_DKIM_DOMAIN", "novomesto.example.org")
+    with pytest.raises(SettingsError, match="set all three or none"):
+        load_settings()
+    monkeypatch.setenv("PUBLISHER_DKIM_SELECTOR", "novice2025")
+    monkeypatch.setenv("PUBLISHER_DKIM_KEY_PATH", str(in_empty_dir / "missing.key"))
+    with pytest.raises(SettingsError, match="not a readable file"):
+        load_settings()

@@ -30,6 +30,7 @@ from publisher.delivery.ledger import Claimed, Result
 from publisher.delivery.models import DeliveryStatus, JobState, SendJob
 from publisher.delivery.smtp import Outcome, SmtpConfig, SmtpPool, Verdict
 from publisher.links import SubscriberLinks
+from publisher.mail.dkim import dkim_signer
 from publisher.mail.message import MessageTemplate, Recipient, message_id_for, sender_domain
 from publisher.subscribers.models import SuppressionReason
 from publisher.subscribers.register import suppress
@@ -129,6 +130,7 @@ class SendWorker:
         self.id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.tally = Tally()
         self.links = SubscriberLinks(settings)
+        self.signer = dkim_signer(settings)
         self.domain = sender_domain(settings.from_address)
         self._jobs: dict[int, _Job] = {}
         self._halted: set[int] = set()
@@ -339,6 +341,8 @@ class SendWorker:
                 data = template.fill(recipient, now=now)
             except ValueError as exc:  # an address or value that cannot go in a header
                 return row, Outcome(Verdict.failed, None, f"refused before sending: {exc}"), ""
+            if self.signer is not None:
+                data = self.signer.sign(data)
             outcome = await pool.send(job.job.envelope_from, row.email, data)
             return row, outcome, message_id
 

@@ -29,6 +29,7 @@ from publisher.delivery.worker import SendWorker, Tally, WorkerConfig
 from publisher.digests.content import articles_for, compose, edition_key, sample_recipient
 from publisher.digests.models import Edition, EditionContent, EditionStatus
 from publisher.digests.periods import Period, parse_period
+from publisher.mail.dkim import dkim_signer
 from publisher.mail.message import Recipient, message_id_for, sender_domain
 from publisher.subscribers.models import MailingList
 from publisher.subscribers.recipients import recipients_query
@@ -332,6 +333,9 @@ async def send_test(
         ),
     )
     data = composed.template.fill(recipient, now=utcnow())
+    signer = dkim_signer(settings)
+    if signer is not None:
+        data = signer.sign(data)
     pool = SmtpPool(replace(SmtpConfig.from_settings(settings), pool_size=1))
     try:
         return await pool.send(sender_domain_address(settings), to_address, data)

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import dkim
 
+from publisher.config import Settings
+
 SIGNED_HEADERS: tuple[bytes, ...] = (
     b"from",
     b"to",
@@ -58,6 +60,15 @@ class DkimSigner:
             linesep=b"\r\n",
         )
         return signature + message
+
+
+def dkim_signer(settings: Settings) -> DkimSigner | None:
+    """The signer the settings ask for, or None when DKIM is not configured."""
+    if not (settings.dkim_domain and settings.dkim_selector and settings.dkim_key_path):
+        return None
+    return DkimSigner.from_file(
+        settings.dkim_domain, settings.dkim_selector, settings.dkim_key_path
+    )
 
 
 def _has_header(message: bytes, name: bytes) -> bool:

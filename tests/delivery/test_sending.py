@@ -300,3 +300,28 @@ def test_two_workers_on_postgresql_never_send_a_row_twice(
     assert all(worker.returncode == 0 for worker in workers)
     with Session(engine) as session:
         assert ledger.live_workers(session, timedelta(days=1)) == [], "workers unregistered"
+
+
+def test_configured_dkim_key_signs_every_copy(
+    engine: Engine, database_url: str, smtp, tmp_path: Path
+) -> None:
+    import dkim
+
+    from tests.mail.test_dkim import ed25519_keys
+
+    private, record = ed25519_keys()
+    key_file = tmp_path / "dkim.key"
+    key_file.write_bytes(private)
+    addresses = stock(engine, 3)
+    settings = settings_for(
+        database_url,
+        smtp.port,
+        dkim_domain="novomesto.example.org",
+        dkim_selector="novice2025",
+        dkim_key_path=str(key_file),
+    )
+    send(engine, settings, approve_edition(engine, settings))
+    assert len(smtp.handler.received) == len(addresses)
+    for _, raw, _ in smtp.handler.received:
+        assert raw.startswith(b"DKIM-Signature: ")
+        assert dkim.verify(raw, dnsfunc=lambda name, timeout=5: record)
