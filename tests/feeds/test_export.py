@@ -35,7 +35,7 @@ def exported(
     monkeypatch.setenv("PUBLISHER_DATABASE_URL", database_url)
     monkeypatch.setenv("PUBLISHER_BASE_URL", "https://novice.test")
     monkeypatch.setenv("PUBLISHER_FEED_ENTRIES", "4")
-    assert load_samples(engine, make_settings(database_url)) == 8
+    assert load_samples(engine, make_settings(database_url)) == 12
     (tmp_path / "most.txt").write_text(SEED, encoding="utf-8")
     assert runner.invoke(app, ["articles", "import", "most.txt"]).exit_code == 0
     result = runner.invoke(app, ["feeds", "build", "--out", "javno"])
@@ -53,7 +53,7 @@ def test_static_export_gives_three_valid_feeds_newest_first_in_slovenian(exporte
     for parsed in (rss, atom):
         dates = [entry.published_parsed for entry in parsed.entries]
         assert dates == sorted(dates, reverse=True) and len(dates) == 4
-        assert parsed.entries[0].title.startswith("Nova kolesarska")  # 20. 3. 2025
+        assert parsed.entries[0].title == "Pomladni koncert v Narodnem domu"  # 21. 3. 2025
     json_dates = [datetime.fromisoformat(item["date_published"]) for item in json_feed["items"]]
     assert json_dates == sorted(json_dates, reverse=True)
     assert len(json_feed["items"]) == 4
@@ -66,6 +66,6 @@ def test_static_export_writes_topics_and_the_whole_archive(exported: Path) -> No
     entries = {}
     for path in [exported / "atom.xml", *sorted(exported.glob("archive/*/atom.xml"))]:
         entries |= {entry.id: entry.title for entry in parse_xml_feed(path.read_bytes()).entries}
-    assert len(entries) == 9
+    assert len(entries) == 13  # the 12 sample articles and the seed
     assert "Odprt prenovljeni most čez Krko" in entries.values()  # the seed article
     assert not list(exported.rglob("*.part"))
