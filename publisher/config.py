@@ -8,6 +8,7 @@ fails at start with its key's name (see :class:`SettingsError`) instead of deep 
 from __future__ import annotations
 
 import os
+import re
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Literal
@@ -15,6 +16,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AliasChoices,
+    BaseModel,
+    ConfigDict,
     Field,
     SecretStr,
     ValidationError,
@@ -36,6 +39,69 @@ INSECURE_DEV_SECRET = "dev-only-insecure-secret-change-me"
 
 class SettingsError(Exception):
     """A setting is missing, unknown or invalid; the message names the key and the file."""
+
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_LIST_SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+_CLOCK = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)")
+
+
+class ScheduleEntry(BaseModel):
+    """One ``[[schedule]]`` table: when a list's digest goes out on its own (``digests.schedule``).
+
+    Lives here, not in ``digests``, because it is a shape of the settings file and settings
+    sit below every other package.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    list: str
+    """The list's slug, e.g. ``tedenske-novice``."""
+    day: str = "fri"
+    """``mon`` … ``sun``, or several separated by commas (``mon,thu``)."""
+    time: str = "12:00"
+    """Local time (the ``timezone`` setting), 24-hour ``HH:MM``."""
+    approval: bool = False
+    """True: the schedule only prepares a draft edition, which staff approve in the admin."""
+    period: Literal["week", "day", "month"] = "week"
+    """What an edition covers: the period the run falls in (``covers = "current"``) …"""
+    covers: Literal["current", "previous"] = "current"
+    """… or the one before it (a Monday-morning digest of last week)."""
+
+    @field_validator("list")
+    @classmethod
+    def _check_list(cls, value: str) -> str:
+        if not _LIST_SLUG.fullmatch(value):
+            raise ValueError(
+                f"{value!r} is not a list slug (lower-case letters, digits and hyphens, "
+                "e.g. tedenske-novice)"
+            )
+        return value
+
+    @field_validator("day")
+    @classmethod
+    def _check_day(cls, value: str) -> str:
+        days = [part.strip().lower()[:3] for part in value.split(",") if part.strip()]
+        wrong = [part for part in days if part not in WEEKDAYS]
+        if not days or wrong:
+            raise ValueError(f"{value!r}: use one of {', '.join(WEEKDAYS)}, or several with commas")
+        return ",".join(dict.fromkeys(days))
+
+    @field_validator("time")
+    @classmethod
+    def _check_time(cls, value: str) -> str:
+        match = _CLOCK.fullmatch(value.strip())
+        if match is None:
+            raise ValueError(f"{value!r} is not a time of day; use HH:MM, e.g. 12:00")
+        return f"{int(match[1]):02d}:{match[2]}"
+
+    @property
+    def hour(self) -> int:
+        return int(self.time[:2])
+
+    @property
+    def minute(self) -> int:
+        return int(self.time[3:])
 
 
 class Settings(BaseSettings):
@@ -91,6 +157,7 @@ class Settings(BaseSettings):
     dkim_selector: str | None = None
     dkim_key_path: Path | None = None
     list_unsubscribe_mailto: str | None = None
+    schedule: list[ScheduleEntry] = Field(default_factory=list)
 
     @field_validator("database_url")
     @classmethod
@@ -199,6 +266,12 @@ class Settings(BaseSettings):
             value = getattr(self, name)
             if name == "database_url":
                 value = self.database_url_safe
+            elif name == "schedule":
+                value = "; ".join(
+                    f"{entry.list} {entry.day} {entry.time}"
+                    + (" (approval)" if entry.approval else "")
+                    for entry in value
+                )
             elif isinstance(value, SecretStr):
                 value = "********" if value.get_secret_value() else ""
             shown[name] = "" if value is None else str(value)

@@ -15,12 +15,14 @@ import typer
 from rich.markup import escape
 
 from publisher import __version__
+from publisher.cli.api_tokens import api_token_app
 from publisher.cli.articles import articles_app, topics_app
 from publisher.cli.context import Context, console, err_console
 from publisher.cli.demo import demo
 from publisher.cli.digest import digest_app, worker_command
 from publisher.cli.feeds import feeds_app
 from publisher.cli.mailcatcher import mailcatcher
+from publisher.cli.schedule import schedule_command
 from publisher.cli.setup import db_app, init, show_config
 from publisher.cli.staff import staff_app
 from publisher.cli.subscribers import lists_app, subscribers_app
@@ -44,8 +46,10 @@ app.command()(serve)
 app.command()(mailcatcher)
 app.add_typer(lists_app, name="lists")
 app.add_typer(subscribers_app, name="subscribers")
+digest_app.command("schedule")(schedule_command)
 app.add_typer(digest_app, name="digest")
 app.command("worker")(worker_command)
+app.add_typer(api_token_app, name="api-token")
 app.add_typer(staff_app, name="staff")
 
 

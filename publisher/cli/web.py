@@ -24,11 +24,19 @@ def serve(
             "and show it at /dev/mail.",
         ),
     ] = False,
+    no_schedule: Annotated[
+        bool,
+        typer.Option(
+            "--no-schedule",
+            help="Do not run the digest schedule here (cron, a timer or another server does).",
+        ),
+    ] = False,
 ) -> None:
     """Serve the home page, article and topic pages and every feed, until Ctrl+C."""
     import uvicorn
 
     from publisher.cli.mailcatcher import dev_mail_catcher
+    from publisher.cli.schedule import running_schedule
     from publisher.web.app import create_app
 
     context = get_context(ctx)
@@ -37,5 +45,8 @@ def serve(
         f"Serving {context.settings.site_name} on http://{host}:{port}/ "
         f"(links use {context.settings.base_url}); Ctrl+C stops."
     )
-    with dev_mail_catcher(context.settings, app, host) if dev_smtp else nullcontext():
+    with (
+        dev_mail_catcher(context.settings, app, host) if dev_smtp else nullcontext(),
+        running_schedule(context.settings, context.engine, enabled=not no_schedule),
+    ):
         uvicorn.run(app, host=host, port=port, proxy_headers=True, server_header=False)

@@ -17,8 +17,9 @@ from publisher.config import Settings
 from publisher.db import make_engine
 from publisher.feeds.cache import FeedCache
 from publisher.i18n import format_day
-from publisher.web import feeds, public
+from publisher.web import archive, feeds, public
 from publisher.web.admin import install as install_admin
+from publisher.web.api import create_api
 from publisher.web.residents import install as install_residents_pages
 from publisher.web.security import SecurityHeadersMiddleware
 
@@ -54,6 +55,8 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     install_admin(app)
     app.include_router(feeds.router)
     app.include_router(public.router)
+    app.include_router(archive.router)
+    app.mount("/api", create_api(settings, app.state.engine), name="api")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(SecurityHeadersMiddleware)
 

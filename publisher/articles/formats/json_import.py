@@ -78,6 +78,13 @@ def parse_json_lines(
     return parsed
 
 
+def draft_from_object(item: dict[str, Any], source: str, *, tz: ZoneInfo) -> ArticleDraft:
+    """One article object read exactly as the JSON import reads it (the CMS API pushes the
+    same shape), so it is checked and sanitised the same way; raises ``ValueError`` with every
+    problem found, separated by ``; ``."""
+    return _draft_from_item(item, source, 1, tz, [])
+
+
 def _add_item(
     parsed: ParsedSource, item: Any, line: int, tz: ZoneInfo, default_topics: list[TopicRef]
 ) -> None:

@@ -1,0 +1,81 @@
+"""``publisher api-token``: create, list and revoke the bearer tokens the CMS calls the API with."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from publisher.cli.context import console, err_console, fail, get_context
+from publisher.db import session_scope
+from publisher.staff.api_tokens import ApiTokenError, create_token, list_tokens, revoke_token
+
+api_token_app = typer.Typer(
+    help="Bearer tokens for the API (/api): the CMS pushes articles with one.",
+    no_args_is_help=True,
+)
+
+
+@api_token_app.command("create")
+def create(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="What the token is for, e.g. cms.")],
+) -> None:
+    """Create a token and print it once: only its hash is kept, so copy it now."""
+    context = get_context(ctx)
+    with session_scope(context.ready_engine()) as session:
+        try:
+            token, secret = create_token(session, name)
+        except ApiTokenError as exc:
+            fail(str(exc))
+        token_name = token.name
+    err_console.print(
+        f"API token [bold]{escape(token_name)}[/bold] created. It is shown only now; "
+        "store it in the CMS's settings (header: Authorization: Bearer TOKEN)."
+    )
+    console.print(secret, soft_wrap=True)  # alone on stdout, so scripts can capture it
+
+
+def _local(moment: datetime | None, tz: ZoneInfo) -> str:
+    return moment.astimezone(tz).strftime("%-d. %-m. %Y %H:%M") if moment else "-"
+
+
+@api_token_app.command("list")
+def list_command(ctx: typer.Context) -> None:
+    """Every token with its prefix, when it was made and last used, and whether it is revoked."""
+    context = get_context(ctx)
+    tz = context.settings.tz
+    with session_scope(context.ready_engine()) as session:
+        table = Table("name", "prefix", "created", "last used", "state", title="API tokens")
+        for token in list_tokens(session):
+            state = f"revoked {_local(token.revoked_at, tz)}" if token.revoked_at else "active"
+            table.add_row(
+                escape(token.name),
+                f"{token.prefix}…",
+                _local(token.created_at, tz),
+                _local(token.last_used_at, tz),
+                state,
+            )
+    console.print(table)
+
+
+@api_token_app.command("revoke")
+def revoke(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The token's name.")],
+) -> None:
+    """Refuse the token from now on (the record is kept)."""
+    context = get_context(ctx)
+    with session_scope(context.ready_engine()) as session:
+        try:
+            _, changed = revoke_token(session, name)
+        except ApiTokenError as exc:
+            fail(str(exc))
+    if changed:
+        console.print(f"API token {escape(name)} revoked: calls with it now get 401.")
+    else:
+        console.print(f"API token {escape(name)} was already revoked.")
