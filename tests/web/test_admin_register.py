@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from publisher.articles.models import ArticleStatus
 from publisher.articles.store import get_article
 from publisher.cli import app as cli_app
-from publisher.staff.accounts import find_staff
+from publisher.staff.accounts import authenticate, find_staff
 from publisher.subscribers.register import status_counts
 from tests.delivery.sending_support import LIST, stock
 from tests.web import admin_support
@@ -170,6 +170,15 @@ def test_staff_commands_add_list_and_remove_accounts(engine: Engine, database_ur
         cli_app, ["staff", "add", "c@example.org"], input="prvo-geslo-1\ndrugo-geslo-2\n", env=env
     )
     assert prompted.exit_code == 1 and "differ" in prompted.output
+    changed = runner.invoke(
+        cli_app,
+        ["staff", "password", "mojca.urednik@example.org", "--password-stdin"],
+        input="novo-dolgo-geslo\n",
+        env=env,
+    )
+    assert changed.exit_code == 0 and "New password" in changed.output
+    with Session(engine) as session:
+        assert authenticate(session, "Mojca.Urednik@example.org", "novo-dolgo-geslo")
     listed = runner.invoke(cli_app, ["staff", "list"], env=env)
     assert "mojca.urednik@example.org" in listed.output and "Mojca" in listed.output
     removed = runner.invoke(cli_app, ["staff", "remove", "mojca.urednik@example.org"], env=env)
