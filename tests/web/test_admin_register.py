@@ -13,8 +13,12 @@ from typer.testing import CliRunner
 from publisher.articles.models import ArticleStatus
 from publisher.articles.store import get_article
 from publisher.cli import app as cli_app
+from publisher.config import ScheduleEntry
+from publisher.db import session_scope
+from publisher.digests.editions import get_or_create_edition
+from publisher.digests.periods import parse_period
 from publisher.staff.accounts import authenticate, find_staff
-from publisher.subscribers.register import status_counts
+from publisher.subscribers.register import get_list, status_counts
 from tests.delivery.sending_support import LIST, stock
 from tests.web import admin_support
 from tests.web.admin_support import AdminSite, logged_in, token_for
@@ -185,3 +189,17 @@ def test_staff_commands_add_list_and_remove_accounts(engine: Engine, database_ur
     assert removed.exit_code == 0
     with Session(engine) as session:
         assert find_staff(session, "mojca.urednik@example.org") is None
+
+
+def test_dashboard_shows_the_schedule_and_drafts_waiting_for_approval(
+    admin_site: AdminSite,
+) -> None:
+    stock(admin_site.engine, 2)
+    entry = ScheduleEntry(list=LIST, day="fri", time="12:00", approval=True)
+    admin_site.app.state.settings = admin_site.settings.model_copy(update={"schedule": [entry]})
+    with session_scope(admin_site.engine) as session:
+        get_or_create_edition(session, get_list(session, LIST), parse_period("2025-W10"))
+    page = logged_in(admin_site).get("/admin").text
+    assert "Naslednje načrtovane izdaje" in page and "čaka na vašo odobritev" in page
+    waiting = page.split('id="cakajo"')[1].split("</section>")[0]
+    assert f'href="/admin/digests/{LIST}/2025-W10"' in waiting
