@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import threading
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from email.message import EmailMessage
@@ -13,8 +11,9 @@ from email.policy import SMTP as SMTP_POLICY
 from zoneinfo import ZoneInfo
 
 import aiosmtplib
-import uvicorn
 from fastapi import FastAPI
+
+from tests.web.conftest import serve
 
 LJUBLJANA = ZoneInfo("Europe/Ljubljana")
 
@@ -59,19 +58,5 @@ def send(
 @contextmanager
 def serve_app(app: FastAPI) -> Iterator[str]:
     """``app`` under uvicorn in a thread on 127.0.0.1; yields its base URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    give_up = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < give_up, "uvicorn did not start within 10 s"
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
+    with serve(lambda _url: app) as (url, _app):
+        yield url
