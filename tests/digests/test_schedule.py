@@ -131,7 +131,9 @@ def test_digest_schedule_command_shows_the_next_runs(
         encoding="utf-8",
     )
     monkeypatch.setenv("PUBLISHER_CONFIG", str(config))
-    monkeypatch.setattr(console, "width", 200)  # one table row per schedule, unwrapped
+    # One table row per schedule, unwrapped. The console reads COLUMNS when it is made (and
+    # pytest-xdist workers set COLUMNS=80), so set its width, and set it back, directly.
+    monkeypatch.setattr(console, "_width", 200)
     result = CliRunner().invoke(cli_app, ["digest", "schedule"])
     assert result.exit_code == 0, result.output
     assert "every Friday at 12:00" in result.stdout and "every Monday at 07:30" in result.stdout
