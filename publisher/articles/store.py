@@ -354,6 +354,37 @@ def set_status(session: Session, key: str | int, status: ArticleStatus) -> tuple
     return article, True
 
 
+class UnknownTopic(LookupError):
+    """A topic slug that no topic has; create the topic first."""
+
+
+def set_article_topics(
+    session: Session, key: str | int, slugs: Iterable[str]
+) -> tuple[Article, bool]:
+    """File an article under exactly these topics; returns it and whether anything changed.
+
+    The content hash is left alone on purpose: re-importing the unchanged source file then
+    keeps what staff chose, while an edited file brings its own topics again.
+    """
+    wanted = set(slugs)
+    article = get_article(session, key)
+    topics = (
+        list(session.exec(select(Topic).where(col(Topic.slug).in_(sorted(wanted)))))
+        if wanted
+        else []
+    )
+    unknown = wanted - {topic.slug for topic in topics}
+    if unknown:
+        raise UnknownTopic(f"no topic {', '.join(sorted(unknown))}")
+    if {topic.slug for topic in article.topics} == wanted:
+        return article, False
+    article.topics = sorted(topics, key=lambda topic: topic.slug)
+    article.updated_at = utcnow()  # feeds and their caches see the change
+    session.add(article)
+    session.flush()
+    return article, True
+
+
 def list_topics(session: Session) -> list[tuple[Topic, int]]:
     """Every topic with its count of published articles."""
     from sqlalchemy import func

@@ -203,3 +203,30 @@ def test_dashboard_shows_the_schedule_and_drafts_waiting_for_approval(
     assert "Naslednje načrtovane izdaje" in page and "čaka na vašo odobritev" in page
     waiting = page.split('id="cakajo"')[1].split("</section>")[0]
     assert f'href="/admin/digests/{LIST}/2025-W10"' in waiting
+
+
+def test_staff_file_an_article_under_topics(admin_site: AdminSite) -> None:
+    stock(admin_site.engine, 0, topics=True)
+    client = logged_in(admin_site)
+    client.post(
+        "/admin/topics", data={"csrf_token": token_for(client), "name": "Kultura", "slug": ""}
+    )
+    page = client.get("/admin/articles/1")
+    assert 'name="topics" value="promet" checked' in page.text
+    assert 'name="topics" value="kultura"' in page.text
+    saved = client.post(
+        "/admin/articles/1/topics", data={"csrf_token": token_for(client), "topics": ["kultura"]}
+    )
+    assert saved.status_code == 303 and saved.headers["location"].endswith("notice=topics")
+    with Session(admin_site.engine) as session:
+        assert [topic.slug for topic in get_article(session, 1).topics] == ["kultura"]
+    culture = client.get("/feeds/topics/kultura/atom.xml")
+    assert culture.status_code == 200 and "Novica 0: obnova ceste" in culture.text
+    forged = client.post("/admin/articles/1/topics", data={"topics": ["promet"]})
+    assert forged.status_code == 403
+    unknown = client.post(
+        "/admin/articles/1/topics", data={"csrf_token": token_for(client), "topics": ["ni-je"]}
+    )
+    assert unknown.status_code == 400
+    with Session(admin_site.engine) as session:
+        assert [topic.slug for topic in get_article(session, 1).topics] == ["kultura"]

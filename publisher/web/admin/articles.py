@@ -17,10 +17,12 @@ from publisher.articles.models import ArticleStatus
 from publisher.articles.sanitize import slugify_title
 from publisher.articles.store import (
     ArticleNotFound,
+    UnknownTopic,
     get_article,
     list_articles,
     list_topics,
     save_topic,
+    set_article_topics,
     set_status,
 )
 from publisher.db import session_scope
@@ -71,6 +73,7 @@ def article_page(request: Request, staff: Staff, key: int, notice: str | None = 
         notices = {
             "published": "Članek je objavljen: viden je v virih in pride v naslednje izdaje.",
             "withdrawn": "Članek je umaknjen: izginil je iz virov in prihodnjih izdaj.",
+            "topics": "Teme so shranjene: članek je v virih in izdajah teh tem.",
         }
         return render(
             request,
@@ -80,6 +83,8 @@ def article_page(request: Request, staff: Staff, key: int, notice: str | None = 
             article=article,
             public_url=article_url(settings, article.slug),
             notice=notices.get(notice or ""),
+            all_topics=[topic for topic, _ in list_topics(session)],
+            chosen={topic.slug for topic in article.topics},
         )
 
 
@@ -105,6 +110,27 @@ def publish(request: Request, staff: Staff, key: int) -> Response:
 @router.post("/admin/articles/{key}/withdraw", dependencies=[Depends(require_csrf)])
 def withdraw(request: Request, staff: Staff, key: int) -> Response:
     return _change(request, key, ArticleStatus.withdrawn)
+
+
+@router.post("/admin/articles/{key}/topics", dependencies=[Depends(require_csrf)])
+def save_article_topics(
+    request: Request, staff: Staff, key: int, topics: Annotated[list[str] | None, Form()] = None
+) -> Response:
+    """File the article under the ticked topics (same store function as an import uses)."""
+    settings = settings_of(request)
+    engine = engine_of(request)
+    with session_scope(engine) as session:
+        try:
+            before = {topic.slug for topic in get_article(session, key).topics}
+            article, changed = set_article_topics(session, key, topics or [])
+        except ArticleNotFound:
+            raise HTTPException(status_code=404) from None
+        except UnknownTopic as exc:
+            raise HTTPException(status_code=400, detail=str(exc)) from None
+        touched = sorted(before | {topic.slug for topic in article.topics})
+    if changed:
+        notify_hub_of_changes(engine, settings, touched)
+    return RedirectResponse(f"/admin/articles/{key}?notice=topics", status_code=303)
 
 
 @router.get("/admin/topics")
