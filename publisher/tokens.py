@@ -22,6 +22,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from itsdangerous import BadData, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
+from itsdangerous.encoding import base64_encode
+from itsdangerous.url_safe import URLSafeSerializerMixin
 
 from publisher.config import Settings
 
@@ -55,6 +57,14 @@ class TokenClaims:
     subscriber_id: int
     list_id: int | None
     issued_at: datetime
+
+
+class _PlainSerializer(URLSafeTimedSerializer):
+    """Never tries zlib: a payload of one or two ids never compresses, and the sender signs two
+    links for every message. Reading is unchanged (a compressed token would still load)."""
+
+    def dump_payload(self, obj: Any) -> bytes:
+        return base64_encode(super(URLSafeSerializerMixin, self).dump_payload(obj))
 
 
 class Tokens:
@@ -96,7 +106,7 @@ class Tokens:
                 def get_timestamp(self) -> int:
                     return int(clock())
 
-            serializer = URLSafeTimedSerializer(
+            serializer = _PlainSerializer(
                 self._secret_key, salt=f"publisher.{purpose.value}", signer=ClockedSigner
             )
             self._serializers[purpose] = serializer

@@ -31,6 +31,10 @@ MAX_LINE = 900
 """Body lines are wrapped below SMTP's 998-octet limit, leaving room for substituted values."""
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_LINE_BREAKS = re.compile(r"[ \t]*\n\s*")
+"""The HTML part goes out as few long lines (wrapped below 998 octets): SMTP libraries
+normalise line endings and dot-stuff every message line by line, per recipient, so fewer lines
+cost less. A line break is whitespace to HTML; the digest's HTML has no <pre>."""
 _SLOT = re.compile(rb"@@([0-9a-f]{16})-([a-z_]+)@@")
 
 # Per-recipient slots: where each value goes and how it is escaped there.
@@ -235,7 +239,8 @@ def build_template(
 
     body = MIMEPart(policy=SMTP_POLICY)
     body.make_alternative()
-    for content, subtype in ((text, "plain"), (html_body, "html")):
+    html_lines = _LINE_BREAKS.sub(" ", html_body)  # see _LINE_BREAKS
+    for content, subtype in ((text, "plain"), (html_lines, "html")):
         part = MIMEPart(policy=SMTP_POLICY)
         part.set_content(wrap_long_lines(content), subtype=subtype, charset="utf-8", cte="8bit")
         body.attach(part)
