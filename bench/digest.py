@@ -26,22 +26,24 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
+from contextlib import nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, insert, literal, select, text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from support import migrated, postgres_schema  # noqa: E402
+
 from publisher.articles.drafts import ArticleDraft  # noqa: E402
 from publisher.articles.store import save_draft  # noqa: E402
 from publisher.config import load_settings  # noqa: E402
-from publisher.db import make_engine, session_scope, upgrade, utcnow  # noqa: E402
+from publisher.db import session_scope, utcnow  # noqa: E402
 from publisher.delivery.models import Delivery, JobState, SendJob  # noqa: E402
 from publisher.digests.content import compose, sample_recipient  # noqa: E402
 from publisher.digests.editions import approve  # noqa: E402
@@ -293,29 +295,6 @@ def naive(port: int, settings, engine: Engine, count: int) -> float:  # type: ig
 # --- backends ------------------------------------------------------------------------------------
 
 
-def sqlite_backend(folder: Path) -> tuple[str, Engine, None]:
-    url = f"sqlite:///{folder / 'bench.db'}"
-    return url, make_engine(url), None
-
-
-def pg_backend(base: str) -> tuple[str, Engine, tuple[Engine, str]]:
-    url = make_url(base).set(drivername="postgresql+psycopg")
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = make_engine(url.render_as_string(hide_password=False))
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    scoped = url.update_query_dict({"options": f"-csearch_path={schema}"})
-    text_url = scoped.render_as_string(hide_password=False)
-    return text_url, make_engine(text_url), (admin, schema)
-
-
-def drop(cleanup: tuple[Engine, str] | None) -> None:
-    if cleanup:
-        admin, schema = cleanup
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--subscribers", type=int, default=100_000)
@@ -342,11 +321,12 @@ def main() -> None:
         for backend, workers in runs:
             folder = Path(tmp) / f"{backend}-{workers}"
             folder.mkdir()
-            url, engine, cleanup = (
-                sqlite_backend(folder) if backend == "sqlite" else pg_backend(args.pg)
+            store = (
+                postgres_schema(args.pg)
+                if backend == "postgresql"
+                else nullcontext(f"sqlite:///{folder / 'bench.db'}")
             )
-            try:
-                upgrade(engine)
+            with store as url, migrated(url) as engine:
                 settings = load_settings(database_url=url, smtp_port=port)
                 start = time.perf_counter()
                 stock(engine, args.subscribers)
@@ -373,9 +353,6 @@ def main() -> None:
                     f"{outcome['rate'] / slow:,.0f}x naive);"
                     f" wall {outcome['wall']:.1f} s; peak RSS {outcome['peak_mb']:.0f} MB"
                 )
-            finally:
-                engine.dispose()
-                drop(cleanup)
     sink.terminate()
 
 

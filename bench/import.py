@@ -17,20 +17,16 @@ import os
 import random
 import tempfile
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
+from support import postgres_store, sqlite_store
 
 from publisher.articles.formats import parse_path
 from publisher.articles.importing import import_sources
 from publisher.articles.store import SaveOutcome, save_draft
-from publisher.db import make_engine, upgrade
 
 TZ = ZoneInfo("Europe/Ljubljana")
 WORDS = (  # noqa: SIM905 (a sentence reads better than a list of 36 strings)
@@ -59,33 +55,6 @@ def generate_exports(folder: Path, count: int, seed: int = 7) -> list[Path]:
         path.write_text("\n".join(lines), encoding="utf-8")
         paths.append(path)
     return paths
-
-
-@contextmanager
-def sqlite_engine(folder: Path, name: str) -> Iterator[Engine]:
-    engine = make_engine(f"sqlite:///{folder / name}")
-    upgrade(engine)
-    yield engine
-    engine.dispose()
-
-
-@contextmanager
-def postgres_engine(base_url: str) -> Iterator[Engine]:
-    url = make_url(base_url).set(drivername="postgresql+psycopg")
-    schema = f"bench_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(url.render_as_string(hide_password=False))
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    scoped = url.update_query_dict({"options": f"-csearch_path={schema}"})
-    engine = make_engine(scoped.render_as_string(hide_password=False))
-    try:
-        upgrade(engine)
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def naive_import(engine: Engine, paths: list[Path]) -> int:
@@ -146,12 +115,12 @@ def main() -> None:
         print(f"generated {len(paths)} exports in {time.perf_counter() - start:.1f} s")
         bench_backend(
             "SQLite (WAL)",
-            sqlite_engine(tmp_path, "batched.db"),
-            sqlite_engine(tmp_path, "naive.db"),
+            sqlite_store(tmp_path / "batched.db"),
+            sqlite_store(tmp_path / "naive.db"),
             paths,
         )
         if args.pg:
-            bench_backend("PostgreSQL", postgres_engine(args.pg), postgres_engine(args.pg), paths)
+            bench_backend("PostgreSQL", postgres_store(args.pg), postgres_store(args.pg), paths)
         else:
             print("PostgreSQL: skipped (give --pg URL or set PUBLISHER_TEST_DATABASE_URL)")
 

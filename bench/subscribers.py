@@ -27,16 +27,14 @@ import tempfile
 import time
 import tracemalloc
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
+from support import postgres_store, sqlite_store
 
 from publisher.articles.store import save_topic
-from publisher.db import make_engine, upgrade
 from publisher.subscribers.addresses import InvalidAddress
 from publisher.subscribers.csv_import import RowOutcome, import_csv
 from publisher.subscribers.models import Source
@@ -79,33 +77,6 @@ def generate_csv(path: Path, rows: int, seed: int = 3) -> None:
             out.write(f"{email};{name};{language};{topics}\r\n")
 
 
-@contextmanager
-def sqlite_engine(folder: Path) -> Iterator[Engine]:
-    engine = make_engine(f"sqlite:///{folder / f'bench-{uuid.uuid4().hex[:8]}.db'}")
-    upgrade(engine)
-    yield engine
-    engine.dispose()
-
-
-@contextmanager
-def postgres_engine(base_url: str) -> Iterator[Engine]:
-    url = make_url(base_url).set(drivername="postgresql+psycopg")
-    schema = f"bench_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(url.render_as_string(hide_password=False))
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    scoped = url.update_query_dict({"options": f"-csearch_path={schema}"})
-    engine = make_engine(scoped.render_as_string(hide_password=False))
-    try:
-        upgrade(engine)
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-
 def prepare(engine: Engine) -> None:
     with Session(engine) as session:
         for slug in TOPICS:
@@ -139,7 +110,11 @@ def stream_recipients(engine: Engine) -> tuple[float, int]:
 
 def traced_import(backend: str, url: str | None, path: Path, folder: Path, queue) -> None:  # type: ignore[no-untyped-def]
     """Peak Python heap of one import (tracemalloc slows it, so it is not timed)."""
-    cm = postgres_engine(url) if backend == "postgresql" and url else sqlite_engine(folder)
+    cm = (
+        postgres_store(url)
+        if backend == "postgresql" and url
+        else sqlite_store(folder / f"bench-{uuid.uuid4().hex[:8]}.db")
+    )
     with cm as engine:
         prepare(engine)
         tracemalloc.start()
@@ -150,7 +125,11 @@ def traced_import(backend: str, url: str | None, path: Path, folder: Path, queue
 
 def run_backend(backend: str, url: str | None, path: Path, folder: Path, queue) -> None:  # type: ignore[no-untyped-def]
     """One fresh process per measurement, so max RSS growth belongs to this import alone."""
-    cm = postgres_engine(url) if backend == "postgresql" and url else sqlite_engine(folder)
+    cm = (
+        postgres_store(url)
+        if backend == "postgresql" and url
+        else sqlite_store(folder / f"bench-{uuid.uuid4().hex[:8]}.db")
+    )
     with cm as engine:
         prepare(engine)
         first = timed_import(engine, path)
@@ -188,7 +167,11 @@ def naive_import(engine: Engine, path: Path) -> int:
 
 
 def run_naive(backend: str, url: str | None, path: Path, folder: Path, queue) -> None:  # type: ignore[no-untyped-def]
-    cm = postgres_engine(url) if backend == "postgresql" and url else sqlite_engine(folder)
+    cm = (
+        postgres_store(url)
+        if backend == "postgresql" and url
+        else sqlite_store(folder / f"bench-{uuid.uuid4().hex[:8]}.db")
+    )
     with cm as engine:
         prepare(engine)
         start = time.perf_counter()
