@@ -31,7 +31,7 @@ from publisher.subscribers.register import (
     subscriber_data,
     unsubscribe_subscriber,
 )
-from publisher.tokens import InvalidToken, Purpose
+from publisher.tokens import InvalidToken, Purpose, TokenClaims
 from publisher.translations import translations
 from publisher.web.csrf import CsrfRejected, require_csrf
 from publisher.web.residents.pages import (
@@ -99,6 +99,19 @@ def preferences_page(request: Request, token: str) -> Response:
     return _preferences_page(request, token, prefs, saved=request.query_params.get("saved") == "1")
 
 
+async def _posted(request: Request, token: str) -> tuple[TokenClaims, FormData] | Response:
+    """A preferences form post: the link's claims and the checked form, or the page saying
+    why not (bad or expired link, form too large, form not from our page)."""
+    try:
+        claims = read_token(request, token, Purpose.preferences)
+    except InvalidToken as exc:
+        return bad_link_page(request, exc, Purpose.preferences)
+    form = await _checked_form(request)
+    if isinstance(form, Response):
+        return form
+    return claims, form
+
+
 async def _checked_form(request: Request) -> FormData | Response:
     """The form if it is small enough and carries our CSRF token, else the page saying why."""
     try:
@@ -114,13 +127,10 @@ async def _checked_form(request: Request) -> FormData | Response:
 
 @router.post("/preferences/{token}")
 async def preferences_save(request: Request, token: str) -> Response:
-    try:
-        claims = read_token(request, token, Purpose.preferences)
-    except InvalidToken as exc:
-        return bad_link_page(request, exc, Purpose.preferences)
-    form = await _checked_form(request)
-    if isinstance(form, Response):
-        return form
+    posted = await _posted(request, token)
+    if isinstance(posted, Response):
+        return posted
+    claims, form = posted
     language = str(form.get("language") or "")
     residents = services(request)
 
@@ -164,13 +174,10 @@ async def preferences_save(request: Request, token: str) -> Response:
 
 @router.post("/preferences/{token}/unsubscribe")
 async def preferences_unsubscribe_all(request: Request, token: str) -> Response:
-    try:
-        claims = read_token(request, token, Purpose.preferences)
-    except InvalidToken as exc:
-        return bad_link_page(request, exc, Purpose.preferences)
-    form = await _checked_form(request)
-    if isinstance(form, Response):
-        return form
+    posted = await _posted(request, token)
+    if isinstance(posted, Response):
+        return posted
+    claims, _ = posted
     try:
         language = await run_in_threadpool(_unsubscribe, request, claims.subscriber_id, None)
     except SubscriberNotFound:
@@ -236,13 +243,10 @@ def deliveries_of(session: Session, subscriber_id: int, settings: Settings) -> l
 @router.post("/preferences/{token}/erase")
 async def preferences_erase(request: Request, token: str) -> Response:
     """GDPR erasure (art. 17): the person is deleted; only the address's hash stays."""
-    try:
-        claims = read_token(request, token, Purpose.preferences)
-    except InvalidToken as exc:
-        return bad_link_page(request, exc, Purpose.preferences)
-    form = await _checked_form(request)
-    if isinstance(form, Response):
-        return form
+    posted = await _posted(request, token)
+    if isinstance(posted, Response):
+        return posted
+    claims, form = posted
 
     def run() -> Response:
         with session_scope(request.app.state.engine) as session:
