@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import pytest
 import uvicorn
@@ -17,6 +20,7 @@ from sqlalchemy.engine import Engine
 from publisher.config import Settings
 from publisher.web.app import create_app
 from tests.feeds.helpers import make_settings
+from tests.web.browser_support import CHROMIUM
 
 
 @dataclass
@@ -60,3 +64,25 @@ def live_site(engine: Engine, database_url: str) -> Iterator[LiveSite]:
 
     with serve(make_app) as (url, app):
         yield LiveSite(url=url, app=app, settings=settings_box[0])
+
+
+@pytest.fixture
+def chromium() -> Iterator[tuple[Any, Any]]:
+    """(playwright, browser): Debian's Chromium, headless; skipped if Playwright is missing."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=["--no-sandbox", "--headless", "--disable-gpu"]
+        )
+        try:
+            yield playwright, browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def shots(tmp_path: Path) -> Path:
+    """Where screenshots go: SCREENSHOT_DIR=docs/screenshots refreshes the published ones."""
+    folder = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path / "shots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

@@ -8,9 +8,6 @@ SCREENSHOT_DIR=docs/screenshots to refresh the published screenshots (1280 px wi
 
 from __future__ import annotations
 
-import os
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,18 +21,14 @@ from tests.delivery.sending_support import LIST
 from tests.feeds.helpers import load_samples
 from tests.web import admin_support
 from tests.web.admin_support import STAFF_EMAIL, STAFF_PASSWORD, AdminSite
+from tests.web.browser_support import check_accessibility, needs_chromium, require_axe
 
-CHROMIUM = Path("/usr/bin/chromium")
-AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 DESKTOP = {"width": 1280, "height": 900}
 WEEK = "2025-W12"
 """The newest week of the project's sample articles."""
 NAMES = ["Ana Novak", "Bojan Kos", "Cvetka Župančič", "David Hočevar", "Eva Šinkovec"]
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists() or shutil.which("chromium") is None,
-    reason="browser tests need Debian's Chromium at /usr/bin/chromium (apt-get install chromium)",
-)
+pytestmark = needs_chromium
 admin_site = admin_support.admin_site
 
 
@@ -43,26 +36,6 @@ admin_site = admin_support.admin_site
 def database_url(tmp_path: Path) -> str:
     """SQLite is enough here: the rules are proven on both databases by the HTTP tests."""
     return f"sqlite:///{tmp_path / 'publisher.db'}"
-
-
-@pytest.fixture
-def chromium() -> Iterator[Any]:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=["--no-sandbox", "--headless", "--disable-gpu"]
-        )
-        try:
-            yield sync_api, browser
-        finally:
-            browser.close()
-
-
-@pytest.fixture
-def shots(tmp_path: Path) -> Path:
-    folder = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path / "shots")
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 def residents(engine: Engine, count: int) -> list[str]:
@@ -79,23 +52,8 @@ def residents(engine: Engine, count: int) -> list[str]:
     return addresses
 
 
-def check_accessibility(page: Any) -> None:
-    """axe-core in the page: no serious or critical violation of any rule it knows."""
-    if not AXE.is_file():
-        return  # test_axe_core_is_installed_for_the_admin_checks says so, once
-    page.evaluate(AXE.read_text(encoding="utf-8"))  # evaluate is not subject to the page's CSP
-    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
-    bad = [
-        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']]}"
-        for v in result["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
-    assert not bad, f"{page.url}: " + "; ".join(bad)
-
-
 def test_axe_core_is_installed_for_the_admin_checks() -> None:
-    if not AXE.is_file():
-        pytest.skip(f"axe-core is not installed at {AXE} (npm install axe-core; .ci/run does)")
+    require_axe()
 
 
 def test_staff_preview_test_approve_watch_and_open_a_failed_recipient(
@@ -107,8 +65,8 @@ def test_staff_preview_test_approve_watch_and_open_a_failed_recipient(
     smtp = admin_site.smtp.handler
     smtp.script.data[refused].append("550 5.1.1 Naslovnik ne obstaja (user unknown)")
     smtp.script.delay = 0.05  # slow enough to watch
-    sync_api, browser = chromium
-    expect = sync_api.expect
+    _, browser = chromium
+    expect = pytest.importorskip("playwright.sync_api").expect
     page = browser.new_context(viewport=DESKTOP).new_page()
     console: list[str] = []
     page.on("console", lambda message: console.append(message.text))

@@ -8,9 +8,7 @@ SCREENSHOT_DIR=docs/screenshots to refresh the published screenshots.
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,17 +17,13 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from publisher.db import make_engine, upgrade
+from tests.web.browser_support import check_accessibility, needs_chromium, require_axe
 from tests.web.residents_support import Town, confirm_path, html_of, live_town
 
-CHROMIUM = Path("/usr/bin/chromium")
-AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists() or shutil.which("chromium") is None,
-    reason="browser tests need Debian's Chromium at /usr/bin/chromium (apt-get install chromium)",
-)
+pytestmark = needs_chromium
 
 
 @pytest.fixture
@@ -43,48 +37,12 @@ def town_online(tmp_path: Path) -> Iterator[tuple[str, Town]]:
     engine.dispose()
 
 
-@pytest.fixture
-def shots(tmp_path: Path) -> Path:
-    folder = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path / "shots")
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-@pytest.fixture
-def chromium() -> Iterator[Any]:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=["--no-sandbox", "--headless", "--disable-gpu"]
-        )
-        try:
-            yield playwright, browser
-        finally:
-            browser.close()
-
-
-def check_accessibility(page: Any) -> None:
-    """axe-core in the page: no serious or critical violation of any rule it knows."""
-    if not AXE.is_file():
-        return  # test_axe_core_is_installed says so, once
-    page.evaluate(AXE.read_text(encoding="utf-8"))  # evaluate is not subject to the page's CSP
-    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
-    assert result["testEngine"]["name"] == "axe-core" and result["passes"], "axe did not run"
-    bad = [
-        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']]}"
-        for v in result["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
-    assert not bad, f"{page.url}: " + "; ".join(bad)
-
-
 def fits(page: Any, width: int) -> None:
     assert page.evaluate("document.documentElement.scrollWidth") <= width, "sideways scrolling"
 
 
 def test_axe_core_is_installed() -> None:
-    if not AXE.is_file():
-        pytest.skip(f"axe-core is not installed at {AXE} (npm install axe-core; .ci/run does)")
+    require_axe()
 
 
 def test_a_resident_subscribes_confirms_chooses_and_unsubscribes(
