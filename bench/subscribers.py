@@ -108,14 +108,16 @@ def stream_recipients(engine: Engine) -> tuple[float, int]:
     return time.perf_counter() - start, total
 
 
+def store(backend: str, url: str | None, folder: Path):  # type: ignore[no-untyped-def]
+    """A fresh migrated store: a PostgreSQL schema when asked and given a URL, else SQLite."""
+    if backend == "postgresql" and url:
+        return postgres_store(url)
+    return sqlite_store(folder / f"bench-{uuid.uuid4().hex[:8]}.db")
+
+
 def traced_import(backend: str, url: str | None, path: Path, folder: Path, queue) -> None:  # type: ignore[no-untyped-def]
     """Peak Python heap of one import (tracemalloc slows it, so it is not timed)."""
-    cm = (
-        postgres_store(url)
-        if backend == "postgresql" and url
-        else sqlite_store(folder / f"bench-{uuid.uuid4().hex[:8]}.db")
-    )
-    with cm as engine:
+    with store(backend, url, folder) as engine:
         prepare(engine)
         tracemalloc.start()
         timed_import(engine, path)
@@ -125,12 +127,7 @@ def traced_import(backend: str, url: str | None, path: Path, folder: Path, queue
 
 def run_backend(backend: str, url: str | None, path: Path, folder: Path, queue) -> None:  # type: ignore[no-untyped-def]
     """One fresh process per measurement, so max RSS growth belongs to this import alone."""
-    cm = (
-        postgres_store(url)
-        if backend == "postgresql" and url
-        else sqlite_store(folder / f"bench-{uuid.uuid4().hex[:8]}.db")
-    )
-    with cm as engine:
+    with store(backend, url, folder) as engine:
         prepare(engine)
         first = timed_import(engine, path)
         again = timed_import(engine, path)
@@ -167,12 +164,7 @@ def naive_import(engine: Engine, path: Path) -> int:
 
 
 def run_naive(backend: str, url: str | None, path: Path, folder: Path, queue) -> None:  # type: ignore[no-untyped-def]
-    cm = (
-        postgres_store(url)
-        if backend == "postgresql" and url
-        else sqlite_store(folder / f"bench-{uuid.uuid4().hex[:8]}.db")
-    )
-    with cm as engine:
+    with store(backend, url, folder) as engine:
         prepare(engine)
         start = time.perf_counter()
         naive_import(engine, path)
