@@ -135,6 +135,10 @@ class Settings(BaseSettings):
     worker_lease: float = Field(default=120.0, gt=0)
     worker_heartbeat: float = Field(default=2.0, gt=0)
     pause_after_failures: int = Field(default=50, ge=1)
+    jobs_poll: float = Field(default=10.0, gt=0, le=60)
+    """Seconds between a process's tries to become the one that runs scheduled jobs."""
+    jobs_resume_every: float = Field(default=15.0, gt=0, le=3600)
+    """Seconds between looks for interrupted sends to resume."""
     from_address: str = Field(
         default="Mestna občina Novo mesto <novice@novomesto.example.org>",
         validation_alias=AliasChoices("from", "from_address", "PUBLISHER_FROM"),

@@ -15,7 +15,6 @@ The web layer turns :class:`InvalidToken` into a 400 page and :class:`ExpiredTok
 from __future__ import annotations
 
 import enum
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -25,6 +24,7 @@ from itsdangerous import BadData, SignatureExpired, TimestampSigner, URLSafeTime
 from itsdangerous.encoding import base64_encode
 from itsdangerous.url_safe import URLSafeSerializerMixin
 
+from publisher.clock import timestamp
 from publisher.config import Settings
 
 Clock = Callable[[], float]
@@ -75,7 +75,7 @@ class Tokens:
         secret_key: str,
         *,
         confirm_max_age: timedelta = timedelta(days=7),
-        clock: Clock = time.time,
+        clock: Clock = timestamp,
     ) -> None:
         if not secret_key:
             raise ValueError("tokens need a secret key (PUBLISHER_SECRET_KEY)")
@@ -89,7 +89,7 @@ class Tokens:
         }
 
     @classmethod
-    def from_settings(cls, settings: Settings, clock: Clock = time.time) -> Tokens:
+    def from_settings(cls, settings: Settings, clock: Clock = timestamp) -> Tokens:
         return cls(
             settings.secret_key.get_secret_value(),
             confirm_max_age=timedelta(days=settings.confirm_token_days),

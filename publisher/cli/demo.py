@@ -128,9 +128,11 @@ def demo(
 ) -> None:
     """The whole job in one command: store, sample news and residents, the web app with the
     mail catcher, and this week's digest sent; then where to look."""
-    from publisher.cli.digest import _print_report, _run_send
+    from publisher.cli.digest import render_send
     from publisher.cli.mailcatcher import DEV_MAIL_PATH, dev_mail_catcher
-    from publisher.digests.editions import NothingToSend, approve, plan, report
+    from publisher.digests.content import edition_key
+    from publisher.digests.editions import plan
+    from publisher.digests.workflow import send_or_resume
     from publisher.web.app import create_app
 
     context = get_context(ctx)
@@ -157,28 +159,23 @@ def demo(
             with session_scope(context.engine) as session:
                 mailing_list = get_list(session, DEMO_LIST)
                 planned = plan(session, settings, mailing_list, period)
-                console.print(
-                    f"\nThis week's digest: [bold]{escape(mailing_list.name)}[/bold], {period.key}"
-                    f" ({len(planned.articles)} article(s), {planned.recipients} recipient(s))."
+            console.print(
+                f"\nThis week's digest: [bold]{escape(mailing_list.name)}[/bold], {period.key}"
+                f" ({len(planned.articles)} article(s), {planned.recipients} recipient(s))."
+            )
+            name = edition_key(DEMO_LIST, period.key)
+            senders = app.state.senders
+            with senders.stopped_by_signals():
+                events = send_or_resume(
+                    context.engine,
+                    settings,
+                    senders,
+                    mailing_list,
+                    period,
+                    by="publisher demo",
+                    wait=True,
                 )
-                try:
-                    edition = approve(
-                        session, settings, mailing_list, period, approved_by="publisher demo"
-                    )
-                except NothingToSend as exc:
-                    fail(str(exc))
-                result = report(session, edition)
-                edition_id, name = edition.id or 0, f"{DEMO_LIST}/{period.key}"
-            counts = result.counts
-            if result.state in ("sent", "no recipients"):
-                console.print(f"Edition {name} was sent before; nothing is sent twice.")
-            else:
-                done = counts["sent"] + counts["failed"] + counts["cancelled"]
-                _run_send(context.engine, settings, edition_id, result.total, done)
-            with session_scope(context.engine) as session:
-                from publisher.digests.models import Edition
-
-                _print_report(report(session, session.get(Edition, edition_id)), name)
+                render_send(events, name, settings)
             console.print()
             ctx.invoke(articles_list, ctx=ctx, limit=5)
             base = settings.base_url

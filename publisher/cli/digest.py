@@ -1,63 +1,67 @@
-"""The weekly digest: preview now; send, status and schedule come with editions."""
+"""``publisher digest``: preview, send, status, pause/resume/cancel/retry; ``publisher worker``.
+
+The shell only parses and renders: what a send does (resume or approve, which languages, is
+it finished) is :func:`publisher.digests.workflow.send_or_resume`'s decision, and each of its
+events is drawn here (a Rich progress bar on a terminal). Domain modules are imported inside
+the commands so that ``publisher --help`` starts at once.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import getpass
-import signal
 import sys
-from collections.abc import Coroutine
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated, Any
-from zoneinfo import ZoneInfo
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
-from sqlalchemy.engine import Engine
 
 from publisher.cli.context import console, err_console, fail, get_context
-from publisher.config import Settings
-from publisher.db import session_scope, utcnow
-from publisher.delivery import ledger
-from publisher.delivery.models import JobState
-from publisher.delivery.worker import AnotherSenderRunning, SendWorker, Tally
-from publisher.digests.content import articles_for, compose, sample_recipient
-from publisher.digests.editions import (
-    EditionError,
-    EditionNotFound,
-    EditionPlan,
-    EditionReport,
-    NothingToSend,
-    approve,
-    control,
-    edition_name,
-    editions_of,
-    get_edition,
-    plan,
-    report,
-    retry,
-    send_edition,
-    send_test,
-)
-from publisher.digests.models import Edition, EditionStatus
-from publisher.digests.periods import BadPeriod, Period, current_period, parse_period
-from publisher.mail.compose import format_day
-from publisher.subscribers.register import ListNotFound, get_list
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from publisher.config import Settings
+    from publisher.digests.editions import EditionPlan, EditionReport
+    from publisher.digests.periods import Period
+    from publisher.digests.workflow import SendEvent
+    from publisher.subscribers.models import MailingList
 
 digest_app = typer.Typer(
     help="The digest: preview (and, with editions, send).", no_args_is_help=True
 )
 
 
-def period_option(value: str | None, tz: ZoneInfo) -> Period:
-    if value is None:
-        return current_period(tz)
+def period_option(value: str | None, settings: Settings) -> Period:
+    from publisher.digests.editions import resolve_period
+    from publisher.digests.periods import BadPeriod
+
     try:
-        return parse_period(value)
+        return resolve_period(value, settings)
     except BadPeriod as exc:
         raise typer.BadParameter(str(exc)) from None
+
+
+def _list_and_period(
+    session: Session, settings: Settings, list_slug: str, period: str | None
+) -> tuple[MailingList, Period]:
+    from publisher.subscribers.register import ListNotFound, get_list
+
+    try:
+        mailing_list = get_list(session, list_slug)
+    except ListNotFound as exc:
+        fail(str(exc))
+    return mailing_list, period_option(period, settings)
+
+
+def _language(value: str | None) -> str | None:
+    from publisher.i18n import LANGUAGES
+
+    if value is not None and value not in LANGUAGES:
+        raise typer.BadParameter(f"use one of {', '.join(LANGUAGES)}", param_hint="--lang")
+    return value
 
 
 @digest_app.command("preview")
@@ -81,63 +85,43 @@ def preview(
         Path | None, typer.Option("--eml", help="Also write the whole raw message (.eml).")
     ] = None,
 ) -> None:
-    """Write the exact HTML (or text) a subscriber would get for a period, before sending."""
+    """Write the exact HTML (or text) a subscriber gets for a period: before sending, what
+    will be sent; once approved, what was frozen and sent."""
+    from publisher.db import session_scope
+    from publisher.digests.editions import plan
+    from publisher.digests.preview import preview as preview_of
+
     context = get_context(ctx)
     settings = context.settings
-    chosen = period_option(period, settings.tz)
-    if language is not None and language not in ("sl", "en"):
-        raise typer.BadParameter("use sl or en", param_hint="--lang")
+    chosen_language = _language(language)
     with session_scope(context.ready_engine()) as session:
-        try:
-            mailing_list = get_list(session, list_slug)
-        except ListNotFound as exc:
-            fail(str(exc))
-        articles = articles_for(session, mailing_list, chosen, settings)
-        if not articles:
+        mailing_list, chosen = _list_and_period(session, settings, list_slug, period)
+        planned = plan(session, settings, mailing_list, chosen)
+        if not planned.articles:
             err_console.print(
                 f"No articles for [bold]{escape(mailing_list.name)}[/bold] in {chosen.key}: "
                 "an edition of this period would send nothing."
             )
             return
-        lang = language or str(mailing_list.language)
-        composed = compose(settings, mailing_list, chosen, articles, lang)
-        data = composed.template.fill(
-            sample_recipient(settings, mailing_list, chosen), now=utcnow()
-        )
-    rendered = _part(data, "text/plain" if text else "text/html")
+        lang = chosen_language or str(mailing_list.language)
+        shown = preview_of(session, settings, planned, lang)
+    rendered = shown.text if text else shown.html
     if out is None:
         sys.stdout.write(rendered)
     else:
         out.write_text(rendered, encoding="utf-8")
-        err_console.print(f"Wrote {out} ({len(articles)} article(s), language {lang}).")
+        err_console.print(f"Wrote {out} ({len(planned.articles)} article(s), language {lang}).")
     if eml is not None:
-        eml.write_bytes(data)
-        err_console.print(f"Wrote {eml} ({len(data):,} bytes).")
-
-
-def _part(message: bytes, content_type: str) -> str:
-    """One part of the filled message, decoded as the subscriber's client would."""
-    from email import message_from_bytes, policy
-
-    parsed = message_from_bytes(message, policy=policy.default)
-    for part in parsed.walk():
-        if part.get_content_type() == content_type:
-            return part.get_content().replace("\r\n", "\n")
-    raise AssertionError(f"composed message without {content_type}")
+        eml.write_bytes(shown.data)
+        err_console.print(f"Wrote {eml} ({len(shown.data):,} bytes).")
 
 
 # --- editions: send, status, control ---------------------------------------------------------
 
 
-def _list_and_period(session, settings, list_slug: str, period: str | None):  # type: ignore[no-untyped-def]
-    try:
-        mailing_list = get_list(session, list_slug)
-    except ListNotFound as exc:
-        fail(str(exc))
-    return mailing_list, period_option(period, settings.tz)
-
-
 def _show_plan(plan: EditionPlan, settings: Settings) -> None:
+    from publisher.i18n import format_day
+
     table = Table("Date", "Article", title=f"{plan.mailing_list.name}, {plan.period.key}")
     for article in plan.articles:
         table.add_row(format_day(article.published_at, "sl", settings.tz), escape(article.title))
@@ -146,6 +130,8 @@ def _show_plan(plan: EditionPlan, settings: Settings) -> None:
 
 
 def _progress_columns() -> list[Any]:
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
+
     return [
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
@@ -158,50 +144,79 @@ def _progress_columns() -> list[Any]:
     ]
 
 
-def _run_send(engine: Engine, settings: Settings, edition_id: int, total: int, done: int) -> Tally:
-    holder: list[SendWorker] = []
-    with Progress(*_progress_columns(), console=console, disable=not console.is_terminal) as bar:
-        task = bar.add_task(
-            "Sending", total=total, completed=done, sent=0, deferred=0, failed=0, rate=0.0
-        )
+def render_send(events: Iterable[SendEvent], name: str, settings: Settings) -> None:
+    """Draw what :func:`send_or_resume` reports; exit 130 if a signal stopped the sender."""
+    from rich.progress import Progress as Bar
 
-        def on_progress(tally: Tally) -> None:
-            bar.update(
-                task,
-                completed=done + tally.sent + tally.failed,
-                sent=tally.sent,
-                deferred=tally.deferred,
-                failed=tally.failed,
-                rate=tally.rate,
-            )
+    from publisher.digests import workflow
 
-        try:
-            tally = asyncio.run(
-                stoppable(
-                    send_edition(
-                        engine, settings, edition_id, on_progress=on_progress, worker=holder
-                    ),
-                    holder,
-                )
-            )
-        except KeyboardInterrupt:
-            tally = None
-        if tally is None or (holder and holder[0].stopped):
-            err_console.print("Stopped. Run the same command again to resume; nobody is lost.")
-            raise typer.Exit(130)
-        return tally
+    bar: Bar | None = None
+    task = None
+    try:
+        for event in events:
+            match event:
+                case workflow.Planned(plan=planned) if planned.edition is None or (
+                    planned.edition.status == "draft"
+                ):
+                    if planned.articles:
+                        _show_plan(planned, settings)
+                case workflow.NoArticles(message=message):
+                    console.print(f"{escape(message)}: no edition made, nothing sent.")
+                case workflow.Composed(preview=shown):
+                    console.print(
+                        f"Composed ({shown.language}): “{escape(shown.subject)}”, "
+                        f"{len(shown.data):,} bytes."
+                    )
+                case workflow.Declined():
+                    console.print("Nothing sent.")
+                case workflow.AlreadyFinished(report=result):
+                    console.print(
+                        f"Edition {name} is already {result.state}; nothing is sent twice."
+                    )
+                    print_report(result, name)
+                case workflow.Resuming():
+                    console.print(f"Edition {name} was started before; resuming.")
+                case workflow.Started(report=result):
+                    bar = Bar(
+                        *_progress_columns(), console=console, disable=not console.is_terminal
+                    )
+                    bar.start()
+                    task = bar.add_task(
+                        "Sending",
+                        total=result.total,
+                        completed=result.done,
+                        sent=0,
+                        deferred=0,
+                        failed=0,
+                        rate=0.0,
+                    )
+                case workflow.Progress(tally=tally) if bar is not None and task is not None:
+                    bar.update(
+                        task,
+                        completed=event.done,
+                        sent=tally.sent,
+                        deferred=tally.deferred,
+                        failed=tally.failed,
+                        rate=tally.rate,
+                    )
+                case workflow.Finished(report=result, stopped=stopped, refused=refused):
+                    if bar is not None:
+                        bar.stop()
+                        bar = None
+                    if refused is not None:
+                        fail(refused)
+                    if stopped:
+                        err_console.print(
+                            "Stopped. Run the same command again to resume; nobody is lost."
+                        )
+                        raise typer.Exit(130)
+                    print_report(result, name)
+    finally:
+        if bar is not None:
+            bar.stop()
 
 
-async def stoppable(work: Coroutine[Any, Any, Tally], holder: list[SendWorker]) -> Tally:
-    """Run a sender so that SIGTERM or SIGINT make it finish its batch, hand back what is
-    unsent and return, instead of dying with recipients still claimed."""
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, lambda: [worker.request_stop() for worker in holder])
-    return await work
-
-
-def _print_report(result: EditionReport, name: str) -> None:
+def print_report(result: EditionReport, name: str) -> None:
     counts = result.counts
     table = Table(
         "state",
@@ -214,7 +229,7 @@ def _print_report(result: EditionReport, name: str) -> None:
         title=f"Edition {name}",
     )
     table.add_row(
-        result.state,
+        str(result.state),
         str(result.total),
         str(counts["sent"]),
         str(counts["deferred"]),
@@ -248,74 +263,60 @@ def send(
     language: Annotated[str, typer.Option("--lang", help="Language of a --test-to copy.")] = "sl",
 ) -> None:
     """Send the digest of a list for a period: once, to everyone, resumable."""
+    import asyncio
+
+    from publisher.db import session_scope
+    from publisher.delivery.runner import Senders
+    from publisher.delivery.smtp import Verdict
+    from publisher.digests.content import edition_key
+    from publisher.digests.editions import plan, send_test
+    from publisher.digests.workflow import send_or_resume
+
     context = get_context(ctx)
     settings = context.settings
     engine = context.ready_engine()
+    lang = _language(language) or "sl"
     with session_scope(engine) as session:
         mailing_list, chosen = _list_and_period(session, settings, list_slug, period)
-        planned = plan(session, settings, mailing_list, chosen)
-        name = f"{mailing_list.slug}/{chosen.key}"
+        planned = plan(session, settings, mailing_list, chosen) if test_to else None
+    name = edition_key(mailing_list.slug, chosen.key)
+    if test_to is not None:
+        assert planned is not None
         if not planned.articles:
-            console.print(
-                f"No articles for {escape(mailing_list.name)} in {chosen.key}: "
-                "no edition made, nothing sent."
-            )
+            console.print(f"No articles for {escape(mailing_list.name)} in {chosen.key}.")
             return
-        if test_to is not None:
-            outcome = asyncio.run(
-                send_test(settings, mailing_list, chosen, planned.articles, test_to, language)
-            )
-            if outcome.verdict.value != "sent":
-                fail(f"test copy to {test_to} not sent: {outcome.code or ''} {outcome.reply}")
-            console.print(f"Test copy of {name} sent to {escape(test_to)} (no delivery recorded).")
-            return
-        existing = planned.edition
-        if existing is not None and existing.status == EditionStatus.approved:
-            result = report(session, existing)
-            if result.state in ("sent", "cancelled", "no recipients"):
-                console.print(f"Edition {name} is already {result.state}; nothing to send.")
-                _print_report(result, name)
-                return
-            console.print(f"Edition {name} was started before; resuming.")
-            edition_id = existing.id
-        else:
-            _show_plan(planned, settings)
-            if dry_run:
-                for lang in ("sl", "en"):
-                    composed = compose(settings, mailing_list, chosen, planned.articles, lang)
-                    size = len(
-                        composed.template.fill(
-                            sample_recipient(settings, mailing_list, chosen), now=utcnow()
-                        )
-                    )
-                    console.print(
-                        f"Composed ({lang}): “{escape(composed.subject)}”, {size:,} bytes."
-                    )
-                console.print("Dry run: nothing was created or sent.")
-                return
-            if not yes and not typer.confirm(f"Send {name} to {planned.recipients} recipients?"):
-                console.print("Nothing sent.")
-                return
-            try:
-                edition = approve(
-                    session,
-                    settings,
-                    mailing_list,
-                    chosen,
-                    approved_by=f"{getpass.getuser()} (command line)",
-                )
-            except NothingToSend as exc:
-                console.print(str(exc))
-                return
-            edition_id = edition.id
-        result = report(session, session.get(Edition, edition_id))
-    done = result.counts["sent"] + result.counts["failed"] + result.counts["cancelled"]
-    try:
-        _run_send(engine, settings, edition_id or 0, result.total, done)
-    except AnotherSenderRunning as exc:
-        fail(str(exc))
-    with session_scope(engine) as session:
-        _print_report(report(session, session.get(Edition, edition_id)), name)
+        outcome = asyncio.run(
+            send_test(settings, mailing_list, chosen, planned.articles, test_to, lang)
+        )
+        if outcome.verdict is not Verdict.sent:
+            fail(f"test copy to {test_to} not sent: {outcome.code or ''} {outcome.reply}")
+        console.print(f"Test copy of {name} sent to {escape(test_to)} (no delivery recorded).")
+        return
+
+    def confirm(planned: EditionPlan) -> bool:
+        if dry_run:
+            return False
+        return yes or typer.confirm(f"Send {name} to {planned.recipients} recipients?")
+
+    senders = Senders(engine, settings)
+    with senders.stopped_by_signals():
+        render_send(
+            send_or_resume(
+                engine,
+                settings,
+                senders,
+                mailing_list,
+                chosen,
+                by=f"{getpass.getuser()} (command line)",
+                confirm=confirm,
+                dry_run=dry_run,
+                wait=True,
+            ),
+            name,
+            settings,
+        )
+    if dry_run:
+        console.print("Dry run: nothing was created or sent.")
 
 
 @digest_app.command("status")
@@ -325,6 +326,17 @@ def status(
     list_slug: Annotated[str | None, typer.Option("--list", help="Only this list.")] = None,
 ) -> None:
     """Editions with their state and counts; for one edition, who failed or waits, and why."""
+    from publisher.db import session_scope
+    from publisher.delivery import ledger
+    from publisher.digests.editions import (
+        EditionNotFound,
+        edition_name,
+        editions_of,
+        get_edition,
+        report,
+    )
+    from publisher.subscribers.register import ListNotFound, get_list
+
     context = get_context(ctx)
     with session_scope(context.ready_engine()) as session:
         if edition is not None:
@@ -334,7 +346,7 @@ def status(
                 fail(str(exc))
             name = edition_name(session, found)
             result = report(session, found)
-            _print_report(result, name)
+            print_report(result, name)
             if found.job_id is not None:
                 rows = ledger.problem_rows(session, found.job_id)
                 if rows:
@@ -391,7 +403,7 @@ def status(
             table.add_row(
                 str(found.id),
                 edition_name(session, found),
-                result.state,
+                str(result.state),
                 str(result.total),
                 str(result.counts["sent"]),
                 str(result.counts["deferred"]),
@@ -402,6 +414,17 @@ def status(
 
 
 def _control(ctx: typer.Context, key: str, action: str) -> None:
+    from publisher.db import session_scope
+    from publisher.delivery.models import JobState
+    from publisher.digests.editions import (
+        EditionError,
+        EditionNotFound,
+        control,
+        edition_name,
+        get_edition,
+        retry,
+    )
+
     context = get_context(ctx)
     with session_scope(context.ready_engine()) as session:
         try:
@@ -461,27 +484,34 @@ def retry_command(
 def worker_command(ctx: typer.Context) -> None:
     """Run a sender until stopped: it sends every approved edition's queue, shared with any
     other workers on the same PostgreSQL database."""
+    import time
+
+    from publisher.delivery.runner import Senders
+    from publisher.delivery.worker import Tally
+
     context = get_context(ctx)
+    settings = context.settings
     engine = context.ready_engine()
-    last = [utcnow()]
+    last = [time.monotonic()]
 
     def on_progress(tally: Tally) -> None:
-        if (utcnow() - last[0]).total_seconds() >= 5:
-            last[0] = utcnow()
+        if time.monotonic() - last[0] >= 5:
+            last[0] = time.monotonic()
             console.print(
                 f"sent {tally.sent} · deferred {tally.deferred} · failed {tally.failed}"
                 f" · {tally.rate:.0f}/s"
             )
 
-    sender = SendWorker(engine, context.settings, on_progress=on_progress)
-    holder = [sender]
-    console.print(
-        f"Worker {sender.id} sending via {context.settings.smtp_host}:"
-        f"{context.settings.smtp_port}. Ctrl-C to stop."
-    )
-    try:
-        asyncio.run(stoppable(sender.run(until_idle=False), holder))
-    except AnotherSenderRunning as exc:
-        fail(str(exc))
-    except KeyboardInterrupt:
-        console.print("Worker stopped; its unsent recipients were handed back.")
+    senders = Senders(engine, settings)
+    with senders.stopped_by_signals():
+        sending = senders.start(
+            None, by="publisher worker", until_idle=False, on_progress=on_progress
+        )
+        console.print(
+            f"Worker {sending.worker.id} sending via {settings.smtp_host}:{settings.smtp_port}. "
+            "Ctrl-C to stop."
+        )
+        sending.wait_forever()
+    if sending.refused is not None:
+        fail(str(sending.refused))
+    console.print("Worker stopped; its unsent recipients were handed back.")

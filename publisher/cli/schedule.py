@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import datetime
+from typing import TYPE_CHECKING
 
 import typer
 from rich.markup import escape
 from rich.table import Table
-from sqlalchemy.engine import Engine
 
 from publisher.cli.context import console, get_context
-from publisher.config import Settings, config_path
-from publisher.digests.schedule import DigestScheduler, ScheduledRun, describe, upcoming
+
+if TYPE_CHECKING:
+    from publisher.config import Settings
 
 
 def schedule_command(ctx: typer.Context) -> None:
     """Show when each list's digest goes out by itself (``[[schedule]]`` in the settings)."""
+    from publisher.clock import local_now
+    from publisher.config import config_path
+    from publisher.digests.schedule import describe, upcoming
+
     settings = get_context(ctx).settings
     if not settings.schedule:
         where = config_path() or "config/publisher.toml"
@@ -26,7 +28,7 @@ def schedule_command(ctx: typer.Context) -> None:
             "(see the README, section Schedule). Digests are sent by hand until then."
         )
         return
-    now = datetime.now(settings.tz)
+    now = local_now(settings.tz)
     table = Table(
         "list",
         "when",
@@ -45,32 +47,19 @@ def schedule_command(ctx: typer.Context) -> None:
         )
     console.print(table)
     console.print(
-        "`publisher serve` runs this schedule (unless --no-schedule); editions are unique per "
+        "`publisher serve` runs this schedule (unless --no-jobs); editions are unique per "
         "list and period, so several servers, or cron beside them, never send twice."
     )
 
 
-@contextmanager
-def running_schedule(settings: Settings, engine: Engine, *, enabled: bool) -> Iterator[None]:
-    """Run the digest schedule in this process while the block runs (``publisher serve``)."""
-    if not enabled or not settings.schedule:
-        yield
+def announce_schedule(settings: Settings) -> None:
+    """One line for ``serve``'s console: when the next digest goes out by itself."""
+    from publisher.digests.schedule import upcoming
+
+    if not settings.schedule:
         return
-
-    def on_run(run: ScheduledRun) -> None:
-        detail = f" ({run.message})" if run.message else ""
-        console.print(
-            f"Schedule: {escape(run.entry.list)}/{run.period.key} {run.outcome}{escape(detail)}"
-        )
-
-    scheduler = DigestScheduler(engine, settings, on_run=on_run)
-    scheduler.start()
     first = upcoming(settings)[0]
     console.print(
         f"Digest schedule running: next {escape(first.entry.list)} "
         f"{first.at:%a %Y-%m-%d %H:%M %Z} (`publisher digest schedule` lists all)."
     )
-    try:
-        yield
-    finally:
-        scheduler.stop()

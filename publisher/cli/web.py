@@ -1,13 +1,22 @@
-"""``publisher serve``: the public web app (pages and feeds) under uvicorn."""
+"""``publisher serve``: the public web app (pages, feeds, admin, API) under uvicorn.
+
+The app's lifespan owns the process's senders (stopped cleanly on shutdown) and, unless
+``--no-jobs``, runs the scheduled jobs (the digest schedule, resuming interrupted sends) when
+this process is the one that holds the jobs (see :mod:`publisher.jobs`).
+"""
 
 from __future__ import annotations
 
 from contextlib import nullcontext
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 
 from publisher.cli.context import console, get_context
+
+if TYPE_CHECKING:
+    from publisher.digests.schedule import ScheduledRun
 
 
 def serve(
@@ -24,29 +33,45 @@ def serve(
             "and show it at /dev/mail.",
         ),
     ] = False,
-    no_schedule: Annotated[
+    no_jobs: Annotated[
         bool,
         typer.Option(
+            "--no-jobs",
             "--no-schedule",
-            help="Do not run the digest schedule here (cron, a timer or another server does).",
+            help="Never run the scheduled jobs here (digest schedule, resuming sends): for "
+            "extra web processes; another serve, or cron, runs them.",
         ),
     ] = False,
 ) -> None:
-    """Serve the home page, article and topic pages and every feed, until Ctrl+C."""
+    """Serve the site, its feeds, the admin and the API until Ctrl+C; run the scheduled jobs."""
     import uvicorn
 
     from publisher.cli.mailcatcher import dev_mail_catcher
-    from publisher.cli.schedule import running_schedule
+    from publisher.cli.schedule import announce_schedule
     from publisher.web.app import create_app
 
     context = get_context(ctx)
-    app = create_app(context.settings, context.ready_engine())
-    console.print(
-        f"Serving {context.settings.site_name} on http://{host}:{port}/ "
-        f"(links use {context.settings.base_url}); Ctrl+C stops."
+    settings = context.settings
+
+    def on_run(run: ScheduledRun) -> None:
+        detail = f" ({run.message})" if run.message else ""
+        console.print(
+            f"Schedule: {escape(run.entry.list)}/{run.period.key} {run.outcome}{escape(detail)}"
+        )
+
+    def on_lead(leading: bool) -> None:
+        if leading:
+            console.print("Jobs: this process runs the scheduled jobs.")
+            announce_schedule(settings)
+        else:
+            console.print("Jobs: another process runs the scheduled jobs; this one stands by.")
+
+    app = create_app(
+        settings, context.ready_engine(), jobs=not no_jobs, on_run=on_run, on_lead=on_lead
     )
-    with (
-        dev_mail_catcher(context.settings, app, host) if dev_smtp else nullcontext(),
-        running_schedule(context.settings, context.engine, enabled=not no_schedule),
-    ):
+    console.print(
+        f"Serving {settings.site_name} on http://{host}:{port}/ "
+        f"(links use {settings.base_url}); Ctrl+C stops."
+    )
+    with dev_mail_catcher(settings, app, host) if dev_smtp else nullcontext():
         uvicorn.run(app, host=host, port=port, proxy_headers=True, server_header=False)

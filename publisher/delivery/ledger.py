@@ -146,6 +146,57 @@ def unregister_worker(session: Session, worker_id: str) -> None:
     session.execute(worker_table.delete().where(worker_table.c.id == worker_id))
 
 
+def _due(now: datetime, stale_after: timedelta):  # type: ignore[no-untyped-def]
+    """Rows a claim may take now: queued; deferred whose next attempt has come; or
+    ``sending`` whose lease ran out or whose worker stopped beating (it crashed)."""
+    alive = select(worker_table.c.id).where(worker_table.c.heartbeat_at >= now - stale_after)
+    return or_(
+        delivery.c.status == DeliveryStatus.queued.value,
+        and_(delivery.c.status == DeliveryStatus.deferred.value, delivery.c.next_attempt_at <= now),
+        and_(
+            delivery.c.status == DeliveryStatus.sending.value,
+            or_(delivery.c.lease_until < now, delivery.c.claimed_by.not_in(alive)),
+        ),
+    )
+
+
+def in_hand(session: Session, job_id: int, stale_after: timedelta) -> bool:
+    """Whether a live sender (in any process, on any machine) is working on the job: it holds
+    claimed rows of it, or recorded one within the last ``stale_after``."""
+    now = utcnow()
+    alive = select(worker_table.c.id).where(worker_table.c.heartbeat_at >= now - stale_after)
+    held = select(delivery.c.id).where(
+        delivery.c.job_id == job_id,
+        or_(
+            and_(
+                delivery.c.status == DeliveryStatus.sending.value,
+                delivery.c.claimed_by.in_(alive),
+                delivery.c.lease_until >= now,
+            ),
+            and_(
+                delivery.c.status != DeliveryStatus.queued.value,
+                delivery.c.updated_at >= now - stale_after,
+                delivery.c.attempts > 0,
+            ),
+        ),
+    )
+    return session.execute(held.limit(1)).first() is not None
+
+
+def waiting_jobs(session: Session, stale_after: timedelta) -> list[int]:
+    """Active jobs with rows due now that no live sender is working on: a send that was
+    interrupted (a restart, a crash, Ctrl+C) or queued without a sender."""
+    now = utcnow()
+    active = select(job_table.c.id).where(job_table.c.state == JobState.active.value)
+    rows = session.execute(
+        select(delivery.c.job_id)
+        .where(delivery.c.job_id.in_(active), _due(now, stale_after))
+        .group_by(delivery.c.job_id)
+        .order_by(delivery.c.job_id)
+    ).all()
+    return [job_id for (job_id,) in rows if not in_hand(session, job_id, stale_after)]
+
+
 # --- claiming and recording -------------------------------------------------------------------
 
 
@@ -171,20 +222,11 @@ def claim(
 ) -> list[Claimed]:
     """Take up to ``limit`` rows that are due, for this worker, under a lease.
 
-    Due: queued; deferred whose next attempt has come; or ``sending`` whose lease ran out or
-    whose worker stopped beating (it crashed). On PostgreSQL ``FOR UPDATE SKIP LOCKED`` lets
+    Due: see :func:`_due`. On PostgreSQL ``FOR UPDATE SKIP LOCKED`` lets
     many workers claim at once without waiting on or taking each other's rows.
     """
     now = utcnow()
-    alive = select(worker_table.c.id).where(worker_table.c.heartbeat_at >= now - stale_after)
-    due = or_(
-        delivery.c.status == DeliveryStatus.queued.value,
-        and_(delivery.c.status == DeliveryStatus.deferred.value, delivery.c.next_attempt_at <= now),
-        and_(
-            delivery.c.status == DeliveryStatus.sending.value,
-            or_(delivery.c.lease_until < now, delivery.c.claimed_by.not_in(alive)),
-        ),
-    )
+    due = _due(now, stale_after)
     active_jobs = select(job_table.c.id).where(job_table.c.state == JobState.active.value)
     if job_ids is not None:
         active_jobs = active_jobs.where(job_table.c.id.in_(list(job_ids)))

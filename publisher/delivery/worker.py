@@ -1,8 +1,10 @@
-"""The sender: claims due rows, fills each copy, sends it over the pool, records the reply.
+"""The sender: claims due rows, fills each copy, hands it to the outbox, records the reply.
 
-One ``SendWorker`` per process. ``publisher worker`` runs one for ever (scale out by starting
-more, on more machines, against one PostgreSQL); ``publisher digest send`` runs one inline
-until its edition is finished. Domain code: progress goes to a callback, never a terminal.
+A ``SendWorker`` is made and started only by :mod:`publisher.delivery.runner`, whichever
+shell asked (``publisher worker`` for every job until stopped; ``digest send``, the admin, the
+API, the schedule and ``serve``'s resuming of interrupted sends for one edition until it is
+finished). Scale out by running more of them, on more machines, against one PostgreSQL.
+Domain code: progress goes to a callback, never a terminal.
 """
 
 from __future__ import annotations
@@ -28,9 +30,9 @@ from publisher.db import utcnow
 from publisher.delivery import ledger
 from publisher.delivery.ledger import Claimed, Result
 from publisher.delivery.models import DeliveryStatus, JobState, SendJob
-from publisher.delivery.smtp import Outcome, SmtpConfig, SmtpPool, Verdict
+from publisher.delivery.outbox import Outbox
+from publisher.delivery.smtp import Outcome, SmtpConfig, Verdict
 from publisher.links import SubscriberLinks
-from publisher.mail.dkim import dkim_signer
 from publisher.mail.message import MessageTemplate, Recipient, message_id_for, sender_domain
 from publisher.subscribers.models import SuppressionReason
 from publisher.subscribers.register import suppress
@@ -130,13 +132,14 @@ class SendWorker:
         self.id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.tally = Tally()
         self.links = SubscriberLinks(settings)
-        self.signer = dkim_signer(settings)
         self.domain = sender_domain(settings.from_address)
         self._jobs: dict[int, _Job] = {}
         self._halted: set[int] = set()
         """Jobs that are paused, cancelled or done: their claimed rows go back unsent."""
         self._failures_in_row: Counter[int] = Counter()
         self._stop = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop_asked = False
 
     # --- database steps, run in a thread so SMTP I/O keeps flowing -------------------------
 
@@ -179,20 +182,36 @@ class SendWorker:
                 await asyncio.sleep(self.config.heartbeat / 2)
 
     def request_stop(self) -> None:
-        """Finish the batch in hand, hand back what is unsent, and return."""
-        self._stop.set()
+        """Finish the batch in hand, hand back what is unsent, and return.
+
+        Safe to call from any thread (a signal handler, a server shutting down)."""
+        self._stop_asked = True
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            self._stop.set()
+        else:
+            loop.call_soon_threadsafe(self._stop.set)
 
     @property
     def stopped(self) -> bool:
-        return self._stop.is_set()
+        return self._stop_asked
 
     # --- the loop ----------------------------------------------------------------------
 
     async def run(self, *, until_idle: bool) -> Tally:
         """Send until stopped; with ``until_idle``, until this worker's jobs have nothing due
         now or later (finished, paused or cancelled)."""
+        self._loop = asyncio.get_running_loop()
+        if self._stop_asked:
+            self._stop.set()
         await self._register_when_free()
-        pool = SmtpPool(self.smtp)
+        outbox = Outbox(self.settings, smtp=self.smtp)
         watcher = asyncio.create_task(self._watch())
         claiming: asyncio.Task[list[Claimed]] = asyncio.create_task(self._claim())
         recording: asyncio.Task[Any] | None = None
@@ -210,7 +229,7 @@ class SendWorker:
                     continue
                 # Claim the next batch and record the last one while this one is on the wire.
                 claiming = asyncio.create_task(self._claim())
-                done = await self._send(pool, claimed)
+                done = await self._send(outbox, claimed)
                 if recording is not None:
                     await recording
                 recording = asyncio.create_task(self._run_db(partial(self._record, done=done)))
@@ -224,7 +243,7 @@ class SendWorker:
                 claiming.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await claiming
-            await pool.close()
+            await outbox.close()
             await self._run_db(lambda s: ledger.unregister_worker(s, self.id))
         return self.tally
 
@@ -320,7 +339,7 @@ class SendWorker:
             await asyncio.wait_for(self._stop.wait(), timeout=0.5)
 
     async def _send(
-        self, pool: SmtpPool, claimed: list[Claimed]
+        self, outbox: Outbox, claimed: list[Claimed]
     ) -> list[tuple[Claimed, Outcome | None, str]]:
         now = utcnow()
 
@@ -341,9 +360,7 @@ class SendWorker:
                 data = template.fill(recipient, now=now)
             except ValueError as exc:  # an address or value that cannot go in a header
                 return row, Outcome(Verdict.failed, None, f"refused before sending: {exc}"), ""
-            if self.signer is not None:
-                data = self.signer.sign(data)
-            outcome = await pool.send(job.job.envelope_from, row.email, data)
+            outcome = await outbox.send(row.email, data, envelope_from=job.job.envelope_from)
             return row, outcome, message_id
 
         return list(await asyncio.gather(*(send_one(row) for row in claimed)))

@@ -48,8 +48,9 @@ def articles_for(
     return list(session.exec(query).all())
 
 
-def edition_key(mailing_list: MailingList, period: Period) -> str:
-    return f"{mailing_list.slug}/{period.key}"
+def edition_key(list_slug: str, period_key: str) -> str:
+    """What staff call an edition (``tedenske-novice/2025-W10``): CLI, admin, job, headers."""
+    return f"{list_slug}/{period_key}"
 
 
 def archive_url(settings: Settings, mailing_list: MailingList, period: Period) -> str:
@@ -67,7 +68,7 @@ def build_digest(
 ) -> Digest:
     """The language-neutral content of one edition."""
     return Digest(
-        edition_key=edition_key(mailing_list, period),
+        edition_key=edition_key(mailing_list.slug, period.key),
         list_slug=mailing_list.slug,
         list_name=mailing_list.name,
         period_start=period.start,
@@ -110,5 +111,5 @@ def sample_recipient(settings: Settings, mailing_list: MailingList, period: Peri
         name="Ana Primer",
         unsubscribe_url=f"{settings.base_url}/unsubscribe/preview",
         preferences_url=f"{settings.base_url}/preferences/preview",
-        message_id=message_id_for(edition_key(mailing_list, period), "preview", domain),
+        message_id=message_id_for(edition_key(mailing_list.slug, period.key), "preview", domain),
     )

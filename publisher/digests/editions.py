@@ -1,22 +1,22 @@
-"""Editions: find or create the one edition of a (list, period), approve it, send it, report.
+"""Editions: find or create the one edition of a (list, period), approve it, report on it.
 
-The CLI, the admin and the scheduler call these functions, never their own copies. The
-database decides uniqueness (a unique constraint on (list, period)) and who approves (an
-UPDATE that only a draft matches), so any number of callers at once create one edition and
-freeze one set of recipients.
+The CLI, the admin, the API and the scheduler call these functions, never their own copies
+(sending goes through :func:`publisher.digests.workflow.send_or_resume`). The database
+decides uniqueness (a unique constraint on (list, period)) and who approves (an UPDATE that
+only a draft matches), so any number of callers at once create one edition and freeze one
+set of recipients.
 """
 
 from __future__ import annotations
 
+import enum
 import json
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from publisher.articles.models import Article
@@ -24,12 +24,11 @@ from publisher.config import Settings
 from publisher.db import utcnow
 from publisher.delivery import ledger
 from publisher.delivery.models import JobState, SendJob
-from publisher.delivery.smtp import Outcome, SmtpConfig, SmtpPool
-from publisher.delivery.worker import SendWorker, Tally, WorkerConfig
+from publisher.delivery.outbox import Outbox, envelope_sender
+from publisher.delivery.smtp import Outcome
 from publisher.digests.content import articles_for, compose, edition_key, sample_recipient
 from publisher.digests.models import Edition, EditionContent, EditionStatus
 from publisher.digests.periods import Period, parse_period
-from publisher.mail.dkim import dkim_signer
 from publisher.mail.message import Recipient, message_id_for, sender_domain
 from publisher.subscribers.models import MailingList
 from publisher.subscribers.recipients import recipients_query
@@ -61,6 +60,24 @@ class EditionPlan:
     edition: Edition | None = None
 
 
+class EditionState(enum.StrEnum):
+    """Where an edition is, as staff see it: its approval and its send job's state together."""
+
+    draft = "draft"
+    approved = "approved"
+    """Approved, but no send job (an edition of an older version)."""
+    sending = "sending"
+    paused = "paused"
+    cancelled = "cancelled"
+    sent = "sent"
+    no_recipients = "no recipients"
+
+    @property
+    def finished(self) -> bool:
+        """Nothing is left to send, ever (a cancelled edition's rest is closed)."""
+        return self in (EditionState.sent, EditionState.cancelled, EditionState.no_recipients)
+
+
 @dataclass
 class EditionReport:
     """The state of an edition's sending, for status pages and the end of a send."""
@@ -71,18 +88,34 @@ class EditionReport:
     top_failures: list[tuple[str, int]] = field(default_factory=list)
 
     @property
-    def state(self) -> str:
+    def state(self) -> EditionState:
         if self.edition.status == EditionStatus.draft:
-            return "draft"
+            return EditionState.draft
         if self.job is None:
-            return "approved"
-        if self.job.state == JobState.done and not sum(self.counts.values()):
-            return "no recipients"
-        return {"active": "sending", "done": "sent"}.get(str(self.job.state), str(self.job.state))
+            return EditionState.approved
+        job_state = JobState(self.job.state)
+        if job_state is JobState.done:
+            return EditionState.sent if self.total else EditionState.no_recipients
+        return {
+            JobState.active: EditionState.sending,
+            JobState.paused: EditionState.paused,
+            JobState.cancelled: EditionState.cancelled,
+        }[job_state]
 
     @property
     def total(self) -> int:
         return sum(self.counts.values())
+
+    @property
+    def done(self) -> int:
+        """Recipients nothing more will happen to: sent, failed for good, or cancelled."""
+        counts = self.counts
+        return counts["sent"] + counts["failed"] + counts["cancelled"]
+
+    @property
+    def waiting(self) -> int:
+        """Queued, being sent, or waiting for a retry."""
+        return self.total - self.done
 
 
 # --- finding and planning -------------------------------------------------------------------
@@ -150,7 +183,7 @@ def get_edition(session: Session, key: str | int) -> Edition:
 def edition_name(session: Session, edition: Edition) -> str:
     mailing_list = session.get(MailingList, edition.list_id)
     assert mailing_list is not None
-    return f"{mailing_list.slug}/{edition.period_key}"
+    return edition_key(mailing_list.slug, edition.period_key)
 
 
 def get_or_create_edition(session: Session, mailing_list: MailingList, period: Period) -> Edition:
@@ -233,8 +266,8 @@ def approve(
             edition.subject = composed.subject
     job = ledger.create_job(
         session,
-        name=edition_key(mailing_list, period),
-        envelope_from=sender_domain_address(settings),
+        name=edition_key(mailing_list.slug, period.key),
+        envelope_from=envelope_sender(settings),
         templates=templates,
         list_id=mailing_list.id,
     )
@@ -248,40 +281,6 @@ def approve(
         ledger.finish_if_done(session, job.id or 0)
     session.flush()
     return edition
-
-
-def sender_domain_address(settings: Settings) -> str:
-    """The envelope sender (MAIL FROM): the From address itself, where bounces go."""
-    from email.utils import parseaddr
-
-    return parseaddr(settings.from_address)[1]
-
-
-# --- sending ------------------------------------------------------------------------------
-
-
-async def send_edition(
-    engine: Engine,
-    settings: Settings,
-    edition_id: int,
-    *,
-    on_progress: Callable[[Tally], None] | None = None,
-    config: WorkerConfig | None = None,
-    worker: list[SendWorker] | None = None,
-) -> Tally:
-    """Send an approved edition inline until it is finished, paused or cancelled.
-
-    ``worker`` (a list) receives the running worker, so a caller can ask it to stop.
-    """
-    with Session(engine) as session:
-        edition = session.get(Edition, edition_id)
-        if edition is None or edition.job_id is None:
-            raise EditionError("the edition is not approved yet")
-        job_id = edition.job_id
-    sender = SendWorker(engine, settings, job_ids=[job_id], config=config, on_progress=on_progress)
-    if worker is not None:
-        worker.append(sender)
-    return await sender.run(until_idle=True)
 
 
 def report(session: Session, edition: Edition) -> EditionReport:
@@ -329,18 +328,13 @@ async def send_test(
         unsubscribe_url=sample.unsubscribe_url,
         preferences_url=sample.preferences_url,
         message_id=message_id_for(
-            edition_key(mailing_list, period), "test", sender_domain(settings.from_address)
+            edition_key(mailing_list.slug, period.key),
+            "test",
+            sender_domain(settings.from_address),
         ),
     )
-    data = composed.template.fill(recipient, now=utcnow())
-    signer = dkim_signer(settings)
-    if signer is not None:
-        data = signer.sign(data)
-    pool = SmtpPool(replace(SmtpConfig.from_settings(settings), pool_size=1))
-    try:
-        return await pool.send(sender_domain_address(settings), to_address, data)
-    finally:
-        await pool.close()
+    async with Outbox(settings, pool_size=1) as outbox:
+        return await outbox.send(to_address, composed.template.fill(recipient, now=utcnow()))
 
 
 def resolve_period(text: str | None, settings: Settings) -> Period:

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from publisher.clock import local_now
+
 
 class PeriodKind(enum.StrEnum):
     week = "week"
@@ -75,7 +77,7 @@ def current_period(
     tz: ZoneInfo, kind: PeriodKind = PeriodKind.week, now: datetime | None = None
 ) -> Period:
     """The period today falls in, today being local to the municipality."""
-    moment = now or datetime.now(tz)
+    moment = now or local_now(tz)
     return period_containing(moment.astimezone(tz).date(), kind)
 
 

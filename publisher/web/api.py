@@ -46,20 +46,24 @@ from publisher.articles.store import (
 )
 from publisher.config import Settings
 from publisher.db import session_scope
+from publisher.delivery.runner import Senders
 from publisher.digests.content import archive_url
 from publisher.digests.editions import (
     EditionNotFound,
-    NothingToSend,
-    approve,
     editions_of,
-    find_edition,
     get_edition,
     report,
     resolve_period,
 )
-from publisher.digests.models import Edition, EditionStatus
+from publisher.digests.models import Edition
 from publisher.digests.periods import BadPeriod, PeriodKind, period_containing
-from publisher.digests.schedule import send_in_background
+from publisher.digests.workflow import (
+    AlreadyFinished,
+    Approved,
+    NoArticles,
+    Resuming,
+    send_or_resume,
+)
 from publisher.feeds.entries import article_url
 from publisher.feeds.websub import notify_hub_of_changes
 from publisher.staff.api_tokens import authenticate
@@ -614,19 +618,23 @@ def approve_edition(
         period = resolve_period(body.period, settings)
     except BadPeriod as exc:
         return unprocessable([_problem(["body", "period"], str(exc))])
-    existing = find_edition(session, mailing_list, period)
-    already_approved = existing is not None and existing.status == EditionStatus.approved
-    try:
-        found = approve(
-            session, settings, mailing_list, period, approved_by=f"API token {token.name}"
-        )
-    except NothingToSend as exc:
-        raise HTTPException(409, detail=str(exc)) from None
-    session.commit()
-    if already_approved:
-        response.status_code = 200
-    elif body.send:
-        send_in_background(request.app.state.engine, settings, found.id or 0)
+    found = None
+    for event in send_or_resume(
+        request.app.state.engine,
+        settings,
+        request.app.state.senders,
+        mailing_list,
+        period,
+        by=f"API token {token.name}",
+        start=body.send,
+    ):
+        if isinstance(event, NoArticles):
+            raise HTTPException(409, detail=event.message)
+        if isinstance(event, AlreadyFinished | Resuming):
+            response.status_code = 200
+        if isinstance(event, AlreadyFinished | Resuming | Approved):
+            found = event.report.edition
+    assert found is not None
     response.headers["Location"] = f"{request.scope.get('root_path', '')}/editions/{found.id}"
     return _edition_out(session, settings, found)
 
@@ -676,8 +684,8 @@ DOCS_CSP = "; ".join(
 )
 
 
-def create_api(settings: Settings, engine: Engine) -> FastAPI:
-    """The ``/api`` sub-application (mount it at ``/api``)."""
+def create_api(settings: Settings, engine: Engine, senders: Senders) -> FastAPI:
+    """The ``/api`` sub-application (mount it at ``/api``); it sends with the app's senders."""
     api = FastAPI(
         title=f"{settings.site_name}: API",
         description=DESCRIPTION,
@@ -688,6 +696,7 @@ def create_api(settings: Settings, engine: Engine) -> FastAPI:
     )
     api.state.settings = settings
     api.state.engine = engine
+    api.state.senders = senders
     api.include_router(router)
     api.add_exception_handler(RequestValidationError, _validation_errors)
     api.mount("/docs/assets", StaticFiles(directory=DOCS_ASSETS), name="api-docs-assets")

@@ -1,7 +1,14 @@
-"""``create_app(settings)``: the FastAPI app ``publisher serve`` runs and tests speak HTTP to."""
+"""``create_app(settings)``: the FastAPI app ``publisher serve`` runs and tests speak HTTP to.
+
+The app owns this process's senders and outbox: its lifespan stops every sender cleanly on
+shutdown (the batch in hand finishes, the rest goes back to the ledger) and, with
+``jobs=True`` (``serve`` without ``--no-jobs``), runs the scheduled jobs while it is up.
+"""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -10,13 +17,18 @@ from fastapi.responses import PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.engine import Engine
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 import publisher
 from publisher.config import Settings
 from publisher.db import make_engine
+from publisher.delivery.outbox import Outbox
+from publisher.delivery.runner import Senders
+from publisher.digests.schedule import ScheduledRun
 from publisher.feeds.cache import FeedCache
 from publisher.i18n import format_day
+from publisher.jobs import JobRunner
 from publisher.web import archive, feeds, public
 from publisher.web.admin import install as install_admin
 from publisher.web.api import create_api
@@ -39,16 +51,43 @@ def make_templates(settings: Settings) -> Jinja2Templates:
     return templates
 
 
-def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
+def create_app(
+    settings: Settings,
+    engine: Engine | None = None,
+    *,
+    jobs: bool = False,
+    on_run: Callable[[ScheduledRun], None] | None = None,
+    on_lead: Callable[[bool], None] | None = None,
+) -> FastAPI:
     """The public web app: pages, feeds and static files, with security headers throughout."""
+    engine = engine or make_engine(settings.database_url)
+    senders = Senders(engine, settings)
+    outbox = Outbox(settings, pool_size=2)  # confirmations trickle in; two cover a burst
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runner = JobRunner(engine, settings, senders, on_run=on_run, on_lead=on_lead)
+        if jobs:
+            runner.start()
+        try:
+            yield
+        finally:
+            if jobs:
+                await run_in_threadpool(runner.stop)
+            await run_in_threadpool(senders.stop_all)
+            await outbox.close()
+
     app = FastAPI(
         title=settings.site_name,
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
+        lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.engine = engine or make_engine(settings.database_url)
+    app.state.engine = engine
+    app.state.senders = senders
+    app.state.outbox = outbox
     app.state.templates = make_templates(settings)
     app.state.feed_cache = FeedCache(app.state.engine, settings)
     install_residents_pages(app, settings)
@@ -56,7 +95,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.include_router(feeds.router)
     app.include_router(public.router)
     app.include_router(archive.router)
-    app.mount("/api", create_api(settings, app.state.engine), name="api")
+    app.mount("/api", create_api(settings, engine, senders), name="api")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(SecurityHeadersMiddleware)
 

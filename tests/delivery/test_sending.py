@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import threading
@@ -19,13 +18,11 @@ from sqlmodel import Session, select
 from publisher.config import Settings
 from publisher.delivery import ledger
 from publisher.delivery.models import Delivery, DeliveryStatus, JobState
+from publisher.delivery.runner import Senders
 from publisher.digests.editions import (
-    NothingToSend,
     approve,
     control,
-    find_edition,
     report,
-    send_edition,
 )
 from publisher.digests.models import Edition
 from publisher.digests.periods import parse_period
@@ -63,7 +60,14 @@ def deliveries(engine: Engine) -> dict[str, Delivery]:
 
 
 def send(engine: Engine, settings: Settings, edition_id: int) -> None:
-    asyncio.run(send_edition(engine, settings, edition_id))
+    """Send through the one runner, as every shell does, and wait for the sender to end."""
+    with Session(engine) as session:
+        edition = session.get(Edition, edition_id)
+        assert edition is not None and edition.job_id is not None
+        job_id = edition.job_id
+    sending = Senders(engine, settings).start(job_id, by="test")
+    assert sending.wait(120), "the sender did not finish"
+    assert sending.error is None, sending.error
 
 
 def test_every_subscriber_gets_exactly_one_message(engine: Engine, database_url: str, smtp) -> None:
@@ -91,20 +95,6 @@ def test_every_subscriber_gets_exactly_one_message(engine: Engine, database_url:
 
     send(engine, settings, edition_id)  # a finished edition sends nothing more
     assert len(smtp.handler.received) == 45
-
-
-def test_week_without_articles_makes_no_edition_and_sends_nothing(
-    engine: Engine, database_url: str, smtp
-) -> None:
-    stock(engine, 3)
-    settings = settings_for(database_url, smtp.port)
-    with Session(engine) as session:
-        mailing_list = get_list(session, LIST)
-        with pytest.raises(NothingToSend, match="no articles"):
-            approve(session, settings, mailing_list, parse_period("2025-W30"), approved_by="t")
-        session.commit()
-        assert find_edition(session, mailing_list, parse_period("2025-W30")) is None
-    assert smtp.handler.received == []
 
 
 def test_temporary_failure_is_retried_and_sent(engine: Engine, database_url: str, smtp) -> None:
@@ -248,22 +238,6 @@ def test_sender_killed_mid_send_resumes_without_losing_anyone(
     with Session(engine) as session:
         edition = session.execute(select(Edition)).scalars().one()
         assert report(session, edition).counts["sent"] == 150
-
-
-def test_same_week_triggered_from_three_processes_sends_once(
-    engine: Engine, database_url: str, smtp, tmp_path: Path
-) -> None:
-    addresses = stock(engine, 60)
-    env = cli_env(database_url, smtp.port)
-    args = ["digest", "send", "--list", LIST, "--period", PERIOD, "--yes"]
-    processes = [start_cli(*args, env=env, cwd=tmp_path) for _ in range(3)]
-    outputs = [process.communicate(timeout=120) for process in processes]
-    for process, (_, err) in zip(processes, outputs, strict=True):
-        sqlite_refusal = "another sender is running" in err
-        assert process.returncode == 0 or sqlite_refusal, err
-    with Session(engine) as session:
-        assert len(session.execute(select(Edition)).scalars().all()) == 1
-    assert smtp.handler.per_recipient() == Counter({address: 1 for address in addresses})
 
 
 @pytest.mark.postgres

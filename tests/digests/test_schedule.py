@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import time_machine
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 from typer.testing import CliRunner
@@ -17,15 +18,19 @@ from publisher.cli import app as cli_app
 from publisher.cli.context import console
 from publisher.config import ScheduleEntry, SettingsError, load_settings
 from publisher.db import make_engine
+from publisher.delivery.runner import Senders
 from publisher.digests.models import Edition, EditionStatus
 from publisher.digests.schedule import (
-    DigestScheduler,
     RunOutcome,
     ScheduledRun,
+    fire,
+    missed_run,
     next_run,
+    owed,
     period_for,
     upcoming,
 )
+from publisher.jobs import JobRunner
 from tests.delivery.sending_support import LIST, LJUBLJANA, SmtpServer, settings_for, stock
 
 FRIDAY_NOON = ScheduleEntry(list=LIST, day="fri", time="12:00")
@@ -155,10 +160,9 @@ def test_a_list_that_needs_approval_gets_a_draft_and_nothing_is_sent(
     stock(engine, 3)
     entry = ScheduleEntry(list=LIST, day="fri", time="12:00", approval=True)
     settings = settings_for(database_url, 1, schedule=[entry.model_dump()])
-    scheduler = DigestScheduler(engine, settings, clock=lambda: IN_WEEK_10)
 
-    first = scheduler.fire(entry)
-    again = scheduler.fire(entry)  # a second server, or a restart that fires again
+    first = fire(engine, settings, None, entry, IN_WEEK_10)
+    again = fire(engine, settings, None, entry, IN_WEEK_10)  # another server, or a restart
     assert first.outcome is again.outcome is RunOutcome.drafted
     assert first.edition_id == again.edition_id
     with Session(engine) as session:
@@ -166,56 +170,80 @@ def test_a_list_that_needs_approval_gets_a_draft_and_nothing_is_sent(
     assert len(editions) == 1
     assert editions[0].status == EditionStatus.draft and editions[0].job_id is None
 
-    empty_week = DigestScheduler(engine, settings, clock=lambda: at(2025, 3, 14, 12, 0))
-    assert empty_week.fire(entry).outcome is RunOutcome.nothing
+    empty_week = fire(engine, settings, None, entry, at(2025, 3, 14, 12, 0))
+    assert empty_week.outcome is RunOutcome.nothing
     unknown = ScheduleEntry(list="ni-je", day="fri", time="12:00")
-    assert scheduler.fire(unknown).outcome is RunOutcome.unknown_list
+    assert fire(engine, settings, None, unknown, IN_WEEK_10).outcome is RunOutcome.unknown_list
     with Session(engine) as session:
         assert len(session.exec(select(Edition)).all()) == 1
 
 
-def test_two_schedulers_firing_at_once_send_one_edition_once_to_everyone(
+def test_a_run_missed_while_no_server_ran_is_owed_within_the_grace_time(
     engine: Engine, database_url: str
 ) -> None:
+    stock(engine, 2)
+    settings = settings_for(database_url, 1, schedule=[FRIDAY_NOON.model_dump()])
+    assert missed_run(FRIDAY_NOON, LJUBLJANA, at(2025, 3, 7, 11, 59)) is None
+    assert missed_run(FRIDAY_NOON, LJUBLJANA, at(2025, 3, 7, 12, 40)) == IN_WEEK_10
+    assert missed_run(FRIDAY_NOON, LJUBLJANA, at(2025, 3, 7, 18, 1)) is None  # too late
+    assert owed(engine, settings, at(2025, 3, 7, 12, 40)) == [(FRIDAY_NOON, IN_WEEK_10)]
+    fire(engine, settings, None, FRIDAY_NOON, IN_WEEK_10)
+    assert owed(engine, settings, at(2025, 3, 7, 12, 40)) == []  # it ran: nothing owed
+
+
+def test_two_job_runners_on_one_database_run_the_schedule_once_and_take_over(
+    engine: Engine, database_url: str
+) -> None:
+    """Two servers start at 12:05 on the Friday of week 10, five minutes after the digest
+    was due: exactly one of them runs the owed run and sends the edition once to everyone;
+    when it stops, the other takes the jobs over."""
     addresses = stock(engine, 25)
-    with SmtpServer() as smtp:
-        settings = settings_for(database_url, smtp.port, schedule=[FRIDAY_NOON.model_dump()])
-        runs: list[ScheduledRun] = []
+    with SmtpServer() as smtp, time_machine.travel(at(2025, 3, 7, 12, 5), tick=True):
+        settings = settings_for(
+            database_url, smtp.port, schedule=[FRIDAY_NOON.model_dump()], jobs_poll=0.2
+        )
+        runs: list[tuple[int, ScheduledRun]] = []
+        leads: list[tuple[int, bool]] = []
         lock = threading.Lock()
 
-        def record(run: ScheduledRun) -> None:
-            with lock:
-                runs.append(run)
+        def runner(index: int, own: Engine) -> JobRunner:
+            def on_run(run: ScheduledRun) -> None:
+                with lock:
+                    runs.append((index, run))
 
-        # Two servers: each with its own engine (connection pool) and APScheduler.
+            def on_lead(leading: bool) -> None:
+                with lock:
+                    leads.append((index, leading))
+
+            return JobRunner(own, settings, Senders(own, settings), on_run=on_run, on_lead=on_lead)
+
+        # Two servers: each with its own engine (connection pool), scheduler and senders.
         engines = [make_engine(database_url) for _ in range(2)]
-        schedulers = [
-            DigestScheduler(own, settings, on_run=record, clock=lambda: IN_WEEK_10)
-            for own in engines
-        ]
+        runners = [runner(index, own) for index, own in enumerate(engines)]
         try:
-            for scheduler in schedulers:
-                scheduler.start()
-                (job,) = scheduler.scheduler.get_jobs()
-                assert job.next_run_time == next_run(
-                    FRIDAY_NOON, LJUBLJANA, datetime.now(LJUBLJANA)
-                )
-            now = datetime.now(LJUBLJANA)
-            for scheduler in schedulers:  # it is Friday 12:00 for both at once
-                scheduler.scheduler.get_jobs()[0].modify(next_run_time=now)
-            wait_until(lambda: len(runs) == 2)
+            for job_runner in runners:
+                job_runner.start()
+            wait_until(lambda: len(leads) == 2 and len(runs) == 1)
+            leader = next(index for index, leading in leads if leading)
+            assert sorted(leading for _, leading in leads) == [False, True]
+            assert runs[0][0] == leader and runs[0][1].outcome is RunOutcome.approved
+            wait_until(lambda: sorted(smtp.handler.per_recipient()) == sorted(addresses))
+
+            runners[leader].senders.stop_all()
+            runners[leader].stop()
+            wait_until(lambda: (1 - leader, True) in leads, timeout=30)
+            assert len(runs) == 1  # the new leader owes nothing: the edition exists
         finally:
-            for scheduler in schedulers:
-                scheduler.stop()
+            for job_runner in runners:
+                if job_runner.scheduler.running:
+                    job_runner.stop()
+                job_runner.senders.stop_all()
             for own in engines:
                 own.dispose()
 
-        assert {run.outcome for run in runs} == {RunOutcome.approved}
-        assert len({run.edition_id for run in runs}) == 1
         with Session(engine) as session:
             editions = session.exec(select(Edition)).all()
         assert len(editions) == 1 and editions[0].period_key == "2025-W10"
         assert editions[0].approved_by.startswith("schedule")
         received = smtp.handler.per_recipient()
-        assert sorted(received) == sorted(addresses)
         assert set(received.values()) == {1}  # nobody twice

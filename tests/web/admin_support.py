@@ -58,7 +58,7 @@ def admin_site(engine: Engine, database_url: str) -> Iterator[AdminSite]:
             try:
                 yield site
             finally:
-                app.state.admin.senders.stop_all()
+                app.state.senders.stop_all()
 
 
 def csrf_of(page: httpx.Response) -> str:

@@ -1,8 +1,8 @@
 """The staff admin at ``/admin``: server-rendered pages that call the same domain functions
 as the CLI (editions, ledger, register, store), never copies of them.
 
-``install(app)`` adds the routes and the admin's per-process state (background senders,
-the login throttle); ``create_app`` calls it.
+``install(app)`` adds the routes and the admin's per-process state (the login throttle);
+sending goes through the app's one :class:`~publisher.delivery.runner.Senders`.
 """
 
 from __future__ import annotations
@@ -13,12 +13,10 @@ from fastapi import APIRouter, Depends, FastAPI
 
 from publisher.web.admin import articles, auth, dashboard, digests, editions, subscribers
 from publisher.web.admin.auth import LoginThrottle, require_staff
-from publisher.web.admin.sending import BackgroundSenders
 
 
 @dataclass
 class AdminState:
-    senders: BackgroundSenders
     throttle: LoginThrottle
 
 
@@ -32,7 +30,6 @@ def _protected() -> APIRouter:
 
 def install(app: FastAPI) -> None:
     app.state.admin = AdminState(
-        senders=BackgroundSenders(app.state.engine, app.state.settings),
         throttle=LoginThrottle(),
     )
     app.include_router(auth.router)

@@ -34,8 +34,7 @@ class EditionRow:
 
     @property
     def done(self) -> int:
-        counts = self.report.counts
-        return counts["sent"] + counts["failed"] + counts["cancelled"]
+        return self.report.done
 
     @property
     def percent(self) -> int:

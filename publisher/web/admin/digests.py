@@ -9,22 +9,17 @@ the frozen message, not a fresh composition, so it stays what was sent.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from datetime import timedelta
-from email import message_from_bytes, policy
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 from starlette.exceptions import HTTPException
 
-from publisher.config import Settings
-from publisher.db import session_scope, utcnow
-from publisher.delivery import ledger
 from publisher.delivery.smtp import Verdict
-from publisher.digests.content import compose, sample_recipient
-from publisher.digests.editions import EditionPlan, NothingToSend, approve, plan, report, send_test
+from publisher.digests.editions import plan, report, send_test
 from publisher.digests.models import EditionStatus
 from publisher.digests.periods import (
     BadPeriod,
@@ -33,13 +28,21 @@ from publisher.digests.periods import (
     parse_period,
     period_containing,
 )
+from publisher.digests.preview import preview
+from publisher.digests.workflow import (
+    AlreadyFinished,
+    Approved,
+    NoArticles,
+    Resuming,
+    send_or_resume,
+)
 from publisher.mail.compose import format_period
 from publisher.subscribers.models import MailingList
 from publisher.subscribers.register import ListNotFound, get_list
 from publisher.translations import LANGUAGES
 from publisher.web.admin.auth import Staff
 from publisher.web.admin.dashboard import STATE_NAMES
-from publisher.web.admin.render import engine_of, render, settings_of
+from publisher.web.admin.render import engine_of, render, senders_of, settings_of
 from publisher.web.csrf import require_csrf
 
 router = APIRouter()
@@ -61,16 +64,6 @@ NOTICES = {
 }
 
 
-@dataclass
-class Preview:
-    """One language of the message as a resident would read it."""
-
-    language: str
-    subject: str
-    html: str
-    text: str
-
-
 def _list_and_period(session: Session, slug: str, period_key: str) -> tuple[MailingList, Period]:
     try:
         return get_list(session, slug), parse_period(period_key)
@@ -82,38 +75,9 @@ def _language(value: str | None, mailing_list: MailingList) -> str:
     return value if value in LANGUAGES else str(mailing_list.language)
 
 
-def preview_message(
-    session: Session,
-    settings: Settings,
-    planned: EditionPlan,
-    language: str,
-) -> Preview:
-    """The filled message for the made-up resident: frozen if approved, else composed now
-    by the same function the edition will use."""
-    mailing_list, period = planned.mailing_list, planned.period
-    sample = sample_recipient(settings, mailing_list, period)
-    edition = planned.edition
-    if edition is not None and edition.status == EditionStatus.approved and edition.job_id:
-        templates = ledger.load_templates(session, edition.job_id)
-        template = templates.get(language) or next(iter(templates.values()))
-    else:
-        template = compose(settings, mailing_list, period, planned.articles, language).template
-    parsed = message_from_bytes(template.fill(sample, now=utcnow()), policy=policy.default)
-    parts = {
-        part.get_content_type(): part.get_content().replace("\r\n", "\n")
-        for part in parsed.walk()
-        if part.get_content_type() in ("text/html", "text/plain")
-    }
-    return Preview(
-        language, str(parsed["Subject"]), parts.get("text/html", ""), parts.get("text/plain", "")
-    )
-
-
 def digest_url(mailing_list: MailingList, period: Period, **query: str) -> str:
     url = f"/admin/digests/{mailing_list.slug}/{period.key}"
-    if query:
-        url += "?" + "&".join(f"{key}={value}" for key, value in query.items())
-    return url
+    return f"{url}?{urlencode(query)}" if query else url
 
 
 @router.get("/admin/digests/{slug}")
@@ -138,7 +102,7 @@ def _digest_page(
         mailing_list, period = _list_and_period(session, slug, period_key)
         planned = plan(session, settings, mailing_list, period)
         lang = _language(language, mailing_list)
-        preview = preview_message(session, settings, planned, lang) if planned.articles else None
+        shown = preview(session, settings, planned, lang) if planned.articles else None
         edition_report = report(session, planned.edition) if planned.edition else None
         return render(
             request,
@@ -161,7 +125,7 @@ def _digest_page(
             and planned.edition.status == EditionStatus.approved,
             language=lang,
             languages=LANGUAGE_NAMES,
-            preview=preview,
+            preview=shown,
             notice=notice,
             error=error,
         )
@@ -192,9 +156,9 @@ def preview_html(request: Request, slug: str, period_key: str, lang: str | None 
         planned = plan(session, settings, mailing_list, period)
         if not planned.articles:
             raise HTTPException(status_code=404)
-        preview = preview_message(session, settings, planned, _language(lang, mailing_list))
+        shown = preview(session, settings, planned, _language(lang, mailing_list))
     return Response(
-        preview.html,
+        shown.html,
         media_type="text/html; charset=utf-8",
         headers={
             "Content-Security-Policy": PREVIEW_CSP,
@@ -267,22 +231,27 @@ def approve_and_send(
             error="Najprej potrdite, da ste pregledali predogled in poskusni izvod.",
             status_code=400,
         )
-    try:
-        with session_scope(engine_of(request)) as session:
-            mailing_list, period = _list_and_period(session, slug, period_key)
-            edition = approve(
-                session, settings, mailing_list, period, approved_by=f"{staff.email} (admin)"
+    with Session(engine_of(request), expire_on_commit=False) as session:
+        mailing_list, period = _list_and_period(session, slug, period_key)
+    edition_id = 0
+    for event in send_or_resume(
+        engine_of(request),
+        settings,
+        senders_of(request),
+        mailing_list,
+        period,
+        by=f"{staff.email} (admin)",
+    ):
+        if isinstance(event, NoArticles):
+            return _digest_page(
+                request,
+                staff,
+                slug,
+                period_key,
+                None,
+                error="V tem obdobju ni člankov za ta seznam: izdaja ni nastala, nič ni poslano.",
+                status_code=409,
             )
-            edition_id = edition.id or 0
-    except NothingToSend:
-        return _digest_page(
-            request,
-            staff,
-            slug,
-            period_key,
-            None,
-            error="V tem obdobju ni člankov za ta seznam: izdaja ni nastala, nič ni poslano.",
-            status_code=409,
-        )
-    request.app.state.admin.senders.start(edition_id)
+        if isinstance(event, AlreadyFinished | Resuming | Approved):
+            edition_id = event.report.edition.id or 0
     return RedirectResponse(f"/admin/editions/{edition_id}", status_code=303)

@@ -2,8 +2,9 @@
 
 The progress page reloads itself every second while an edition is sending (a
 ``<meta http-equiv="refresh">``: the site's policy allows no scripts), showing the counts from
-the ledger, the rate of this process's sender and a ``<progress>`` bar. Failed and deferred
-recipients are listed with the SMTP server's reply, each with a page of its own.
+the ledger, the rate of this process's sender (whoever started it: the admin, the API, the
+schedule, a resume after a restart) and a ``<progress>`` bar. Failed and deferred recipients
+are listed with the SMTP server's reply, each with a page of its own.
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ from starlette.exceptions import HTTPException
 from publisher.db import session_scope
 from publisher.delivery import ledger
 from publisher.delivery.models import Delivery, JobState
+from publisher.delivery.runner import Sending
 from publisher.digests.editions import (
     EditionError,
     EditionNotFound,
+    EditionState,
     control,
     editions_of,
     get_edition,
@@ -33,8 +36,7 @@ from publisher.subscribers.models import MailingList
 from publisher.subscribers.register import ListNotFound, get_list
 from publisher.web.admin.auth import Staff
 from publisher.web.admin.dashboard import STATE_NAMES, EditionRow, edition_rows
-from publisher.web.admin.render import engine_of, render
-from publisher.web.admin.sending import Sending
+from publisher.web.admin.render import engine_of, render, senders_of
 from publisher.web.csrf import require_csrf
 
 router = APIRouter()
@@ -57,7 +59,7 @@ class Progress:
 
     @property
     def rate(self) -> float | None:
-        if self.sending is None or self.sending.tally is None or not self.sending.running:
+        if self.sending is None or not self.sending.running:
             return None
         return self.sending.tally.rate
 
@@ -113,14 +115,16 @@ def _edition_view(
     error: str | None = None,
     status_code: int = 200,
 ) -> Response:
-    senders = request.app.state.admin.senders
+    senders = senders_of(request)
     with Session(engine_of(request), expire_on_commit=False) as session:
         edition = _edition(session, edition_id)
         row = edition_rows(session, [edition])[0]
-        sending = senders.status(edition.id)
+        sending = senders.get(edition.job_id) if edition.job_id else None
         problems = ledger.problem_rows(session, edition.job_id) if edition.job_id else []
         state = row.report.state
-        live = state == "sending" and sending is not None and sending.running
+        live = state is EditionState.sending and (
+            edition.job_id is not None and senders.is_sending(edition.job_id)
+        )
         period = parse_period(edition.period_key)
         return render(
             request,
@@ -163,10 +167,10 @@ def recipient_page(request: Request, staff: Staff, edition_id: int, delivery_id:
 
 
 def _act(request: Request, staff: Staff, edition_id: int, action: str) -> Response:
-    senders = request.app.state.admin.senders
     try:
         with session_scope(engine_of(request)) as session:
             edition = _edition(session, edition_id)
+            job_id = edition.job_id
             reason = f"{action} by {staff.email} (admin)"
             if action == "retry":
                 notice = "retry" if retry(session, edition) else "retry-none"
@@ -180,8 +184,8 @@ def _act(request: Request, staff: Staff, edition_id: int, action: str) -> Respon
                 notice = {"pause": "paused", "resume": "resumed", "cancel": "cancelled"}[action]
     except EditionError as exc:
         return _edition_view(request, staff, edition_id, error=_slovene(str(exc)), status_code=409)
-    if action in ("resume", "retry"):
-        senders.start(edition_id)
+    if action in ("resume", "retry") and job_id is not None:
+        senders_of(request).start(job_id, by=f"{staff.email} (admin)")
     return RedirectResponse(f"/admin/editions/{edition_id}?notice={notice}", status_code=303)
 
 
@@ -205,8 +209,8 @@ def resume(request: Request, staff: Staff, edition_id: int) -> Response:
     with Session(engine_of(request), expire_on_commit=False) as session:
         edition = _edition(session, edition_id)
         job = ledger.get_job(session, edition.job_id) if edition.job_id else None
-    if job is not None and job.state == JobState.active:
-        request.app.state.admin.senders.start(edition_id)
+    if job is not None and job.state == JobState.active and job.id is not None:
+        senders_of(request).start(job.id, by=f"{staff.email} (admin)")
         return RedirectResponse(f"/admin/editions/{edition_id}?notice=resumed", status_code=303)
     return _act(request, staff, edition_id, "resume")
 

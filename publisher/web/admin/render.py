@@ -16,6 +16,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.engine import Engine
 
 from publisher.config import Settings
+from publisher.delivery.runner import Senders
 from publisher.staff.models import StaffAccount
 from publisher.web.csrf import attach_csrf_cookie, csrf_token
 from publisher.web.security import CONTENT_SECURITY_POLICY
@@ -32,6 +33,12 @@ def settings_of(request: Request) -> Settings:
 def engine_of(request: Request) -> Engine:
     engine: Engine = request.app.state.engine
     return engine
+
+
+def senders_of(request: Request) -> Senders:
+    """The app's one sender runner: sends started here show wherever this process shows them."""
+    senders: Senders = request.app.state.senders
+    return senders
 
 
 def local_time(settings: Settings, moment: datetime | None, with_time: bool = True) -> str:

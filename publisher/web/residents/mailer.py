@@ -1,24 +1,21 @@
-"""Sends confirmation mails from the web process, through the digests' SMTP settings and pool.
+"""Confirmation mails from the web process, through the one outbox (signed, pooled, classified).
 
 The mail goes out after the page is sent (a background task), so the answer to the subscribe
 form takes the same time whether or not a mail is due: timing tells nothing either.
-aiosmtplib connections belong to the event loop that opened them, so there is one small pool
-per running loop (uvicorn has one; a test client may make several).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import weakref
-from email.utils import parseaddr
 
 from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 
+from publisher.clock import utcnow
 from publisher.config import Settings
-from publisher.db import session_scope, utcnow
-from publisher.delivery.smtp import Outcome, SmtpConfig, SmtpPool, Verdict
+from publisher.db import session_scope
+from publisher.delivery.outbox import Outbox
+from publisher.delivery.smtp import Outcome, Verdict
 from publisher.links import SubscriberLinks
 from publisher.mail.compose import Branding
 from publisher.mail.confirmation import ConfirmationLinks, confirmation_message
@@ -26,35 +23,12 @@ from publisher.subscribers.confirmation import ConfirmationDue, forget_request
 
 log = logging.getLogger(__name__)
 
-POOL_SIZE = 2
-"""Confirmations trickle in one at a time; two connections cover a burst."""
-
 
 class ConfirmationSender:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, outbox: Outbox) -> None:
         self.settings = settings
+        self.outbox = outbox
         self.branding = Branding.from_settings(settings)
-        self.envelope_from = parseaddr(settings.from_address)[1]
-        base = SmtpConfig.from_settings(settings)
-        self.config = SmtpConfig(
-            host=base.host,
-            port=base.port,
-            tls=base.tls,
-            username=base.username,
-            password=base.password,
-            timeout=base.timeout,
-            pool_size=min(POOL_SIZE, settings.smtp_pool),
-        )
-        self._pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, SmtpPool] = (
-            weakref.WeakKeyDictionary()
-        )
-
-    def _pool(self) -> SmtpPool:
-        loop = asyncio.get_running_loop()
-        pool = self._pools.get(loop)
-        if pool is None:
-            pool = self._pools[loop] = SmtpPool(self.config)
-        return pool
 
     def message(self, due: ConfirmationDue, links: SubscriberLinks) -> bytes:
         """The mail's bytes (cheap after the first mail in each language and set of lists)."""
@@ -80,10 +54,7 @@ class ConfirmationSender:
         once instead of waiting a day for a mail that never left.
         """
         data = await run_in_threadpool(self.message, due, links)
-        pool = self._pool()
-        outcome = await pool.send(self.envelope_from, due.email, data)
-        if outcome.verdict == Verdict.deferred and outcome.code is None:
-            outcome = await pool.send(self.envelope_from, due.email, data)
+        outcome = await self.outbox.send(due.email, data, retry_dropped=True)
         if outcome.verdict != Verdict.sent:
             log.warning(
                 "confirmation mail to subscriber %s not sent: %s %s",

@@ -18,6 +18,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from starlette.datastructures import FormData
 
 from publisher.config import Settings
+from publisher.delivery.outbox import Outbox
 from publisher.i18n import LANGUAGES
 from publisher.links import SubscriberLinks
 from publisher.tokens import ExpiredToken, InvalidToken, Purpose, TokenClaims, Tokens
@@ -45,14 +46,14 @@ class ResidentServices:
     sender: ConfirmationSender
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> ResidentServices:
+    def from_settings(cls, settings: Settings, outbox: Outbox) -> ResidentServices:
         tokens = Tokens.from_settings(settings)
         return cls(
             settings=settings,
             tokens=tokens,
             links=SubscriberLinks(settings, tokens),
             limits=SubscribeLimits(settings.subscribe_limit_ip, settings.subscribe_limit_address),
-            sender=ConfirmationSender(settings),
+            sender=ConfirmationSender(settings, outbox),
         )
 
 

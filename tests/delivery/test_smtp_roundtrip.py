@@ -7,10 +7,12 @@ import socket
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
 
-import aiosmtplib
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from publisher.config import load_settings
+from publisher.delivery.outbox import Outbox
+from publisher.delivery.smtp import Outcome, Verdict
 from publisher.mail.compose import Branding, Digest, compose_digest
 from publisher.mail.message import Recipient
 
@@ -48,12 +50,16 @@ def test_filled_message_is_accepted_and_arrives_byte_for_byte(
             recipient, now=datetime(2025, 3, 10, tzinfo=UTC)
         )
 
-        async def send() -> None:
-            async with aiosmtplib.SMTP(hostname="127.0.0.1", port=controller.port) as smtp:
-                assert smtp.supports_extension("8bitmime")
-                await smtp.sendmail("novice@novomesto.example.org", ["ana@example.org"], data)
+        settings = load_settings(
+            smtp_host="127.0.0.1", smtp_port=controller.port, from_address=branding.sender
+        )
 
-        asyncio.run(send())
+        async def send() -> Outcome:
+            async with Outbox(settings) as outbox:
+                return await outbox.send("ana@example.org", data)
+
+        outcome = asyncio.run(send())
+        assert outcome.verdict is Verdict.sent
     finally:
         controller.stop()
     [envelope] = handler.envelopes

@@ -1,0 +1,106 @@
+"""The outbox: the one way a mail leaves, whatever it is.
+
+Digest copies, test copies and confirmation mails (and later bounce and urgent notices) all
+go through :meth:`Outbox.send`, so each of them is DKIM-signed when DKIM is configured, travels
+over a pooled connection and comes back as one :class:`~publisher.delivery.smtp.Outcome`
+(sent / retry later / failed for good). Recording that outcome is the caller's: the sender
+writes it to the delivery ledger, a confirmation forgets its request when it failed.
+
+aiosmtplib connections belong to the event loop that opened them, so an outbox keeps one pool
+per running loop: a web process has one loop, a sender thread has its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+from dataclasses import replace
+from email.utils import parseaddr
+from types import TracebackType
+
+from publisher.config import Settings
+from publisher.delivery.smtp import Outcome, SmtpConfig, SmtpPool, Verdict
+from publisher.mail.dkim import DkimSigner, dkim_signer
+
+log = logging.getLogger(__name__)
+
+
+def envelope_sender(settings: Settings) -> str:
+    """The envelope sender (MAIL FROM): the From address itself, where bounces go."""
+    return parseaddr(settings.from_address)[1]
+
+
+class Outbox:
+    """Signs, pools, sends and classifies; one per sender, one per web process."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        smtp: SmtpConfig | None = None,
+        pool_size: int | None = None,
+        signer: DkimSigner | None = None,
+    ) -> None:
+        config = smtp or SmtpConfig.from_settings(settings)
+        if pool_size is not None:
+            config = replace(config, pool_size=max(1, min(pool_size, config.pool_size)))
+        self.config = config
+        self.signer = signer if signer is not None else dkim_signer(settings)
+        self.envelope_from = envelope_sender(settings)
+        self._pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, SmtpPool] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def _pool(self) -> SmtpPool:
+        loop = asyncio.get_running_loop()
+        pool = self._pools.get(loop)
+        if pool is None:
+            pool = self._pools[loop] = SmtpPool(self.config)
+        return pool
+
+    def sign(self, data: bytes) -> bytes:
+        return self.signer.sign(data) if self.signer is not None else data
+
+    async def send(
+        self,
+        recipient: str,
+        data: bytes,
+        *,
+        envelope_from: str | None = None,
+        retry_dropped: bool = False,
+    ) -> Outcome:
+        """Sign and send one message; never raises for SMTP or network trouble.
+
+        ``retry_dropped`` tries once more at once when the connection was lost without a
+        reply (a pooled connection the server closed while idle): for a mail someone waits
+        for. The sender leaves that to the ledger's retries instead.
+        """
+        signed = self.sign(data)
+        sender = envelope_from or self.envelope_from
+        pool = self._pool()
+        outcome = await pool.send(sender, recipient, signed)
+        if retry_dropped and outcome.verdict is Verdict.deferred and outcome.code is None:
+            outcome = await pool.send(sender, recipient, signed)
+        if outcome.verdict is not Verdict.sent:
+            log.info(
+                "mail not sent (%s): %s %s", outcome.verdict, outcome.code or "", outcome.reply
+            )
+        return outcome
+
+    async def close(self) -> None:
+        """Say QUIT on this loop's connections (a sender at its end, a server at shutdown)."""
+        pool = self._pools.pop(asyncio.get_running_loop(), None)
+        if pool is not None:
+            await pool.close()
+
+    async def __aenter__(self) -> Outbox:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.close()

@@ -1,0 +1,235 @@
+"""The job runner: scheduled work, run by exactly one process at a time.
+
+The digest schedule, resuming sends that a restart or crash interrupted (expired leases), and
+the jobs later issues add (fetching bounces, purging expired data, polling sources) are
+registered here and nowhere else. However many ``serve`` processes share a database, one runs
+them: on PostgreSQL the holder of a session advisory lock (it dies with the process's
+connection, and another process takes over at its next try, within ``jobs_poll`` seconds); on
+SQLite the ``serve`` that holds a lock file beside the database. ``serve --no-jobs`` starts a
+web process that never tries.
+
+Only the shells (``serve``) start a runner; it sits above the domain and calls into it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import os
+import threading
+import zlib
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import IO
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import text
+from sqlalchemy.engine import Connection, Engine
+
+from publisher.clock import local_now
+from publisher.config import ScheduleEntry, Settings
+from publisher.delivery.runner import Senders
+from publisher.digests.schedule import (
+    MISFIRE_GRACE,
+    ScheduledRun,
+    describe,
+    fire,
+    owed,
+    trigger_for,
+)
+
+log = logging.getLogger(__name__)
+
+
+def lock_key(connection: Connection) -> int:
+    """The advisory lock of this installation: one per database and schema, so that two
+    installations sharing a PostgreSQL server (or tests in schemas of their own) do not
+    stand in each other's way."""
+    where = connection.execute(text("SELECT current_database() || '.' || current_schema()"))
+    return zlib.crc32(f"publisher-jobs:{where.scalar_one()}".encode())
+
+
+class Leadership:
+    """Who runs the jobs: try to become it, know whether we are, let go."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._connection: Connection | None = None
+        self._file: IO[bytes] | None = None
+        self._lock = threading.Lock()
+        self._key = 0
+
+    @property
+    def held(self) -> bool:
+        return self._connection is not None or self._file is not None
+
+    def try_take(self) -> bool:
+        """True if this process runs the jobs now (taken now, or still held)."""
+        with self._lock:
+            if self.engine.dialect.name == "postgresql":
+                return self._postgresql()
+            return self._sqlite()
+
+    def _postgresql(self) -> bool:
+        if self._connection is not None:
+            try:  # still ours while our connection lives
+                self._connection.execute(text("SELECT 1"))
+                return True
+            except Exception:
+                self._drop_connection()
+        connection = self.engine.connect()
+        try:
+            self._key = lock_key(connection)
+            taken = connection.execute(
+                text("SELECT pg_try_advisory_lock(:key)"), {"key": self._key}
+            ).scalar_one()
+            connection.commit()
+        except Exception:
+            connection.close()
+            raise
+        if not taken:
+            connection.close()
+            return False
+        self._connection = connection
+        return True
+
+    def _sqlite(self) -> bool:
+        if self._file is not None:
+            return True
+        database = self.engine.url.database
+        if not database or database == ":memory:":
+            return True  # one process by definition
+        handle = Path(f"{database}.jobs-lock").open("ab")  # noqa: SIM115 (held while leading)
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            return False
+        self._file = handle
+        return True
+
+    def _drop_connection(self) -> None:
+        if self._connection is not None:
+            with contextlib.suppress(Exception):
+                self._connection.close()
+            self._connection = None
+
+    def release(self) -> None:
+        with self._lock:
+            if self._connection is not None:
+                with contextlib.suppress(Exception):
+                    self._connection.execute(
+                        text("SELECT pg_advisory_unlock(:key)"), {"key": self._key}
+                    )
+                self._drop_connection()
+            if self._file is not None:
+                fcntl.flock(self._file.fileno(), fcntl.LOCK_UN)
+                self._file.close()
+                self._file = None
+
+
+class JobRunner:
+    """APScheduler in a background thread; every job runs only while we hold leadership."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        settings: Settings,
+        senders: Senders,
+        *,
+        on_run: Callable[[ScheduledRun], None] | None = None,
+        on_lead: Callable[[bool], None] | None = None,
+    ) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.senders = senders
+        self.on_run = on_run
+        self.on_lead = on_lead
+        self.leadership = Leadership(engine)
+        self._announced: bool | None = None
+        self.scheduler = BackgroundScheduler(timezone=settings.tz)
+        self.scheduler.add_job(
+            self._lead,
+            IntervalTrigger(seconds=settings.jobs_poll),
+            id="leadership",
+            name="take over the jobs if nobody runs them",
+            coalesce=True,
+            max_instances=1,
+        )
+        self.scheduler.add_job(
+            self._resume,
+            IntervalTrigger(seconds=settings.jobs_resume_every),
+            id="resume-sending",
+            name="resume interrupted sends",
+            coalesce=True,
+            max_instances=1,
+        )
+        for index, entry in enumerate(settings.schedule):
+            self.scheduler.add_job(
+                self._fire,
+                trigger_for(entry, settings.tz),
+                args=[entry],
+                id=f"digest-{index}",
+                name=f"{entry.list}: {describe(entry)}",
+                misfire_grace_time=int(MISFIRE_GRACE.total_seconds()),
+                coalesce=True,
+                max_instances=1,
+            )
+
+    @property
+    def leading(self) -> bool:
+        return self.leadership.held
+
+    def start(self) -> None:
+        self.scheduler.start()
+        self.scheduler.add_job(self._lead, id="leadership-now", name="take the jobs at start")
+
+    def stop(self) -> None:
+        self.scheduler.shutdown(wait=True)
+        self.leadership.release()
+
+    # --- the jobs --------------------------------------------------------------------------
+
+    def _lead(self) -> None:
+        was = self.leading
+        try:
+            now = self.leadership.try_take()
+        except Exception:
+            log.exception("could not ask the database who runs the jobs")
+            return
+        if now != self._announced:
+            self._announced = now
+            if now:
+                log.info("this process (pid %s) runs the scheduled jobs", os.getpid())
+            else:
+                log.info("another process runs the scheduled jobs; this one stands by")
+            if self.on_lead is not None:
+                self.on_lead(now)
+        if now and not was:
+            self._catch_up()
+
+    def _catch_up(self) -> None:
+        """Runs owed from before we took over (a restart at 12:00), then interrupted sends."""
+        for entry, fire_at in owed(self.engine, self.settings, local_now(self.settings.tz)):
+            self._run(entry, fire_at)
+        self._resume()
+
+    def _resume(self) -> None:
+        if not self.leading:
+            return
+        started = self.senders.resume_waiting()
+        if started:
+            log.info("resumed the interrupted send jobs %s", started)
+
+    def _fire(self, entry: ScheduleEntry) -> None:
+        if self.leading:
+            self._run(entry, local_now(self.settings.tz))
+
+    def _run(self, entry: ScheduleEntry, moment: datetime) -> None:
+        run = fire(self.engine, self.settings, self.senders, entry, moment)
+        log.info("schedule %s %s: %s %s", entry.list, run.period.key, run.outcome, run.message)
+        if self.on_run is not None:
+            self.on_run(run)
