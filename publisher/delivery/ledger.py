@@ -14,6 +14,8 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, and_, bindparam, func, insert, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -436,6 +438,28 @@ def problem_rows(session: Session, job_id: int, limit: int = 50) -> list[Deliver
         .limit(limit)
     )
     return list(session.execute(query).scalars())
+
+
+def deliveries_of(session: Session, subscriber_id: int, tz: ZoneInfo) -> list[dict[str, Any]]:
+    """Each mailing sent (or being sent) to the person: what, when, and what became of it
+    (their right of access; the register's own part is ``subscribers``')."""
+    rows = session.execute(
+        select(Delivery, job_table.c.name)
+        .join(job_table, job_table.c.id == delivery.c.job_id)
+        .where(delivery.c.subscriber_id == subscriber_id)
+        .order_by(delivery.c.id)
+    ).all()
+    return [
+        {
+            "mailing": name,
+            "address": row.email,
+            "language": row.language,
+            "status": str(row.status),
+            "sent_at": row.sent_at.astimezone(tz).isoformat() if row.sent_at else None,
+            "message_id": row.message_id,
+        }
+        for row, name in rows
+    ]
 
 
 def retry_failed(session: Session, job_id: int) -> int:

@@ -9,17 +9,15 @@ mail client posts with no cookie and no page.
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, RedirectResponse, Response
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
-from publisher.config import Settings
 from publisher.db import session_scope
-from publisher.delivery.models import Delivery, SendJob
+from publisher.delivery import ledger
 from publisher.i18n import LANGUAGES
 from publisher.subscribers.models import Language, MailingList
 from publisher.subscribers.preferences import Preferences, load_preferences, save_preferences
@@ -197,7 +195,7 @@ def preferences_data(request: Request, token: str) -> Response:
         with Session(request.app.state.engine) as session:
             subscriber = get_subscriber_by_id(session, claims.subscriber_id)
             data = subscriber_data(session, subscriber.email, settings.tz)
-            data["deliveries"] = deliveries_of(session, claims.subscriber_id, settings)
+            data["deliveries"] = ledger.deliveries_of(session, claims.subscriber_id, settings.tz)
     except SubscriberNotFound:
         return gone_page(request)
     body = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
@@ -211,33 +209,6 @@ def preferences_data(request: Request, token: str) -> Response:
             "X-Robots-Tag": "noindex",
         },
     )
-
-
-def deliveries_of(session: Session, subscriber_id: int, settings: Settings) -> list[dict[str, Any]]:
-    """Each mailing sent (or being sent) to the person: what, when, and what became of it.
-
-    Read here, beside the register's own export, because ``subscribers`` sits below
-    ``delivery`` and must not import it.
-    """
-    rows = session.exec(
-        select(Delivery, SendJob.name)
-        .join(SendJob, col(SendJob.id) == col(Delivery.job_id))
-        .where(Delivery.subscriber_id == subscriber_id)
-        .order_by(col(Delivery.id))
-    ).all()
-    return [
-        {
-            "mailing": name,
-            "address": delivery.email,
-            "language": delivery.language,
-            "status": str(delivery.status),
-            "sent_at": delivery.sent_at.astimezone(settings.tz).isoformat()
-            if delivery.sent_at
-            else None,
-            "message_id": delivery.message_id,
-        }
-        for delivery, name in rows
-    ]
 
 
 @router.post("/preferences/{token}/erase")
