@@ -12,9 +12,11 @@ from email import message_from_bytes, policy
 import httpx
 from sqlmodel import Session
 
+from publisher.db import session_scope
 from publisher.delivery import ledger
 from publisher.digests.editions import editions_of
 from publisher.digests.models import EditionStatus
+from publisher.staff.api_tokens import create_token
 from tests.delivery.sending_support import LIST, PERIOD, stock
 from tests.web import admin_support
 from tests.web.admin_support import STAFF_EMAIL, AdminSite, logged_in, token_for, wait_until
@@ -221,3 +223,26 @@ def test_pause_resume_and_cancel_from_the_edition_page(admin_site: AdminSite) ->
     handler = admin_site.smtp.handler
     assert all(count == 1 for count in handler.per_recipient().values())
     assert len(handler.received) <= len(addresses)
+
+
+def test_a_send_started_through_the_api_shows_live_on_the_admin_progress_page(
+    admin_site: AdminSite,
+) -> None:
+    """One runner per process: the admin sees a send the CMS started, as if it were its own."""
+    addresses = stock(admin_site.engine, 60)
+    admin_site.smtp.handler.script.delay = 0.05
+    with session_scope(admin_site.engine) as session:
+        _, secret = create_token(session, "cms")
+    with httpx.Client(
+        base_url=admin_site.url + "/api", headers={"Authorization": f"Bearer {secret}"}
+    ) as api:
+        started = api.post("/editions", json={"list": LIST, "period": PERIOD})
+    assert started.status_code == 202
+    edition_page = f"/admin/editions/{started.json()['id']}"
+    client = logged_in(admin_site)
+    page = client.get(edition_page)
+    assert "Pošiljanje poteka" in page.text
+    assert '<meta http-equiv="refresh"' in page.text
+    wait_until(lambda: percent(client, edition_page) == 100, 60, "the API's send finishes")
+    assert sorted(admin_site.smtp.handler.per_recipient()) == sorted(addresses)
+    assert "Pošiljanje poteka" not in client.get(edition_page).text
