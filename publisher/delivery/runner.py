@@ -99,7 +99,6 @@ class Senders:
         self.smtp = smtp
         self._lock = threading.Lock()
         self._sendings: dict[int | str, Sending] = {}
-        self._threads: list[threading.Thread] = []
 
     def start(
         self,
@@ -134,7 +133,6 @@ class Senders:
             thread = threading.Thread(
                 target=self._run, args=(sending,), name=f"sender-{key}", daemon=True
             )
-            self._threads.append(thread)
             thread.start()
             return sending
 
