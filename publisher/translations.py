@@ -10,17 +10,13 @@ from __future__ import annotations
 
 from functools import cache
 from io import BytesIO
-from pathlib import Path
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 
-import publisher
-
-TEMPLATES_DIR = Path(publisher.__file__).resolve().parents[1] / "templates"
-LOCALE_DIR = TEMPLATES_DIR / "locale"
-LANGUAGES = ("sl", "en")
+from publisher.i18n import LANGUAGES
+from publisher.resources import LOCALE_DIR
 
 
 @cache

@@ -43,7 +43,7 @@ from publisher.digests.editions import (
 )
 from publisher.digests.models import Edition, EditionStatus
 from publisher.digests.periods import BadPeriod, Period, current_period, parse_period
-from publisher.mail.compose import format_day
+from publisher.i18n import format_day
 from publisher.subscribers.register import ListNotFound, get_list
 
 digest_app = typer.Typer(

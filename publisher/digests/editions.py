@@ -29,11 +29,11 @@ from publisher.delivery.worker import SendWorker, Tally, WorkerConfig
 from publisher.digests.content import articles_for, compose, edition_key, sample_recipient
 from publisher.digests.models import Edition, EditionContent, EditionStatus
 from publisher.digests.periods import Period, parse_period
+from publisher.i18n import LANGUAGES
 from publisher.mail.dkim import dkim_signer
 from publisher.mail.message import Recipient, message_id_for, sender_domain
 from publisher.subscribers.models import MailingList
 from publisher.subscribers.recipients import recipients_query
-from publisher.translations import LANGUAGES
 
 edition_table = Edition.__table__  # type: ignore[attr-defined]
 

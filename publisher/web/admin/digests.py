@@ -33,10 +33,10 @@ from publisher.digests.periods import (
     parse_period,
     period_containing,
 )
+from publisher.i18n import LANGUAGES
 from publisher.mail.compose import format_period
 from publisher.subscribers.models import MailingList
 from publisher.subscribers.register import ListNotFound, get_list
-from publisher.translations import LANGUAGES
 from publisher.web.admin.auth import Staff
 from publisher.web.admin.dashboard import STATE_NAMES
 from publisher.web.admin.render import engine_of, render, settings_of

@@ -20,8 +20,9 @@ from starlette.datastructures import FormData
 from publisher.config import Settings
 from publisher.i18n import LANGUAGES
 from publisher.links import SubscriberLinks
+from publisher.resources import WEB_TEMPLATES_DIR
 from publisher.tokens import ExpiredToken, InvalidToken, Purpose, TokenClaims, Tokens
-from publisher.translations import TEMPLATES_DIR, translations
+from publisher.translations import translations
 from publisher.web.csrf import attach_csrf_cookie, csrf_token
 from publisher.web.ratelimit import SubscribeLimits
 from publisher.web.residents.mailer import ConfirmationSender
@@ -64,7 +65,7 @@ def services(request: Request) -> ResidentServices:
 def environment(language: str) -> Environment:
     """The web templates with ``language``'s catalog installed; one per language, made once."""
     env = Environment(
-        loader=FileSystemLoader(TEMPLATES_DIR / "web"),
+        loader=FileSystemLoader(WEB_TEMPLATES_DIR),
         autoescape=select_autoescape(["html"]),
         undefined=StrictUndefined,
         extensions=["jinja2.ext.i18n"],

@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from publisher.db import session_scope
-from publisher.i18n import LANGUAGES
+from publisher.i18n import LANGUAGES, Language
 from publisher.subscribers.addresses import InvalidAddress, parse_address
 from publisher.subscribers.confirmation import (
     ConfirmationDue,
@@ -26,7 +26,7 @@ from publisher.subscribers.confirmation import (
     confirm_from_link,
     request_subscription,
 )
-from publisher.subscribers.models import Language, MailingList
+from publisher.subscribers.models import MailingList
 from publisher.subscribers.preferences import public_lists, topics_of
 from publisher.subscribers.register import (
     SubscriberNotFound,
