@@ -11,6 +11,7 @@ from rich.table import Table
 
 from publisher.cli.context import console, fail, get_context
 from publisher.db import session_scope
+from publisher.links import admin_url
 from publisher.staff.accounts import (
     MIN_PASSWORD_LENGTH,
     StaffError,
@@ -60,7 +61,7 @@ def staff_add(
             fail(str(exc))
         console.print(
             f"Staff account {escape(account.email)} created; log in at "
-            f"{escape(context.settings.base_url)}/admin/login"
+            f"{escape(admin_url(context.settings, 'login'))}"
         )
 
 

@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 from publisher.articles.models import Article, ArticleStatus, ArticleTopic
 from publisher.config import Settings
 from publisher.digests.periods import Period
-from publisher.feeds.entries import article_url
+from publisher.links import article_url
 from publisher.mail.compose import Branding, ComposedDigest, Digest, DigestItem, compose_digest
 from publisher.mail.message import Recipient, message_id_for
 from publisher.subscribers.models import MailingList, MailingListTopic

@@ -20,6 +20,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from publisher.config import Settings
 from publisher.i18n import babel_locale, format_day
+from publisher.links import home_url, static_url
 from publisher.mail.message import MessageTemplate, Slots, build_template, new_slots, sender_domain
 from publisher.resources import TEMPLATES_DIR
 from publisher.translations import translations
@@ -73,12 +74,12 @@ class Branding:
     def from_settings(cls, settings: Settings) -> Branding:
         return cls(
             site_name=settings.site_name,
-            site_url=settings.base_url,
+            site_url=home_url(settings),
             sender=settings.from_address,
             postal_address=settings.postal_address,
             # The site's own logo unless another is configured: mail clients load it from
             # the public site, so it must be reachable at base_url.
-            logo_url=settings.logo_url or f"{settings.base_url}/static/logo.png",
+            logo_url=settings.logo_url or static_url(settings, "logo.png"),
             logo_width=settings.logo_width,
             logo_height=settings.logo_height,
             subject_format=settings.digest_subject,
