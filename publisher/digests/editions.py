@@ -14,14 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from publisher.articles.models import Article
 from publisher.config import Settings
-from publisher.db import utcnow
+from publisher.db import conflict_insert, utcnow
 from publisher.delivery import ledger
 from publisher.delivery.models import JobState, SendJob
 from publisher.delivery.smtp import Outcome, SmtpConfig, SmtpPool
@@ -155,7 +153,7 @@ def edition_name(session: Session, edition: Edition) -> str:
 
 def get_or_create_edition(session: Session, mailing_list: MailingList, period: Period) -> Edition:
     """The one edition of (list, period): INSERT … ON CONFLICT DO NOTHING, then read it."""
-    dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    dialect_insert = conflict_insert(session)
     session.execute(
         dialect_insert(edition_table)
         .values(
