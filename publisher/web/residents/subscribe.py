@@ -172,9 +172,9 @@ async def subscribe_submit(request: Request) -> Response:
         return form_expired_page(request)
     residents = services(request)
     ip = client_ip(request) or "unknown"
-    verdict = residents.limits.check_ip(ip)
-    if not verdict.allowed:
-        return _too_many(request, lang, verdict.retry_after)
+    decision = residents.limits.check_ip(ip)
+    if not decision.allowed:
+        return _too_many(request, lang, decision.retry_after)
     if form_data.get(HONEYPOT):
         return _check_your_mail(request, lang, str(form_data.get("email") or "")[:MAX_EMAIL])
     offer = await run_in_threadpool(_load_offer, request)
@@ -182,9 +182,9 @@ async def subscribe_submit(request: Request) -> Response:
     if form.errors:
         return _form_page(request, form, offer, lang, status_code=400)
     address = parse_address(form.email)
-    verdict = residents.limits.check_address(address.key)
-    if not verdict.allowed:
-        return _too_many(request, lang, verdict.retry_after)
+    decision = residents.limits.check_address(address.key)
+    if not decision.allowed:
+        return _too_many(request, lang, decision.retry_after)
     subscribe_request = SubscribeRequest(
         email=address.email,
         lists=form.lists,
