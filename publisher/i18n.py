@@ -1,8 +1,9 @@
 """The languages the site speaks and how dates read in them: one home for both.
 
-Pages, mails, the admin and the CLI format every date with :func:`format_day` and every date
-with a time with :func:`format_moment`, so a reader sees the same "7 March 2025" in the web
-archive and in the digest. Gettext catalogs are in ``publisher.translations``.
+Pages, mails, the admin and the CLI write a date with :func:`format_day` and a date with a
+time with :func:`format_moment`, so a reader sees the same "7 March 2025" on the web and in
+the digest. (The development mail catcher shows seconds, for telling a burst of mails
+apart.) Gettext catalogs are in ``publisher.translations``.
 
 Babel is imported inside the functions: the settings import this module for
 :data:`LANGUAGES`, and the CLI should not load Babel to print its help.

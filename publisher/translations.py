@@ -1,4 +1,4 @@
-"""Gettext catalogs for emails and pages: ``templates/locale/{sl,en}/LC_MESSAGES/messages.po``.
+"""Gettext catalogs for emails and pages: ``templates/locale/<language>/LC_MESSAGES/messages.po``.
 
 The ``.po`` files are compiled in memory with Babel on first use, so there is no build step
 and no binary ``.mo`` file to keep in step with its source. Source strings are English (the

@@ -1,8 +1,9 @@
 """What every residents' page shares: language, templates, tokens, form limits, error pages.
 
-Residents' pages are Slovenian unless asked otherwise (``?lang=en``, or the language a
-subscriber chose, on pages reached by their own link). Each language has its own Jinja2
-environment with that language's gettext catalog installed, the same catalogs the emails use.
+Residents' pages are in the site's language (Slovenian unless configured) unless asked
+otherwise (``?lang=en``, or the language a subscriber chose, on pages reached by their link).
+Each language has its own Jinja2 environment with that language's gettext catalog installed,
+the same catalogs the emails use.
 """
 
 from __future__ import annotations
