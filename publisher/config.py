@@ -33,6 +33,8 @@ from pydantic_settings import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from publisher.i18n import LANGUAGES
+
 DEFAULT_CONFIG_PATH = Path("config/publisher.toml")
 INSECURE_DEV_SECRET = "dev-only-insecure-secret-change-me"
 
@@ -118,7 +120,7 @@ class Settings(BaseSettings):
     base_url: str = "http://localhost:8000"
     site_name: str = "Mestna občina Novo mesto"
     timezone: str = "Europe/Ljubljana"
-    language: Literal["sl", "en"] = "sl"
+    language: str = "sl"
     secret_key: SecretStr = SecretStr(INSECURE_DEV_SECRET)
     smtp_host: str = "127.0.0.1"
     smtp_port: int = Field(default=8025, ge=1, le=65535)
@@ -179,6 +181,13 @@ class Settings(BaseSettings):
             # psycopg 3 is the driver we ship; plain postgresql:// URLs mean it.
             url = url.set(drivername="postgresql+psycopg")
         return url.render_as_string(hide_password=False)
+
+    @field_validator("language")
+    @classmethod
+    def _check_language(cls, value: str) -> str:
+        if value not in LANGUAGES:
+            raise ValueError(f"{value!r}: use one of {', '.join(LANGUAGES)}")
+        return value
 
     @field_validator("base_url")
     @classmethod

@@ -7,7 +7,7 @@ PostgreSQL always have the schema the scripts say.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,6 +19,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import DateTime, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect, Engine, make_url
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, SQLModel
@@ -63,6 +64,14 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def conflict_insert(session: Session) -> Callable[..., postgresql.Insert | sqlite.Insert]:
+    """``insert`` for the session's database: the one with ``on_conflict_do_nothing``.
+
+    Core's ``insert`` has no ON CONFLICT; PostgreSQL's and SQLite's both do, spelled alike.
+    """
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:

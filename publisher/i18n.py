@@ -1,25 +1,58 @@
-"""Dates (and later every reader-facing string) in the reader's language, Slovenian first.
+"""The languages the site speaks and how dates read in them: one home for both.
 
-Small on purpose: the email digest will add gettext catalogs under ``templates/locale``
-and a ``translations(language)`` here; callers already pass the language explicitly so
-that nothing has to change then.
+Pages, mails, the admin and the CLI write a date with :func:`format_day` and a date with a
+time with :func:`format_moment`, so a reader sees the same "7 March 2025" on the web and in
+the digest. (The development mail catcher shows seconds, for telling a burst of mails
+apart.) Gettext catalogs are in ``publisher.translations``.
+
+Babel is imported inside the functions: the settings import this module for
+:data:`LANGUAGES`, and the CLI should not load Babel to print its help.
 """
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date
 
-LANGUAGES: tuple[str, ...] = ("sl", "en")
-"""Languages pages and emails are offered in; the first is the default."""
+class Language(enum.StrEnum):
+    """The languages pages and mails are written in; the first, Slovenian, is the default."""
+
+    sl = "sl"
+    en = "en"
+
+
+LANGUAGES: tuple[str, ...] = tuple(language.value for language in Language)
+"""The same, as plain codes: for ``in`` tests on what a form, a URL or a file says."""
+
+_BABEL_LOCALES = {"sl": "sl", "en": "en_GB"}
+"""English the European way ("7 March 2025", 24-hour clock), as a Slovenian municipality
+writes it; the US forms ("March 7, 2025", "2:20 PM") would read oddly beside Slovenian."""
+
+_MOMENT_PATTERNS = {"sl": "d. M. y 'ob' HH:mm", "en": "d MMMM y, HH:mm"}
+"""CLDR patterns: "7. 3. 2025 ob 14:20" and "7 March 2025, 14:20"."""
+
+
+def babel_locale(language: str) -> str:
+    """The Babel locale that writes dates the way readers of ``language`` expect."""
+    return _BABEL_LOCALES.get(language, language)
 
 
 def format_day(moment: datetime, language: str, tz: ZoneInfo) -> str:
-    """The calendar day of ``moment`` in ``tz``, as readers of ``language`` write it.
+    """The calendar day of ``moment`` in ``tz``: "7. marec 2025" or "7 March 2025".
 
-    ``format_day(dt, "sl", tz)`` gives "7. marec 2025"; the day is taken in the site's time
-    zone, so an article stored at 23:30 UTC on 6 March is dated 7 March in Novo mesto.
+    The day is taken in the site's time zone, so an article stored at 23:30 UTC on 6 March
+    is dated 7 March in Novo mesto.
     """
-    return format_date(moment.astimezone(tz).date(), "long", locale=language)
+    from babel.dates import format_date
+
+    return format_date(moment.astimezone(tz).date(), "long", locale=babel_locale(language))
+
+
+def format_moment(moment: datetime, language: str, tz: ZoneInfo) -> str:
+    """A date and time in ``tz``: "7. 3. 2025 ob 14:20" or "7 March 2025, 14:20"."""
+    from babel.dates import format_datetime
+
+    pattern = _MOMENT_PATTERNS.get(language, _MOMENT_PATTERNS["en"])
+    return format_datetime(moment, pattern, tzinfo=tz, locale=babel_locale(language))

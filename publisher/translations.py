@@ -1,4 +1,4 @@
-"""Gettext catalogs for emails and pages: ``templates/locale/{sl,en}/LC_MESSAGES/messages.po``.
+"""Gettext catalogs for emails and pages: ``templates/locale/<language>/LC_MESSAGES/messages.po``.
 
 The ``.po`` files are compiled in memory with Babel on first use, so there is no build step
 and no binary ``.mo`` file to keep in step with its source. Source strings are English (the
@@ -10,17 +10,13 @@ from __future__ import annotations
 
 from functools import cache
 from io import BytesIO
-from pathlib import Path
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 
-import publisher
-
-TEMPLATES_DIR = Path(publisher.__file__).resolve().parents[1] / "templates"
-LOCALE_DIR = TEMPLATES_DIR / "locale"
-LANGUAGES = ("sl", "en")
+from publisher.i18n import LANGUAGES
+from publisher.resources import LOCALE_DIR
 
 
 @cache

@@ -1,13 +1,24 @@
-"""Dates as Slovenian readers write them, on the calendar day of Novo mesto."""
+"""Dates as readers of each language write them, on the calendar day of Novo mesto, and the
+same in the web pages, in mail, in the admin and in the CLI."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import ast
+from datetime import UTC, date, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from publisher.i18n import format_day
+import pytest
+
+from publisher.config import Settings
+from publisher.i18n import LANGUAGES, Language, format_day, format_moment
+from publisher.mail.compose import Branding, Digest, DigestItem, compose_digest
+from publisher.web.admin.render import when
+from publisher.web.app import make_templates
 
 LJUBLJANA = ZoneInfo("Europe/Ljubljana")
+PACKAGE = Path(__file__).resolve().parents[1] / "publisher"
+AFTERNOON = datetime(2025, 3, 7, 13, 20, tzinfo=UTC)  # 14:20 in Ljubljana
 
 
 def test_slovenian_long_date() -> None:
@@ -19,5 +30,68 @@ def test_the_day_is_taken_in_the_site_time_zone() -> None:
     assert format_day(late_evening_utc, "sl", LJUBLJANA) == "7. marec 2025"
 
 
-def test_english_is_available() -> None:
-    assert format_day(datetime(2025, 3, 7, 12, tzinfo=UTC), "en", LJUBLJANA) == "March 7, 2025"
+def test_english_dates_are_written_the_european_way() -> None:
+    assert format_day(AFTERNOON, "en", LJUBLJANA) == "7 March 2025"
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [("sl", "7. 3. 2025 ob 14:20"), ("en", "7 March 2025, 14:20")],
+)
+def test_a_moment_reads_in_local_time_on_a_24_hour_clock(language: str, expected: str) -> None:
+    assert format_moment(AFTERNOON, language, LJUBLJANA) == expected
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"), [("sl", "7. marec 2025"), ("en", "7 March 2025")]
+)
+def test_web_pages_and_mail_date_an_article_alike(language: str, expected: str) -> None:
+    settings = Settings(language=language)
+    web = make_templates(settings).env.from_string("{{ moment | day }}").render(moment=AFTERNOON)
+    item = DigestItem(
+        title="Obnova Glavnega trga",
+        url="https://novice.example.org/articles/obnova-glavnega-trga",
+        published_at=AFTERNOON,
+        summary="Druga faza.",
+    )
+    digest = Digest(
+        edition_key="tedenske-novice/2025-W10",
+        list_slug="tedenske-novice",
+        list_name="Tedenske novice",
+        period_start=date(2025, 3, 3),
+        period_end=date(2025, 3, 9),
+        items=[item],
+        archive_url="https://novice.example.org/archive/tedenske-novice/2025-W10",
+    )
+    mail = compose_digest(digest, language, Branding.from_settings(settings))
+    assert web == expected
+    assert expected in mail.public_text("u", "p")
+    assert expected in mail.public_html("u", "p")
+
+
+def test_the_admin_writes_dates_with_the_same_functions() -> None:
+    settings = Settings()
+    assert when(settings, AFTERNOON) == format_moment(AFTERNOON, "sl", settings.tz)
+    assert when(settings, AFTERNOON, with_time=False) == format_day(AFTERNOON, "sl", settings.tz)
+    assert when(settings, None) == ""
+
+
+def test_the_languages_are_one_fact() -> None:
+    """Only ``publisher.i18n`` names the languages; everything else imports them."""
+    assert LANGUAGES == tuple(Language) == ("sl", "en")
+    copies = []
+    for path in PACKAGE.rglob("*.py"):
+        name = path.relative_to(PACKAGE.parent).as_posix()
+        if "migrations" in path.parts:
+            continue  # a migration keeps the SQL it was written with
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Tuple | ast.List | ast.Set) and {
+                getattr(element, "value", None) for element in node.elts
+            } == set(LANGUAGES):
+                copies.append(f"{name}:{node.lineno}")
+    assert copies == []
+
+
+def test_an_unknown_default_language_is_refused_with_the_choices() -> None:
+    with pytest.raises(ValueError, match="use one of sl, en"):
+        Settings(language="de")

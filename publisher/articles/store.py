@@ -49,11 +49,6 @@ def content_hash(draft: ArticleDraft) -> str:
     return hashlib.sha256(encoded).hexdigest()
 
 
-def ensure_topics(session: Session, refs: Iterable[TopicRef]) -> list[Topic]:
-    """The topics named, creating those not yet known; existing names are left as staff set them."""
-    return ArticleWriter(session).topics_for(list(refs))
-
-
 class ArticleWriter:
     """Saves drafts within one session, with look-ups batched.
 

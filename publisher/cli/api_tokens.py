@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 import typer
 from rich.markup import escape
@@ -40,24 +38,19 @@ def create(
     console.print(secret, soft_wrap=True)  # alone on stdout, so scripts can capture it
 
 
-def _local(moment: datetime | None, tz: ZoneInfo) -> str:
-    return moment.astimezone(tz).strftime("%-d. %-m. %Y %H:%M") if moment else "-"
-
-
 @api_token_app.command("list")
 def list_command(ctx: typer.Context) -> None:
     """Every token with its prefix, when it was made and last used, and whether it is revoked."""
     context = get_context(ctx)
-    tz = context.settings.tz
     with session_scope(context.ready_engine()) as session:
         table = Table("name", "prefix", "created", "last used", "state", title="API tokens")
         for token in list_tokens(session):
-            state = f"revoked {_local(token.revoked_at, tz)}" if token.revoked_at else "active"
+            state = f"revoked {context.moment(token.revoked_at)}" if token.revoked_at else "active"
             table.add_row(
                 escape(token.name),
                 f"{token.prefix}…",
-                _local(token.created_at, tz),
-                _local(token.last_used_at, tz),
+                context.moment(token.created_at),
+                context.moment(token.last_used_at),
                 state,
             )
     console.print(table)

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 
 from publisher.articles.drafts import TopicRef
 from publisher.articles.importing import ImportReport, SourceReport, import_sources
-from publisher.articles.models import Article, ArticleStatus
+from publisher.articles.models import ArticleStatus
 from publisher.articles.sanitize import slugify_title
 from publisher.articles.store import (
     ArticleNotFound,
@@ -136,11 +136,6 @@ def _parse_since(value: str, settings: Settings) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=settings.tz)
 
 
-def _local_date(article: Article, settings: Settings) -> str:
-    local = article.published_at.astimezone(settings.tz)
-    return f"{local.day}. {local.month}. {local.year}"
-
-
 @articles_app.command("list")
 def articles_list(
     ctx: typer.Context,
@@ -170,7 +165,7 @@ def articles_list(
         for article in articles:
             table.add_row(
                 str(article.id),
-                _local_date(article, settings),
+                context.day(article.published_at),
                 escape(article.title),
                 ", ".join(t.slug for t in article.topics),
                 str(article.status),
@@ -198,7 +193,7 @@ def articles_show(
             return
         console.print(f"[bold]{escape(article.title)}[/bold]")
         console.print(
-            f"#{article.id} · {_local_date(article, context.settings)} · {article.status} · "
+            f"#{article.id} · {context.day(article.published_at)} · {article.status} · "
             f"{escape(article.slug)} · topics: {', '.join(t.slug for t in article.topics) or '-'}"
         )
         if article.image_caption:

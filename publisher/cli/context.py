@@ -1,8 +1,9 @@
-"""What every command shares: the consoles, the settings and engine, and how to fail."""
+"""What every command shares: the consoles, the settings and engine, dates, and how to fail."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import NoReturn
 
 import typer
@@ -13,6 +14,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from publisher.config import Settings
 from publisher.db import make_engine, schema_state
+from publisher.i18n import format_day, format_moment
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -45,6 +47,16 @@ class Context:
                 "run `publisher db upgrade`"
             )
         return self.engine
+
+    def day(self, moment: datetime) -> str:
+        """``moment``'s calendar day as the site writes it (``publisher.i18n.format_day``)."""
+        return format_day(moment, self.settings.language, self.settings.tz)
+
+    def moment(self, moment: datetime | None) -> str:
+        """``moment`` as a date and time in the site's language and zone; "-" for none."""
+        if moment is None:
+            return "-"
+        return format_moment(moment, self.settings.language, self.settings.tz)
 
 
 def fail(message: str, code: int = 1) -> NoReturn:

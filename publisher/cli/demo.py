@@ -29,6 +29,8 @@ from publisher.cli.context import console, fail, get_context
 from publisher.config import Settings
 from publisher.db import session_scope, upgrade
 from publisher.digests.periods import Period, period_containing
+from publisher.feeds.models import FeedFormat
+from publisher.links import admin_url, archive_url, feed_url, home_url, subscribe_url
 from publisher.subscribers.register import ListNotFound, create_list, get_list
 
 DEMO_LIST = "tedenske-novice"
@@ -175,21 +177,19 @@ def demo(
                     by="publisher demo",
                     wait=True,
                 )
-                render_send(events, name, settings)
+                render_send(events, name, context)
             console.print()
             ctx.invoke(articles_list, ctx=ctx, limit=5)
             base = settings.base_url
             console.rule("[bold]Where to look")
-            console.print(f"  Site:             {base}/")
+            feeds = "  ".join(feed_url(settings, fmt.value) for fmt in FeedFormat)
+            console.print(f"  Site:             {home_url(settings)}")
             console.print(f"  Caught mail:      {base}{DEV_MAIL_PATH}/")
-            console.print(f"  This digest:      {base}/archive/{name}")
-            console.print(
-                f"  Feeds:            {base}/feeds/atom.xml  {base}/feeds/rss.xml  "
-                f"{base}/feeds/feed.json"
-            )
-            console.print(f"  Subscribe page:   {base}/subscribe")
+            console.print(f"  This digest:      {archive_url(settings, DEMO_LIST, period.key)}")
+            console.print(f"  Feeds:            {feeds}")
+            console.print(f"  Subscribe page:   {subscribe_url(settings)}")
             if login:
-                console.print(f"  Admin:            {base}/admin  (login: {login})")
+                console.print(f"  Admin:            {admin_url(settings)}  (login: {login})")
             if serve:
                 console.print("\nThe site and the mail catcher keep running; Ctrl+C stops them.")
                 while thread.is_alive():

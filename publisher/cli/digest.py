@@ -18,7 +18,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from publisher.cli.context import console, err_console, fail, get_context
+from publisher.cli.context import Context, console, err_console, fail, get_context
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -119,12 +119,10 @@ def preview(
 # --- editions: send, status, control ---------------------------------------------------------
 
 
-def _show_plan(plan: EditionPlan, settings: Settings) -> None:
-    from publisher.i18n import format_day
-
+def _show_plan(plan: EditionPlan, context: Context) -> None:
     table = Table("Date", "Article", title=f"{plan.mailing_list.name}, {plan.period.key}")
     for article in plan.articles:
-        table.add_row(format_day(article.published_at, "sl", settings.tz), escape(article.title))
+        table.add_row(context.day(article.published_at), escape(article.title))
     console.print(table)
     console.print(f"Recipients: [bold]{plan.recipients}[/bold]")
 
@@ -144,7 +142,7 @@ def _progress_columns() -> list[Any]:
     ]
 
 
-def render_send(events: Iterable[SendEvent], name: str, settings: Settings) -> None:
+def render_send(events: Iterable[SendEvent], name: str, context: Context) -> None:
     """Draw what :func:`send_or_resume` reports; exit 130 if a signal stopped the sender."""
     from rich.progress import Progress as Bar
 
@@ -159,7 +157,7 @@ def render_send(events: Iterable[SendEvent], name: str, settings: Settings) -> N
                     planned.edition.status == "draft"
                 ):
                     if planned.articles:
-                        _show_plan(planned, settings)
+                        _show_plan(planned, context)
                 case workflow.NoArticles(message=message):
                     console.print(f"{escape(message)}: no edition made, nothing sent.")
                 case workflow.Composed(preview=shown):
@@ -313,7 +311,7 @@ def send(
                 wait=True,
             ),
             name,
-            settings,
+            context,
         )
     if dry_run:
         console.print("Dry run: nothing was created or sent.")
@@ -359,13 +357,7 @@ def status(
                         title="Failed and deferred recipients",
                     )
                     for row in rows:
-                        nxt = (
-                            row.next_attempt_at.astimezone(context.settings.tz).strftime(
-                                "%d. %m. %H:%M"
-                            )
-                            if row.next_attempt_at
-                            else ""
-                        )
+                        nxt = context.moment(row.next_attempt_at) if row.next_attempt_at else ""
                         reply = f"{row.last_code or ''} {row.last_reply}".strip()
                         table.add_row(
                             escape(row.email),
@@ -395,11 +387,7 @@ def status(
         )
         for found in editions_of(session, mailing_list):
             result = report(session, found)
-            approved = (
-                found.approved_at.astimezone(context.settings.tz).strftime("%d. %m. %Y %H:%M")
-                if found.approved_at
-                else ""
-            )
+            approved = context.moment(found.approved_at) if found.approved_at else ""
             table.add_row(
                 str(found.id),
                 edition_name(session, found),

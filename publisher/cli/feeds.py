@@ -10,6 +10,7 @@ from rich.markup import escape
 
 from publisher.cli.context import console, get_context
 from publisher.feeds.export import export_feeds
+from publisher.links import feed_url
 
 feeds_app = typer.Typer(help="RSS, Atom and JSON Feed documents.", no_args_is_help=True)
 
@@ -27,8 +28,7 @@ def feeds_build(
     """
     context = get_context(ctx)
     written = export_feeds(context.ready_engine(), context.settings, out)
-    base = context.settings.base_url
     console.print(
         f"[green]Wrote {len(written)} feed file(s)[/green] to {escape(str(out))}; "
-        f"serve them at {escape(base)}/feeds/."
+        f"serve them at {escape(feed_url(context.settings, ''))}."
     )

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from publisher.cli.context import console, get_context
-
-if TYPE_CHECKING:
-    from publisher.config import Settings
+from publisher.cli.context import Context, console, get_context
 
 
 def schedule_command(ctx: typer.Context) -> None:
@@ -20,7 +15,8 @@ def schedule_command(ctx: typer.Context) -> None:
     from publisher.config import config_path
     from publisher.digests.schedule import describe, upcoming
 
-    settings = get_context(ctx).settings
+    context = get_context(ctx)
+    settings = context.settings
     if not settings.schedule:
         where = config_path() or "config/publisher.toml"
         console.print(
@@ -35,14 +31,14 @@ def schedule_command(ctx: typer.Context) -> None:
         "approval",
         "next run",
         "covers",
-        title=f"Digest schedule ({settings.timezone}, now {now:%Y-%m-%d %H:%M})",
+        title=f"Digest schedule ({settings.timezone}, now {context.moment(now)})",
     )
     for run in upcoming(settings, now):
         table.add_row(
             escape(run.entry.list),
             describe(run.entry),
             "staff approve the draft" if run.entry.approval else "sent automatically",
-            f"{run.at:%a %Y-%m-%d %H:%M %Z}",
+            f"{context.moment(run.at)} ({run.at:%Z})",
             run.period.key,
         )
     console.print(table)
@@ -52,14 +48,15 @@ def schedule_command(ctx: typer.Context) -> None:
     )
 
 
-def announce_schedule(settings: Settings) -> None:
+def announce_schedule(context: Context) -> None:
     """One line for ``serve``'s console: when the next digest goes out by itself."""
     from publisher.digests.schedule import upcoming
 
+    settings = context.settings
     if not settings.schedule:
         return
     first = upcoming(settings)[0]
     console.print(
         f"Digest schedule running: next {escape(first.entry.list)} "
-        f"{first.at:%a %Y-%m-%d %H:%M %Z} (`publisher digest schedule` lists all)."
+        f"{context.moment(first.at)} ({first.at:%Z}; `publisher digest schedule` lists all)."
     )

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from publisher.cli.context import console, fail, get_context
 from publisher.db import session_scope
+from publisher.links import admin_url
 from publisher.staff.accounts import (
     MIN_PASSWORD_LENGTH,
     StaffError,
@@ -60,7 +61,7 @@ def staff_add(
             fail(str(exc))
         console.print(
             f"Staff account {escape(account.email)} created; log in at "
-            f"{escape(context.settings.base_url)}/admin/login"
+            f"{escape(admin_url(context.settings, 'login'))}"
         )
 
 
@@ -86,7 +87,6 @@ def staff_password(
 def staff_list(ctx: typer.Context) -> None:
     """Every staff account, with its last login and whether it is locked."""
     context = get_context(ctx)
-    tz = context.settings.tz
     with session_scope(context.ready_engine()) as session:
         table = Table("E-mail", "Name", "Active", "Last login", "Locked until", title="Staff")
         for account in list_staff(session):
@@ -94,12 +94,8 @@ def staff_list(ctx: typer.Context) -> None:
                 escape(account.email),
                 escape(account.name),
                 "yes" if account.active else "no",
-                account.last_login_at.astimezone(tz).strftime("%d. %m. %Y %H:%M")
-                if account.last_login_at
-                else "-",
-                account.locked_until.astimezone(tz).strftime("%d. %m. %Y %H:%M")
-                if account.locked_until
-                else "-",
+                context.moment(account.last_login_at),
+                context.moment(account.locked_until),
             )
         console.print(table)
 

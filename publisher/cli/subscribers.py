@@ -21,13 +21,13 @@ from rich.progress import (
 from rich.table import Table
 from sqlmodel import Session
 
-from publisher.cli.context import console, fail, get_context
-from publisher.config import Settings
+from publisher.cli.context import Context, console, fail, get_context
 from publisher.db import session_scope
+from publisher.i18n import Language
 from publisher.subscribers.addresses import InvalidAddress, address_hash
 from publisher.subscribers.csv_import import CsvFileError, CsvImportReport, RowOutcome, import_csv
 from publisher.subscribers.export import export_rows, write_csv, write_json
-from publisher.subscribers.models import Language, Source, SubscriptionStatus
+from publisher.subscribers.models import Source, SubscriptionStatus
 from publisher.subscribers.register import (
     RegisterError,
     all_lists,
@@ -51,10 +51,9 @@ subscribers_app = typer.Typer(
 ListOption = Annotated[str, typer.Option("--list", "-l", help="The list's slug.")]
 
 
-def _local(value: str | None, settings: Settings) -> str:
-    if not value:
-        return "-"
-    return datetime.fromisoformat(value).astimezone(settings.tz).strftime("%-d. %-m. %Y %H:%M")
+def _local(value: str | None, context: Context) -> str:
+    """A moment the register reports as ISO text, as the CLI writes dates."""
+    return context.moment(datetime.fromisoformat(value) if value else None)
 
 
 # Lists -------------------------------------------------------------------------------------
@@ -296,7 +295,6 @@ def subscribers_export(
 def subscribers_show(ctx: typer.Context, email: Annotated[str, typer.Argument()]) -> None:
     """One subscriber: lists and statuses, topics, consents, suppression."""
     context = get_context(ctx)
-    settings = context.settings
     with session_scope(context.ready_engine()) as session:
         try:
             data = subscriber_data(session, email)
@@ -307,7 +305,7 @@ def subscribers_show(ctx: typer.Context, email: Annotated[str, typer.Argument()]
     console.print(f"[bold]{escape(data['email'])}[/bold] {escape(data['name'])}")
     topics = ", ".join(data["topics"]) or "all topics"
     console.print(
-        f"language {data['language']} · since {_local(data['created_at'], settings)} · {topics}"
+        f"language {data['language']} · since {_local(data['created_at'], context)} · {topics}"
     )
     table = Table("List", "Status", "Source", "Subscribed", "Confirmed", "Unsubscribed")
     for sub in data["subscriptions"]:
@@ -315,15 +313,15 @@ def subscribers_show(ctx: typer.Context, email: Annotated[str, typer.Argument()]
             sub["list"],
             sub["status"],
             sub["source"],
-            _local(sub["subscribed_at"], settings),
-            _local(sub["confirmed_at"], settings),
-            _local(sub["unsubscribed_at"], settings),
+            _local(sub["subscribed_at"], context),
+            _local(sub["confirmed_at"], context),
+            _local(sub["unsubscribed_at"], context),
         )
     console.print(table)
     consents = Table("Consent given", "List", "Source", "IP", "Wording", "Evidence")
     for consent in data["consents"]:
         consents.add_row(
-            _local(consent["given_at"], settings),
+            _local(consent["given_at"], context),
             consent["list"] or "-",
             consent["source"],
             consent["ip_address"] or "-",
@@ -335,7 +333,7 @@ def subscribers_show(ctx: typer.Context, email: Annotated[str, typer.Argument()]
     if suppression:
         console.print(
             f"[red]Suppressed[/red] ({suppression['reason']}) since "
-            f"{_local(suppression['since'], settings)}: receives no mail."
+            f"{_local(suppression['since'], context)}: receives no mail."
         )
     else:
         console.print("Not suppressed.")

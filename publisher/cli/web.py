@@ -62,7 +62,7 @@ def serve(
     def on_lead(leading: bool) -> None:
         if leading:
             console.print("Jobs: this process runs the scheduled jobs.")
-            announce_schedule(settings)
+            announce_schedule(context)
         else:
             console.print("Jobs: another process runs the scheduled jobs; this one stands by.")
 

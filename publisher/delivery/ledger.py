@@ -18,12 +18,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, and_, bindparam, func, insert, literal, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
-from publisher.db import utcnow
+from publisher.db import conflict_insert, utcnow
 from publisher.delivery.models import (
     OPEN_STATUSES,
     Delivery,
@@ -523,7 +521,7 @@ def take_tokens(
 def _counter(session: Session, name: str) -> RateCounter:
     """The counter row, created if missing (race-free), then locked for this transaction."""
     table = RateCounter.__table__  # type: ignore[attr-defined]
-    dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    dialect_insert = conflict_insert(session)
     session.execute(
         dialect_insert(table)
         .values(name=name, value=0.0, updated_at=utcnow())

@@ -11,10 +11,11 @@ from collections.abc import Sequence
 from sqlalchemy.orm import selectinload
 from sqlmodel import Session, col, select
 
+from publisher import links
 from publisher.articles.models import Article, ArticleStatus, ArticleTopic
 from publisher.config import Settings
 from publisher.digests.periods import Period
-from publisher.feeds.entries import article_url
+from publisher.links import article_url
 from publisher.mail.compose import Branding, ComposedDigest, Digest, DigestItem, compose_digest
 from publisher.mail.message import Recipient, message_id_for
 from publisher.subscribers.models import MailingList, MailingListTopic
@@ -53,11 +54,6 @@ def edition_key(list_slug: str, period_key: str) -> str:
     return f"{list_slug}/{period_key}"
 
 
-def archive_url(settings: Settings, mailing_list: MailingList, period: Period) -> str:
-    """The edition's public page ("view in browser"), stable for ever."""
-    return f"{settings.base_url}/archive/{mailing_list.slug}/{period.key}"
-
-
 def build_digest(
     settings: Settings,
     mailing_list: MailingList,
@@ -84,7 +80,7 @@ def build_digest(
             )
             for article in articles
         ],
-        archive_url=archive_url(settings, mailing_list, period),
+        archive_url=links.archive_url(settings, mailing_list.slug, period.key),
         is_test=is_test,
     )
 
@@ -109,7 +105,7 @@ def sample_recipient(settings: Settings, mailing_list: MailingList, period: Peri
     return Recipient(
         email="ana.primer@example.org",
         name="Ana Primer",
-        unsubscribe_url=f"{settings.base_url}/unsubscribe/preview",
-        preferences_url=f"{settings.base_url}/preferences/preview",
+        unsubscribe_url=links.unsubscribe_url(settings, "preview"),
+        preferences_url=links.preferences_url(settings, "preview"),
         message_id=message_id_for(edition_key(mailing_list.slug, period.key), "preview", domain),
     )

@@ -15,13 +15,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
 from publisher.articles.models import Article
 from publisher.config import Settings
-from publisher.db import utcnow
+from publisher.db import conflict_insert, utcnow
 from publisher.delivery import ledger
 from publisher.delivery.models import JobState, SendJob
 from publisher.delivery.outbox import Outbox, envelope_sender
@@ -29,10 +27,11 @@ from publisher.delivery.smtp import Outcome
 from publisher.digests.content import articles_for, compose, edition_key, sample_recipient
 from publisher.digests.models import Edition, EditionContent, EditionStatus
 from publisher.digests.periods import Period, parse_period
+from publisher.i18n import LANGUAGES
+from publisher.links import subscribe_url, unsubscribe_url
 from publisher.mail.message import Recipient, message_id_for, sender_domain
 from publisher.subscribers.models import MailingList
 from publisher.subscribers.recipients import recipients_query
-from publisher.translations import LANGUAGES
 
 edition_table = Edition.__table__  # type: ignore[attr-defined]
 
@@ -188,7 +187,7 @@ def edition_name(session: Session, edition: Edition) -> str:
 
 def get_or_create_edition(session: Session, mailing_list: MailingList, period: Period) -> Edition:
     """The one edition of (list, period): INSERT … ON CONFLICT DO NOTHING, then read it."""
-    dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    dialect_insert = conflict_insert(session)
     session.execute(
         dialect_insert(edition_table)
         .values(
@@ -250,8 +249,8 @@ def approve(
     templates: dict[str, tuple[bytes, str]] = {}
     for language in LANGUAGES:
         composed = compose(settings, mailing_list, period, articles, language)
-        public_unsubscribe = f"{settings.base_url}/unsubscribe"
-        public_preferences = f"{settings.base_url}/subscribe"
+        public_unsubscribe = unsubscribe_url(settings)
+        public_preferences = subscribe_url(settings)
         session.add(
             EditionContent(
                 edition_id=edition.id,

@@ -50,9 +50,9 @@ class FeedCache:
     builds, so tests can prove that a conditional request built nothing. A page's entries
     are made once and shared by its three formats.
 
-    ``recheck_seconds``: how long :meth:`current_change` trusts its last look at the store.
-    Finding the newest ``updated_at`` scans the article table, so under load the store is
-    asked at most once a second, and a change shows in the feeds within that second.
+    ``recheck_seconds``: how long :meth:`recent_change` trusts the last :meth:`store_change`.
+    Finding the newest ``updated_at`` scans the article table, so the feeds endpoint asks the
+    store at most once a second under load, and a change shows in the feeds within that second.
     """
 
     def __init__(
@@ -76,7 +76,7 @@ class FeedCache:
         self._salt = f"publisher {__version__}|{shaping}"
 
     def store_change(self) -> StoreChange:
-        """The store's state now (two queries), remembered for :meth:`current_change`."""
+        """The store's state now (two queries), remembered for :meth:`recent_change`."""
         with Session(self.engine) as session:
             change = last_change(session)
         self._seen = (time.monotonic(), change)
@@ -88,9 +88,6 @@ class FeedCache:
         if seen is not None and time.monotonic() - seen[0] < self.recheck_seconds:
             return seen[1]
         return None
-
-    def current_change(self) -> StoreChange:
-        return self.recent_change() or self.store_change()
 
     def cached(self, key: FeedKey, change: StoreChange) -> BuiltFeed | None:
         """The document if already built for ``change`` (no building, no waiting)."""

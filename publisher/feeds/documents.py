@@ -20,10 +20,11 @@ from sqlmodel import Session
 from publisher import __version__
 from publisher.articles.store import StoreChange, count_articles, list_articles
 from publisher.config import Settings
-from publisher.feeds.entries import entry_from_article, topic_url
+from publisher.feeds.entries import entry_from_article
 from publisher.feeds.json_feed import build_json_feed
 from publisher.feeds.models import Entry, FeedDocument, FeedFormat, FeedKey, PageLinks
 from publisher.feeds.xml_feeds import build_atom, build_rss
+from publisher.links import feed_url, home_url, static_url, topic_url
 
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 """``updated`` of a feed with no articles at all: any fixed moment keeps the bytes stable."""
@@ -42,10 +43,6 @@ def archive_pages(total: int, per_page: int) -> int:
     article: with 50 a page, articles 1–50 become archive page 1 when the 51st is published.
     """
     return (total - 1) // per_page if total > 0 else 0
-
-
-def feed_url(settings: Settings, key: FeedKey) -> str:
-    return f"{settings.base_url}/feeds/{key.path}"
 
 
 def topic_names(change: StoreChange) -> dict[str, str]:
@@ -106,7 +103,7 @@ def make_document(
         updated = (change.last_updated or EPOCH).astimezone(settings.tz)
 
     def url(page: int | None) -> str:
-        return feed_url(settings, key.sibling(page=page))
+        return feed_url(settings, key.sibling(page=page).path)
 
     if key.page is None:
         links = PageLinks(current=url(None), prev_archive=url(pages) if pages else None)
@@ -119,7 +116,7 @@ def make_document(
     site = settings.site_name
     if key.topic is None:
         title, subtitle = f"{site}: novice", f"Novice in obvestila – {site}"
-        home = f"{settings.base_url}/"
+        home = home_url(settings)
     else:
         name = names[key.topic]
         title, subtitle = f"{site}: {name}", f"Novice na temo {name} – {site}"
@@ -129,12 +126,12 @@ def make_document(
         id=feed_id(settings, key),
         title=title,
         subtitle=subtitle,
-        self_url=feed_url(settings, key),
+        self_url=feed_url(settings, key.path),
         home_url=home,
         language=settings.language,
         author=site,
-        icon_url=f"{settings.base_url}/static/icon.png",
-        logo_url=f"{settings.base_url}/static/logo.png",
+        icon_url=static_url(settings, "icon.png"),
+        logo_url=static_url(settings, "logo.png"),
         updated=updated,
         ttl_minutes=settings.feed_ttl,
         generator=f"publisher {__version__}",
@@ -142,7 +139,7 @@ def make_document(
         entries=entries,
         hub_url=settings.websub_hub,
         alternates={
-            fmt: feed_url(settings, key.sibling(format=fmt, page=key.page))
+            fmt: feed_url(settings, key.sibling(format=fmt, page=key.page).path)
             for fmt in FeedFormat
             if fmt is not key.format
         },

@@ -10,15 +10,7 @@ from publisher.articles.sanitize import make_summary
 from publisher.config import Settings
 from publisher.feeds.content import absolutise_urls, xml_clean
 from publisher.feeds.models import Category, Entry
-
-
-def article_url(settings: Settings, slug: str) -> str:
-    """The article's permalink on the public site (served by ``publisher serve``)."""
-    return f"{settings.base_url}/articles/{slug}"
-
-
-def topic_url(settings: Settings, slug: str) -> str:
-    return f"{settings.base_url}/topics/{slug}"
+from publisher.links import article_url
 
 
 def entry_from_article(article: Article, settings: Settings) -> Entry:

@@ -20,6 +20,7 @@ from sqlmodel import Session
 from publisher.articles.store import list_topics
 from publisher.config import Settings
 from publisher.feeds.models import FeedFormat, FeedKey
+from publisher.links import feed_url
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ def changed_feed_urls(settings: Settings, topics: Iterable[str]) -> list[str]:
     urls = []
     for topic in [None, *sorted(set(topics))]:
         for fmt in FeedFormat:
-            urls.append(f"{settings.base_url}/feeds/{FeedKey(format=fmt, topic=topic).path}")
+            urls.append(feed_url(settings, FeedKey(format=fmt, topic=topic).path))
     return urls
 
 

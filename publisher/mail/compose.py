@@ -19,8 +19,11 @@ from babel.dates import format_date
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from publisher.config import Settings
+from publisher.i18n import babel_locale, format_day
+from publisher.links import home_url, static_url
 from publisher.mail.message import MessageTemplate, Slots, build_template, new_slots, sender_domain
-from publisher.translations import TEMPLATES_DIR, translations
+from publisher.resources import TEMPLATES_DIR
+from publisher.translations import translations
 
 
 @dataclass(frozen=True)
@@ -71,12 +74,12 @@ class Branding:
     def from_settings(cls, settings: Settings) -> Branding:
         return cls(
             site_name=settings.site_name,
-            site_url=settings.base_url,
+            site_url=home_url(settings),
             sender=settings.from_address,
             postal_address=settings.postal_address,
             # The site's own logo unless another is configured: mail clients load it from
             # the public site, so it must be reachable at base_url.
-            logo_url=settings.logo_url or f"{settings.base_url}/static/logo.png",
+            logo_url=settings.logo_url or static_url(settings, "logo.png"),
             logo_width=settings.logo_width,
             logo_height=settings.logo_height,
             subject_format=settings.digest_subject,
@@ -123,24 +126,13 @@ def _fill_public(body: str, slots: Slots, unsubscribe_url: str, preferences_url:
     return body
 
 
-BABEL_LOCALES = {"sl": "sl", "en": "en_GB"}
-"""English dates the European way ("7 March 2025"), as a Slovenian municipality writes them."""
-
-
-def format_day(moment: date | datetime, language: str, tz: ZoneInfo) -> str:
-    """ "7. marec 2025" in Slovenian, "7 March 2025" in English, in the municipality's zone."""
-    if isinstance(moment, datetime):
-        moment = moment.astimezone(tz).date()
-    return format_date(moment, "long", locale=BABEL_LOCALES.get(language, language))
-
-
 def format_period(start: date, end: date, language: str) -> str:
     """An inclusive date range the way people write it: "3.–9. marec 2025".
 
     Babel's interval formats abbreviate months in Slovenian ("3.–9. mar. 2025"), so the
     range is built from full dates: the shared month and year are written once.
     """
-    locale = BABEL_LOCALES.get(language, language)
+    locale = babel_locale(language)
     if start == end:
         return format_date(end, "long", locale=locale)
     if language != "sl":

@@ -26,7 +26,8 @@ from publisher.mail.message import (
     message_id_for,
     new_slots,
 )
-from publisher.translations import TEMPLATES_DIR, translations
+from publisher.resources import TEMPLATES_DIR
+from publisher.translations import translations
 
 _BLANK_LINES = re.compile(r"\n{3,}")
 

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import case, func, literal, select, update
+from sqlalchemy import case, literal, select, update
 from sqlmodel import Session
 
 from publisher.db import utcnow
@@ -192,7 +192,3 @@ def session_fingerprint(account: StaffAccount) -> str:
     """A short value that changes when the password does: signed into web sessions, so a new
     password ends every session made with the old one."""
     return hashlib.sha256(account.password_hash.encode("utf-8")).hexdigest()[:16]
-
-
-def count_staff(session: Session) -> int:
-    return int(session.execute(select(func.count()).select_from(staff_table)).scalar_one())

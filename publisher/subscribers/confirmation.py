@@ -26,10 +26,10 @@ from sqlalchemy import delete, func
 from sqlmodel import Session, col, select
 
 from publisher.db import utcnow
+from publisher.i18n import Language
 from publisher.subscribers.addresses import parse_address
 from publisher.subscribers.models import (
     Consent,
-    Language,
     MailingList,
     Source,
     Subscriber,

@@ -47,10 +47,10 @@ from sqlmodel import Session
 from publisher.articles.formats.detect import UndecodableFile, decode_bytes
 from publisher.articles.models import Topic
 from publisher.db import utcnow
+from publisher.i18n import Language
 from publisher.subscribers.addresses import InvalidAddress, parse_address
 from publisher.subscribers.models import (
     Consent,
-    Language,
     Source,
     Subscriber,
     SubscriberTopic,

@@ -23,13 +23,7 @@ from sqlalchemy import (
 from sqlmodel import Field, SQLModel
 
 from publisher.db import UTCDateTime, utcnow
-
-
-class Language(enum.StrEnum):
-    """The languages pages and mails are written in."""
-
-    sl = "sl"
-    en = "en"
+from publisher.i18n import Language
 
 
 class SubscriptionStatus(enum.StrEnum):

@@ -15,8 +15,8 @@ from sqlmodel import Session, col, select
 
 from publisher.articles.models import Topic
 from publisher.db import utcnow
+from publisher.i18n import Language
 from publisher.subscribers.models import (
-    Language,
     MailingList,
     MailingListTopic,
     Source,

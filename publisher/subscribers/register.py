@@ -27,6 +27,7 @@ from sqlmodel import Session, col, select
 
 from publisher.articles.models import Topic
 from publisher.db import utcnow
+from publisher.i18n import Language
 from publisher.subscribers.addresses import (
     InvalidAddress,
     address_hash,
@@ -35,7 +36,6 @@ from publisher.subscribers.addresses import (
 )
 from publisher.subscribers.models import (
     Consent,
-    Language,
     MailingList,
     MailingListTopic,
     Source,

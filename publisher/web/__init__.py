@@ -1,1 +1,4 @@
-"""The web app: public pages and feed endpoints (thin: every decision lives in the domain)."""
+"""The web app: public pages, feeds, the archive, residents' pages, the admin and the API.
+
+Thin: every decision lives in the domain packages; routes read the request and render.
+"""

@@ -47,7 +47,6 @@ from publisher.articles.store import (
 from publisher.config import Settings
 from publisher.db import session_scope
 from publisher.delivery.runner import Senders
-from publisher.digests.content import archive_url
 from publisher.digests.editions import (
     EditionNotFound,
     editions_of,
@@ -64,8 +63,8 @@ from publisher.digests.workflow import (
     Resuming,
     send_or_resume,
 )
-from publisher.feeds.entries import article_url
 from publisher.feeds.websub import notify_hub_of_changes
+from publisher.links import archive_url, article_url
 from publisher.staff.api_tokens import authenticate
 from publisher.staff.models import ApiToken
 from publisher.subscribers.models import MailingList
@@ -555,7 +554,7 @@ def _edition_out(session: Session, settings: Settings, edition: Edition) -> Edit
         approved_by=edition.approved_by,
         recipients=result.total,
         counts=dict(result.counts),
-        archive_url=archive_url(settings, mailing_list, period),
+        archive_url=archive_url(settings, mailing_list.slug, period.key),
     )
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
-from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.responses import PlainTextResponse, Response
@@ -20,7 +19,6 @@ from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
-import publisher
 from publisher.config import Settings
 from publisher.db import make_engine
 from publisher.delivery.outbox import Outbox
@@ -29,20 +27,17 @@ from publisher.digests.schedule import ScheduledRun
 from publisher.feeds.cache import FeedCache
 from publisher.i18n import format_day
 from publisher.jobs import JobRunner
+from publisher.resources import STATIC_DIR, WEB_TEMPLATES_DIR
 from publisher.web import archive, feeds, public
 from publisher.web.admin import install as install_admin
 from publisher.web.api import create_api
 from publisher.web.residents import install as install_residents_pages
 from publisher.web.security import SecurityHeadersMiddleware
 
-TEMPLATES_DIR = Path(publisher.__file__).resolve().parents[1] / "templates"
-WEB_TEMPLATES = TEMPLATES_DIR / "web"
-STATIC_DIR = WEB_TEMPLATES / "static"
-
 
 def make_templates(settings: Settings) -> Jinja2Templates:
     """Jinja2 with autoescaping and the site's date format as the ``day`` filter."""
-    templates = Jinja2Templates(directory=WEB_TEMPLATES)
+    templates = Jinja2Templates(directory=WEB_TEMPLATES_DIR)
 
     def day(moment: datetime) -> str:
         return format_day(moment, settings.language, settings.tz)

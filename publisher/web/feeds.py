@@ -17,6 +17,7 @@ from starlette.datastructures import Headers
 
 from publisher.feeds.cache import FeedCache
 from publisher.feeds.models import FeedFormat, FeedKey
+from publisher.links import home_url
 
 router = APIRouter()
 FORMATS = {fmt.value: fmt for fmt in FeedFormat}
@@ -58,7 +59,7 @@ async def _serve(request: Request, name: str, *, topic: str | None, page: str | 
     # request is answered without leaving the event loop.
     change = cache.recent_change() or await run_in_threadpool(cache.store_change)
     if topic is not None and topic not in dict(change.topics):
-        return _not_found(f"Teme {topic!r} ni. Teme so naštete na {cache.settings.base_url}/")
+        return _not_found(f"Teme {topic!r} ni. Teme so naštete na {home_url(cache.settings)}")
     etag = f'"{cache.fingerprint(key, change)}"'
     last_modified = cache.last_modified(change)
     headers = {

@@ -24,14 +24,13 @@ from starlette.exceptions import HTTPException
 
 from publisher.config import Settings
 from publisher.delivery.catcher import CaughtMessage, MailStore
-from publisher.translations import TEMPLATES_DIR
+from publisher.resources import WEB_TEMPLATES_DIR
 from publisher.web.csrf import FIELD as CSRF_FIELD
 from publisher.web.csrf import attach_csrf_cookie, csrf_token, require_csrf
 from publisher.web.security import SecurityHeadersMiddleware
 
 PAGE_SIZE = 50
-TEMPLATE_DIR = TEMPLATES_DIR / "web"
-STYLESHEET = TEMPLATE_DIR / "mailcatcher" / "mailcatcher.css"
+STYLESHEET = WEB_TEMPLATES_DIR / "mailcatcher" / "mailcatcher.css"
 
 PAGE_CSP = "; ".join(
     [
@@ -76,7 +75,7 @@ def create_mailcatcher_app(
     """
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     app.state.settings = settings
-    templates = Jinja2Templates(directory=TEMPLATE_DIR)
+    templates = Jinja2Templates(directory=WEB_TEMPLATES_DIR)
 
     def when(moment: datetime) -> str:
         local = moment.astimezone(settings.tz)

@@ -13,9 +13,9 @@ from sqlmodel import Session
 from publisher.articles.models import ArticleStatus
 from publisher.articles.store import ArticleNotFound, get_article, list_articles, list_topics
 from publisher.config import Settings
-from publisher.feeds.documents import feed_url
 from publisher.feeds.entries import entry_from_article
 from publisher.feeds.models import FeedFormat, FeedKey
+from publisher.links import feed_url
 
 router = APIRouter()
 HOME_ARTICLES = 20
@@ -38,7 +38,7 @@ def feed_links(settings: Settings, topic: str | None, topic_name: str | None) ->
         FeedLink(
             title=f"{scope} ({fmt.label})",
             media_type=fmt.media_type,
-            url=feed_url(settings, FeedKey(format=fmt, topic=topic)),
+            url=feed_url(settings, FeedKey(format=fmt, topic=topic).path),
             label=fmt.label,
         )
         for fmt in FeedFormat

@@ -23,7 +23,9 @@ from limits.strategies import MovingWindowRateLimiter
 
 
 @dataclass(frozen=True)
-class Verdict:
+class RateDecision:
+    """Whether one more submission is within the limits, and if not, when it will be."""
+
     allowed: bool
     retry_after: int = 0
     """Seconds until the next attempt may succeed (for the ``Retry-After`` header)."""
@@ -37,15 +39,15 @@ class SubscribeLimits:
         self._per_ip: list[RateLimitItem] = parse_many(per_ip)
         self._per_address: list[RateLimitItem] = parse_many(per_address)
 
-    def check_ip(self, ip: str) -> Verdict:
+    def check_ip(self, ip: str) -> RateDecision:
         return self._hit(self._per_ip, "subscribe-ip", ip)
 
-    def check_address(self, address_key: str) -> Verdict:
+    def check_address(self, address_key: str) -> RateDecision:
         return self._hit(self._per_address, "subscribe-address", address_key)
 
-    def _hit(self, items: list[RateLimitItem], namespace: str, key: str) -> Verdict:
+    def _hit(self, items: list[RateLimitItem], namespace: str, key: str) -> RateDecision:
         for item in items:
             if not self._limiter.hit(item, namespace, key):
                 reset = self._limiter.get_window_stats(item, namespace, key).reset_time
-                return Verdict(False, max(1, math.ceil(reset - time.time())))
-        return Verdict(True)
+                return RateDecision(False, max(1, math.ceil(reset - time.time())))
+        return RateDecision(True)

@@ -26,8 +26,8 @@ from publisher.articles.store import (
     set_status,
 )
 from publisher.db import session_scope
-from publisher.feeds.entries import article_url
 from publisher.feeds.websub import notify_hub_of_changes
+from publisher.links import article_url
 from publisher.web.admin.auth import Staff
 from publisher.web.admin.render import engine_of, render, settings_of
 from publisher.web.csrf import require_csrf

@@ -33,7 +33,7 @@ from publisher.staff.accounts import (
     session_fingerprint,
 )
 from publisher.staff.models import StaffAccount
-from publisher.web.admin.render import engine_of, local_time, render, settings_of
+from publisher.web.admin.render import engine_of, render, settings_of, when
 from publisher.web.csrf import require_csrf
 
 SESSION_COOKIE = "publisher_staff"
@@ -187,7 +187,7 @@ def login(
         except AccountLocked as exc:
             session.commit()
             throttle.failed(client)
-            until = local_time(settings, exc.until)
+            until = when(settings, exc.until)
             return refused(
                 "Račun je zaradi preveč napačnih gesel začasno zaklenjen "
                 f"(do {until}). Poskusite pozneje ali prosite skrbnika za novo geslo.",

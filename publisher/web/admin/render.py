@@ -17,11 +17,14 @@ from sqlalchemy.engine import Engine
 
 from publisher.config import Settings
 from publisher.delivery.runner import Senders
+from publisher.i18n import format_day, format_moment
 from publisher.staff.models import StaffAccount
 from publisher.web.csrf import attach_csrf_cookie, csrf_token
 from publisher.web.security import CONTENT_SECURITY_POLICY
 
 CSP_WITH_FRAMES = CONTENT_SECURITY_POLICY + "; frame-src 'self'"
+ADMIN_LANGUAGE = "sl"
+"""The admin is written in Slovenian, whatever language the public site defaults to."""
 PRIVATE_HEADERS = {"Cache-Control": "no-store", "X-Robots-Tag": "noindex, nofollow"}
 
 
@@ -41,13 +44,12 @@ def senders_of(request: Request) -> Senders:
     return senders
 
 
-def local_time(settings: Settings, moment: datetime | None, with_time: bool = True) -> str:
-    """``7. 3. 2025 14:05`` in the municipality's time zone; empty for no moment."""
+def when(settings: Settings, moment: datetime | None, with_time: bool = True) -> str:
+    """An admin page's date (``with_time=False``) or date and time; empty for no moment."""
     if moment is None:
         return ""
-    local = moment.astimezone(settings.tz)
-    text = f"{local.day}. {local.month}. {local.year}"
-    return f"{text} {local:%H:%M}" if with_time else text
+    formatter = format_moment if with_time else format_day
+    return formatter(moment, ADMIN_LANGUAGE, settings.tz)
 
 
 def render(
@@ -66,11 +68,11 @@ def render(
     token = csrf_token(request)  # before rendering: the forms carry it
     context.update(
         site_name=settings.site_name,
-        lang="sl",
+        lang=ADMIN_LANGUAGE,
         staff=staff,
         csrf=token,
         refresh=refresh,
-        when=lambda moment, with_time=True: local_time(settings, moment, with_time),
+        when=lambda moment, with_time=True: when(settings, moment, with_time),
     )
     response = templates.TemplateResponse(request, template, context, status_code=status_code)
     response.headers.update(PRIVATE_HEADERS)

@@ -1,8 +1,9 @@
 """What every residents' page shares: language, templates, tokens, form limits, error pages.
 
-Residents' pages are Slovenian unless asked otherwise (``?lang=en``, or the language a
-subscriber chose, on pages reached by their own link). Each language has its own Jinja2
-environment with that language's gettext catalog installed, the same catalogs the emails use.
+Residents' pages are in the site's language (Slovenian unless configured) unless asked
+otherwise (``?lang=en``, or the language a subscriber chose, on pages reached by their link).
+Each language has its own Jinja2 environment with that language's gettext catalog installed,
+the same catalogs the emails use.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from publisher.config import Settings
 from publisher.delivery.outbox import Outbox
 from publisher.i18n import LANGUAGES
 from publisher.links import SubscriberLinks
+from publisher.resources import WEB_TEMPLATES_DIR
 from publisher.tokens import ExpiredToken, InvalidToken, Purpose, TokenClaims, Tokens
-from publisher.translations import TEMPLATES_DIR, translations
+from publisher.translations import translations
 from publisher.web.csrf import attach_csrf_cookie, csrf_token
 from publisher.web.ratelimit import SubscribeLimits
 from publisher.web.residents.mailer import ConfirmationSender
@@ -65,7 +67,7 @@ def services(request: Request) -> ResidentServices:
 def environment(language: str) -> Environment:
     """The web templates with ``language``'s catalog installed; one per language, made once."""
     env = Environment(
-        loader=FileSystemLoader(TEMPLATES_DIR / "web"),
+        loader=FileSystemLoader(WEB_TEMPLATES_DIR),
         autoescape=select_autoescape(["html"]),
         undefined=StrictUndefined,
         extensions=["jinja2.ext.i18n"],

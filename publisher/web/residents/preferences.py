@@ -18,8 +18,8 @@ from starlette.datastructures import FormData
 
 from publisher.db import session_scope
 from publisher.delivery import ledger
-from publisher.i18n import LANGUAGES
-from publisher.subscribers.models import Language, MailingList
+from publisher.i18n import LANGUAGES, Language
+from publisher.subscribers.models import MailingList
 from publisher.subscribers.preferences import Preferences, load_preferences, save_preferences
 from publisher.subscribers.register import (
     RegisterError,

@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from publisher.db import session_scope
-from publisher.i18n import LANGUAGES
+from publisher.i18n import LANGUAGES, Language
 from publisher.subscribers.addresses import InvalidAddress, parse_address
 from publisher.subscribers.confirmation import (
     ConfirmationDue,
@@ -26,7 +26,7 @@ from publisher.subscribers.confirmation import (
     confirm_from_link,
     request_subscription,
 )
-from publisher.subscribers.models import Language, MailingList
+from publisher.subscribers.models import MailingList
 from publisher.subscribers.preferences import public_lists, topics_of
 from publisher.subscribers.register import (
     SubscriberNotFound,
@@ -172,9 +172,9 @@ async def subscribe_submit(request: Request) -> Response:
         return form_expired_page(request)
     residents = services(request)
     ip = client_ip(request) or "unknown"
-    verdict = residents.limits.check_ip(ip)
-    if not verdict.allowed:
-        return _too_many(request, lang, verdict.retry_after)
+    decision = residents.limits.check_ip(ip)
+    if not decision.allowed:
+        return _too_many(request, lang, decision.retry_after)
     if form_data.get(HONEYPOT):
         return _check_your_mail(request, lang, str(form_data.get("email") or "")[:MAX_EMAIL])
     offer = await run_in_threadpool(_load_offer, request)
@@ -182,9 +182,9 @@ async def subscribe_submit(request: Request) -> Response:
     if form.errors:
         return _form_page(request, form, offer, lang, status_code=400)
     address = parse_address(form.email)
-    verdict = residents.limits.check_address(address.key)
-    if not verdict.allowed:
-        return _too_many(request, lang, verdict.retry_after)
+    decision = residents.limits.check_address(address.key)
+    if not decision.allowed:
+        return _too_many(request, lang, decision.retry_after)
     subscribe_request = SubscribeRequest(
         email=address.email,
         lists=form.lists,
