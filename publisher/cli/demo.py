@@ -29,7 +29,7 @@ from publisher.cli.context import console, fail, get_context
 from publisher.config import Settings
 from publisher.db import session_scope, upgrade
 from publisher.digests.periods import Period, period_containing
-from publisher.subscribers.register import ListNotFound, create_list, get_list
+from publisher.subscribers.lists import ListNotFound, create_list, get_list
 
 DEMO_LIST = "tedenske-novice"
 DEMO_STAFF = ("urednik@example.org", "novice-demo")

@@ -44,7 +44,7 @@ from publisher.digests.editions import (
 from publisher.digests.models import Edition, EditionStatus
 from publisher.digests.periods import BadPeriod, Period, current_period, parse_period
 from publisher.mail.compose import format_day
-from publisher.subscribers.register import ListNotFound, get_list
+from publisher.subscribers.lists import ListNotFound, get_list
 
 digest_app = typer.Typer(
     help="The digest: preview (and, with editions, send).", no_args_is_help=True

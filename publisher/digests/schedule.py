@@ -38,7 +38,7 @@ from publisher.digests.editions import (
 )
 from publisher.digests.models import EditionStatus
 from publisher.digests.periods import Period, PeriodKind, current_period, period_containing
-from publisher.subscribers.register import ListNotFound, get_list
+from publisher.subscribers.lists import ListNotFound, get_list
 
 log = logging.getLogger(__name__)
 

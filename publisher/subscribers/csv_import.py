@@ -48,6 +48,7 @@ from publisher.articles.formats.detect import UndecodableFile, decode_bytes
 from publisher.articles.models import Topic
 from publisher.db import utcnow
 from publisher.subscribers.addresses import InvalidAddress, parse_address
+from publisher.subscribers.lists import get_list
 from publisher.subscribers.models import (
     Consent,
     Language,
@@ -58,7 +59,6 @@ from publisher.subscribers.models import (
     SubscriptionStatus,
     Suppression,
 )
-from publisher.subscribers.register import get_list
 
 BATCH_SIZE = 1000
 """Rows per set of statements: large enough to amortise round trips, small enough that the

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from publisher.articles.models import Topic
+from publisher.subscribers.lists import get_list
 from publisher.subscribers.models import (
     Subscriber,
     SubscriberTopic,
@@ -25,7 +26,6 @@ from publisher.subscribers.models import (
     SubscriptionStatus,
     Suppression,
 )
-from publisher.subscribers.register import get_list
 
 EXPORT_COLUMNS = (
     "email",

@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 
 from publisher.articles.models import Topic
 from publisher.db import utcnow
+from publisher.subscribers.errors import RegisterError
 from publisher.subscribers.models import (
     Language,
     MailingList,
@@ -25,8 +26,7 @@ from publisher.subscribers.models import (
     Subscription,
     SubscriptionStatus,
 )
-from publisher.subscribers.register import (
-    RegisterError,
+from publisher.subscribers.subscriptions import (
     get_subscriber_by_id,
     set_topic_choices,
     subscribe,

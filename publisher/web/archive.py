@@ -25,8 +25,8 @@ from sqlmodel import Session
 from publisher.digests.editions import EditionNotFound, editions_of, get_edition
 from publisher.digests.models import Edition, EditionContent, EditionStatus
 from publisher.mail.compose import format_period
+from publisher.subscribers.lists import all_lists
 from publisher.subscribers.models import MailingList
-from publisher.subscribers.register import all_lists
 from publisher.translations import LANGUAGES
 from publisher.web.public import _render as render_page
 from publisher.web.security import CONTENT_SECURITY_POLICY

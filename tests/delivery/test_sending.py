@@ -30,7 +30,8 @@ from publisher.digests.editions import (
 from publisher.digests.models import Edition
 from publisher.digests.periods import parse_period
 from publisher.subscribers.addresses import address_hash
-from publisher.subscribers.register import get_list, suppression_of
+from publisher.subscribers.lists import get_list
+from publisher.subscribers.suppression import suppression_of
 from tests.delivery.sending_support import (
     LIST,
     PERIOD,

@@ -24,13 +24,8 @@ from publisher.subscribers.models import (
     Subscription,
     SubscriptionStatus,
 )
-from publisher.subscribers.register import (
-    erase,
-    find_subscriber,
-    subscribe,
-    subscriber_data,
-    unsubscribe,
-)
+from publisher.subscribers.privacy import erase, subscriber_data
+from publisher.subscribers.subscriptions import find_subscriber, subscribe, unsubscribe
 
 from .conftest import count_rows
 

@@ -18,7 +18,7 @@ from publisher.digests.editions import approve, get_or_create_edition
 from publisher.digests.models import EditionContent
 from publisher.digests.periods import parse_period
 from publisher.feeds.models import FeedFormat
-from publisher.subscribers.register import create_list, get_list
+from publisher.subscribers.lists import create_list, get_list
 from tests.delivery.sending_support import LIST, LJUBLJANA, stock
 from tests.web.conftest import LiveSite
 from tests.web.test_pages import links_of

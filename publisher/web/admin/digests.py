@@ -34,8 +34,8 @@ from publisher.digests.periods import (
     period_containing,
 )
 from publisher.mail.compose import format_period
+from publisher.subscribers.lists import ListNotFound, get_list
 from publisher.subscribers.models import MailingList
-from publisher.subscribers.register import ListNotFound, get_list
 from publisher.translations import LANGUAGES
 from publisher.web.admin.auth import Staff
 from publisher.web.admin.dashboard import STATE_NAMES

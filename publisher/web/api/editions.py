@@ -23,8 +23,8 @@ from publisher.digests.editions import (
 from publisher.digests.models import Edition, EditionStatus
 from publisher.digests.periods import BadPeriod, PeriodKind, period_containing
 from publisher.digests.schedule import send_in_background
+from publisher.subscribers.lists import ListNotFound, get_list
 from publisher.subscribers.models import MailingList
-from publisher.subscribers.register import ListNotFound, get_list
 from publisher.web.api.auth import Caller
 from publisher.web.api.dependencies import Db, settings_of
 from publisher.web.api.errors import problem_at, unprocessable

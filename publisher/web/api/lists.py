@@ -6,14 +6,14 @@ from fastapi import APIRouter
 from sqlmodel import Session
 from starlette.exceptions import HTTPException
 
-from publisher.subscribers.models import MailingList
-from publisher.subscribers.register import (
+from publisher.subscribers.lists import (
     ListNotFound,
     all_lists,
     get_list,
     list_topic_slugs,
     status_counts,
 )
+from publisher.subscribers.models import MailingList
 from publisher.web.api.dependencies import Db
 from publisher.web.api.schemas import ListOut
 

@@ -21,14 +21,13 @@ from publisher.config import Settings
 from publisher.db import session_scope
 from publisher.delivery.models import Delivery, SendJob
 from publisher.i18n import LANGUAGES
+from publisher.subscribers.errors import RegisterError
 from publisher.subscribers.models import Language, MailingList
 from publisher.subscribers.preferences import Preferences, load_preferences, save_preferences
-from publisher.subscribers.register import (
-    RegisterError,
+from publisher.subscribers.privacy import erase, subscriber_data
+from publisher.subscribers.subscriptions import (
     SubscriberNotFound,
-    erase,
     get_subscriber_by_id,
-    subscriber_data,
     unsubscribe_subscriber,
 )
 from publisher.tokens import InvalidToken, Purpose, TokenClaims

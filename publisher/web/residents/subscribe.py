@@ -28,7 +28,7 @@ from publisher.subscribers.confirmation import (
 )
 from publisher.subscribers.models import Language, MailingList
 from publisher.subscribers.preferences import public_lists, topics_of
-from publisher.subscribers.register import (
+from publisher.subscribers.subscriptions import (
     SubscriberNotFound,
     SubscriptionRefused,
     get_subscriber_by_id,
