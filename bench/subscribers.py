@@ -36,7 +36,8 @@ from support import postgres_store, sqlite_store
 
 from publisher.articles.store import save_topic
 from publisher.subscribers.addresses import InvalidAddress
-from publisher.subscribers.csv_import import RowOutcome, import_csv
+from publisher.subscribers.csv_batches import RowOutcome
+from publisher.subscribers.csv_import import import_csv
 from publisher.subscribers.errors import RegisterError
 from publisher.subscribers.lists import create_list
 from publisher.subscribers.models import Source

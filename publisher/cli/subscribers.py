@@ -25,7 +25,9 @@ from publisher.cli.context import console, fail, get_context
 from publisher.config import Settings
 from publisher.db import session_scope
 from publisher.subscribers.addresses import InvalidAddress, address_hash
-from publisher.subscribers.csv_import import CsvFileError, CsvImportReport, RowOutcome, import_csv
+from publisher.subscribers.csv_batches import RowOutcome
+from publisher.subscribers.csv_import import CsvImportReport, import_csv
+from publisher.subscribers.csv_rows import CsvFileError
 from publisher.subscribers.errors import RegisterError
 from publisher.subscribers.export import export_rows, write_csv, write_json
 from publisher.subscribers.lists import (

@@ -10,12 +10,9 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
-from publisher.subscribers.csv_import import (
-    CsvFileError,
-    RowOutcome,
-    import_csv,
-    sniff_encoding,
-)
+from publisher.subscribers.csv_batches import RowOutcome
+from publisher.subscribers.csv_import import import_csv
+from publisher.subscribers.csv_rows import CsvFileError, sniff_encoding
 from publisher.subscribers.models import (
     Consent,
     Source,

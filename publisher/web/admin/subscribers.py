@@ -24,7 +24,9 @@ from starlette.exceptions import HTTPException
 
 from publisher.db import session_scope
 from publisher.digests.periods import current_period
-from publisher.subscribers.csv_import import CsvFileError, RowOutcome, import_csv
+from publisher.subscribers.csv_batches import RowOutcome
+from publisher.subscribers.csv_import import import_csv
+from publisher.subscribers.csv_rows import CsvFileError
 from publisher.subscribers.errors import RegisterError
 from publisher.subscribers.export import export_rows, write_csv
 from publisher.subscribers.lists import (
