@@ -20,6 +20,9 @@ from publisher.articles.formats.detect import UndecodableFile, decode_bytes
 from publisher.subscribers.addresses import InvalidAddress, parse_address
 from publisher.subscribers.models import Language
 
+DELIMITERS = ",;\t"
+"""Separators a spreadsheet's CSV export uses."""
+
 _CHUNK = 1 << 20
 _SAMPLE = 64 * 1024
 _TOPIC_SPLIT = re.compile(r"[\s,;|]+")
@@ -119,10 +122,15 @@ def _is_utf8(data: bytes) -> bool:
 
 
 def sniff_delimiter(header_line: str) -> str:
-    """``;`` when the header has more of them than commas (Excel in Slovenian), tab likewise."""
-    counts = {d: header_line.count(d) for d in (",", ";", "\t")}
-    best = max(counts, key=lambda d: counts[d])
-    return best if counts[best] else ","
+    """The separator the header uses, of ``,``, ``;`` (Excel in Slovenian) and tab.
+
+    :class:`csv.Sniffer` reads quoted headers too; a header it cannot read (one column, or
+    blank) is taken as comma-separated.
+    """
+    try:
+        return csv.Sniffer().sniff(header_line, delimiters=DELIMITERS).delimiter
+    except csv.Error:
+        return ","
 
 
 def read_records(text: IO[str]) -> tuple[str, Iterator[tuple[int, list[str]]]]:

@@ -138,6 +138,37 @@ def test_semicolon_files_in_each_encoding_keep_slovenian_letters(
     assert names == {"Helena Žagar", "Igor Škerjanc", "Černe; Jana"}
 
 
+@pytest.mark.parametrize(
+    ("separator", "header"),
+    [
+        (",", "email,name,topics"),
+        (";", "E-pošta;Ime in priimek;Teme"),
+        ("\t", "email\tname\ttopics"),
+        (";", '"email";"name";"topics"'),
+    ],
+)
+def test_the_separator_is_read_from_the_header(
+    session: Session, write_file: WriteFile, separator: str, header: str
+) -> None:
+    row = separator.join(["ana@example.org", '"Novak, Ana"', "promet"])
+    path = write_file(f"{header}\r\n{row}\r\n")
+    report = import_csv(session, path, "tedenske-novice")
+    assert report.delimiter == separator
+    assert report.ok and counts(report) == {"added": 1}
+    ana = find_subscriber(session, "ana@example.org")
+    assert ana is not None and ana.name == "Novak, Ana"
+    assert subscriber_data(session, "ana@example.org")["topics"] == ["promet"]
+
+
+def test_a_file_with_only_an_email_column_is_read_as_comma_separated(
+    session: Session, write_file: WriteFile
+) -> None:
+    path = write_file("email\nana@example.org\nbojan@example.org\n")
+    report = import_csv(session, path, "tedenske-novice")
+    assert report.delimiter == ","
+    assert counts(report) == {"added": 2}
+
+
 def test_a_windows_1250_byte_far_into_the_file_is_still_detected() -> None:
     ascii_rows = b"".join(b"oseba%06d@example.org,Oseba\r\n" % n for n in range(60_000))
     late = "zadnji@example.org,Žiga Čeh\r\n".encode("cp1250")
