@@ -34,8 +34,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from support import postgres_store, sqlite_store
 
+from publisher.addresses import InvalidAddress
 from publisher.articles.store import save_topic
-from publisher.subscribers.addresses import InvalidAddress
 from publisher.subscribers.csv_batches import RowOutcome
 from publisher.subscribers.csv_import import import_csv
 from publisher.subscribers.errors import RegisterError

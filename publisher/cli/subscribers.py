@@ -21,10 +21,10 @@ from rich.progress import (
 from rich.table import Table
 from sqlmodel import Session
 
+from publisher.addresses import InvalidAddress, address_hash
 from publisher.cli.context import console, fail, get_context
 from publisher.config import Settings
 from publisher.db import session_scope
-from publisher.subscribers.addresses import InvalidAddress, address_hash
 from publisher.subscribers.csv_batches import RowOutcome
 from publisher.subscribers.csv_import import CsvImportReport, import_csv
 from publisher.subscribers.csv_rows import CsvFileError

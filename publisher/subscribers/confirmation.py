@@ -25,8 +25,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete, func
 from sqlmodel import Session, col, select
 
+from publisher.addresses import parse_address
 from publisher.db import utcnow
-from publisher.subscribers.addresses import parse_address
 from publisher.subscribers.lists import get_list
 from publisher.subscribers.models import (
     Consent,

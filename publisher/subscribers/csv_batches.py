@@ -31,7 +31,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Session
 
-from publisher.articles.models import Topic
 from publisher.db import utcnow
 from publisher.subscribers.csv_rows import CheckedRow
 from publisher.subscribers.models import (
@@ -43,6 +42,7 @@ from publisher.subscribers.models import (
     SubscriptionStatus,
     Suppression,
 )
+from publisher.topics import Topic
 
 BATCH_SIZE = 1000
 """Rows per set of statements: large enough to amortise round trips, small enough that the

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from sqlmodel import Session
 
-from publisher.articles.formats.detect import UndecodableFile
+from publisher.decoding import UndecodableFile
 from publisher.subscribers.csv_batches import BATCH_SIZE, BatchWriter, RowOutcome
 from publisher.subscribers.csv_rows import (
     CheckedRow,

@@ -16,8 +16,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO
 
-from publisher.articles.formats.detect import UndecodableFile, decode_bytes
-from publisher.subscribers.addresses import InvalidAddress, parse_address
+from publisher.addresses import InvalidAddress, parse_address
+from publisher.decoding import UndecodableFile, decode_bytes
 from publisher.subscribers.models import Language
 
 DELIMITERS = ",;\t"

@@ -9,7 +9,6 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from publisher.articles.models import Topic
 from publisher.subscribers.errors import RegisterError
 from publisher.subscribers.models import (
     Language,
@@ -17,6 +16,7 @@ from publisher.subscribers.models import (
     MailingListTopic,
     Subscription,
 )
+from publisher.topics import Topic
 
 _SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
-from publisher.articles.models import Topic
 from publisher.db import utcnow
 from publisher.subscribers.errors import RegisterError
 from publisher.subscribers.models import (
@@ -32,6 +31,7 @@ from publisher.subscribers.subscriptions import (
     subscribe,
     unsubscribe_subscriber,
 )
+from publisher.topics import Topic
 
 PREFERENCES_EVIDENCE = "preferences page (link from an email)"
 

@@ -13,7 +13,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
-from publisher.articles.models import Topic
 from publisher.subscribers.models import (
     Consent,
     MailingList,
@@ -24,6 +23,7 @@ from publisher.subscribers.models import (
 )
 from publisher.subscribers.subscriptions import get_subscriber
 from publisher.subscribers.suppression import suppress, suppression_of
+from publisher.topics import Topic
 
 
 def erase(session: Session, email: str) -> str:

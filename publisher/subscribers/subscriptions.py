@@ -19,12 +19,12 @@ from dataclasses import dataclass
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
-from publisher.db import utcnow
-from publisher.subscribers.addresses import (
+from publisher.addresses import (
     InvalidAddress,
     address_key,
     parse_address,
 )
+from publisher.db import utcnow
 from publisher.subscribers.errors import RegisterError
 from publisher.subscribers.lists import get_list, topics_by_slug
 from publisher.subscribers.models import (

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from publisher.db import utcnow
-from publisher.subscribers.addresses import (
+from publisher.addresses import (
     address_hash,
 )
+from publisher.db import utcnow
 from publisher.subscribers.models import (
     Suppression,
     SuppressionReason,

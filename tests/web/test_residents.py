@@ -16,11 +16,11 @@ from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from publisher.addresses import address_hash
 from publisher.db import session_scope, utcnow
 from publisher.delivery.models import Delivery, DeliveryStatus, SendJob
 from publisher.links import SubscriberLinks
 from publisher.mail.confirmation import confirmation_template
-from publisher.subscribers.addresses import address_hash
 from publisher.subscribers.confirmation import REQUEST_EVIDENCE
 from publisher.subscribers.lists import get_list
 from publisher.subscribers.models import (

@@ -17,9 +17,9 @@ from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
+from publisher.addresses import InvalidAddress, parse_address
 from publisher.db import session_scope
 from publisher.i18n import LANGUAGES
-from publisher.subscribers.addresses import InvalidAddress, parse_address
 from publisher.subscribers.confirmation import (
     ConfirmationDue,
     SubscribeRequest,
