@@ -8,14 +8,12 @@ deletes the cookie. The cookie is ``HttpOnly``, ``SameSite=Lax`` and ``Secure`` 
 
 Strangers asking for a page are sent to the login page; strangers posting a form get 403.
 Wrong passwords count per account (see :mod:`publisher.staff.accounts`, which locks it) and
-per client address here (:class:`LoginThrottle`), so one address cannot try many accounts.
+per client address (:class:`publisher.web.ratelimit.LoginThrottle`), so one address cannot
+try many accounts.
 """
 
 from __future__ import annotations
 
-import threading
-import time
-from collections import deque
 from datetime import timedelta
 from typing import Annotated
 from urllib.parse import quote
@@ -35,6 +33,7 @@ from publisher.staff.accounts import (
 from publisher.staff.models import StaffAccount
 from publisher.web.admin.render import engine_of, local_time, render, settings_of
 from publisher.web.csrf import require_csrf
+from publisher.web.ratelimit import LoginThrottle
 
 SESSION_COOKIE = "publisher_staff"
 SESSION_MAX_AGE = timedelta(hours=8)
@@ -42,35 +41,6 @@ SESSION_MAX_AGE = timedelta(hours=8)
 LOGIN_PATH = "/admin/login"
 
 router = APIRouter()
-
-
-class LoginThrottle:
-    """At most ``limit`` failed logins per client address in ``window`` seconds (in memory,
-    per process: a speed bump for one machine guessing, the account lock is the real limit)."""
-
-    def __init__(self, limit: int = 20, window: float = 600.0) -> None:
-        self.limit = limit
-        self.window = window
-        self._failures: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def _recent(self, client: str, now: float) -> deque[float]:
-        failures = self._failures.setdefault(client, deque())
-        while failures and failures[0] <= now - self.window:
-            failures.popleft()
-        return failures
-
-    def allowed(self, client: str) -> bool:
-        with self._lock:
-            now = time.monotonic()
-            allowed = len(self._recent(client, now)) < self.limit
-            if not self._failures[client]:
-                del self._failures[client]
-            return allowed
-
-    def failed(self, client: str) -> None:
-        with self._lock:
-            self._recent(client, time.monotonic()).append(time.monotonic())
 
 
 def _serializer(request: Request) -> URLSafeTimedSerializer:
