@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from babel import negotiate_locale
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from sqlalchemy import select
@@ -111,21 +112,26 @@ def preferred_language(request: Request) -> str | None:
     """The reader's first choice among our languages (``Accept-Language``), if any.
 
     The digest's "view in browser" link is the same in both languages, so an English reader
-    coming from the English email is shown English when the browser asks for it.
+    coming from the English email is shown English when the browser asks for it. Babel picks
+    our language for each tag in turn, so ``en-GB`` is served ``en``.
     """
+    accepted = _by_quality(request.headers.get("accept-language", ""))
+    return negotiate_locale(accepted, LANGUAGES, sep="-", aliases=None)
+
+
+def _by_quality(header: str) -> list[str]:
+    """An ``Accept-Language`` header's tags, most wanted first; ``q=0`` means not at all."""
     ranked = []
-    for index, part in enumerate(request.headers.get("accept-language", "").split(",")):
-        tag, _, params = part.strip().partition(";")
-        quality = 1.0
-        if params.strip().startswith("q="):
-            try:
-                quality = float(params.strip()[2:])
-            except ValueError:
-                continue
-        code = tag.strip().lower()[:2]
-        if code in LANGUAGES and quality > 0:
-            ranked.append((-quality, index, code))
-    return min(ranked)[2] if ranked else None
+    for index, part in enumerate(header.split(",")):
+        tag, _, params = part.partition(";")
+        name, _, value = params.partition("=")
+        try:
+            quality = float(value) if name.strip() == "q" else 1.0
+        except ValueError:
+            continue
+        if tag.strip() and quality > 0:
+            ranked.append((-quality, index, tag.strip().lower()))
+    return [tag for _, _, tag in sorted(ranked)]
 
 
 def _edition_and_content(

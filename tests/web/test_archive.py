@@ -103,6 +103,29 @@ def test_the_view_in_browser_link_of_every_digest_opens_its_edition(
         assert f"message.html?lang={content.language}" in page.text
 
 
+@pytest.mark.parametrize(
+    ("accept_language", "shown"),
+    [
+        ("en-GB;q=0.9, sl;q=0.8", "en"),
+        ("sl;q=0.8, en-GB;q=0.9", "en"),
+        ("EN-us", "en"),
+        ("de, sl-SI;q=0.5, en;q=0.4", "sl"),
+        ("en;q=0, sl;q=0.1", "sl"),
+        ("de, fr;q=0.5", "sl"),  # none of ours: the list's own language
+        ("", "sl"),
+    ],
+)
+def test_the_browsers_language_choice_picks_the_copy_shown(
+    archived: LiveSite, accept_language: str, shown: str
+) -> None:
+    page = httpx.get(
+        archived.url + "/archive/tedenske-novice/2025-W10",
+        headers={"Accept-Language": accept_language},
+    )
+    assert page.status_code == 200
+    assert f"message.html?lang={shown}" in page.text
+
+
 def test_the_edition_is_framed_from_a_sandboxed_copy_without_personal_parts(
     archived: LiveSite,
 ) -> None:
