@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from babel import negotiate_locale
 from fastapi import APIRouter, Request
@@ -178,6 +179,7 @@ def archive_edition(
             return render_page(request, "not_found.html", session, status_code=404)
         mailing_list, edition, content, available = found
         base = f"/archive/{mailing_list.slug}/{edition.period_key}"
+        in_language = urlencode({"lang": content.language})
         response = render_page(
             request,
             "archive_edition.html",
@@ -188,11 +190,15 @@ def archive_edition(
             content=content,
             period=_period_text(edition, content.language),
             languages=[
-                (language, LANGUAGE_NAMES.get(language, language), f"{base}?lang={language}")
+                (
+                    language,
+                    LANGUAGE_NAMES.get(language, language),
+                    f"{base}?{urlencode({'lang': language})}",
+                )
                 for language in available
             ],
-            message_url=f"{base}/message.html?lang={content.language}",
-            text_url=f"{base}/message.txt?lang={content.language}",
+            message_url=f"{base}/message.html?{in_language}",
+            text_url=f"{base}/message.txt?{in_language}",
         )
     response.headers["Content-Security-Policy"] = PAGE_CSP
     return response

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Annotated
-from urllib.parse import quote
+from urllib.parse import urlencode, urlunsplit
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
@@ -94,8 +94,8 @@ def require_staff(request: Request) -> StaffAccount:
     if account is not None:
         return account
     if request.method in ("GET", "HEAD"):
-        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        location = f"{LOGIN_PATH}?next={quote(target, safe='/')}"
+        target = urlunsplit(("", "", request.url.path, request.url.query, ""))
+        location = f"{LOGIN_PATH}?{urlencode({'next': target}, safe='/')}"
         raise HTTPException(status_code=303, detail="Prijavite se.", headers={"Location": location})
     raise HTTPException(status_code=403, detail="Za to dejanje se morate prijaviti.")
 
@@ -175,6 +175,6 @@ def login(
 
 @router.post("/admin/logout", dependencies=[Depends(require_csrf)])
 def logout(request: Request) -> Response:
-    response = RedirectResponse(f"{LOGIN_PATH}?odjava=1", status_code=303)
+    response = RedirectResponse(f"{LOGIN_PATH}?{urlencode({'odjava': 1})}", status_code=303)
     end_session(response)
     return response

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, RedirectResponse, Response
@@ -165,10 +166,8 @@ async def preferences_save(request: Request, token: str) -> Response:
     if isinstance(result, Response):
         return result
     lang = page_language(request, language)
-    target = f"/preferences/{token}?saved=1"
-    if lang != language:
-        target += f"&lang={lang}"
-    return RedirectResponse(target, status_code=303)
+    query = {"saved": "1"} if lang == language else {"saved": "1", "lang": lang}
+    return RedirectResponse(f"/preferences/{token}?{urlencode(query)}", status_code=303)
 
 
 @router.post("/preferences/{token}/unsubscribe")
