@@ -48,8 +48,8 @@ from publisher.delivery.models import Delivery, JobState, SendJob  # noqa: E402
 from publisher.digests.content import compose, sample_recipient  # noqa: E402
 from publisher.digests.editions import approve  # noqa: E402
 from publisher.digests.periods import parse_period  # noqa: E402
+from publisher.subscribers.lists import create_list, get_list  # noqa: E402
 from publisher.subscribers.models import Subscriber, Subscription  # noqa: E402
-from publisher.subscribers.register import create_list, get_list  # noqa: E402
 
 TZ = ZoneInfo("Europe/Ljubljana")
 PERIOD = "2025-W10"

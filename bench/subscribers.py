@@ -34,12 +34,15 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from support import postgres_store, sqlite_store
 
+from publisher.addresses import InvalidAddress
 from publisher.articles.store import save_topic
-from publisher.subscribers.addresses import InvalidAddress
-from publisher.subscribers.csv_import import RowOutcome, import_csv
+from publisher.subscribers.csv_batches import RowOutcome
+from publisher.subscribers.csv_import import import_csv
+from publisher.subscribers.errors import RegisterError
+from publisher.subscribers.lists import create_list
 from publisher.subscribers.models import Source
 from publisher.subscribers.recipients import recipient_pages
-from publisher.subscribers.register import RegisterError, create_list, subscribe
+from publisher.subscribers.subscriptions import subscribe
 
 FIRST = "Ana Bojan Cvetka David Eva Franc Gregor Helena Igor Jana Klemen Lucija Žiga Špela Čarli"
 LAST = "Novak Horvat Kos Zupančič Hočevar Jeršič Češnik Šuštar Žagar Škerjanc Černe Štih Kovačič"

@@ -1,6 +1,6 @@
 """Every table of the store, imported in one place so migrations and tests see the whole schema."""
 
-from publisher.articles.models import Article, ArticleStatus, ArticleTopic, Topic
+from publisher.articles.models import Article, ArticleStatus, ArticleTopic
 from publisher.delivery.models import Delivery, JobMessage, RateCounter, SendJob, Worker
 from publisher.digests.models import Edition, EditionContent
 from publisher.staff.models import ApiToken, StaffAccount
@@ -13,6 +13,7 @@ from publisher.subscribers.models import (
     Subscription,
     Suppression,
 )
+from publisher.topics import Topic
 
 __all__ = [
     "ApiToken",

@@ -10,14 +10,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from publisher.config import load_settings
+from publisher.subscribers.lists import create_list
 from publisher.subscribers.models import Source
-from publisher.subscribers.register import (
-    SubscriberNotFound,
-    create_list,
-    erase,
-    get_subscriber_by_id,
-    subscribe,
-)
+from publisher.subscribers.privacy import erase
+from publisher.subscribers.subscriptions import SubscriberNotFound, get_subscriber_by_id, subscribe
 from publisher.tokens import ExpiredToken, InvalidToken, Purpose, Tokens
 
 SECRET = "test-secret-key-for-signing"

@@ -1,4 +1,4 @@
-"""The article store's tables: articles, topics and the link between them.
+"""The article store's tables: articles and their link to topics (:mod:`publisher.topics`).
 
 No ``from __future__ import annotations`` here: SQLModel reads relationship annotations at runtime.
 """
@@ -11,6 +11,7 @@ from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Integer, Stri
 from sqlmodel import Field, Relationship, SQLModel
 
 from publisher.db import UTCDateTime, utcnow
+from publisher.topics import Topic
 
 
 class ArticleStatus(enum.StrEnum):
@@ -36,18 +37,6 @@ class ArticleTopic(SQLModel, table=True):
             Integer, ForeignKey("topic.id", ondelete="CASCADE"), primary_key=True, index=True
         )
     )
-
-
-class Topic(SQLModel, table=True):
-    """A subject readers can follow (promet, kultura ...); ``name`` is the Slovenian label."""
-
-    __tablename__ = "topic"
-
-    id: int | None = Field(default=None, primary_key=True)
-    slug: str = Field(sa_column=Column(String(80), nullable=False, unique=True))
-    name: str = Field(sa_column=Column(String(200), nullable=False))
-
-    articles: list["Article"] = Relationship(back_populates="topics", link_model=ArticleTopic)
 
 
 class Article(SQLModel, table=True):
@@ -87,4 +76,4 @@ class Article(SQLModel, table=True):
         sa_column=Column(String(16), nullable=False),
     )
 
-    topics: list[Topic] = Relationship(back_populates="articles", link_model=ArticleTopic)
+    topics: list[Topic] = Relationship(link_model=ArticleTopic)

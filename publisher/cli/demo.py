@@ -31,7 +31,7 @@ from publisher.db import session_scope, upgrade
 from publisher.digests.periods import Period, period_containing
 from publisher.feeds.models import FeedFormat
 from publisher.links import admin_url, archive_url, feed_url, home_url, subscribe_url
-from publisher.subscribers.register import ListNotFound, create_list, get_list
+from publisher.subscribers.lists import ListNotFound, create_list, get_list
 
 DEMO_LIST = "tedenske-novice"
 DEMO_STAFF = ("urednik@example.org", "novice-demo")

@@ -47,7 +47,7 @@ def period_option(value: str | None, settings: Settings) -> Period:
 def _list_and_period(
     session: Session, settings: Settings, list_slug: str, period: str | None
 ) -> tuple[MailingList, Period]:
-    from publisher.subscribers.register import ListNotFound, get_list
+    from publisher.subscribers.lists import ListNotFound, get_list
 
     try:
         mailing_list = get_list(session, list_slug)
@@ -333,7 +333,7 @@ def status(
         get_edition,
         report,
     )
-    from publisher.subscribers.register import ListNotFound, get_list
+    from publisher.subscribers.lists import ListNotFound, get_list
 
     context = get_context(ctx)
     with session_scope(context.ready_engine()) as session:

@@ -21,26 +21,26 @@ from rich.progress import (
 from rich.table import Table
 from sqlmodel import Session
 
+from publisher.addresses import InvalidAddress, address_hash
 from publisher.cli.context import Context, console, fail, get_context
 from publisher.db import session_scope
 from publisher.i18n import Language
-from publisher.subscribers.addresses import InvalidAddress, address_hash
-from publisher.subscribers.csv_import import CsvFileError, CsvImportReport, RowOutcome, import_csv
+from publisher.subscribers.csv_batches import RowOutcome
+from publisher.subscribers.csv_import import CsvImportReport, import_csv
+from publisher.subscribers.csv_rows import CsvFileError
+from publisher.subscribers.errors import RegisterError
 from publisher.subscribers.export import export_rows, write_csv, write_json
-from publisher.subscribers.models import Source, SubscriptionStatus
-from publisher.subscribers.register import (
-    RegisterError,
+from publisher.subscribers.lists import (
     all_lists,
     create_list,
-    erase,
     get_list,
     list_topic_slugs,
     status_counts,
-    subscribe,
-    subscriber_data,
-    suppression_of,
-    unsubscribe,
 )
+from publisher.subscribers.models import Source, SubscriptionStatus
+from publisher.subscribers.privacy import erase, subscriber_data
+from publisher.subscribers.subscriptions import subscribe, unsubscribe
+from publisher.subscribers.suppression import suppression_of
 
 lists_app = typer.Typer(help="Mailing lists residents subscribe to.", no_args_is_help=True)
 subscribers_app = typer.Typer(

@@ -35,7 +35,7 @@ from publisher.delivery.smtp import Outcome, SmtpConfig, Verdict
 from publisher.links import SubscriberLinks
 from publisher.mail.message import MessageTemplate, Recipient, message_id_for, sender_domain
 from publisher.subscribers.models import SuppressionReason
-from publisher.subscribers.register import suppress
+from publisher.subscribers.suppression import suppress
 
 
 class AnotherSenderRunning(RuntimeError):

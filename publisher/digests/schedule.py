@@ -38,7 +38,7 @@ from publisher.digests.workflow import (
     Started,
     send_or_resume,
 )
-from publisher.subscribers.register import ListNotFound, get_list
+from publisher.subscribers.lists import ListNotFound, get_list
 
 log = logging.getLogger(__name__)
 

@@ -20,9 +20,9 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import case, literal, select, update
 from sqlmodel import Session
 
+from publisher.addresses import InvalidAddress, parse_address
 from publisher.db import utcnow
 from publisher.staff.models import StaffAccount
-from publisher.subscribers.addresses import InvalidAddress, parse_address
 
 MAX_FAILURES = 5
 """Wrong passwords in a row that lock an account."""

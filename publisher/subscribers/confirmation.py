@@ -10,7 +10,7 @@ must not become a way to flood someone's inbox. The rules, kept here so that eve
   then (the link it has is still good: links last ``confirm_token_days``);
 - each mail sent is backed by one consent record per list it asks about (time, IP address,
   wording version): the consent given on the form. Following the link adds the confirmation
-  record (:func:`publisher.subscribers.register.confirm_subscription`).
+  record (:func:`publisher.subscribers.subscriptions.confirm_subscription`).
 
 The caller answers the same page whatever happened; whether a mail is due is only ever told
 to the code that sends it (:class:`ConfirmationDue`).
@@ -25,9 +25,10 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete, func
 from sqlmodel import Session, col, select
 
+from publisher.addresses import parse_address
 from publisher.db import utcnow
 from publisher.i18n import Language
-from publisher.subscribers.addresses import parse_address
+from publisher.subscribers.lists import get_list
 from publisher.subscribers.models import (
     Consent,
     MailingList,
@@ -36,11 +37,10 @@ from publisher.subscribers.models import (
     Subscription,
     SubscriptionStatus,
 )
-from publisher.subscribers.register import (
+from publisher.subscribers.subscriptions import (
     SubscriberNotFound,
     SubscriptionRefused,
     confirm_subscription,
-    get_list,
     get_subscriber_by_id,
     subscribe,
 )

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlmodel import Session
 
-from publisher.articles.models import Topic
+from publisher.subscribers.lists import get_list
 from publisher.subscribers.models import (
     Subscriber,
     SubscriberTopic,
@@ -25,7 +25,7 @@ from publisher.subscribers.models import (
     SubscriptionStatus,
     Suppression,
 )
-from publisher.subscribers.register import get_list
+from publisher.topics import Topic
 
 EXPORT_COLUMNS = (
     "email",

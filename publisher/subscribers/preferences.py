@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
-from publisher.articles.models import Topic
 from publisher.db import utcnow
 from publisher.i18n import Language
+from publisher.subscribers.errors import RegisterError
 from publisher.subscribers.models import (
     MailingList,
     MailingListTopic,
@@ -25,13 +25,13 @@ from publisher.subscribers.models import (
     Subscription,
     SubscriptionStatus,
 )
-from publisher.subscribers.register import (
-    RegisterError,
+from publisher.subscribers.subscriptions import (
     get_subscriber_by_id,
     set_topic_choices,
     subscribe,
     unsubscribe_subscriber,
 )
+from publisher.topics import Topic
 
 PREFERENCES_EVIDENCE = "preferences page (link from an email)"
 

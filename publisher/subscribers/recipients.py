@@ -16,6 +16,7 @@ from typing import NamedTuple
 from sqlalchemy import Select, and_, exists, not_, or_, select
 from sqlmodel import Session
 
+from publisher.subscribers.lists import get_list, topics_by_slug
 from publisher.subscribers.models import (
     Subscriber,
     SubscriberTopic,
@@ -23,7 +24,6 @@ from publisher.subscribers.models import (
     SubscriptionStatus,
     Suppression,
 )
-from publisher.subscribers.register import get_list, topics_by_slug
 
 PAGE_SIZE = 1000
 

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
+from babel import negotiate_locale
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from sqlalchemy import select
@@ -26,8 +28,8 @@ from publisher.digests.editions import EditionNotFound, editions_of, get_edition
 from publisher.digests.models import Edition, EditionContent, EditionStatus
 from publisher.i18n import LANGUAGES
 from publisher.mail.compose import format_period
+from publisher.subscribers.lists import all_lists
 from publisher.subscribers.models import MailingList
-from publisher.subscribers.register import all_lists
 from publisher.web.public import _render as render_page
 from publisher.web.security import CONTENT_SECURITY_POLICY
 
@@ -111,21 +113,26 @@ def preferred_language(request: Request) -> str | None:
     """The reader's first choice among our languages (``Accept-Language``), if any.
 
     The digest's "view in browser" link is the same in both languages, so an English reader
-    coming from the English email is shown English when the browser asks for it.
+    coming from the English email is shown English when the browser asks for it. Babel picks
+    our language for each tag in turn, so ``en-GB`` is served ``en``.
     """
+    accepted = _by_quality(request.headers.get("accept-language", ""))
+    return negotiate_locale(accepted, LANGUAGES, sep="-", aliases=None)
+
+
+def _by_quality(header: str) -> list[str]:
+    """An ``Accept-Language`` header's tags, most wanted first; ``q=0`` means not at all."""
     ranked = []
-    for index, part in enumerate(request.headers.get("accept-language", "").split(",")):
-        tag, _, params = part.strip().partition(";")
-        quality = 1.0
-        if params.strip().startswith("q="):
-            try:
-                quality = float(params.strip()[2:])
-            except ValueError:
-                continue
-        code = tag.strip().lower()[:2]
-        if code in LANGUAGES and quality > 0:
-            ranked.append((-quality, index, code))
-    return min(ranked)[2] if ranked else None
+    for index, part in enumerate(header.split(",")):
+        tag, _, params = part.partition(";")
+        name, _, value = params.partition("=")
+        try:
+            quality = float(value) if name.strip() == "q" else 1.0
+        except ValueError:
+            continue
+        if tag.strip() and quality > 0:
+            ranked.append((-quality, index, tag.strip().lower()))
+    return [tag for _, _, tag in sorted(ranked)]
 
 
 def _edition_and_content(
@@ -172,6 +179,7 @@ def archive_edition(
             return render_page(request, "not_found.html", session, status_code=404)
         mailing_list, edition, content, available = found
         base = f"/archive/{mailing_list.slug}/{edition.period_key}"
+        in_language = urlencode({"lang": content.language})
         response = render_page(
             request,
             "archive_edition.html",
@@ -182,11 +190,15 @@ def archive_edition(
             content=content,
             period=_period_text(edition, content.language),
             languages=[
-                (language, LANGUAGE_NAMES.get(language, language), f"{base}?lang={language}")
+                (
+                    language,
+                    LANGUAGE_NAMES.get(language, language),
+                    f"{base}?{urlencode({'lang': language})}",
+                )
                 for language in available
             ],
-            message_url=f"{base}/message.html?lang={content.language}",
-            text_url=f"{base}/message.txt?lang={content.language}",
+            message_url=f"{base}/message.html?{in_language}",
+            text_url=f"{base}/message.txt?{in_language}",
         )
     response.headers["Content-Security-Policy"] = PAGE_CSP
     return response

@@ -1,11 +1,13 @@
-"""Rate limits for the subscribe form: per client IP address and per email address.
+"""Rate limits: the subscribe form per client IP and per address, failed staff logins per client.
 
 Built on the ``limits`` library (moving windows, so a burst at the turn of the hour does not
 get twice the allowance). The counts live **in memory, per server process**: a restart forgets
 them and two processes each allow the full rate. That is enough for what they are for, slowing
 down a script that floods the form or someone's inbox (the register also mails a pending
-address at most once a day whatever the limits say); a deployment with many processes can
-keep the same limits in Redis by giving :class:`SubscribeLimits` another ``limits`` storage.
+address at most once a day whatever the limits say), or one machine guessing staff passwords
+(the account lock in :mod:`publisher.staff.accounts` is the real limit there); a deployment
+with many processes can keep the same limits in Redis by giving them another ``limits``
+storage.
 
 Behind a reverse proxy every request comes from the proxy's address: run uvicorn with
 ``--proxy-headers --forwarded-allow-ips=<proxy>`` so ``request.client`` is the resident's.
@@ -31,23 +33,54 @@ class RateDecision:
     """Seconds until the next attempt may succeed (for the ``Retry-After`` header)."""
 
 
+class Allowance:
+    """One kind of attempt, limited per key by ``limits`` such as ``"20/hour; 100/day"``."""
+
+    def __init__(self, namespace: str, limits: str, storage: Storage | None = None) -> None:
+        self._limiter = MovingWindowRateLimiter(storage or MemoryStorage())
+        self._items: list[RateLimitItem] = parse_many(limits)
+        self._namespace = namespace
+
+    def hit(self, key: str) -> RateDecision:
+        """Count one attempt; refused, with the wait, once any limit is used up."""
+        for item in self._items:
+            if not self._limiter.hit(item, self._namespace, key):
+                reset = self._limiter.get_window_stats(item, self._namespace, key).reset_time
+                return RateDecision(False, max(1, math.ceil(reset - time.time())))
+        return RateDecision(True)
+
+    def has_room(self, key: str) -> bool:
+        """Whether one more attempt would be allowed, without counting one."""
+        return all(self._limiter.test(item, self._namespace, key) for item in self._items)
+
+
 class SubscribeLimits:
     """``check_ip`` for every submission, ``check_address`` once the address is valid."""
 
     def __init__(self, per_ip: str, per_address: str, storage: Storage | None = None) -> None:
-        self._limiter = MovingWindowRateLimiter(storage or MemoryStorage())
-        self._per_ip: list[RateLimitItem] = parse_many(per_ip)
-        self._per_address: list[RateLimitItem] = parse_many(per_address)
+        storage = storage or MemoryStorage()
+        self._per_ip = Allowance("subscribe-ip", per_ip, storage)
+        self._per_address = Allowance("subscribe-address", per_address, storage)
 
     def check_ip(self, ip: str) -> RateDecision:
-        return self._hit(self._per_ip, "subscribe-ip", ip)
+        return self._per_ip.hit(ip)
 
     def check_address(self, address_key: str) -> RateDecision:
-        return self._hit(self._per_address, "subscribe-address", address_key)
+        return self._per_address.hit(address_key)
 
-    def _hit(self, items: list[RateLimitItem], namespace: str, key: str) -> RateDecision:
-        for item in items:
-            if not self._limiter.hit(item, namespace, key):
-                reset = self._limiter.get_window_stats(item, namespace, key).reset_time
-                return RateDecision(False, max(1, math.ceil(reset - time.time())))
-        return RateDecision(True)
+
+class LoginThrottle:
+    """Failed staff logins per client address, so one machine cannot try many accounts.
+
+    Only failures count: ``allowed`` before checking a password, ``failed`` after a wrong one
+    (or a locked account). A successful login uses up nothing.
+    """
+
+    def __init__(self, limits: str = "20/10 minutes", storage: Storage | None = None) -> None:
+        self._failures = Allowance("login-failures", limits, storage)
+
+    def allowed(self, client: str) -> bool:
+        return self._failures.has_room(client)
+
+    def failed(self, client: str) -> None:
+        self._failures.hit(client)

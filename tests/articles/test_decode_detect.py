@@ -9,13 +9,12 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from publisher.articles.formats import (
-    UndecodableFile,
-    decode_bytes,
     detect_format,
     iter_import_paths,
     parse_path,
     parse_source,
 )
+from publisher.decoding import UndecodableFile, decode_bytes
 
 TZ = ZoneInfo("Europe/Ljubljana")
 DATA = Path(__file__).parent / "data"

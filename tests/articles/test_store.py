@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, select
 
 from publisher.articles.drafts import ArticleDraft, TopicRef
-from publisher.articles.models import Article, ArticleStatus, Topic
+from publisher.articles.models import Article, ArticleStatus
 from publisher.articles.store import (
     ArticleNotFound,
     ArticleWriter,
@@ -26,6 +26,7 @@ from publisher.articles.store import (
     set_status,
 )
 from publisher.db import session_scope
+from publisher.topics import Topic
 
 LJUBLJANA = ZoneInfo("Europe/Ljubljana")
 

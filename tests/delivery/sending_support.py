@@ -24,8 +24,9 @@ from publisher.articles.drafts import ArticleDraft, TopicRef
 from publisher.articles.store import save_draft
 from publisher.config import Settings, load_settings
 from publisher.db import session_scope
+from publisher.subscribers.lists import create_list
 from publisher.subscribers.models import Source
-from publisher.subscribers.register import create_list, subscribe
+from publisher.subscribers.subscriptions import subscribe
 
 LJUBLJANA = ZoneInfo("Europe/Ljubljana")
 REPO = Path(__file__).resolve().parents[2]

@@ -22,7 +22,7 @@ from sqlmodel import Session
 from publisher.delivery.runner import Senders
 from publisher.digests.editions import approve, plan, send_test
 from publisher.digests.periods import parse_period
-from publisher.subscribers.register import get_list
+from publisher.subscribers.lists import get_list
 from tests.delivery.sending_support import LIST, PERIOD, SmtpServer, settings_for, stock
 from tests.web.residents_support import live_town, subscribe_form
 

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from publisher.addresses import address_hash
 from publisher.config import Settings
 from publisher.delivery import ledger
 from publisher.delivery.models import Delivery, DeliveryStatus, JobState
@@ -26,8 +27,8 @@ from publisher.digests.editions import (
 )
 from publisher.digests.models import Edition
 from publisher.digests.periods import parse_period
-from publisher.subscribers.addresses import address_hash
-from publisher.subscribers.register import get_list, suppression_of
+from publisher.subscribers.lists import get_list
+from publisher.subscribers.suppression import suppression_of
 from tests.delivery.sending_support import (
     LIST,
     PERIOD,

@@ -19,7 +19,7 @@ from publisher.config import load_settings
 from publisher.db import session_scope
 from publisher.digests.content import articles_for, compose
 from publisher.digests.periods import parse_period
-from publisher.subscribers.register import create_list
+from publisher.subscribers.lists import create_list
 
 LJUBLJANA = ZoneInfo("Europe/Ljubljana")
 
@@ -55,7 +55,7 @@ def stocked(engine: Engine) -> Engine:
 def titles_for(engine: Engine, list_slug: str, period: str) -> list[str]:
     settings = load_settings()
     with Session(engine) as session:
-        from publisher.subscribers.register import get_list
+        from publisher.subscribers.lists import get_list
 
         chosen = articles_for(session, get_list(session, list_slug), parse_period(period), settings)
         return [a.title for a in chosen]
@@ -82,7 +82,7 @@ def test_withdrawn_and_empty_periods_carry_nothing(stocked: Engine) -> None:
 def test_composed_edition_links_each_article_and_names_the_list(stocked: Engine) -> None:
     settings = load_settings()
     with Session(stocked) as session:
-        from publisher.subscribers.register import get_list
+        from publisher.subscribers.lists import get_list
 
         mailing_list = get_list(session, "tedenske-novice")
         period = parse_period("2025-W10")

@@ -28,7 +28,7 @@ from publisher.digests.editions import (
 from publisher.digests.models import Edition
 from publisher.digests.periods import parse_period
 from publisher.digests.preview import preview
-from publisher.subscribers.register import get_list
+from publisher.subscribers.lists import get_list
 from tests.delivery.sending_support import (
     LIST,
     LJUBLJANA,

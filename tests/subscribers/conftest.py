@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel
 
 from publisher.articles.store import save_topic
-from publisher.subscribers.register import create_list
+from publisher.subscribers.lists import create_list
 
 TOPICS = {"promet": "Promet", "kultura": "Kultura", "okolje": "Okolje", "sport": "Šport"}
 

@@ -10,12 +10,9 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
-from publisher.subscribers.csv_import import (
-    CsvFileError,
-    RowOutcome,
-    import_csv,
-    sniff_encoding,
-)
+from publisher.subscribers.csv_batches import RowOutcome
+from publisher.subscribers.csv_import import import_csv
+from publisher.subscribers.csv_rows import CsvFileError, sniff_encoding
 from publisher.subscribers.models import (
     Consent,
     Source,
@@ -24,13 +21,8 @@ from publisher.subscribers.models import (
     Subscription,
     SubscriptionStatus,
 )
-from publisher.subscribers.register import (
-    erase,
-    find_subscriber,
-    subscribe,
-    subscriber_data,
-    unsubscribe,
-)
+from publisher.subscribers.privacy import erase, subscriber_data
+from publisher.subscribers.subscriptions import find_subscriber, subscribe, unsubscribe
 
 from .conftest import count_rows
 
@@ -144,6 +136,37 @@ def test_semicolon_files_in_each_encoding_keep_slovenian_letters(
     assert report.rejections[0].line == 5
     names = {s.name for s in session.exec(select(Subscriber))}
     assert names == {"Helena Žagar", "Igor Škerjanc", "Černe; Jana"}
+
+
+@pytest.mark.parametrize(
+    ("separator", "header"),
+    [
+        (",", "email,name,topics"),
+        (";", "E-pošta;Ime in priimek;Teme"),
+        ("\t", "email\tname\ttopics"),
+        (";", '"email";"name";"topics"'),
+    ],
+)
+def test_the_separator_is_read_from_the_header(
+    session: Session, write_file: WriteFile, separator: str, header: str
+) -> None:
+    row = separator.join(["ana@example.org", '"Novak, Ana"', "promet"])
+    path = write_file(f"{header}\r\n{row}\r\n")
+    report = import_csv(session, path, "tedenske-novice")
+    assert report.delimiter == separator
+    assert report.ok and counts(report) == {"added": 1}
+    ana = find_subscriber(session, "ana@example.org")
+    assert ana is not None and ana.name == "Novak, Ana"
+    assert subscriber_data(session, "ana@example.org")["topics"] == ["promet"]
+
+
+def test_a_file_with_only_an_email_column_is_read_as_comma_separated(
+    session: Session, write_file: WriteFile
+) -> None:
+    path = write_file("email\nana@example.org\nbojan@example.org\n")
+    report = import_csv(session, path, "tedenske-novice")
+    assert report.delimiter == ","
+    assert counts(report) == {"added": 2}
 
 
 def test_a_windows_1250_byte_far_into_the_file_is_still_detected() -> None:

@@ -13,7 +13,8 @@ from sqlmodel import Session
 from publisher.subscribers.csv_import import import_csv
 from publisher.subscribers.export import EXPORT_COLUMNS, export_rows, write_csv, write_json
 from publisher.subscribers.models import Source, SubscriptionStatus, SuppressionReason
-from publisher.subscribers.register import subscribe, suppress, unsubscribe
+from publisher.subscribers.subscriptions import subscribe, unsubscribe
+from publisher.subscribers.suppression import suppress
 
 SOURCE = (
     "email;name;language;topics\r\n"

@@ -6,15 +6,11 @@ import pytest
 from sqlalchemy import event
 from sqlmodel import Session
 
+from publisher.subscribers.lists import ListNotFound, UnknownTopic
 from publisher.subscribers.models import Source, SuppressionReason
 from publisher.subscribers.recipients import recipient_pages, recipients
-from publisher.subscribers.register import (
-    ListNotFound,
-    UnknownTopic,
-    subscribe,
-    suppress,
-    unsubscribe,
-)
+from publisher.subscribers.subscriptions import subscribe, unsubscribe
+from publisher.subscribers.suppression import suppress
 
 
 def add(session: Session, email: str, *lists: str, topics: tuple[str, ...] = ()) -> None:

@@ -8,6 +8,8 @@ import hashlib
 import pytest
 from sqlmodel import Session, select
 
+from publisher.subscribers.errors import RegisterError
+from publisher.subscribers.lists import ListExists, UnknownTopic, create_list, status_counts
 from publisher.subscribers.models import (
     Consent,
     MailingList,
@@ -20,24 +22,18 @@ from publisher.subscribers.models import (
     Suppression,
     SuppressionReason,
 )
-from publisher.subscribers.register import (
+from publisher.subscribers.privacy import erase, subscriber_data
+from publisher.subscribers.subscriptions import (
     AddOutcome,
-    ListExists,
-    RegisterError,
     SubscriberNotFound,
     SubscriptionRefused,
     SuppressedAddress,
-    UnknownTopic,
     confirm_subscription,
-    create_list,
-    erase,
     find_subscriber,
-    status_counts,
     subscribe,
-    subscriber_data,
-    suppress,
     unsubscribe,
 )
+from publisher.subscribers.suppression import suppress
 
 from .conftest import count_rows
 

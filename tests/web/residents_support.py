@@ -14,10 +14,10 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
-from publisher.articles.models import Topic
 from publisher.config import Settings
 from publisher.db import session_scope
-from publisher.subscribers.register import create_list
+from publisher.subscribers.lists import create_list
+from publisher.topics import Topic
 from publisher.web.app import create_app
 from tests.delivery.sending_support import SmtpServer
 from tests.feeds.helpers import make_settings

@@ -10,7 +10,8 @@ from sqlmodel import Session
 from publisher.db import session_scope, utcnow
 from publisher.digests.editions import editions_of
 from publisher.staff.accounts import MAX_FAILURES, find_staff
-from publisher.web.admin.auth import SESSION_COOKIE, LoginThrottle
+from publisher.web.admin.auth import SESSION_COOKIE
+from publisher.web.ratelimit import LoginThrottle
 from tests.delivery.sending_support import LIST, PERIOD, stock
 from tests.web import admin_support
 from tests.web.admin_support import (
@@ -160,13 +161,25 @@ def test_repeated_wrong_passwords_lock_the_account_even_against_the_right_one(
 
 
 def test_one_client_guessing_many_accounts_is_slowed_down(admin_site: AdminSite) -> None:
-    admin_site.app.state.admin.throttle = LoginThrottle(limit=3, window=600)
+    admin_site.app.state.admin.throttle = LoginThrottle("3/10 minutes")
     with admin_site.client() as client:
         for n in range(3):
             assert login(client, email=f"ugib{n}@example.org").status_code == 401
         throttled = login(client)  # even the right password: this address has tried enough
         assert throttled.status_code == 429
         assert "Preveč neuspelih prijav" in throttled.text
+
+
+def test_only_failed_logins_count_towards_the_throttle(admin_site: AdminSite) -> None:
+    admin_site.app.state.admin.throttle = LoginThrottle("3/10 minutes")
+    with admin_site.client() as client:
+        for _ in range(2):
+            assert login(client, email="ugib@example.org").status_code == 401
+        for _ in range(3):  # the right password, from the same address: counts nothing
+            with admin_site.client() as staff:
+                assert login(staff).status_code == 303
+        assert login(client, email="ugib@example.org").status_code == 401  # the third failure
+        assert login(client).status_code == 429
 
 
 @pytest.mark.parametrize("token", ["", "forged.token", "missing"])

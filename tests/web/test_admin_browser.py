@@ -15,8 +15,9 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from publisher.db import session_scope
+from publisher.subscribers.lists import create_list
 from publisher.subscribers.models import Source
-from publisher.subscribers.register import create_list, subscribe
+from publisher.subscribers.subscriptions import subscribe
 from tests.delivery.sending_support import LIST
 from tests.feeds.helpers import load_samples
 from tests.web import admin_support

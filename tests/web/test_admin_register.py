@@ -18,7 +18,7 @@ from publisher.db import session_scope
 from publisher.digests.editions import get_or_create_edition
 from publisher.digests.periods import parse_period
 from publisher.staff.accounts import authenticate, find_staff
-from publisher.subscribers.register import get_list, status_counts
+from publisher.subscribers.lists import get_list, status_counts
 from tests.delivery.sending_support import LIST, stock
 from tests.web import admin_support
 from tests.web.admin_support import AdminSite, logged_in, token_for

@@ -22,7 +22,7 @@ from publisher.db import session_scope
 from publisher.digests.content import articles_for
 from publisher.digests.periods import current_period
 from publisher.staff.api_tokens import create_token, revoke_token
-from publisher.subscribers.register import create_list, get_list
+from publisher.subscribers.lists import create_list, get_list
 from tests.web.conftest import LiveSite
 
 ARTICLE: dict[str, Any] = {

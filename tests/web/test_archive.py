@@ -18,7 +18,7 @@ from publisher.digests.editions import approve, get_or_create_edition
 from publisher.digests.models import EditionContent
 from publisher.digests.periods import parse_period
 from publisher.feeds.models import FeedFormat
-from publisher.subscribers.register import create_list, get_list
+from publisher.subscribers.lists import create_list, get_list
 from tests.delivery.sending_support import LIST, LJUBLJANA, stock
 from tests.web.conftest import LiveSite
 from tests.web.test_pages import links_of
@@ -101,6 +101,29 @@ def test_the_view_in_browser_link_of_every_digest_opens_its_edition(
         assert page.status_code == 200
         assert f"<h1>{content.subject}</h1>" in page.text
         assert f"message.html?lang={content.language}" in page.text
+
+
+@pytest.mark.parametrize(
+    ("accept_language", "shown"),
+    [
+        ("en-GB;q=0.9, sl;q=0.8", "en"),
+        ("sl;q=0.8, en-GB;q=0.9", "en"),
+        ("EN-us", "en"),
+        ("de, sl-SI;q=0.5, en;q=0.4", "sl"),
+        ("en;q=0, sl;q=0.1", "sl"),
+        ("de, fr;q=0.5", "sl"),  # none of ours: the list's own language
+        ("", "sl"),
+    ],
+)
+def test_the_browsers_language_choice_picks_the_copy_shown(
+    archived: LiveSite, accept_language: str, shown: str
+) -> None:
+    page = httpx.get(
+        archived.url + "/archive/tedenske-novice/2025-W10",
+        headers={"Accept-Language": accept_language},
+    )
+    assert page.status_code == 200
+    assert f"message.html?lang={shown}" in page.text
 
 
 def test_the_edition_is_framed_from_a_sandboxed_copy_without_personal_parts(

@@ -16,12 +16,13 @@ from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from publisher.addresses import address_hash
 from publisher.db import session_scope, utcnow
 from publisher.delivery.models import Delivery, DeliveryStatus, SendJob
 from publisher.links import SubscriberLinks
 from publisher.mail.confirmation import confirmation_template
-from publisher.subscribers.addresses import address_hash
 from publisher.subscribers.confirmation import REQUEST_EVIDENCE
+from publisher.subscribers.lists import get_list
 from publisher.subscribers.models import (
     Consent,
     Source,
@@ -29,7 +30,7 @@ from publisher.subscribers.models import (
     Subscription,
     Suppression,
 )
-from publisher.subscribers.register import find_subscriber, get_list, subscribe
+from publisher.subscribers.subscriptions import find_subscriber, subscribe
 from publisher.tokens import Purpose, Tokens
 from publisher.web.app import create_app
 from tests.delivery.sending_support import SmtpServer

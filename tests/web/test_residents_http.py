@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from publisher.subscribers.models import Consent
-from publisher.subscribers.register import find_subscriber
+from publisher.subscribers.subscriptions import find_subscriber
 from tests.web.residents_support import (
     WEEKLY,
     Town,

@@ -4,7 +4,7 @@ Callers need only ``parse_path`` (files and folders via ``iter_import_paths``) o
 ``fetch_feed`` followed by ``parse_source``; the format is detected from content.
 """
 
-from publisher.articles.formats.detect import UndecodableFile, decode_bytes, detect_format
+from publisher.articles.formats.detect import detect_format
 from publisher.articles.formats.feed_import import FeedFetchError, fetch_feed, parse_feed
 from publisher.articles.formats.json_import import parse_json, parse_json_lines
 from publisher.articles.formats.office_export import parse_office_export
@@ -18,8 +18,6 @@ from publisher.articles.formats.sources import (
 __all__ = [
     "MAX_FILE_BYTES",
     "FeedFetchError",
-    "UndecodableFile",
-    "decode_bytes",
     "detect_format",
     "fetch_feed",
     "iter_import_paths",

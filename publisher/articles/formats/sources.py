@@ -10,10 +10,11 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from publisher.articles.drafts import ParsedSource, Rejection, TopicRef
-from publisher.articles.formats.detect import UndecodableFile, decode_bytes, detect_format
+from publisher.articles.formats.detect import detect_format
 from publisher.articles.formats.feed_import import parse_feed
 from publisher.articles.formats.json_import import parse_json, parse_json_lines
 from publisher.articles.formats.office_export import parse_office_export
+from publisher.decoding import UndecodableFile, decode_bytes
 
 MAX_FILE_BYTES = 20_000_000
 """Larger files are not articles; reading them would only waste memory."""

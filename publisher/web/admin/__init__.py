@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from fastapi import APIRouter, Depends, FastAPI
 
 from publisher.web.admin import articles, auth, dashboard, digests, editions, subscribers
-from publisher.web.admin.auth import LoginThrottle, require_staff
+from publisher.web.admin.auth import require_staff
+from publisher.web.ratelimit import LoginThrottle
 
 
 @dataclass

@@ -7,6 +7,7 @@ as ``publisher articles publish/withdraw`` do.
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
@@ -99,7 +100,7 @@ def _change(request: Request, key: int, status: ArticleStatus) -> Response:
         topics = [topic.slug for topic in article.topics]
     if changed:
         notify_hub_of_changes(engine, settings, topics)
-    return RedirectResponse(f"/admin/articles/{key}?notice={status.value}", status_code=303)
+    return RedirectResponse(_with_notice(key, status.value), status_code=303)
 
 
 @router.post("/admin/articles/{key}/publish", dependencies=[Depends(require_csrf)])
@@ -130,7 +131,7 @@ def save_article_topics(
         touched = sorted(before | {topic.slug for topic in article.topics})
     if changed:
         notify_hub_of_changes(engine, settings, touched)
-    return RedirectResponse(f"/admin/articles/{key}?notice=topics", status_code=303)
+    return RedirectResponse(_with_notice(key, "topics"), status_code=303)
 
 
 @router.get("/admin/topics")
@@ -171,3 +172,8 @@ def save_topic_form(
     with session_scope(engine_of(request)) as session:
         save_topic(session, clean, name.strip())
     return RedirectResponse("/admin/topics?notice=saved", status_code=303)
+
+
+def _with_notice(key: str, notice: str) -> str:
+    """The article's page, telling the staff member what was just done."""
+    return f"/admin/articles/{key}?{urlencode({'notice': notice})}"

@@ -8,17 +8,15 @@ deletes the cookie. The cookie is ``HttpOnly``, ``SameSite=Lax`` and ``Secure`` 
 
 Strangers asking for a page are sent to the login page; strangers posting a form get 403.
 Wrong passwords count per account (see :mod:`publisher.staff.accounts`, which locks it) and
-per client address here (:class:`LoginThrottle`), so one address cannot try many accounts.
+per client address (:class:`publisher.web.ratelimit.LoginThrottle`), so one address cannot
+try many accounts.
 """
 
 from __future__ import annotations
 
-import threading
-import time
-from collections import deque
 from datetime import timedelta
 from typing import Annotated
-from urllib.parse import quote
+from urllib.parse import urlencode, urlunsplit
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
@@ -35,6 +33,7 @@ from publisher.staff.accounts import (
 from publisher.staff.models import StaffAccount
 from publisher.web.admin.render import engine_of, render, settings_of, when
 from publisher.web.csrf import require_csrf
+from publisher.web.ratelimit import LoginThrottle
 
 SESSION_COOKIE = "publisher_staff"
 SESSION_MAX_AGE = timedelta(hours=8)
@@ -42,35 +41,6 @@ SESSION_MAX_AGE = timedelta(hours=8)
 LOGIN_PATH = "/admin/login"
 
 router = APIRouter()
-
-
-class LoginThrottle:
-    """At most ``limit`` failed logins per client address in ``window`` seconds (in memory,
-    per process: a speed bump for one machine guessing, the account lock is the real limit)."""
-
-    def __init__(self, limit: int = 20, window: float = 600.0) -> None:
-        self.limit = limit
-        self.window = window
-        self._failures: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def _recent(self, client: str, now: float) -> deque[float]:
-        failures = self._failures.setdefault(client, deque())
-        while failures and failures[0] <= now - self.window:
-            failures.popleft()
-        return failures
-
-    def allowed(self, client: str) -> bool:
-        with self._lock:
-            now = time.monotonic()
-            allowed = len(self._recent(client, now)) < self.limit
-            if not self._failures[client]:
-                del self._failures[client]
-            return allowed
-
-    def failed(self, client: str) -> None:
-        with self._lock:
-            self._recent(client, time.monotonic()).append(time.monotonic())
 
 
 def _serializer(request: Request) -> URLSafeTimedSerializer:
@@ -124,8 +94,8 @@ def require_staff(request: Request) -> StaffAccount:
     if account is not None:
         return account
     if request.method in ("GET", "HEAD"):
-        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        location = f"{LOGIN_PATH}?next={quote(target, safe='/')}"
+        target = urlunsplit(("", "", request.url.path, request.url.query, ""))
+        location = f"{LOGIN_PATH}?{urlencode({'next': target}, safe='/')}"
         raise HTTPException(status_code=303, detail="Prijavite se.", headers={"Location": location})
     raise HTTPException(status_code=403, detail="Za to dejanje se morate prijaviti.")
 
@@ -205,6 +175,6 @@ def login(
 
 @router.post("/admin/logout", dependencies=[Depends(require_csrf)])
 def logout(request: Request) -> Response:
-    response = RedirectResponse(f"{LOGIN_PATH}?odjava=1", status_code=303)
+    response = RedirectResponse(f"{LOGIN_PATH}?{urlencode({'odjava': 1})}", status_code=303)
     end_session(response)
     return response

@@ -15,8 +15,8 @@ from publisher.config import Settings
 from publisher.digests.editions import EditionReport, editions_of, report
 from publisher.digests.models import Edition, EditionStatus
 from publisher.digests.periods import Period, current_period
+from publisher.subscribers.lists import all_lists, status_counts
 from publisher.subscribers.models import MailingList
-from publisher.subscribers.register import all_lists, status_counts
 from publisher.web.admin.auth import Staff
 from publisher.web.admin.render import engine_of, render, settings_of
 

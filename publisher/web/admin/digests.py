@@ -38,8 +38,8 @@ from publisher.digests.workflow import (
 )
 from publisher.i18n import LANGUAGES
 from publisher.mail.compose import format_period
+from publisher.subscribers.lists import ListNotFound, get_list
 from publisher.subscribers.models import MailingList
-from publisher.subscribers.register import ListNotFound, get_list
 from publisher.web.admin.auth import Staff
 from publisher.web.admin.dashboard import STATE_NAMES
 from publisher.web.admin.render import engine_of, render, senders_of, settings_of

@@ -32,8 +32,8 @@ from publisher.digests.editions import (
 from publisher.digests.models import Edition
 from publisher.digests.periods import parse_period
 from publisher.mail.compose import format_period
+from publisher.subscribers.lists import ListNotFound, get_list
 from publisher.subscribers.models import MailingList
-from publisher.subscribers.register import ListNotFound, get_list
 from publisher.web.admin.auth import Staff
 from publisher.web.admin.dashboard import STATE_NAMES, EditionRow, edition_rows
 from publisher.web.admin.render import engine_of, render, senders_of

@@ -24,17 +24,19 @@ from starlette.exceptions import HTTPException
 
 from publisher.db import session_scope
 from publisher.digests.periods import current_period
-from publisher.subscribers.csv_import import CsvFileError, RowOutcome, import_csv
+from publisher.subscribers.csv_batches import RowOutcome
+from publisher.subscribers.csv_import import import_csv
+from publisher.subscribers.csv_rows import CsvFileError
+from publisher.subscribers.errors import RegisterError
 from publisher.subscribers.export import export_rows, write_csv
-from publisher.subscribers.models import MailingList, SubscriptionStatus
-from publisher.subscribers.register import (
+from publisher.subscribers.lists import (
     ListNotFound,
-    RegisterError,
     all_lists,
     get_list,
     list_topic_slugs,
     status_counts,
 )
+from publisher.subscribers.models import MailingList, SubscriptionStatus
 from publisher.subscribers.search import search_subscribers
 from publisher.web.admin.auth import Staff
 from publisher.web.admin.render import engine_of, render, settings_of

@@ -9,6 +9,7 @@ mail client posts with no cookie and no page.
 from __future__ import annotations
 
 import json
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, RedirectResponse, Response
@@ -19,14 +20,13 @@ from starlette.datastructures import FormData
 from publisher.db import session_scope
 from publisher.delivery import ledger
 from publisher.i18n import LANGUAGES, Language
+from publisher.subscribers.errors import RegisterError
 from publisher.subscribers.models import MailingList
 from publisher.subscribers.preferences import Preferences, load_preferences, save_preferences
-from publisher.subscribers.register import (
-    RegisterError,
+from publisher.subscribers.privacy import erase, subscriber_data
+from publisher.subscribers.subscriptions import (
     SubscriberNotFound,
-    erase,
     get_subscriber_by_id,
-    subscriber_data,
     unsubscribe_subscriber,
 )
 from publisher.tokens import InvalidToken, Purpose, TokenClaims
@@ -164,10 +164,8 @@ async def preferences_save(request: Request, token: str) -> Response:
     if isinstance(result, Response):
         return result
     lang = page_language(request, language)
-    target = f"/preferences/{token}?saved=1"
-    if lang != language:
-        target += f"&lang={lang}"
-    return RedirectResponse(target, status_code=303)
+    query = {"saved": "1"} if lang == language else {"saved": "1", "lang": lang}
+    return RedirectResponse(f"/preferences/{token}?{urlencode(query)}", status_code=303)
 
 
 @router.post("/preferences/{token}/unsubscribe")

@@ -17,9 +17,9 @@ from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
+from publisher.addresses import InvalidAddress, parse_address
 from publisher.db import session_scope
 from publisher.i18n import LANGUAGES, Language
-from publisher.subscribers.addresses import InvalidAddress, parse_address
 from publisher.subscribers.confirmation import (
     ConfirmationDue,
     SubscribeRequest,
@@ -28,7 +28,7 @@ from publisher.subscribers.confirmation import (
 )
 from publisher.subscribers.models import MailingList
 from publisher.subscribers.preferences import public_lists, topics_of
-from publisher.subscribers.register import (
+from publisher.subscribers.subscriptions import (
     SubscriberNotFound,
     SubscriptionRefused,
     get_subscriber_by_id,

@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 
-from publisher.subscribers.addresses import InvalidAddress, address_hash, normalise, parse_address
+from publisher.addresses import InvalidAddress, address_hash, normalise, parse_address
 
 
 def test_normalising_trims_and_lowercases_the_domain_but_keeps_the_local_part() -> None:
@@ -77,7 +77,7 @@ AWKWARD = [
 
 @pytest.mark.parametrize("raw", AWKWARD)
 def test_the_per_domain_shortcut_agrees_with_email_validator(raw: str) -> None:
-    from publisher.subscribers.addresses import _parse_with_email_validator
+    from publisher.addresses import _parse_with_email_validator
 
     def outcome(parse):  # type: ignore[no-untyped-def]
         try:

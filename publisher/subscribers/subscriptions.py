@@ -1,4 +1,4 @@
-"""The register's rules: who is on which list, why, and who must never be mailed again.
+"""Subscriptions: who is on which list and why, and the rules for joining and leaving.
 
 Every change to a subscription goes through here, so the rules hold for the CLI, the web
 pages and imports alike:
@@ -7,77 +7,41 @@ pages and imports alike:
 - staff (a staff add or an import) can never put back an address that is suppressed or that
   unsubscribed from the list: the attempt is refused with the reason, never applied silently;
   only the owner can come back, by subscribing and confirming again;
-- a confirmed subscription always has a consent record saying when, through what and why;
-- erasure deletes the person and keeps only the SHA-256 of the address, as a suppression.
+- a confirmed subscription always has a consent record saying when, through what and why.
 """
 
 from __future__ import annotations
 
 import enum
-import re
-from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func
+from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
-from publisher.articles.models import Topic
-from publisher.db import utcnow
-from publisher.i18n import Language
-from publisher.subscribers.addresses import (
+from publisher.addresses import (
     InvalidAddress,
-    address_hash,
     address_key,
     parse_address,
 )
+from publisher.db import utcnow
+from publisher.i18n import Language
+from publisher.subscribers.errors import RegisterError
+from publisher.subscribers.lists import get_list, topics_by_slug
 from publisher.subscribers.models import (
     Consent,
     MailingList,
-    MailingListTopic,
     Source,
     Subscriber,
     SubscriberTopic,
     Subscription,
     SubscriptionStatus,
-    Suppression,
     SuppressionReason,
 )
+from publisher.subscribers.suppression import suppress, suppression_of
 
 STAFF_SOURCES = frozenset({Source.staff, Source.import_})
 """Sources where someone other than the address's owner acts: they may not override refusals."""
-
-_SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
-
-__all__ = [
-    "InvalidAddress",
-    "ListExists",
-    "ListNotFound",
-    "RegisterError",
-    "SubscriberNotFound",
-    "SubscriptionRefused",
-    "SuppressedAddress",
-    "UnknownTopic",
-]
-
-
-class RegisterError(Exception):
-    """A register rule was broken; the message says which and what to do."""
-
-
-class ListNotFound(RegisterError, LookupError):
-    pass
-
-
-class ListExists(RegisterError):
-    pass
-
-
-class UnknownTopic(RegisterError, LookupError):
-    pass
 
 
 class SubscriberNotFound(RegisterError, LookupError):
@@ -110,96 +74,6 @@ class AddResult:
     subscription: Subscription
 
 
-# Lists -------------------------------------------------------------------------------------
-
-
-def topics_by_slug(session: Session, slugs: Iterable[str]) -> list[Topic]:
-    """The topics named, in order; an unknown slug is an error naming the known ones."""
-    wanted = list(dict.fromkeys(slugs))
-    if not wanted:
-        return []
-    found = {t.slug: t for t in session.exec(select(Topic).where(col(Topic.slug).in_(wanted)))}
-    missing = [slug for slug in wanted if slug not in found]
-    if missing:
-        known = ", ".join(session.exec(select(Topic.slug).order_by(col(Topic.slug)))) or "none"
-        raise UnknownTopic(
-            f"unknown topic {', '.join(missing)} (known: {known}; add one with `topics add`)"
-        )
-    return [found[slug] for slug in wanted]
-
-
-def create_list(
-    session: Session,
-    slug: str,
-    name: str,
-    *,
-    description: str = "",
-    public: bool = True,
-    language: Language | str = Language.sl,
-    topics: Sequence[str] = (),
-) -> MailingList:
-    """A new list carrying ``topics``; its slug is permanent (it appears in links)."""
-    if not _SLUG.fullmatch(slug):
-        raise RegisterError(f"list slug {slug!r}: use lower-case letters, digits and hyphens")
-    if not name.strip():
-        raise RegisterError("a list needs a name")
-    if session.exec(select(MailingList.id).where(MailingList.slug == slug)).first() is not None:
-        raise ListExists(f"a list {slug!r} already exists")
-    chosen = topics_by_slug(session, topics)
-    mailing_list = MailingList(
-        slug=slug,
-        name=name.strip(),
-        description=description.strip(),
-        public=public,
-        language=Language(language),
-    )
-    session.add(mailing_list)
-    session.flush()
-    for topic in chosen:
-        session.add(MailingListTopic(list_id=mailing_list.id, topic_id=topic.id))
-    session.flush()
-    return mailing_list
-
-
-def get_list(session: Session, slug: str) -> MailingList:
-    found = session.exec(select(MailingList).where(MailingList.slug == slug)).first()
-    if found is None:
-        known = ", ".join(session.exec(select(MailingList.slug).order_by(col(MailingList.slug))))
-        raise ListNotFound(f"no list {slug!r} (lists: {known or 'none yet'})")
-    return found
-
-
-def list_topic_slugs(session: Session, list_id: int) -> list[str]:
-    return list(
-        session.exec(
-            select(Topic.slug)
-            .join(MailingListTopic, col(MailingListTopic.topic_id) == col(Topic.id))
-            .where(MailingListTopic.list_id == list_id)
-            .order_by(col(Topic.slug))
-        )
-    )
-
-
-def status_counts(session: Session, list_id: int | None = None) -> dict[int, Counter[str]]:
-    """Subscriptions per list and status, in one grouped query."""
-    query = select(Subscription.list_id, Subscription.status, func.count()).group_by(
-        col(Subscription.list_id), col(Subscription.status)
-    )
-    if list_id is not None:
-        query = query.where(Subscription.list_id == list_id)
-    counts: dict[int, Counter[str]] = {}
-    for lid, status, n in session.exec(query):
-        counts.setdefault(lid, Counter())[str(status)] = n
-    return counts
-
-
-def all_lists(session: Session) -> list[MailingList]:
-    return list(session.exec(select(MailingList).order_by(col(MailingList.slug))))
-
-
-# Subscribers -------------------------------------------------------------------------------
-
-
 def find_subscriber(session: Session, email: str) -> Subscriber | None:
     """The subscriber with this address, however it is typed."""
     try:
@@ -222,10 +96,6 @@ def get_subscriber_by_id(session: Session, subscriber_id: int) -> Subscriber:
     if subscriber is None:
         raise SubscriberNotFound("this subscriber no longer exists")
     return subscriber
-
-
-def suppression_of(session: Session, address_hash: str) -> Suppression | None:
-    return session.get(Suppression, address_hash)
 
 
 def subscribe(
@@ -459,102 +329,3 @@ def unsubscribe_subscriber(
         suppress(session, subscriber.email, SuppressionReason.unsubscribed)
     session.flush()
     return sorted(left)
-
-
-def suppress(session: Session, email: str, reason: SuppressionReason) -> Suppression:
-    """Never mail this address again; an existing suppression keeps its first reason."""
-    digest = address_hash(email)
-    existing = suppression_of(session, digest)
-    if existing is not None:
-        return existing
-    suppression = Suppression(address_hash=digest, reason=reason, created_at=utcnow())
-    session.add(suppression)
-    session.flush()
-    return suppression
-
-
-def erase(session: Session, email: str) -> str:
-    """GDPR erasure: delete the person and all about them, keep only the suppression hash.
-
-    Returns the hash kept. Signed links for the person stop working: their id is gone and
-    is never given to anyone else.
-    """
-    subscriber = get_subscriber(session, email)
-    suppression = suppress(session, subscriber.email, SuppressionReason.erased)
-    sid = subscriber.id
-    for table in (Consent, SubscriberTopic, Subscription):
-        session.execute(delete(table).where(col(table.subscriber_id) == sid))  # type: ignore[attr-defined]
-    session.execute(delete(Subscriber).where(col(Subscriber.id) == sid))
-    session.expunge(subscriber)
-    session.flush()
-    return suppression.address_hash
-
-
-# What the register holds about one person ------------------------------------------------
-
-
-def _time(value: datetime | None, tz: ZoneInfo | None) -> str | None:
-    if value is None:
-        return None
-    return (value.astimezone(tz) if tz else value).isoformat()
-
-
-def subscriber_data(session: Session, email: str, tz: ZoneInfo | None = None) -> dict[str, Any]:
-    """Everything held about one person (GDPR access), as plain JSON-ready data."""
-    subscriber = get_subscriber(session, email)
-    subscriptions = session.exec(
-        select(Subscription, MailingList)
-        .join(MailingList, col(MailingList.id) == col(Subscription.list_id))
-        .where(Subscription.subscriber_id == subscriber.id)
-        .order_by(col(MailingList.slug))
-    ).all()
-    slugs = dict(session.exec(select(MailingList.id, MailingList.slug)).all())
-    topics = session.exec(
-        select(Topic.slug)
-        .join(SubscriberTopic, col(SubscriberTopic.topic_id) == col(Topic.id))
-        .where(SubscriberTopic.subscriber_id == subscriber.id)
-        .order_by(col(Topic.slug))
-    ).all()
-    consents = session.exec(
-        select(Consent)
-        .where(Consent.subscriber_id == subscriber.id)
-        .order_by(col(Consent.given_at), col(Consent.id))
-    ).all()
-    suppression = suppression_of(session, subscriber.address_hash)
-    return {
-        "email": subscriber.email,
-        "name": subscriber.name,
-        "language": str(subscriber.language),
-        "created_at": _time(subscriber.created_at, tz),
-        "updated_at": _time(subscriber.updated_at, tz),
-        "topics": list(topics),
-        "subscriptions": [
-            {
-                "list": mailing_list.slug,
-                "list_name": mailing_list.name,
-                "status": str(sub.status),
-                "source": str(sub.source),
-                "subscribed_at": _time(sub.created_at, tz),
-                "confirmed_at": _time(sub.confirmed_at, tz),
-                "unsubscribed_at": _time(sub.unsubscribed_at, tz),
-            }
-            for sub, mailing_list in subscriptions
-        ],
-        "consents": [
-            {
-                "list": slugs.get(consent.list_id) if consent.list_id else None,
-                "given_at": _time(consent.given_at, tz),
-                "source": str(consent.source),
-                "ip_address": consent.ip_address,
-                "wording_version": consent.wording_version,
-                "evidence": consent.evidence,
-            }
-            for consent in consents
-        ],
-        "suppression": None
-        if suppression is None
-        else {
-            "reason": str(suppression.reason),
-            "since": _time(suppression.created_at, tz),
-        },
-    }

@@ -4,6 +4,9 @@ The address is kept as its owner typed it (local part unchanged, domain lower-ca
 trimmed), because a few mail systems do distinguish case in the local part; identity, though,
 is case-insensitive, as every mainstream provider treats it, so ``Ana@Example.org `` and
 ``ana@example.org`` are one subscriber and one suppression entry.
+
+Subscribers and staff accounts both validate addresses, so the rules live here at the
+top of the package, below those domains, where each may import them without reaching sideways.
 """
 
 from __future__ import annotations

@@ -1,0 +1,113 @@
+"""Mailing lists: creating them, finding them by slug, the topics they carry, their counts."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from publisher.i18n import Language
+from publisher.subscribers.errors import RegisterError
+from publisher.subscribers.models import MailingList, MailingListTopic, Subscription
+from publisher.topics import Topic
+
+_SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+
+
+class ListNotFound(RegisterError, LookupError):
+    pass
+
+
+class ListExists(RegisterError):
+    pass
+
+
+class UnknownTopic(RegisterError, LookupError):
+    pass
+
+
+def topics_by_slug(session: Session, slugs: Iterable[str]) -> list[Topic]:
+    """The topics named, in order; an unknown slug is an error naming the known ones."""
+    wanted = list(dict.fromkeys(slugs))
+    if not wanted:
+        return []
+    found = {t.slug: t for t in session.exec(select(Topic).where(col(Topic.slug).in_(wanted)))}
+    missing = [slug for slug in wanted if slug not in found]
+    if missing:
+        known = ", ".join(session.exec(select(Topic.slug).order_by(col(Topic.slug)))) or "none"
+        raise UnknownTopic(
+            f"unknown topic {', '.join(missing)} (known: {known}; add one with `topics add`)"
+        )
+    return [found[slug] for slug in wanted]
+
+
+def create_list(
+    session: Session,
+    slug: str,
+    name: str,
+    *,
+    description: str = "",
+    public: bool = True,
+    language: Language | str = Language.sl,
+    topics: Sequence[str] = (),
+) -> MailingList:
+    """A new list carrying ``topics``; its slug is permanent (it appears in links)."""
+    if not _SLUG.fullmatch(slug):
+        raise RegisterError(f"list slug {slug!r}: use lower-case letters, digits and hyphens")
+    if not name.strip():
+        raise RegisterError("a list needs a name")
+    if session.exec(select(MailingList.id).where(MailingList.slug == slug)).first() is not None:
+        raise ListExists(f"a list {slug!r} already exists")
+    chosen = topics_by_slug(session, topics)
+    mailing_list = MailingList(
+        slug=slug,
+        name=name.strip(),
+        description=description.strip(),
+        public=public,
+        language=Language(language),
+    )
+    session.add(mailing_list)
+    session.flush()
+    for topic in chosen:
+        session.add(MailingListTopic(list_id=mailing_list.id, topic_id=topic.id))
+    session.flush()
+    return mailing_list
+
+
+def get_list(session: Session, slug: str) -> MailingList:
+    found = session.exec(select(MailingList).where(MailingList.slug == slug)).first()
+    if found is None:
+        known = ", ".join(session.exec(select(MailingList.slug).order_by(col(MailingList.slug))))
+        raise ListNotFound(f"no list {slug!r} (lists: {known or 'none yet'})")
+    return found
+
+
+def list_topic_slugs(session: Session, list_id: int) -> list[str]:
+    return list(
+        session.exec(
+            select(Topic.slug)
+            .join(MailingListTopic, col(MailingListTopic.topic_id) == col(Topic.id))
+            .where(MailingListTopic.list_id == list_id)
+            .order_by(col(Topic.slug))
+        )
+    )
+
+
+def status_counts(session: Session, list_id: int | None = None) -> dict[int, Counter[str]]:
+    """Subscriptions per list and status, in one grouped query."""
+    query = select(Subscription.list_id, Subscription.status, func.count()).group_by(
+        col(Subscription.list_id), col(Subscription.status)
+    )
+    if list_id is not None:
+        query = query.where(Subscription.list_id == list_id)
+    counts: dict[int, Counter[str]] = {}
+    for lid, status, n in session.exec(query):
+        counts.setdefault(lid, Counter())[str(status)] = n
+    return counts
+
+
+def all_lists(session: Session) -> list[MailingList]:
+    return list(session.exec(select(MailingList).order_by(col(MailingList.slug))))

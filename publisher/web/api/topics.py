@@ -1,0 +1,40 @@
+"""Topics: the CMS reads them with their article counts, and creates or renames them."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Request
+from fastapi import Path as PathParam
+
+from publisher.articles.store import list_topics, save_topic
+from publisher.web.api.articles import publish_changes
+from publisher.web.api.dependencies import Db
+from publisher.web.api.schemas import TopicName, TopicOut
+
+router = APIRouter()
+
+
+@router.get("/topics", response_model=list[TopicOut], tags=["topics"], summary="List topics")
+def topics(session: Db) -> list[TopicOut]:
+    """Every topic with its count of published articles."""
+    return [
+        TopicOut(slug=topic.slug, name=topic.name, articles=count)
+        for topic, count in list_topics(session)
+    ]
+
+
+@router.put(
+    "/topics/{slug}", response_model=TopicOut, tags=["topics"], summary="Create or rename a topic"
+)
+def put_topic(
+    request: Request,
+    session: Db,
+    slug: Annotated[str, PathParam(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length=80)],
+    body: TopicName,
+) -> TopicOut:
+    """Create a topic or rename it (the slug stays: it is in feed and page URLs)."""
+    topic = save_topic(session, slug, body.name.strip())
+    count = dict((t.slug, n) for t, n in list_topics(session)).get(slug, 0)
+    publish_changes(request, session)
+    return TopicOut(slug=topic.slug, name=topic.name, articles=count)
