@@ -12,24 +12,19 @@ import threading
 import time
 from datetime import datetime
 from importlib import resources
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 from urllib.parse import urlsplit
 
 import typer
 from rich.markup import escape
-from sqlalchemy import func, select
-from sqlmodel import Session
 
-from publisher.articles.drafts import TopicRef
-from publisher.articles.importing import ImportReport
-from publisher.articles.models import Article, ArticleStatus
-from publisher.articles.store import save_topic
 from publisher.cli.articles import articles_list, print_totals, run_import
 from publisher.cli.context import console, fail, get_context
-from publisher.config import Settings
-from publisher.db import session_scope, upgrade
-from publisher.digests.periods import Period, period_containing
-from publisher.subscribers.register import ListNotFound, create_list, get_list
+
+if TYPE_CHECKING:
+    from publisher.articles.importing import ImportReport
+    from publisher.config import Settings
+    from publisher.digests.periods import Period
 
 DEMO_LIST = "tedenske-novice"
 DEMO_STAFF = ("urednik@example.org", "novice-demo")
@@ -41,6 +36,11 @@ def _samples():  # type: ignore[no-untyped-def]
 
 
 def _import_articles(context, settings: Settings) -> ImportReport:  # type: ignore[no-untyped-def]
+    from publisher.articles.drafts import TopicRef
+    from publisher.articles.importing import ImportReport
+    from publisher.articles.store import save_topic
+    from publisher.db import session_scope
+
     samples = _samples()
     topics = json.loads((samples / "topics.json").read_text(encoding="utf-8"))
     article_topics: dict[str, list[str]] = json.loads(
@@ -59,7 +59,9 @@ def _import_articles(context, settings: Settings) -> ImportReport:  # type: igno
 
 
 def _lists_and_residents(context) -> None:  # type: ignore[no-untyped-def]
+    from publisher.db import session_scope
     from publisher.subscribers.csv_import import import_csv
+    from publisher.subscribers.register import ListNotFound, create_list, get_list
 
     samples = _samples()
     with session_scope(context.engine) as session:
@@ -83,6 +85,8 @@ def _demo_staff(context) -> str | None:  # type: ignore[no-untyped-def]
         from publisher.staff import accounts
     except ImportError:
         return None
+    from publisher.db import session_scope
+
     email, password = DEMO_STAFF
     with session_scope(context.engine) as session:
         if accounts.find_staff(session, email) is None:
@@ -93,6 +97,12 @@ def _demo_staff(context) -> str | None:  # type: ignore[no-untyped-def]
 def newest_week(context) -> Period | None:  # type: ignore[no-untyped-def]
     """The week of the newest published article: the demo's "this week" (the samples are
     dated in early 2025, so the calendar's current week has no news)."""
+    from sqlalchemy import func, select
+    from sqlmodel import Session
+
+    from publisher.articles.models import Article, ArticleStatus
+    from publisher.digests.periods import period_containing
+
     with Session(context.engine) as session:
         newest: datetime | None = session.execute(
             select(func.max(Article.published_at)).where(  # type: ignore[arg-type]
@@ -130,7 +140,10 @@ def demo(
     mail catcher, and this week's digest sent; then where to look."""
     from publisher.cli.digest import _print_report, _run_send
     from publisher.cli.mailcatcher import DEV_MAIL_PATH, dev_mail_catcher
+    from publisher.db import session_scope, upgrade
     from publisher.digests.editions import NothingToSend, approve, plan, report
+    from publisher.digests.models import Edition
+    from publisher.subscribers.register import get_list
     from publisher.web.app import create_app
 
     context = get_context(ctx)
@@ -176,8 +189,6 @@ def demo(
                 done = counts["sent"] + counts["failed"] + counts["cancelled"]
                 _run_send(context.engine, settings, edition_id, result.total, done)
             with session_scope(context.engine) as session:
-                from publisher.digests.models import Edition
-
                 _print_report(report(session, session.get(Edition, edition_id)), name)
             console.print()
             ctx.invoke(articles_list, ctx=ctx, limit=5)

@@ -9,7 +9,6 @@ import typer
 from rich.markup import escape
 
 from publisher.cli.context import console, get_context
-from publisher.feeds.export import export_feeds
 
 feeds_app = typer.Typer(help="RSS, Atom and JSON Feed documents.", no_args_is_help=True)
 
@@ -25,6 +24,8 @@ def feeds_build(
 
     Serve the folder at BASE_URL/feeds/ (the self links in the files say so).
     """
+    from publisher.feeds.export import export_feeds
+
     context = get_context(ctx)
     written = export_feeds(context.ready_engine(), context.settings, out)
     base = context.settings.base_url
