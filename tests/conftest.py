@@ -11,9 +11,12 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine, make_url
 
+from publisher.cli.context import console, err_console
 from publisher.db import make_engine, upgrade
 
 PG_ENV = "PUBLISHER_TEST_DATABASE_URL"
+CLI_TEST_WIDTH = 200
+"""Columns of the CLI's consoles under test: wide enough that no table cuts a cell."""
 PG_SKIP_REASON = (
     f"PostgreSQL tests need {PG_ENV} (e.g. postgresql://postgres@127.0.0.1:5432/test); "
     "`bash .ci/run` sets it"
@@ -26,6 +29,17 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for key in list(os.environ):
         if key.startswith("PUBLISHER_") and key != PG_ENV:
             monkeypatch.delenv(key)
+
+
+@pytest.fixture(autouse=True)
+def _wide_cli_consoles(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI prints whole table rows (addresses, reasons) in every test, at one width.
+
+    Rich fixes a console's width from COLUMNS when the console is made, at import, and
+    pytest-xdist workers run with COLUMNS=80; so the width is set on the consoles themselves.
+    """
+    for shared in (console, err_console):
+        monkeypatch.setattr(shared, "width", CLI_TEST_WIDTH)
 
 
 def _postgres_schema_url(base_url: str) -> Iterator[str]:

@@ -150,3 +150,50 @@ def test_config_command_never_prints_secrets(tmp_path: Path) -> None:
     for secret in ("relay-geslo-123", "skrivnost-456", "db-geslo-789"):
         assert secret not in result.stdout + result.stderr
     assert "db.example.org" in result.stdout
+
+
+# --- what loading the command costs ---------------------------------------------------------
+
+HEAVY_LIBRARIES = (
+    "fastapi",
+    "uvicorn",
+    "sqlalchemy",
+    "pydantic_settings",
+    "argon2",
+    "aiosmtplib",
+    "premailer",
+    "lxml",
+)
+"""What only a command's body may import: ``publisher --help`` must not wait for them."""
+
+def libraries_loaded_by(code: str) -> list[str]:
+    """The heavy libraries in ``sys.modules`` after running ``code`` in a fresh interpreter."""
+    probe = f"{code}\nimport sys\nprint(' '.join(sorted(sys.modules)))"
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    loaded = set(result.stdout.split())
+    return [name for name in HEAVY_LIBRARIES if name in loaded]
+
+
+def test_loading_the_command_imports_no_web_database_or_mail_library() -> None:
+    assert libraries_loaded_by("import publisher.cli") == []
+
+
+def test_each_command_module_imports_the_domain_only_inside_its_commands() -> None:
+    # Each module on its own, so that one lazy module cannot hide behind another.
+    alone = """
+import importlib, pkgutil, sys, types
+import publisher
+package = types.ModuleType("publisher.cli")
+package.__path__ = [publisher.__path__[0] + "/cli"]
+sys.modules["publisher.cli"] = package
+for module in pkgutil.iter_modules(package.__path__):
+    importlib.import_module("publisher.cli." + module.name)
+"""
+    assert libraries_loaded_by(alone) == []

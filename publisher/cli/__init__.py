@@ -7,17 +7,15 @@ terminal and the domain packages. One module per group of commands; this one ass
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
 from publisher import __version__
 from publisher.cli.api_tokens import api_token_app
 from publisher.cli.articles import articles_app, topics_app
-from publisher.cli.context import Context, console, err_console
+from publisher.cli.context import console
 from publisher.cli.demo import demo
 from publisher.cli.digest import digest_app, worker_command
 from publisher.cli.feeds import feeds_app
@@ -27,7 +25,6 @@ from publisher.cli.setup import db_app, init, show_config
 from publisher.cli.staff import staff_app
 from publisher.cli.subscribers import lists_app, subscribers_app
 from publisher.cli.web import serve
-from publisher.config import SettingsError, load_settings
 
 app = typer.Typer(
     name="publisher",
@@ -61,7 +58,6 @@ def version_callback(value: bool) -> None:
 
 @app.callback()
 def main_callback(
-    ctx: typer.Context,
     config: Annotated[
         Path | None,
         typer.Option("--config", "-c", help="Settings file (TOML); same as PUBLISHER_CONFIG."),
@@ -70,15 +66,6 @@ def main_callback(
         bool, typer.Option("--version", callback=version_callback, is_eager=True)
     ] = False,
 ) -> None:
+    # Only note the file: each command reads the settings itself (get_context), --help none.
     if config is not None:
         os.environ["PUBLISHER_CONFIG"] = str(config)
-    ctx.obj = Context(settings=load_settings())
-
-
-def main() -> None:
-    """Entry point: settings errors are reported plainly, without a traceback."""
-    try:
-        app()
-    except SettingsError as exc:
-        err_console.print(f"[red]Configuration error:[/red] {escape(str(exc))}")
-        sys.exit(2)

@@ -9,8 +9,6 @@ from rich.markup import escape
 from rich.table import Table
 
 from publisher.cli.context import console, err_console, fail, get_context
-from publisher.db import session_scope
-from publisher.staff.api_tokens import ApiTokenError, create_token, list_tokens, revoke_token
 
 api_token_app = typer.Typer(
     help="Bearer tokens for the API (/api): the CMS pushes articles with one.",
@@ -24,6 +22,9 @@ def create(
     name: Annotated[str, typer.Argument(help="What the token is for, e.g. cms.")],
 ) -> None:
     """Create a token and print it once: only its hash is kept, so copy it now."""
+    from publisher.db import session_scope
+    from publisher.staff.api_tokens import ApiTokenError, create_token
+
     context = get_context(ctx)
     with session_scope(context.ready_engine()) as session:
         try:
@@ -41,6 +42,9 @@ def create(
 @api_token_app.command("list")
 def list_command(ctx: typer.Context) -> None:
     """Every token with its prefix, when it was made and last used, and whether it is revoked."""
+    from publisher.db import session_scope
+    from publisher.staff.api_tokens import list_tokens
+
     context = get_context(ctx)
     with session_scope(context.ready_engine()) as session:
         table = Table("name", "prefix", "created", "last used", "state", title="API tokens")
@@ -62,6 +66,9 @@ def revoke(
     name: Annotated[str, typer.Argument(help="The token's name.")],
 ) -> None:
     """Refuse the token from now on (the record is kept)."""
+    from publisher.db import session_scope
+    from publisher.staff.api_tokens import ApiTokenError, revoke_token
+
     context = get_context(ctx)
     with session_scope(context.ready_engine()) as session:
         try:

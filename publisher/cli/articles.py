@@ -7,39 +7,33 @@ import re
 import sys
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
-from sqlalchemy.engine import Engine
 
-from publisher.articles.drafts import TopicRef
-from publisher.articles.importing import ImportReport, SourceReport, import_sources
-from publisher.articles.models import ArticleStatus
-from publisher.articles.sanitize import slugify_title
-from publisher.articles.store import (
-    ArticleNotFound,
-    SaveOutcome,
-    article_to_dict,
-    get_article,
-    list_articles,
-    list_topics,
-    save_topic,
-    set_status,
-)
 from publisher.cli.context import console, err_console, fail, get_context
-from publisher.config import Settings
-from publisher.db import session_scope
-from publisher.feeds.websub import PingResult, notify_hub_of_changes
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from publisher.articles.drafts import TopicRef
+    from publisher.articles.importing import ImportReport, SourceReport
+    from publisher.articles.models import ArticleStatus
+    from publisher.config import Settings
+    from publisher.feeds.websub import PingResult
 
 articles_app = typer.Typer(help="Import, list and publish articles.", no_args_is_help=True)
 topics_app = typer.Typer(help="Topics articles are filed under.", no_args_is_help=True)
 
 
 def _topic_refs(slugs: list[str]) -> list[TopicRef]:
+    from publisher.articles.drafts import TopicRef
+    from publisher.articles.sanitize import slugify_title
+
     return [TopicRef(slug=slugify_title(slug), name=slug) for slug in slugs]
 
 
@@ -68,6 +62,8 @@ def run_import(
     *,
     short_names: bool = False,
 ) -> ImportReport:
+    from publisher.articles.importing import import_sources
+
     with Progress(
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
@@ -89,6 +85,8 @@ def run_import(
 
 
 def print_totals(report: ImportReport) -> None:
+    from publisher.articles.store import SaveOutcome
+
     rejected = len(report.rejections)
     counts = [f"{report.count(outcome)} {outcome}" for outcome in SaveOutcome]
     colour = "red" if rejected else "green"
@@ -111,6 +109,8 @@ def articles_import(
     Every source is reported; a rejected one never stops the others, and the command exits
     with status 1 after importing the rest if anything was rejected.
     """
+    from publisher.articles.store import SaveOutcome
+
     context = get_context(ctx)
     engine = context.ready_engine()
     report = run_import(engine, paths, context.settings, _topic_refs(topic or []))
@@ -150,6 +150,9 @@ def articles_list(
     limit: Annotated[int | None, typer.Option("--limit", min=1)] = None,
 ) -> None:
     """List articles, newest first."""
+    from publisher.articles.store import article_to_dict, list_articles
+    from publisher.db import session_scope
+
     context = get_context(ctx)
     settings = context.settings
     since_at = _parse_since(since, settings) if since else None
@@ -181,6 +184,9 @@ def articles_show(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Show one article in full."""
+    from publisher.articles.store import ArticleNotFound, article_to_dict, get_article
+    from publisher.db import session_scope
+
     context = get_context(ctx)
     with session_scope(context.ready_engine()) as session:
         try:
@@ -203,6 +209,9 @@ def articles_show(
 
 
 def _change_status(ctx: typer.Context, key: str, status: ArticleStatus) -> None:
+    from publisher.articles.store import ArticleNotFound, set_status
+    from publisher.db import session_scope
+
     context = get_context(ctx)
     with session_scope(context.ready_engine()) as session:
         try:
@@ -218,6 +227,7 @@ def _change_status(ctx: typer.Context, key: str, status: ArticleStatus) -> None:
 
 def notify_hub(engine: Engine, settings: Settings, topics: list[str] | None = None) -> None:
     """Ping the WebSub hub in the background; the change is already committed."""
+    from publisher.feeds.websub import notify_hub_of_changes
 
     def report(result: PingResult) -> None:
         if not result.ok:
@@ -235,6 +245,8 @@ def notify_hub(engine: Engine, settings: Settings, topics: list[str] | None = No
 @articles_app.command("publish")
 def articles_publish(ctx: typer.Context, key: Annotated[str, typer.Argument(metavar="ID")]) -> None:
     """Publish an article (it appears in feeds and future digests)."""
+    from publisher.articles.models import ArticleStatus
+
     _change_status(ctx, key, ArticleStatus.published)
 
 
@@ -243,12 +255,17 @@ def articles_withdraw(
     ctx: typer.Context, key: Annotated[str, typer.Argument(metavar="ID")]
 ) -> None:
     """Withdraw an article (it leaves feeds and future digests; it is kept in the store)."""
+    from publisher.articles.models import ArticleStatus
+
     _change_status(ctx, key, ArticleStatus.withdrawn)
 
 
 @topics_app.command("list")
 def topics_list(ctx: typer.Context) -> None:
     """List topics with their number of published articles."""
+    from publisher.articles.store import list_topics
+    from publisher.db import session_scope
+
     with session_scope(get_context(ctx).ready_engine()) as session:
         table = Table("Slug", "Name", "Articles", title="Topics")
         for topic, count in list_topics(session):
@@ -263,6 +280,10 @@ def topics_add(
     name: Annotated[str, typer.Option("--name", help="Slovenian name, e.g. Promet.")],
 ) -> None:
     """Create a topic, or rename an existing one."""
+    from publisher.articles.sanitize import slugify_title
+    from publisher.articles.store import save_topic
+    from publisher.db import session_scope
+
     clean = slugify_title(slug)
     with session_scope(get_context(ctx).ready_engine()) as session:
         topic = save_topic(session, clean, name.strip())

@@ -1,23 +1,31 @@
-"""What every command shares: the consoles, the settings and engine, dates, and how to fail."""
+"""What every command shares: the consoles, the settings and engine, and how to fail.
+
+Every module under ``publisher.cli`` imports only typer, rich and the standard library at load
+and the domain inside its commands, so that ``publisher --help`` starts at once; this one sets
+the example: the settings and the engine are made when a command first asks for them.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
-from typing import NoReturn
+from enum import StrEnum
+from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
 from rich.markup import escape
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from publisher.config import Settings
-from publisher.db import make_engine, schema_state
-from publisher.i18n import format_day, format_moment
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from sqlalchemy.engine import Engine
+
+    from publisher.config import Settings
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
+
+Choice = TypeVar("Choice", bound=StrEnum)
 
 
 @dataclass
@@ -30,11 +38,17 @@ class Context:
     @property
     def engine(self) -> Engine:
         if self._engine is None:
+            from publisher.db import make_engine
+
             self._engine = make_engine(self.settings.database_url)
         return self._engine
 
     def ready_engine(self) -> Engine:
         """The engine, after checking the schema is current (else say how to fix it)."""
+        from sqlalchemy.exc import OperationalError, ProgrammingError
+
+        from publisher.db import schema_state
+
         try:
             state = schema_state(self.engine)
         except (OperationalError, ProgrammingError) as exc:
@@ -50,12 +64,16 @@ class Context:
 
     def day(self, moment: datetime) -> str:
         """``moment``'s calendar day as the site writes it (``publisher.i18n.format_day``)."""
+        from publisher.i18n import format_day
+
         return format_day(moment, self.settings.language, self.settings.tz)
 
     def moment(self, moment: datetime | None) -> str:
         """``moment`` as a date and time in the site's language and zone; "-" for none."""
         if moment is None:
             return "-"
+        from publisher.i18n import format_moment
+
         return format_moment(moment, self.settings.language, self.settings.tz)
 
 
@@ -65,6 +83,33 @@ def fail(message: str, code: int = 1) -> NoReturn:
 
 
 def get_context(ctx: typer.Context) -> Context:
-    """The :class:`Context` the main callback put on the Typer context."""
-    assert isinstance(ctx.obj, Context)
-    return ctx.obj
+    """The command's :class:`Context`, its settings read now, before the command does anything.
+
+    Read here and not in the main callback, so that ``--help`` (which never reaches a command)
+    does not pay for pydantic-settings; a wrong setting exits with status 2, naming the key.
+    """
+    root = ctx.find_root()
+    if root.obj is None:
+        from publisher.config import SettingsError, load_settings
+
+        try:
+            root.obj = Context(settings=load_settings())
+        except SettingsError as exc:
+            err_console.print(f"[red]Configuration error:[/red] {escape(str(exc))}")
+            raise typer.Exit(2) from None
+    assert isinstance(root.obj, Context)
+    return root.obj
+
+
+def choice(kind: type[Choice], value: str, option: str) -> Choice:
+    """``value`` as a member of the domain's enum ``kind``, or a usage error listing them.
+
+    The enums live in the domain's models, which a command imports only when it runs, so
+    options that take one are typed ``str`` for Typer and checked here.
+    """
+    try:
+        return kind(value)
+    except ValueError:
+        raise typer.BadParameter(
+            f"{value!r} is not one of {', '.join(kind)}", param_hint=option
+        ) from None

@@ -12,26 +12,19 @@ import threading
 import time
 from datetime import datetime
 from importlib import resources
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 from urllib.parse import urlsplit
 
 import typer
 from rich.markup import escape
-from sqlalchemy import func, select
-from sqlmodel import Session
 
-from publisher.articles.drafts import TopicRef
-from publisher.articles.importing import ImportReport
-from publisher.articles.models import Article, ArticleStatus
-from publisher.articles.store import save_topic
 from publisher.cli.articles import articles_list, print_totals, run_import
 from publisher.cli.context import console, fail, get_context
-from publisher.config import Settings
-from publisher.db import session_scope, upgrade
-from publisher.digests.periods import Period, period_containing
-from publisher.feeds.models import FeedFormat
-from publisher.links import admin_url, archive_url, feed_url, home_url, subscribe_url
-from publisher.subscribers.lists import ListNotFound, create_list, get_list
+
+if TYPE_CHECKING:
+    from publisher.articles.importing import ImportReport
+    from publisher.config import Settings
+    from publisher.digests.periods import Period
 
 DEMO_LIST = "tedenske-novice"
 DEMO_STAFF = ("urednik@example.org", "novice-demo")
@@ -43,6 +36,11 @@ def _samples():  # type: ignore[no-untyped-def]
 
 
 def _import_articles(context, settings: Settings) -> ImportReport:  # type: ignore[no-untyped-def]
+    from publisher.articles.drafts import TopicRef
+    from publisher.articles.importing import ImportReport
+    from publisher.articles.store import save_topic
+    from publisher.db import session_scope
+
     samples = _samples()
     topics = json.loads((samples / "topics.json").read_text(encoding="utf-8"))
     article_topics: dict[str, list[str]] = json.loads(
@@ -61,7 +59,9 @@ def _import_articles(context, settings: Settings) -> ImportReport:  # type: igno
 
 
 def _lists_and_residents(context) -> None:  # type: ignore[no-untyped-def]
+    from publisher.db import session_scope
     from publisher.subscribers.csv_import import import_csv
+    from publisher.subscribers.lists import ListNotFound, create_list, get_list
 
     samples = _samples()
     with session_scope(context.engine) as session:
@@ -85,6 +85,8 @@ def _demo_staff(context) -> str | None:  # type: ignore[no-untyped-def]
         from publisher.staff import accounts
     except ImportError:
         return None
+    from publisher.db import session_scope
+
     email, password = DEMO_STAFF
     with session_scope(context.engine) as session:
         if accounts.find_staff(session, email) is None:
@@ -95,6 +97,12 @@ def _demo_staff(context) -> str | None:  # type: ignore[no-untyped-def]
 def newest_week(context) -> Period | None:  # type: ignore[no-untyped-def]
     """The week of the newest published article: the demo's "this week" (the samples are
     dated in early 2025, so the calendar's current week has no news)."""
+    from sqlalchemy import func, select
+    from sqlmodel import Session
+
+    from publisher.articles.models import Article, ArticleStatus
+    from publisher.digests.periods import period_containing
+
     with Session(context.engine) as session:
         newest: datetime | None = session.execute(
             select(func.max(Article.published_at)).where(  # type: ignore[arg-type]
@@ -132,9 +140,13 @@ def demo(
     mail catcher, and this week's digest sent; then where to look."""
     from publisher.cli.digest import render_send
     from publisher.cli.mailcatcher import DEV_MAIL_PATH, dev_mail_catcher
+    from publisher.db import session_scope, upgrade
     from publisher.digests.content import edition_key
     from publisher.digests.editions import plan
     from publisher.digests.workflow import send_or_resume
+    from publisher.feeds.models import FeedFormat
+    from publisher.links import admin_url, archive_url, feed_url, home_url, subscribe_url
+    from publisher.subscribers.lists import get_list
     from publisher.web.app import create_app
 
     context = get_context(ctx)

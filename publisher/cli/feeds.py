@@ -9,8 +9,6 @@ import typer
 from rich.markup import escape
 
 from publisher.cli.context import console, get_context
-from publisher.feeds.export import export_feeds
-from publisher.links import feed_url
 
 feeds_app = typer.Typer(help="RSS, Atom and JSON Feed documents.", no_args_is_help=True)
 
@@ -26,6 +24,9 @@ def feeds_build(
 
     Serve the folder at BASE_URL/feeds/ (the self links in the files say so).
     """
+    from publisher.feeds.export import export_feeds
+    from publisher.links import feed_url
+
     context = get_context(ctx)
     written = export_feeds(context.ready_engine(), context.settings, out)
     console.print(

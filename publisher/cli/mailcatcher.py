@@ -11,20 +11,17 @@ import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from fastapi import FastAPI
 
 from publisher.cli.context import console, fail, get_context
-from publisher.config import Settings
-from publisher.delivery.catcher import (
-    DEFAULT_STORE_PATH,
-    CatcherError,
-    MailCatcher,
-    MailStore,
-    check_loopback,
-)
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from publisher.config import Settings
+    from publisher.delivery.catcher import MailCatcher
 
 DEV_MAIL_PATH = "/dev/mail"
 
@@ -40,14 +37,20 @@ def mailcatcher(
         typer.Option("--http-port", min=1, max=65535, help="Page port [default: SMTP port + 1]."),
     ] = None,
     store_path: Annotated[
-        Path, typer.Option("--store", help="SQLite file that keeps the caught mail.")
-    ] = DEFAULT_STORE_PATH,
+        Path | None,
+        typer.Option(
+            "--store",
+            help="SQLite file that keeps the caught mail (default: the one serve --dev-smtp uses).",
+        ),
+    ] = None,
 ) -> None:
     """Catch mail on localhost and show it on a local page, until Ctrl+C (development only)."""
     import uvicorn
 
+    from publisher.delivery.catcher import DEFAULT_STORE_PATH
     from publisher.web.mailcatcher import create_mailcatcher_app
 
+    store_path = store_path or DEFAULT_STORE_PATH
     settings = get_context(ctx).settings
     smtp_port = smtp_port or settings.smtp_port
     http_port = http_port or smtp_port + 1
@@ -79,6 +82,7 @@ def mailcatcher(
 @contextmanager
 def dev_mail_catcher(settings: Settings, app: FastAPI, http_host: str) -> Iterator[None]:
     """For ``serve --dev-smtp``: the catcher's SMTP server, and its page at ``/dev/mail``."""
+    from publisher.delivery.catcher import DEFAULT_STORE_PATH, CatcherError, check_loopback
     from publisher.web.mailcatcher import create_mailcatcher_app
 
     try:
@@ -103,6 +107,8 @@ def dev_mail_catcher(settings: Settings, app: FastAPI, http_host: str) -> Iterat
 
 @contextmanager
 def _running_catcher(settings: Settings, port: int, store_path: Path) -> Iterator[MailCatcher]:
+    from publisher.delivery.catcher import CatcherError, MailCatcher, MailStore, check_loopback
+
     try:
         check_loopback(settings.smtp_host)  # before the store: a refusal leaves no file
         store = MailStore(store_path)

@@ -9,13 +9,14 @@ from rich.markup import escape
 from rich.table import Table
 
 from publisher.cli.context import console, get_context
-from publisher.db import schema_state, upgrade
 
 db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
 
 
 def init(ctx: typer.Context) -> None:
     """Create the database (or bring it up to date). Running it again is harmless."""
+    from publisher.db import schema_state, upgrade
+
     context = get_context(ctx)
     before = schema_state(context.engine).current
     state = upgrade(context.engine)
@@ -39,6 +40,8 @@ def db_upgrade(
     ctx: typer.Context, revision: Annotated[str, typer.Argument(help="Target migration.")] = "head"
 ) -> None:
     """Apply migrations up to REVISION (default: the newest)."""
+    from publisher.db import upgrade
+
     state = upgrade(get_context(ctx).engine, revision)
     console.print(f"Database at migration {state.current} (newest: {state.head}).")
 
@@ -46,6 +49,8 @@ def db_upgrade(
 @db_app.command("current")
 def db_current(ctx: typer.Context) -> None:
     """Show the database's migration and whether it is the newest."""
+    from publisher.db import schema_state
+
     state = schema_state(get_context(ctx).engine)
     if state.current is None:
         console.print(

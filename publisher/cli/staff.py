@@ -10,22 +10,14 @@ from rich.markup import escape
 from rich.table import Table
 
 from publisher.cli.context import console, fail, get_context
-from publisher.db import session_scope
-from publisher.links import admin_url
-from publisher.staff.accounts import (
-    MIN_PASSWORD_LENGTH,
-    StaffError,
-    add_staff,
-    list_staff,
-    remove_staff,
-    set_password,
-)
 
 staff_app = typer.Typer(help="Staff accounts for the admin pages (/admin).", no_args_is_help=True)
 
 
 def _read_password(from_stdin: bool) -> str:
     """From standard input (scripts, the demo) or asked twice without echo (people)."""
+    from publisher.staff.accounts import MIN_PASSWORD_LENGTH
+
     if from_stdin:
         return sys.stdin.readline().rstrip("\r\n")
     first = typer.prompt(
@@ -51,6 +43,10 @@ def staff_add(
     password_stdin: PasswordStdin = False,
 ) -> None:
     """Create a staff account (asks for the password twice)."""
+    from publisher.db import session_scope
+    from publisher.links import admin_url
+    from publisher.staff.accounts import StaffError, add_staff
+
     context = get_context(ctx)
     engine = context.ready_engine()
     password = _read_password(password_stdin)
@@ -72,6 +68,9 @@ def staff_password(
     password_stdin: PasswordStdin = False,
 ) -> None:
     """Set a new password (also lifts a lock-out and ends the account's sessions)."""
+    from publisher.db import session_scope
+    from publisher.staff.accounts import StaffError, set_password
+
     context = get_context(ctx)
     engine = context.ready_engine()
     password = _read_password(password_stdin)
@@ -86,6 +85,9 @@ def staff_password(
 @staff_app.command("list")
 def staff_list(ctx: typer.Context) -> None:
     """Every staff account, with its last login and whether it is locked."""
+    from publisher.db import session_scope
+    from publisher.staff.accounts import list_staff
+
     context = get_context(ctx)
     with session_scope(context.ready_engine()) as session:
         table = Table("E-mail", "Name", "Active", "Last login", "Locked until", title="Staff")
@@ -106,6 +108,9 @@ def staff_remove(
     email: Annotated[str, typer.Argument(help="The account's e-mail address.")],
 ) -> None:
     """Delete a staff account; its open sessions end at their next request."""
+    from publisher.db import session_scope
+    from publisher.staff.accounts import StaffError, remove_staff
+
     context = get_context(ctx)
     with session_scope(context.ready_engine()) as session:
         try:

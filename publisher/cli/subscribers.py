@@ -7,7 +7,7 @@ import sys
 from contextlib import nullcontext
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Annotated
+from typing import IO, TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -19,28 +19,12 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.table import Table
-from sqlmodel import Session
 
-from publisher.addresses import InvalidAddress, address_hash
-from publisher.cli.context import Context, console, fail, get_context
-from publisher.db import session_scope
-from publisher.i18n import Language
-from publisher.subscribers.csv_batches import RowOutcome
-from publisher.subscribers.csv_import import CsvImportReport, import_csv
-from publisher.subscribers.csv_rows import CsvFileError
-from publisher.subscribers.errors import RegisterError
-from publisher.subscribers.export import export_rows, write_csv, write_json
-from publisher.subscribers.lists import (
-    all_lists,
-    create_list,
-    get_list,
-    list_topic_slugs,
-    status_counts,
-)
-from publisher.subscribers.models import Source, SubscriptionStatus
-from publisher.subscribers.privacy import erase, subscriber_data
-from publisher.subscribers.subscriptions import subscribe, unsubscribe
-from publisher.subscribers.suppression import suppression_of
+from publisher.cli.context import choice, console, fail, get_context
+
+if TYPE_CHECKING:
+    from publisher.cli.context import Context
+    from publisher.subscribers.csv_import import CsvImportReport
 
 lists_app = typer.Typer(help="Mailing lists residents subscribe to.", no_args_is_help=True)
 subscribers_app = typer.Typer(
@@ -69,13 +53,19 @@ def lists_create(
         bool, typer.Option("--private", help="Not offered on the public subscribe page.")
     ] = False,
     language: Annotated[
-        Language, typer.Option("--language", help="Language of new subscribers by default.")
-    ] = Language.sl,
+        str, typer.Option("--language", help="Language of new subscribers by default.")
+    ] = "sl",
     topic: Annotated[
         list[str] | None, typer.Option("--topic", "-t", help="A topic the list carries.")
     ] = None,
 ) -> None:
     """Create a mailing list carrying some topics."""
+    from publisher.db import session_scope
+    from publisher.i18n import Language
+    from publisher.subscribers.errors import RegisterError
+    from publisher.subscribers.lists import create_list
+
+    chosen_language = choice(Language, language, "--language")
     with session_scope(get_context(ctx).ready_engine()) as session:
         try:
             created = create_list(
@@ -84,7 +74,7 @@ def lists_create(
                 name,
                 description=description,
                 public=not private,
-                language=language,
+                language=chosen_language,
                 topics=topic or [],
             )
         except RegisterError as exc:
@@ -96,6 +86,10 @@ def lists_create(
 @lists_app.command("list")
 def lists_list(ctx: typer.Context) -> None:
     """Every list with its subscriptions by status."""
+    from publisher.db import session_scope
+    from publisher.subscribers.lists import all_lists, list_topic_slugs, status_counts
+    from publisher.subscribers.models import SubscriptionStatus
+
     with session_scope(get_context(ctx).ready_engine()) as session:
         counts = status_counts(session)
         lists = all_lists(session)
@@ -122,6 +116,11 @@ def lists_list(ctx: typer.Context) -> None:
 @lists_app.command("show")
 def lists_show(ctx: typer.Context, slug: Annotated[str, typer.Argument()]) -> None:
     """One list: its settings and subscriptions by status."""
+    from publisher.db import session_scope
+    from publisher.subscribers.errors import RegisterError
+    from publisher.subscribers.lists import get_list, list_topic_slugs, status_counts
+    from publisher.subscribers.models import SubscriptionStatus
+
     with session_scope(get_context(ctx).ready_engine()) as session:
         try:
             mailing_list = get_list(session, slug)
@@ -151,7 +150,7 @@ def subscribers_add(
     email: Annotated[str, typer.Argument()],
     list_slug: ListOption,
     name: Annotated[str | None, typer.Option("--name")] = None,
-    language: Annotated[Language | None, typer.Option("--language")] = None,
+    language: Annotated[str | None, typer.Option("--language", help="e.g. en.")] = None,
     topic: Annotated[list[str] | None, typer.Option("--topic", "-t")] = None,
     confirmed: Annotated[
         bool,
@@ -163,6 +162,14 @@ def subscribers_add(
     ] = False,
 ) -> None:
     """Add one address to a list (staff)."""
+    from publisher.addresses import InvalidAddress
+    from publisher.db import session_scope
+    from publisher.i18n import Language
+    from publisher.subscribers.errors import RegisterError
+    from publisher.subscribers.models import Source
+    from publisher.subscribers.subscriptions import subscribe
+
+    chosen_language = choice(Language, language, "--language") if language else None
     with session_scope(get_context(ctx).ready_engine()) as session:
         try:
             result = subscribe(
@@ -171,7 +178,7 @@ def subscribers_add(
                 list_slug,
                 source=Source.staff,
                 name=name,
-                language=language,
+                language=chosen_language,
                 topics=topic or [],
                 confirmed=confirmed,
                 evidence="added by staff with --confirmed" if confirmed else "",
@@ -185,6 +192,8 @@ def subscribers_add(
 
 
 def _print_report(report: CsvImportReport, *, dry_run: bool) -> None:
+    from publisher.subscribers.csv_import import RowOutcome
+
     for rejection in report.rejections:
         console.print(f"[red]✗[/red] {escape(Path(report.source).name)}:{escape(str(rejection))}")
     if report.ignored_columns:
@@ -227,6 +236,11 @@ def subscribers_import(
     Bad rows are reported with their line and reason while the rest import; duplicates are
     merged; suppressed or unsubscribed addresses are skipped. Exits 1 if any row was rejected.
     """
+    from sqlmodel import Session
+
+    from publisher.subscribers.csv_import import CsvFileError, import_csv
+    from publisher.subscribers.errors import RegisterError
+
     engine = get_context(ctx).ready_engine()
     if not file.is_file():
         fail(f"{file}: no such file")
@@ -266,22 +280,31 @@ def subscribers_import(
 def subscribers_export(
     ctx: typer.Context,
     list_slug: ListOption,
-    status: Annotated[SubscriptionStatus | None, typer.Option("--status")] = None,
+    status: Annotated[
+        str | None, typer.Option("--status", help="Only this status, e.g. confirmed.")
+    ] = None,
     fmt: Annotated[str, typer.Option("--format", help="csv or json.")] = "csv",
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Write here instead of standard output.")
     ] = None,
 ) -> None:
     """Export a list's subscribers (header: email,name,language,status,…)."""
+    from publisher.db import session_scope
+    from publisher.subscribers.errors import RegisterError
+    from publisher.subscribers.export import export_rows, write_csv, write_json
+    from publisher.subscribers.lists import get_list
+    from publisher.subscribers.models import SubscriptionStatus
+
     if fmt not in {"csv", "json"}:
         raise typer.BadParameter("use csv or json", param_hint="--format")
+    chosen_status = choice(SubscriptionStatus, status, "--status") if status else None
     context = get_context(ctx)
     with session_scope(context.ready_engine()) as session:
         try:
             get_list(session, list_slug)
         except RegisterError as exc:
             fail(str(exc))
-        rows = export_rows(session, list_slug, status=status, tz=context.settings.tz)
+        rows = export_rows(session, list_slug, status=chosen_status, tz=context.settings.tz)
         target: IO[str]
         with (
             out.open("w", encoding="utf-8", newline="") if out else nullcontext(sys.stdout)
@@ -294,6 +317,12 @@ def subscribers_export(
 @subscribers_app.command("show")
 def subscribers_show(ctx: typer.Context, email: Annotated[str, typer.Argument()]) -> None:
     """One subscriber: lists and statuses, topics, consents, suppression."""
+    from publisher.addresses import address_hash
+    from publisher.db import session_scope
+    from publisher.subscribers.errors import RegisterError
+    from publisher.subscribers.privacy import subscriber_data
+    from publisher.subscribers.suppression import suppression_of
+
     context = get_context(ctx)
     with session_scope(context.ready_engine()) as session:
         try:
@@ -349,6 +378,10 @@ def subscribers_remove(
     ] = None,
 ) -> None:
     """Unsubscribe an address from one list, or from all lists."""
+    from publisher.db import session_scope
+    from publisher.subscribers.errors import RegisterError
+    from publisher.subscribers.subscriptions import unsubscribe
+
     with session_scope(get_context(ctx).ready_engine()) as session:
         try:
             left = unsubscribe(session, email, list_slug)
@@ -367,6 +400,10 @@ def subscribers_erase(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> None:
     """GDPR erasure: delete the person and everything about them; keep only the hash."""
+    from publisher.db import session_scope
+    from publisher.subscribers.errors import RegisterError
+    from publisher.subscribers.privacy import erase
+
     if not yes:
         typer.confirm(f"Erase {email.strip()} and everything held about them?", abort=True)
     with session_scope(get_context(ctx).ready_engine()) as session:
@@ -380,6 +417,10 @@ def subscribers_erase(
 @subscribers_app.command("data")
 def subscribers_data(ctx: typer.Context, email: Annotated[str, typer.Argument()]) -> None:
     """GDPR access: everything held about one person, as JSON on standard output."""
+    from publisher.db import session_scope
+    from publisher.subscribers.errors import RegisterError
+    from publisher.subscribers.privacy import subscriber_data
+
     context = get_context(ctx)
     with session_scope(context.ready_engine()) as session:
         try:

@@ -31,7 +31,6 @@ def cli_settings(monkeypatch: pytest.MonkeyPatch, database_url: str, smtp: SmtpS
         "PUBLISHER_SMTP_RETRY_BASE": "0.1",
         "PUBLISHER_WORKER_HEARTBEAT": "0.2",
         "PUBLISHER_SMTP_MAX_ATTEMPTS": "2",
-        "COLUMNS": "200",  # tables wide enough to show whole addresses
     }.items():
         monkeypatch.setenv(key, value)
 

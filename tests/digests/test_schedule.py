@@ -15,7 +15,6 @@ from sqlmodel import Session, select
 from typer.testing import CliRunner
 
 from publisher.cli import app as cli_app
-from publisher.cli.context import console
 from publisher.config import ScheduleEntry, SettingsError, load_settings
 from publisher.db import make_engine
 from publisher.delivery.runner import Senders
@@ -136,9 +135,6 @@ def test_digest_schedule_command_shows_the_next_runs(
         encoding="utf-8",
     )
     monkeypatch.setenv("PUBLISHER_CONFIG", str(config))
-    # One table row per schedule, unwrapped. The console reads COLUMNS when it is made (and
-    # pytest-xdist workers set COLUMNS=80), so set its width, and set it back, directly.
-    monkeypatch.setattr(console, "_width", 200)
     result = CliRunner().invoke(cli_app, ["digest", "schedule"])
     assert result.exit_code == 0, result.output
     assert "every Friday at 12:00" in result.stdout and "every Monday at 07:30" in result.stdout
