@@ -166,6 +166,7 @@ HEAVY_LIBRARIES = (
 )
 """What only a command's body may import: ``publisher --help`` must not wait for them."""
 
+
 def libraries_loaded_by(code: str) -> list[str]:
     """The heavy libraries in ``sys.modules`` after running ``code`` in a fresh interpreter."""
     probe = f"{code}\nimport sys\nprint(' '.join(sorted(sys.modules)))"
