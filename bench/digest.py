@@ -42,8 +42,9 @@ from support import migrated, postgres_schema  # noqa: E402
 
 from publisher.articles.drafts import ArticleDraft  # noqa: E402
 from publisher.articles.store import save_draft  # noqa: E402
+from publisher.clock import utcnow  # noqa: E402
 from publisher.config import load_settings  # noqa: E402
-from publisher.db import session_scope, utcnow  # noqa: E402
+from publisher.db import session_scope  # noqa: E402
 from publisher.delivery.models import Delivery, JobState, SendJob  # noqa: E402
 from publisher.digests.content import compose, sample_recipient  # noqa: E402
 from publisher.digests.editions import approve  # noqa: E402

@@ -62,10 +62,6 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 def conflict_insert(session: Session) -> Callable[..., postgresql.Insert | sqlite.Insert]:
     """``insert`` for the session's database: the one with ``on_conflict_do_nothing``.
 

@@ -6,7 +6,9 @@ it across a week boundary, past a confirmation link's lifetime and to a Friday n
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -55,3 +57,17 @@ def test_the_next_scheduled_run_follows_the_clock() -> None:
         assert upcoming(settings)[0].at == datetime(2025, 3, 7, 12, 0, tzinfo=LJUBLJANA)
         clock.shift(timedelta(hours=2))
         assert upcoming(settings)[0].at == datetime(2025, 3, 14, 12, 0, tzinfo=LJUBLJANA)
+
+
+def test_nothing_in_the_package_reads_the_time_but_the_clock() -> None:
+    """A rule reading ``datetime.now`` or ``time.time`` itself is one no test can move."""
+    package = Path(__file__).resolve().parents[1] / "publisher"
+    readers = re.compile(r"\b(datetime\.now|datetime\.utcnow|date\.today|time\.time)\(")
+    offenders = [
+        f"{path.relative_to(package)}:{number}"
+        for path in package.rglob("*.py")
+        if path.name != "clock.py"
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if readers.search(line)
+    ]
+    assert offenders == []

@@ -58,6 +58,6 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path) -> None:
 
 
 def test_utc_helper_is_aware() -> None:
-    from publisher.db import utcnow
+    from publisher.clock import utcnow
 
     assert utcnow().tzinfo is UTC

@@ -10,7 +10,8 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Integer, String, Text
 from sqlmodel import Field, Relationship, SQLModel
 
-from publisher.db import UTCDateTime, utcnow
+from publisher.clock import utcnow
+from publisher.db import UTCDateTime
 from publisher.topics import Topic
 
 

@@ -20,7 +20,7 @@ from sqlmodel import Session, col, select
 from publisher.articles.drafts import ArticleDraft, TopicRef
 from publisher.articles.models import Article, ArticleStatus, ArticleTopic, new_article_uid
 from publisher.articles.sanitize import slugify_title
-from publisher.db import utcnow
+from publisher.clock import utcnow
 from publisher.topics import Topic
 
 

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
     from publisher.config import Settings
+    from publisher.delivery.runner import Senders
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -34,6 +35,7 @@ class Context:
 
     settings: Settings
     _engine: Engine | None = None
+    _senders: Senders | None = None
 
     @property
     def engine(self) -> Engine:
@@ -42,6 +44,15 @@ class Context:
 
             self._engine = make_engine(self.settings.database_url)
         return self._engine
+
+    @property
+    def senders(self) -> Senders:
+        """The command's sender runner: one per process, as the web app owns one."""
+        if self._senders is None:
+            from publisher.delivery.runner import Senders
+
+            self._senders = Senders(self.ready_engine(), self.settings)
+        return self._senders
 
     def ready_engine(self) -> Engine:
         """The engine, after checking the schema is current (else say how to fix it)."""

@@ -264,7 +264,6 @@ def send(
     import asyncio
 
     from publisher.db import session_scope
-    from publisher.delivery.runner import Senders
     from publisher.delivery.smtp import Verdict
     from publisher.digests.content import edition_key
     from publisher.digests.editions import plan, send_test
@@ -296,7 +295,7 @@ def send(
             return False
         return yes or typer.confirm(f"Send {name} to {planned.recipients} recipients?")
 
-    senders = Senders(engine, settings)
+    senders = context.senders
     with senders.stopped_by_signals():
         render_send(
             send_or_resume(
@@ -474,12 +473,11 @@ def worker_command(ctx: typer.Context) -> None:
     other workers on the same PostgreSQL database."""
     import time
 
-    from publisher.delivery.runner import Senders
     from publisher.delivery.worker import Tally
 
     context = get_context(ctx)
     settings = context.settings
-    engine = context.ready_engine()
+    context.ready_engine()
     last = [time.monotonic()]
 
     def on_progress(tally: Tally) -> None:
@@ -490,7 +488,7 @@ def worker_command(ctx: typer.Context) -> None:
                 f" · {tally.rate:.0f}/s"
             )
 
-    senders = Senders(engine, settings)
+    senders = context.senders
     with senders.stopped_by_signals():
         sending = senders.start(
             None, by="publisher worker", until_idle=False, on_progress=on_progress

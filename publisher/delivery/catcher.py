@@ -34,6 +34,8 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from publisher.clock import utcnow
+
 DEFAULT_STORE_PATH = Path("mailcatcher.db")
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
 SERVER_NAME = "publisher-mailcatcher"
@@ -178,7 +180,7 @@ class MailStore:
         received_at: datetime | None = None,
     ) -> int:
         """Keep one message; returns its id (ids only grow, even after :meth:`clear`)."""
-        moment = (received_at or datetime.now(UTC)).astimezone(UTC)
+        moment = (received_at or utcnow()).astimezone(UTC)
         head, _ = _split_head(raw)
         with self._cursor() as cursor:
             cursor.execute(

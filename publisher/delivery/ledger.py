@@ -21,7 +21,8 @@ from sqlalchemy import Select, and_, bindparam, func, insert, literal, or_, sele
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
-from publisher.db import conflict_insert, utcnow
+from publisher.clock import utcnow
+from publisher.db import conflict_insert
 from publisher.delivery.models import (
     OPEN_STATUSES,
     Delivery,

@@ -25,8 +25,8 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from publisher.clock import utcnow
 from publisher.config import Settings
-from publisher.db import utcnow
 from publisher.delivery import ledger
 from publisher.delivery.ledger import Claimed, Result
 from publisher.delivery.models import DeliveryStatus, JobState, SendJob

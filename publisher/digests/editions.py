@@ -18,8 +18,9 @@ from sqlalchemy import func, select, update
 from sqlmodel import Session
 
 from publisher.articles.models import Article
+from publisher.clock import utcnow
 from publisher.config import Settings
-from publisher.db import conflict_insert, utcnow
+from publisher.db import conflict_insert
 from publisher.delivery import ledger
 from publisher.delivery.models import JobState, SendJob
 from publisher.delivery.outbox import Outbox, envelope_sender

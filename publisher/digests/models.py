@@ -18,7 +18,8 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
-from publisher.db import UTCDateTime, utcnow
+from publisher.clock import utcnow
+from publisher.db import UTCDateTime
 
 
 class EditionStatus(enum.StrEnum):

@@ -21,7 +21,7 @@ from sqlalchemy import case, literal, select, update
 from sqlmodel import Session
 
 from publisher.addresses import InvalidAddress, parse_address
-from publisher.db import utcnow
+from publisher.clock import utcnow
 from publisher.staff.models import StaffAccount
 
 MAX_FAILURES = 5

@@ -17,7 +17,7 @@ from datetime import timedelta
 
 from sqlmodel import Session, col, select
 
-from publisher.db import utcnow
+from publisher.clock import utcnow
 from publisher.staff.models import ApiToken
 
 TOKEN_MARK = "pub_"

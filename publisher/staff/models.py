@@ -10,7 +10,8 @@ from datetime import datetime
 from sqlalchemy import Boolean, Column, Integer, String
 from sqlmodel import Field, SQLModel
 
-from publisher.db import UTCDateTime, utcnow
+from publisher.clock import utcnow
+from publisher.db import UTCDateTime
 
 
 class StaffAccount(SQLModel, table=True):

@@ -26,7 +26,7 @@ from sqlalchemy import delete, func
 from sqlmodel import Session, col, select
 
 from publisher.addresses import parse_address
-from publisher.db import utcnow
+from publisher.clock import utcnow
 from publisher.i18n import Language
 from publisher.subscribers.lists import get_list
 from publisher.subscribers.models import (

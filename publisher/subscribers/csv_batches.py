@@ -31,7 +31,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Session
 
-from publisher.db import utcnow
+from publisher.clock import utcnow
 from publisher.subscribers.csv_rows import CheckedRow
 from publisher.subscribers.models import (
     Consent,

@@ -22,7 +22,8 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
-from publisher.db import UTCDateTime, utcnow
+from publisher.clock import utcnow
+from publisher.db import UTCDateTime
 from publisher.i18n import Language
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
-from publisher.db import utcnow
+from publisher.clock import utcnow
 from publisher.i18n import Language
 from publisher.subscribers.errors import RegisterError
 from publisher.subscribers.models import (

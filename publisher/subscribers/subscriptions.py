@@ -24,7 +24,7 @@ from publisher.addresses import (
     address_key,
     parse_address,
 )
-from publisher.db import utcnow
+from publisher.clock import utcnow
 from publisher.i18n import Language
 from publisher.subscribers.errors import RegisterError
 from publisher.subscribers.lists import get_list, topics_by_slug

@@ -12,7 +12,7 @@ from sqlmodel import Session
 from publisher.addresses import (
     address_hash,
 )
-from publisher.db import utcnow
+from publisher.clock import utcnow
 from publisher.subscribers.models import (
     Suppression,
     SuppressionReason,

@@ -16,12 +16,13 @@ Behind a reverse proxy every request comes from the proxy's address: run uvicorn
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass
 
 from limits import RateLimitItem, parse_many
 from limits.storage import MemoryStorage, Storage
 from limits.strategies import MovingWindowRateLimiter
+
+from publisher.clock import timestamp
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ class Allowance:
         for item in self._items:
             if not self._limiter.hit(item, self._namespace, key):
                 reset = self._limiter.get_window_stats(item, self._namespace, key).reset_time
-                return RateDecision(False, max(1, math.ceil(reset - time.time())))
+                return RateDecision(False, max(1, math.ceil(reset - timestamp())))
         return RateDecision(True)
 
     def has_room(self, key: str) -> bool:

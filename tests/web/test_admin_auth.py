@@ -7,7 +7,8 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session
 
-from publisher.db import session_scope, utcnow
+from publisher.clock import utcnow
+from publisher.db import session_scope
 from publisher.digests.editions import editions_of
 from publisher.staff.accounts import MAX_FAILURES, find_staff
 from publisher.web.admin.auth import SESSION_COOKIE

@@ -17,7 +17,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from publisher.addresses import address_hash
-from publisher.db import session_scope, utcnow
+from publisher.clock import utcnow
+from publisher.db import session_scope
 from publisher.delivery.models import Delivery, DeliveryStatus, SendJob
 from publisher.links import SubscriberLinks
 from publisher.mail.confirmation import confirmation_template

@@ -13,7 +13,6 @@ import re
 import tempfile
 from collections import Counter
 from collections.abc import Iterator
-from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -22,6 +21,7 @@ from fastapi.responses import Response, StreamingResponse
 from sqlmodel import Session
 from starlette.exceptions import HTTPException
 
+from publisher.clock import local_now
 from publisher.db import session_scope
 from publisher.digests.periods import current_period
 from publisher.subscribers.csv_batches import RowOutcome
@@ -206,7 +206,7 @@ def export_csv(request: Request, staff: Staff, slug: str, status: str | None = N
                 yield chunk
             text.detach()
 
-    filename = f"{slug}-{date.today().isoformat()}.csv"
+    filename = f"{slug}-{local_now(settings_of(request).tz).date().isoformat()}.csv"
     return StreamingResponse(
         chunks(),
         media_type="text/csv; charset=utf-8",
