@@ -80,13 +80,14 @@ class Leadership:
                 return True
             except Exception:
                 self._drop_connection()
-        connection = self.engine.connect()
+        # Autocommit: the lock is the session's, and no transaction stays open while held
+        # (an idle transaction would hold back VACUUM for as long as this process leads).
+        connection = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
         try:
             self._key = lock_key(connection)
             taken = connection.execute(
                 text("SELECT pg_try_advisory_lock(:key)"), {"key": self._key}
             ).scalar_one()
-            connection.commit()
         except Exception:
             connection.close()
             raise

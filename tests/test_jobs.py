@@ -14,11 +14,14 @@ import threading
 from datetime import timedelta
 from pathlib import Path
 
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from publisher.clock import local_now
+from publisher.db import make_engine
 from publisher.digests.models import Edition
+from publisher.jobs import Leadership
 from tests.delivery.sending_support import (
     LIST,
     LJUBLJANA,
@@ -104,3 +107,28 @@ def test_two_servers_run_each_scheduled_job_once_and_the_survivor_takes_over(
     with Session(engine) as session:
         assert len(session.exec(select(Edition)).all()) == 1
     assert set(smtp.handler.per_recipient().values()) == {1}
+
+
+def test_one_process_holds_the_jobs_and_holding_them_keeps_no_transaction_open(
+    engine: Engine, database_url: str
+) -> None:
+    first, second = Leadership(make_engine(database_url)), Leadership(make_engine(database_url))
+    try:
+        assert first.try_take() and first.try_take()  # taken, then still held
+        assert not second.try_take()
+        if engine.dialect.name == "postgresql":
+            held = first._connection
+            assert held is not None
+            pid = held.execute(text("SELECT pg_backend_pid()")).scalar_one()
+            with engine.connect() as look:
+                state = look.execute(
+                    text("SELECT state FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid}
+                ).scalar_one()
+            assert state == "idle"  # not "idle in transaction": VACUUM is not held back
+        first.release()
+        assert second.try_take()
+    finally:
+        first.release()
+        second.release()
+        first.engine.dispose()
+        second.engine.dispose()
