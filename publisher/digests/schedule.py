@@ -32,9 +32,8 @@ from publisher.digests.models import EditionStatus
 from publisher.digests.periods import Period, PeriodKind, current_period, period_containing
 from publisher.digests.workflow import (
     AlreadyFinished,
-    Approved,
+    Decided,
     NoArticles,
-    Resuming,
     Started,
     send_or_resume,
 )
@@ -160,7 +159,7 @@ def fire(
     ):
         if isinstance(event, NoArticles):
             run = ScheduledRun(entry, period, RunOutcome.nothing, message=event.message)
-        elif isinstance(event, AlreadyFinished | Resuming | Approved):
+        elif isinstance(event, Decided):
             message = f"already {event.report.state}" if isinstance(event, AlreadyFinished) else ""
             run = ScheduledRun(entry, period, RunOutcome.approved, event.report.edition.id, message)
         elif isinstance(event, Started):

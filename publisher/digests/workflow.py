@@ -60,24 +60,25 @@ class Declined:
 
 
 @dataclass(frozen=True)
-class AlreadyFinished:
+class Decided:
+    """The edition this call works on is known (one of the three kinds below)."""
+
+    report: EditionReport
+
+
+@dataclass(frozen=True)
+class AlreadyFinished(Decided):
     """Sent, cancelled or without recipients before this call: nothing to do. The end."""
 
-    report: EditionReport
-
 
 @dataclass(frozen=True)
-class Resuming:
+class Resuming(Decided):
     """Approved before (by anyone): this call joins or restarts its sending."""
 
-    report: EditionReport
-
 
 @dataclass(frozen=True)
-class Approved:
+class Approved(Decided):
     """Approved by this call: articles, messages and recipients are frozen."""
-
-    report: EditionReport
 
 
 @dataclass(frozen=True)

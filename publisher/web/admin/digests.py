@@ -30,10 +30,8 @@ from publisher.digests.periods import (
 )
 from publisher.digests.preview import preview
 from publisher.digests.workflow import (
-    AlreadyFinished,
-    Approved,
+    Decided,
     NoArticles,
-    Resuming,
     send_or_resume,
 )
 from publisher.i18n import LANGUAGES
@@ -252,6 +250,6 @@ def approve_and_send(
                 error="V tem obdobju ni člankov za ta seznam: izdaja ni nastala, nič ni poslano.",
                 status_code=409,
             )
-        if isinstance(event, AlreadyFinished | Resuming | Approved):
+        if isinstance(event, Decided):
             edition_id = event.report.edition.id or 0
     return RedirectResponse(f"/admin/editions/{edition_id}", status_code=303)

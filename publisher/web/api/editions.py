@@ -19,10 +19,9 @@ from publisher.digests.editions import (
 from publisher.digests.models import Edition
 from publisher.digests.periods import BadPeriod, PeriodKind, period_containing
 from publisher.digests.workflow import (
-    AlreadyFinished,
     Approved,
+    Decided,
     NoArticles,
-    Resuming,
     send_or_resume,
 )
 from publisher.links import archive_url
@@ -127,9 +126,9 @@ def approve_edition(
     ):
         if isinstance(event, NoArticles):
             raise HTTPException(409, detail=event.message)
-        if isinstance(event, AlreadyFinished | Resuming):
-            response.status_code = 200
-        if isinstance(event, AlreadyFinished | Resuming | Approved):
+        if isinstance(event, Decided) and not isinstance(event, Approved):
+            response.status_code = 200  # approved before: nothing new was done
+        if isinstance(event, Decided):
             found = event.report.edition
     assert found is not None
     response.headers["Location"] = f"{request.scope.get('root_path', '')}/editions/{found.id}"
