@@ -17,6 +17,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
@@ -138,6 +139,9 @@ class SendWorker:
         """Jobs that are paused, cancelled or done: their claimed rows go back unsent."""
         self._failures_in_row: Counter[int] = Counter()
         self._stop = asyncio.Event()
+        self._database: ThreadPoolExecutor | None = None
+        """Claim, record and the watcher's look at the jobs can overlap; nothing more does, so
+        three threads (and so at most three database connections) are all a sender needs."""
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop_asked = False
 
@@ -150,7 +154,8 @@ class SendWorker:
             return result
 
     async def _run_db(self, fn: Callable[[Session], Any]) -> Any:
-        return await asyncio.to_thread(self._db, fn)
+        assert self._database is not None, "the sender is not running"
+        return await asyncio.get_running_loop().run_in_executor(self._database, self._db, fn)
 
     def _register(self, session: Session) -> None:
         if self.engine.dialect.name == "sqlite":
@@ -208,9 +213,14 @@ class SendWorker:
         """Send until stopped; with ``until_idle``, until this worker's jobs have nothing due
         now or later (finished, paused or cancelled)."""
         self._loop = asyncio.get_running_loop()
+        self._database = ThreadPoolExecutor(max_workers=3, thread_name_prefix="sender-db")
         if self._stop_asked:
             self._stop.set()
-        await self._register_when_free()
+        try:
+            await self._register_when_free()
+        except BaseException:
+            self._database.shutdown(wait=False)
+            raise
         outbox = Outbox(self.settings, smtp=self.smtp)
         watcher = asyncio.create_task(self._watch())
         claiming: asyncio.Task[list[Claimed]] = asyncio.create_task(self._claim())
@@ -245,6 +255,7 @@ class SendWorker:
                     await claiming
             await outbox.close()
             await self._run_db(lambda s: ledger.unregister_worker(s, self.id))
+            self._database.shutdown(wait=False)
         return self.tally
 
     def _report_progress(self) -> None:
@@ -342,8 +353,16 @@ class SendWorker:
         self, outbox: Outbox, claimed: list[Claimed]
     ) -> list[tuple[Claimed, Outcome | None, str]]:
         now = utcnow()
+        # As many copies in hand as there are connections: a copy is filled only when a
+        # connection is free for it (memory stays flat however large the batch), and a pause
+        # or a stop takes effect for every copy not yet on the wire.
+        slots = asyncio.Semaphore(outbox.config.pool_size)
 
         async def send_one(row: Claimed) -> tuple[Claimed, Outcome | None, str]:
+            async with slots:
+                return await fill_and_send(row)
+
+        async def fill_and_send(row: Claimed) -> tuple[Claimed, Outcome | None, str]:
             if row.job_id in self._halted or self._stop.is_set():
                 return row, None, ""
             job = self._jobs[row.job_id]
