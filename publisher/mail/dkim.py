@@ -9,8 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import dkim
-
 from publisher.config import Settings
 
 SIGNED_HEADERS: tuple[bytes, ...] = (
@@ -50,6 +48,8 @@ class DkimSigner:
 
     def sign(self, message: bytes) -> bytes:
         """The message with a ``DKIM-Signature`` header in front."""
+        import dkim  # dkimpy and dnspython: loaded only where DKIM is configured
+
         signature = dkim.sign(
             message,
             self.selector.encode(),
