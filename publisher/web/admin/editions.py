@@ -10,6 +10,7 @@ are listed with the SMTP server's reply, each with a page of its own.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
@@ -186,7 +187,11 @@ def _act(request: Request, staff: Staff, edition_id: int, action: str) -> Respon
         return _edition_view(request, staff, edition_id, error=_slovene(str(exc)), status_code=409)
     if action in ("resume", "retry") and job_id is not None:
         senders_of(request).start(job_id, by=f"{staff.email} (admin)")
-    return RedirectResponse(f"/admin/editions/{edition_id}?notice={notice}", status_code=303)
+    return RedirectResponse(_edition_url(edition_id, notice=notice), status_code=303)
+
+
+def _edition_url(edition_id: int, **query: str) -> str:
+    return f"/admin/editions/{edition_id}?{urlencode(query)}"
 
 
 def _slovene(message: str) -> str:
@@ -211,7 +216,7 @@ def resume(request: Request, staff: Staff, edition_id: int) -> Response:
         job = ledger.get_job(session, edition.job_id) if edition.job_id else None
     if job is not None and job.state == JobState.active and job.id is not None:
         senders_of(request).start(job.id, by=f"{staff.email} (admin)")
-        return RedirectResponse(f"/admin/editions/{edition_id}?notice=resumed", status_code=303)
+        return RedirectResponse(_edition_url(edition_id, notice="resumed"), status_code=303)
     return _act(request, staff, edition_id, "resume")
 
 
