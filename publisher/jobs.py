@@ -151,6 +151,7 @@ class JobRunner:
         self.on_lead = on_lead
         self.leadership = Leadership(engine)
         self._announced: bool | None = None
+        self._leading = threading.Lock()
         self.scheduler = BackgroundScheduler(timezone=settings.tz)
         self.scheduler.add_job(
             self._lead,
@@ -195,6 +196,10 @@ class JobRunner:
     # --- the jobs --------------------------------------------------------------------------
 
     def _lead(self) -> None:
+        with self._leading:  # the start-up try and the periodic one must not overlap
+            self._try_to_lead()
+
+    def _try_to_lead(self) -> None:
         was = self.leading
         try:
             now = self.leadership.try_take()
