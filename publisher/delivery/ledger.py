@@ -184,9 +184,8 @@ def in_hand(session: Session, job_id: int, stale_after: timedelta) -> bool:
     return session.execute(held.limit(1)).first() is not None
 
 
-def waiting_jobs(session: Session, stale_after: timedelta) -> list[int]:
-    """Active jobs with rows due now that no live sender is working on: a send that was
-    interrupted (a restart, a crash, Ctrl+C) or queued without a sender."""
+def jobs_with_rows_due(session: Session, stale_after: timedelta) -> list[int]:
+    """Active jobs with rows a claim could take now (whether or not anyone is sending them)."""
     now = utcnow()
     active = select(job_table.c.id).where(job_table.c.state == JobState.active.value)
     rows = session.execute(
@@ -195,7 +194,7 @@ def waiting_jobs(session: Session, stale_after: timedelta) -> list[int]:
         .group_by(delivery.c.job_id)
         .order_by(delivery.c.job_id)
     ).all()
-    return [job_id for (job_id,) in rows if not in_hand(session, job_id, stale_after)]
+    return [job_id for (job_id,) in rows]
 
 
 # --- claiming and recording -------------------------------------------------------------------

@@ -120,14 +120,7 @@ class Senders:
                 current.again = True
                 return current
             job_ids = None if job_id is None else (job_id,)
-            worker = SendWorker(
-                self.engine,
-                self.settings,
-                job_ids=job_ids,
-                config=self.config,
-                smtp=self.smtp,
-                on_progress=on_progress,
-            )
+            worker = self._worker(job_ids, on_progress)
             sending = Sending(job_ids, by, worker, until_idle=until_idle)
             self._sendings[key] = sending
             thread = threading.Thread(
@@ -135,6 +128,24 @@ class Senders:
             )
             thread.start()
             return sending
+
+    def _worker(
+        self,
+        job_ids: tuple[int, ...] | None,
+        on_progress: Callable[[Tally], None] | None,
+        tally: Tally | None = None,
+    ) -> SendWorker:
+        worker = SendWorker(
+            self.engine,
+            self.settings,
+            job_ids=job_ids,
+            config=self.config,
+            smtp=self.smtp,
+            on_progress=on_progress,
+        )
+        if tally is not None:
+            worker.tally = tally  # a second round of the same sending counts on
+        return worker
 
     def _run(self, sending: Sending) -> None:
         while True:
@@ -153,15 +164,14 @@ class Senders:
                     sending.done.set()
                     return
                 sending.again = False
+                # A worker belongs to the event loop it ran in: the next round gets a new one.
+                old = sending.worker
+                sending.worker = self._worker(sending.job_ids, old.on_progress, old.tally)
 
     def get(self, job_id: int) -> Sending | None:
         """This process's sending of the job, running or finished, if it had one."""
         with self._lock:
             return self._sendings.get(job_id)
-
-    def running(self) -> list[Sending]:
-        with self._lock:
-            return [sending for sending in self._sendings.values() if sending.running]
 
     def is_sending(self, job_id: int) -> bool:
         """Whether anyone sends the job now: a sender of this process, or a live one anywhere."""
@@ -177,9 +187,9 @@ class Senders:
         """Start a sender for every active job that has rows due and nobody sending them:
         what a restart, a crash or a stopped terminal left half sent. Returns the jobs."""
         with Session(self.engine) as session:
-            waiting = ledger.waiting_jobs(session, self.config.stale_after)
+            due = ledger.jobs_with_rows_due(session, self.config.stale_after)
         started = []
-        for job_id in waiting:
+        for job_id in due:
             if not self.is_sending(job_id):
                 self.start(job_id, by="resumed by the server")
                 started.append(job_id)

@@ -1,0 +1,85 @@
+"""The sender runner: one sending per job in a process, restarted cleanly, resumed when nobody
+sends a job, and the only place a sender is made."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from publisher.delivery.runner import Senders
+from publisher.digests.editions import approve
+from publisher.digests.periods import parse_period
+from publisher.subscribers.lists import get_list
+from tests.delivery.sending_support import LIST, PERIOD, SmtpServer, settings_for, stock
+
+
+@pytest.fixture
+def smtp() -> SmtpServer:
+    with SmtpServer() as server:
+        yield server
+
+
+def approved_job(engine: Engine, settings) -> int:  # type: ignore[no-untyped-def]
+    with Session(engine) as session:
+        edition = approve(
+            session, settings, get_list(session, LIST), parse_period(PERIOD), approved_by="test"
+        )
+        session.commit()
+        assert edition.job_id is not None
+        return edition.job_id
+
+
+def test_asking_again_while_a_job_is_sent_joins_that_sending_and_it_looks_once_more(
+    engine: Engine, database_url: str, smtp
+) -> None:
+    addresses = stock(engine, 30)
+    smtp.handler.script.delay = 0.02
+    settings = settings_for(database_url, smtp.port)
+    job_id = approved_job(engine, settings)
+    senders = Senders(engine, settings)
+    first = senders.start(job_id, by="admin")
+    second = senders.start(job_id, by="API")  # a resume clicked while it finishes
+    assert second is first and first.again
+    assert first.wait(60) and first.error is None
+    assert senders.get(job_id) is first and not first.running
+    assert smtp.handler.per_recipient() == Counter({address: 1 for address in addresses})
+    assert first.tally.sent == 30
+
+
+def test_resuming_starts_a_sender_only_for_jobs_nobody_sends(
+    engine: Engine, database_url: str, smtp
+) -> None:
+    addresses = stock(engine, 40)
+    smtp.handler.script.delay = 0.02
+    settings = settings_for(database_url, smtp.port)
+    job_id = approved_job(engine, settings)  # approved, queued, nobody sending
+    senders = Senders(engine, settings)
+    assert not senders.is_sending(job_id)
+    assert senders.resume_waiting() == [job_id]
+    assert senders.is_sending(job_id)
+    assert senders.resume_waiting() == []  # already in hand
+    sending = senders.get(job_id)
+    assert sending is not None and sending.started_by == "resumed by the server"
+    assert sending.wait(60) and sending.error is None
+    assert senders.resume_waiting() == []  # nothing is due any more
+    assert sorted(smtp.handler.per_recipient()) == sorted(addresses)
+
+
+def test_stopping_every_sender_hands_the_rest_back(engine: Engine, database_url: str, smtp) -> None:
+    stock(engine, 80)
+    smtp.handler.script.delay = 0.05
+    settings = settings_for(database_url, smtp.port)
+    job_id = approved_job(engine, settings)
+    senders = Senders(engine, settings)
+    sending = senders.start(job_id, by="test")
+    smtp.handler.wait_for(lambda: len(smtp.handler.received) >= 5, timeout=30)
+    senders.stop_all()
+    assert not sending.running and sending.stopped
+    sent = len(smtp.handler.per_recipient())
+    assert 5 <= sent < 80
+    again = Senders(engine, settings).start(job_id, by="test")  # a later process resumes
+    assert again.wait(60) and again.error is None
+    assert len(smtp.handler.per_recipient()) == 80
