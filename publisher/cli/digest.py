@@ -291,8 +291,6 @@ def send(
         return
 
     def confirm(planned: EditionPlan) -> bool:
-        if dry_run:
-            return False
         return yes or typer.confirm(f"Send {name} to {planned.recipients} recipients?")
 
     senders = context.senders
