@@ -1,5 +1,5 @@
 """Two ``publisher serve`` processes on one database: exactly one runs the scheduled jobs, and
-the other takes over when it dies.
+the other takes over when it dies; a third, started with ``--no-jobs``, never takes them.
 
 Both start a few minutes after a digest was due (a run owed from while no server ran): one
 of them runs it, once; the other says it stands by. Killing the first (``kill -9``: no
@@ -40,8 +40,9 @@ DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 class Server:
     """A ``publisher serve`` subprocess whose console lines are collected as they come."""
 
-    def __init__(self, env: dict[str, str], cwd: Path) -> None:
-        self.process = start_cli("serve", "--port", str(free_port()), env=env, cwd=cwd)
+    def __init__(self, env: dict[str, str], cwd: Path, *options: str) -> None:
+        port = str(free_port())
+        self.process = start_cli("serve", "--port", port, *options, env=env, cwd=cwd)
         self.lines: list[str] = []
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -85,6 +86,7 @@ def test_two_servers_run_each_scheduled_job_once_and_the_survivor_takes_over(
             PUBLISHER_JOBS_RESUME_EVERY="0.5",
         )
         servers = [Server(env, tmp_path), Server(env, tmp_path)]
+        web_only = Server(env, tmp_path, "--no-jobs")  # an extra web process
         try:
             wait_until(lambda: all(server.said("Jobs: ") for server in servers), 30, "both decide")
             leaders = [s for s in servers if s.said("this process runs the scheduled jobs")]
@@ -98,9 +100,11 @@ def test_two_servers_run_each_scheduled_job_once_and_the_survivor_takes_over(
 
             leader.stop(signal.SIGKILL)
             wait_until(lambda: other.said("this process runs the scheduled jobs"), 30, "takeover")
+            assert web_only.process.poll() is None and not web_only.said("Jobs: ")
         finally:
-            for server in servers:
+            for server in [*servers, web_only]:
                 server.stop()
+        assert web_only.said("Serving") and not web_only.said("Jobs: ")
         runs = [line for server in servers for line in server.lines if "Schedule: " in line]
         assert len(runs) == 1, runs  # the survivor owes nothing: the edition exists
         assert "approved" in runs[0]
