@@ -34,6 +34,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from publisher.i18n import LANGUAGES
+from publisher.slugs import slug_problem
 
 DEFAULT_CONFIG_PATH = Path("config/publisher.toml")
 INSECURE_DEV_SECRET = "dev-only-insecure-secret-change-me"
@@ -44,7 +45,6 @@ class SettingsError(Exception):
 
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_LIST_SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _CLOCK = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)")
 
 
@@ -73,11 +73,9 @@ class ScheduleEntry(BaseModel):
     @field_validator("list")
     @classmethod
     def _check_list(cls, value: str) -> str:
-        if not _LIST_SLUG.fullmatch(value):
-            raise ValueError(
-                f"{value!r} is not a list slug (lower-case letters, digits and hyphens, "
-                "e.g. tedenske-novice)"
-            )
+        problem = slug_problem(value)
+        if problem is not None:
+            raise ValueError(f"list: {problem}")
         return value
 
     @field_validator("day")

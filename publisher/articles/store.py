@@ -21,6 +21,7 @@ from publisher.articles.drafts import ArticleDraft, TopicRef
 from publisher.articles.models import Article, ArticleStatus, ArticleTopic, new_article_uid
 from publisher.articles.sanitize import slugify_title
 from publisher.clock import utcnow
+from publisher.slugs import check_slug
 from publisher.topics import Topic
 
 
@@ -87,7 +88,7 @@ class ArticleWriter:
                 self._topics[topic.slug] = topic
             for slug in missing:
                 if slug not in self._topics:
-                    topic = Topic(slug=slug, name=wanted[slug].name)
+                    topic = Topic(slug=check_slug(slug), name=wanted[slug].name)
                     self.session.add(topic)
                     self._topics[slug] = topic
         return [self._topics[slug] for slug in wanted]
@@ -398,10 +399,13 @@ def list_topics(session: Session) -> list[tuple[Topic, int]]:
 
 
 def save_topic(session: Session, slug: str, name: str) -> Topic:
-    """Create a topic or rename an existing one."""
+    """Create a topic or rename an existing one; a slug that breaks the rule is refused.
+
+    Raises :class:`publisher.slugs.InvalidSlug` (a ``ValueError``) saying what a slug may hold.
+    """
     topic = session.exec(select(Topic).where(Topic.slug == slug)).first()
     if topic is None:
-        topic = Topic(slug=slug, name=name)
+        topic = Topic(slug=check_slug(slug), name=name)
     else:
         topic.name = name
     session.add(topic)

@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
-from publisher.cli.context import console, err_console, fail, get_context
+from publisher.cli.context import console, err_console, fail, get_context, safe
 
 api_token_app = typer.Typer(
     help="Bearer tokens for the API (/api): the CMS pushes articles with one.",
@@ -33,7 +32,7 @@ def create(
             fail(str(exc))
         token_name = token.name
     err_console.print(
-        f"API token [bold]{escape(token_name)}[/bold] created. It is shown only now; "
+        f"API token [bold]{safe(token_name)}[/bold] created. It is shown only now; "
         "store it in the CMS's settings (header: Authorization: Bearer TOKEN)."
     )
     console.print(secret, soft_wrap=True)  # alone on stdout, so scripts can capture it
@@ -51,7 +50,7 @@ def list_command(ctx: typer.Context) -> None:
         for token in list_tokens(session):
             state = f"revoked {context.moment(token.revoked_at)}" if token.revoked_at else "active"
             table.add_row(
-                escape(token.name),
+                safe(token.name),
                 f"{token.prefix}…",
                 context.moment(token.created_at),
                 context.moment(token.last_used_at),
@@ -76,6 +75,6 @@ def revoke(
         except ApiTokenError as exc:
             fail(str(exc))
     if changed:
-        console.print(f"API token {escape(name)} revoked: calls with it now get 401.")
+        console.print(f"API token {safe(name)} revoked: calls with it now get 401.")
     else:
-        console.print(f"API token {escape(name)} was already revoked.")
+        console.print(f"API token {safe(name)} was already revoked.")

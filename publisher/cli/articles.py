@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 from datetime import date, datetime
@@ -11,11 +10,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from publisher.cli.context import console, err_console, fail, get_context
+from publisher.cli.context import console, dumps, err_console, fail, get_context, safe
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -47,11 +45,9 @@ def _print_source(report: SourceReport, out: Console, *, short_names: bool = Fal
         detail += f" [decoded from {report.encoding}]"
     title = f" — {report.titles[0]}" if len(report.titles) == 1 else ""
     name = Path(report.source).name if short_names else report.source
-    out.print(
-        f"[{colour}]{report.status:>9}[/{colour}]  {escape(name)}{escape(title)}{escape(detail)}"
-    )
+    out.print(f"[{colour}]{report.status:>9}[/{colour}]  {safe(name)}{safe(title)}{safe(detail)}")
     for rejection in report.rejections:
-        out.print(f"           [red]✗[/red] {escape(str(rejection))}")
+        out.print(f"           [red]✗[/red] {safe(str(rejection))}")
 
 
 def run_import(
@@ -162,15 +158,15 @@ def articles_list(
         )
         if as_json:
             payload = [article_to_dict(article, settings.tz) for article in articles]
-            sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
+            sys.stdout.write(dumps(payload) + "\n")
             return
         table = Table("ID", "Date", "Title", "Topics", "Status", title="Articles")
         for article in articles:
             table.add_row(
                 str(article.id),
                 context.day(article.published_at),
-                escape(article.title),
-                ", ".join(t.slug for t in article.topics),
+                safe(article.title),
+                safe(", ".join(t.slug for t in article.topics)),
                 str(article.status),
             )
         console.print(table)
@@ -195,17 +191,17 @@ def articles_show(
             fail(str(exc))
         if as_json:
             payload = article_to_dict(article, context.settings.tz)
-            sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
+            sys.stdout.write(dumps(payload) + "\n")
             return
-        console.print(f"[bold]{escape(article.title)}[/bold]")
+        console.print(f"[bold]{safe(article.title)}[/bold]")
         console.print(
             f"#{article.id} · {context.day(article.published_at)} · {article.status} · "
-            f"{escape(article.slug)} · topics: {', '.join(t.slug for t in article.topics) or '-'}"
+            f"{safe(article.slug)} · topics: {', '.join(t.slug for t in article.topics) or '-'}"
         )
         if article.image_caption:
-            console.print(f"[italic]Photo: {escape(article.image_caption)}[/italic]")
-        console.print(f"[dim]source: {escape(article.source)} · id {article.uid}[/dim]\n")
-        console.print(escape(article.body_text))
+            console.print(f"[italic]Photo: {safe(article.image_caption)}[/italic]")
+        console.print(f"[dim]source: {safe(article.source)} · id {article.uid}[/dim]\n")
+        console.print(safe(article.body_text, lines=True))
 
 
 def _change_status(ctx: typer.Context, key: str, status: ArticleStatus) -> None:
@@ -219,7 +215,7 @@ def _change_status(ctx: typer.Context, key: str, status: ArticleStatus) -> None:
         except ArticleNotFound as exc:
             fail(str(exc))
         state = status.value if changed else f"already {status.value}"
-        console.print(f"#{article.id} {escape(article.title)}: {state}.")
+        console.print(f"#{article.id} {safe(article.title)}: {state}.")
         topics = [topic.slug for topic in article.topics]
     if changed:
         notify_hub(context.engine, context.settings, topics)
@@ -233,13 +229,13 @@ def notify_hub(engine: Engine, settings: Settings, topics: list[str] | None = No
         if not result.ok:
             reason = next(iter(result.failed.values()))
             err_console.print(
-                f"[yellow]Warning:[/yellow] the WebSub hub {escape(result.hub)} was not told "
-                f"about {len(result.failed)} feed(s) ({escape(reason)}); aggregators will "
+                f"[yellow]Warning:[/yellow] the WebSub hub {safe(result.hub)} was not told "
+                f"about {len(result.failed)} feed(s) ({safe(reason)}); aggregators will "
                 "still see the change when they next poll."
             )
 
     if notify_hub_of_changes(engine, settings, topics, on_done=report) is not None:
-        console.print(f"Notifying the WebSub hub {escape(str(settings.websub_hub))}.")
+        console.print(f"Notifying the WebSub hub {safe(str(settings.websub_hub))}.")
 
 
 @articles_app.command("publish")
@@ -269,7 +265,7 @@ def topics_list(ctx: typer.Context) -> None:
     with session_scope(get_context(ctx).ready_engine()) as session:
         table = Table("Slug", "Name", "Articles", title="Topics")
         for topic, count in list_topics(session):
-            table.add_row(topic.slug, escape(topic.name), str(count))
+            table.add_row(topic.slug, safe(topic.name), str(count))
         console.print(table)
 
 
@@ -280,11 +276,15 @@ def topics_add(
     name: Annotated[str, typer.Option("--name", help="Slovenian name, e.g. Promet.")],
 ) -> None:
     """Create a topic, or rename an existing one."""
-    from publisher.articles.sanitize import slugify_title
     from publisher.articles.store import save_topic
     from publisher.db import session_scope
+    from publisher.slugs import slug_problem
 
-    clean = slugify_title(slug)
+    problem = slug_problem(slug)
+    if problem is not None:
+        fail(f"topic slug: {problem}")
+    if not name.strip():
+        fail("--name: give the topic's Slovenian name, e.g. Promet")
     with session_scope(get_context(ctx).ready_engine()) as session:
-        topic = save_topic(session, clean, name.strip())
-        console.print(f"Topic {topic.slug}: {escape(topic.name)}")
+        topic = save_topic(session, slug, name.strip())
+        console.print(f"Topic {topic.slug}: {safe(topic.name)}")

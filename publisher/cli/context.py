@@ -7,6 +7,8 @@ the example: the settings and the engine are made when a command first asks for 
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, NoReturn, TypeVar
@@ -27,6 +29,45 @@ console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
 
 Choice = TypeVar("Choice", bound=StrEnum)
+
+_BIDI_AND_C1 = "\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+_UNSAFE = re.compile(f"[\x00-\x1f{_BIDI_AND_C1}]")
+"""Characters a terminal obeys rather than shows: C0 and C1 controls (ESC, BEL, CSI, line
+breaks) and the bidirectional overrides that make text read differently from its bytes."""
+_UNSAFE_IN_JSON = re.compile(f"[{_BIDI_AND_C1}]")
+"""What ``json.dumps(ensure_ascii=False)`` leaves raw; it escapes C0 controls itself."""
+
+
+def plain(value: object, *, lines: bool = False) -> str:
+    """Outside text (an SMTP reply, a name, a title, a file name) with controls made visible.
+
+    ESC becomes ``\\x1b``, a line break ``\\x0a``: what the wire sent is shown, never obeyed,
+    so a relay's reply cannot recolour the terminal, set its title or forge a table row.
+    ``lines=True`` keeps line breaks, for a text shown whole (an article's body).
+    """
+    if lines:
+        return "\n".join(_UNSAFE.sub(_visible, line) for line in str(value).split("\n"))
+    return _UNSAFE.sub(_visible, str(value))
+
+
+def _visible(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def safe(value: object, *, lines: bool = False) -> str:
+    """:func:`plain`, and Rich markup escaped: for table cells and ``console.print`` text."""
+    return escape(plain(value, lines=lines))
+
+
+def dumps(data: object) -> str:
+    """JSON for ``--json``: readable UTF-8, but C1 controls and bidi overrides as ``\\uXXXX``.
+
+    ``json.dumps`` escapes C0 controls (ESC, BEL) already; with ``ensure_ascii=False`` it
+    would pass C1 controls (U+009B is CSI to many terminals) and bidi overrides raw.
+    """
+    text = json.dumps(data, ensure_ascii=False, indent=2)
+    return _UNSAFE_IN_JSON.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
 
 
 @dataclass
@@ -89,7 +130,7 @@ class Context:
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
-    err_console.print(f"[red]Error:[/red] {escape(message)}")
+    err_console.print(f"[red]Error:[/red] {safe(message)}")
     raise typer.Exit(code)
 
 

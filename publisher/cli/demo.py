@@ -16,10 +16,9 @@ from typing import TYPE_CHECKING, Annotated
 from urllib.parse import urlsplit
 
 import typer
-from rich.markup import escape
 
 from publisher.cli.articles import articles_list, print_totals, run_import
-from publisher.cli.context import console, fail, get_context
+from publisher.cli.context import console, fail, get_context, safe
 
 if TYPE_CHECKING:
     from publisher.articles.importing import ImportReport
@@ -174,7 +173,7 @@ def demo(
                 mailing_list = get_list(session, DEMO_LIST)
                 planned = plan(session, settings, mailing_list, period)
             console.print(
-                f"\nThis week's digest: [bold]{escape(mailing_list.name)}[/bold], {period.key}"
+                f"\nThis week's digest: [bold]{safe(mailing_list.name)}[/bold], {period.key}"
                 f" ({len(planned.articles)} article(s), {planned.recipients} recipient(s))."
             )
             name = edition_key(DEMO_LIST, period.key)

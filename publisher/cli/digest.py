@@ -15,10 +15,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
-from publisher.cli.context import Context, console, err_console, fail, get_context
+from publisher.cli.context import Context, console, err_console, fail, get_context, safe
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -99,7 +98,7 @@ def preview(
         planned = plan(session, settings, mailing_list, chosen)
         if not planned.articles:
             err_console.print(
-                f"No articles for [bold]{escape(mailing_list.name)}[/bold] in {chosen.key}: "
+                f"No articles for [bold]{safe(mailing_list.name)}[/bold] in {chosen.key}: "
                 "an edition of this period would send nothing."
             )
             return
@@ -110,19 +109,21 @@ def preview(
         sys.stdout.write(rendered)
     else:
         out.write_text(rendered, encoding="utf-8")
-        err_console.print(f"Wrote {out} ({len(planned.articles)} article(s), language {lang}).")
+        err_console.print(
+            f"Wrote {safe(out)} ({len(planned.articles)} article(s), language {lang})."
+        )
     if eml is not None:
         eml.write_bytes(shown.data)
-        err_console.print(f"Wrote {eml} ({len(shown.data):,} bytes).")
+        err_console.print(f"Wrote {safe(eml)} ({len(shown.data):,} bytes).")
 
 
 # --- editions: send, status, control ---------------------------------------------------------
 
 
 def _show_plan(plan: EditionPlan, context: Context) -> None:
-    table = Table("Date", "Article", title=f"{plan.mailing_list.name}, {plan.period.key}")
+    table = Table("Date", "Article", title=f"{safe(plan.mailing_list.name)}, {plan.period.key}")
     for article in plan.articles:
-        table.add_row(context.day(article.published_at), escape(article.title))
+        table.add_row(context.day(article.published_at), safe(article.title))
     console.print(table)
     console.print(f"Recipients: [bold]{plan.recipients}[/bold]")
 
@@ -159,10 +160,10 @@ def render_send(events: Iterable[SendEvent], name: str, context: Context) -> Non
                     if planned.articles:
                         _show_plan(planned, context)
                 case workflow.NoArticles(message=message):
-                    console.print(f"{escape(message)}: no edition made, nothing sent.")
+                    console.print(f"{safe(message)}: no edition made, nothing sent.")
                 case workflow.Composed(preview=shown):
                     console.print(
-                        f"Composed ({shown.language}): “{escape(shown.subject)}”, "
+                        f"Composed ({shown.language}): “{safe(shown.subject)}”, "
                         f"{len(shown.data):,} bytes."
                     )
                 case workflow.Declined():
@@ -237,11 +238,11 @@ def print_report(result: EditionReport, name: str) -> None:
     )
     console.print(table)
     if result.job is not None and result.job.state_reason:
-        console.print(f"[yellow]{escape(result.job.state_reason)}[/yellow]")
+        console.print(f"[yellow]{safe(result.job.state_reason)}[/yellow]")
     if result.top_failures:
         console.print("Top failure reasons:")
         for reply, count in result.top_failures:
-            console.print(f"  {count:>6} × {escape(reply)}")
+            console.print(f"  {count:>6} × {safe(reply)}")
 
 
 @digest_app.command("send")
@@ -280,14 +281,14 @@ def send(
     if test_to is not None:
         assert planned is not None
         if not planned.articles:
-            console.print(f"No articles for {escape(mailing_list.name)} in {chosen.key}.")
+            console.print(f"No articles for {safe(mailing_list.name)} in {chosen.key}.")
             return
         outcome = asyncio.run(
             send_test(settings, mailing_list, chosen, planned.articles, test_to, lang)
         )
         if outcome.verdict is not Verdict.sent:
             fail(f"test copy to {test_to} not sent: {outcome.code or ''} {outcome.reply}")
-        console.print(f"Test copy of {name} sent to {escape(test_to)} (no delivery recorded).")
+        console.print(f"Test copy of {name} sent to {safe(test_to)} (no delivery recorded).")
         return
 
     def confirm(planned: EditionPlan) -> bool:
@@ -339,7 +340,7 @@ def status(
                 found = get_edition(session, edition)
             except EditionNotFound as exc:
                 fail(str(exc))
-            name = edition_name(session, found)
+            name = safe(edition_name(session, found))
             result = report(session, found)
             print_report(result, name)
             if found.job_id is not None:
@@ -357,10 +358,10 @@ def status(
                         nxt = context.moment(row.next_attempt_at) if row.next_attempt_at else ""
                         reply = f"{row.last_code or ''} {row.last_reply}".strip()
                         table.add_row(
-                            escape(row.email),
+                            safe(row.email),
                             str(row.status),
                             str(row.attempts),
-                            escape(reply[:120]),
+                            safe(reply[:120]),
                             nxt,
                         )
                     console.print(table)
@@ -387,7 +388,7 @@ def status(
             approved = context.moment(found.approved_at) if found.approved_at else ""
             table.add_row(
                 str(found.id),
-                edition_name(session, found),
+                safe(edition_name(session, found)),
                 str(result.state),
                 str(result.total),
                 str(result.counts["sent"]),
@@ -414,7 +415,7 @@ def _control(ctx: typer.Context, key: str, action: str) -> None:
     with session_scope(context.ready_engine()) as session:
         try:
             found = get_edition(session, key)
-            name = edition_name(session, found)
+            name = safe(edition_name(session, found))
             if action == "retry":
                 count = retry(session, found)
                 console.print(

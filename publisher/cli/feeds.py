@@ -6,9 +6,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
-from publisher.cli.context import console, get_context
+from publisher.cli.context import console, err_console, fail, get_context, safe
 
 feeds_app = typer.Typer(help="RSS, Atom and JSON Feed documents.", no_args_is_help=True)
 
@@ -28,8 +27,18 @@ def feeds_build(
     from publisher.links import feed_url
 
     context = get_context(ctx)
-    written = export_feeds(context.ready_engine(), context.settings, out)
-    console.print(
-        f"[green]Wrote {len(written)} feed file(s)[/green] to {escape(str(out))}; "
-        f"serve them at {escape(feed_url(context.settings, ''))}."
+    refused: list[str] = []
+    written = export_feeds(
+        context.ready_engine(),
+        context.settings,
+        out,
+        on_refused=lambda _key, reason: refused.append(reason),
     )
+    for reason in refused:
+        err_console.print(f"[red]Skipped:[/red] {safe(safe(reason))}")
+    console.print(
+        f"[green]Wrote {len(written)} feed file(s)[/green] to {safe(str(out))}; "
+        f"serve them at {safe(feed_url(context.settings, ''))}."
+    )
+    if refused:
+        fail(f"{len(refused)} feed file(s) were not written: fix the topic slugs named above")

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
-from publisher.cli.context import Context, console, get_context
+from publisher.cli.context import Context, console, get_context, safe
 
 
 def schedule_command(ctx: typer.Context) -> None:
@@ -20,7 +19,7 @@ def schedule_command(ctx: typer.Context) -> None:
     if not settings.schedule:
         where = config_path() or "config/publisher.toml"
         console.print(
-            f"No schedule: add {escape('[[schedule]]')} tables to {escape(str(where))} "
+            f"No schedule: add {safe('[[schedule]]')} tables to {safe(str(where))} "
             "(see the README, section Schedule). Digests are sent by hand until then."
         )
         return
@@ -35,8 +34,8 @@ def schedule_command(ctx: typer.Context) -> None:
     )
     for run in upcoming(settings, now):
         table.add_row(
-            escape(run.entry.list),
-            describe(run.entry),
+            safe(run.entry.list),
+            safe(describe(run.entry)),
             "staff approve the draft" if run.entry.approval else "sent automatically",
             f"{context.moment(run.at)} ({run.at:%Z})",
             run.period.key,
@@ -57,6 +56,6 @@ def announce_schedule(context: Context) -> None:
         return
     first = upcoming(settings)[0]
     console.print(
-        f"Digest schedule running: next {escape(first.entry.list)} "
+        f"Digest schedule running: next {safe(first.entry.list)} "
         f"{context.moment(first.at)} ({first.at:%Z}; `publisher digest schedule` lists all)."
     )

@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
-from publisher.cli.context import console, get_context
+from publisher.cli.context import console, get_context, safe
 
 db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
 
@@ -31,7 +30,7 @@ def show_config(ctx: typer.Context) -> None:
     """Show the settings in force (secrets masked)."""
     table = Table("setting", "value", title="publisher settings")
     for key, value in get_context(ctx).settings.public_view().items():
-        table.add_row(key, escape(value))
+        table.add_row(key, safe(value))
     console.print(table)
 
 

@@ -6,10 +6,9 @@ import sys
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
-from publisher.cli.context import console, fail, get_context
+from publisher.cli.context import console, fail, get_context, safe
 
 staff_app = typer.Typer(help="Staff accounts for the admin pages (/admin).", no_args_is_help=True)
 
@@ -56,8 +55,8 @@ def staff_add(
         except StaffError as exc:
             fail(str(exc))
         console.print(
-            f"Staff account {escape(account.email)} created; log in at "
-            f"{escape(admin_url(context.settings, 'login'))}"
+            f"Staff account {safe(account.email)} created; log in at "
+            f"{safe(admin_url(context.settings, 'login'))}"
         )
 
 
@@ -79,7 +78,7 @@ def staff_password(
             account = set_password(session, email, password)
         except StaffError as exc:
             fail(str(exc))
-        console.print(f"New password set for {escape(account.email)}.")
+        console.print(f"New password set for {safe(account.email)}.")
 
 
 @staff_app.command("list")
@@ -93,8 +92,8 @@ def staff_list(ctx: typer.Context) -> None:
         table = Table("E-mail", "Name", "Active", "Last login", "Locked until", title="Staff")
         for account in list_staff(session):
             table.add_row(
-                escape(account.email),
-                escape(account.name),
+                safe(account.email),
+                safe(account.name),
                 "yes" if account.active else "no",
                 context.moment(account.last_login_at),
                 context.moment(account.locked_until),
@@ -117,4 +116,4 @@ def staff_remove(
             account = remove_staff(session, email)
         except StaffError as exc:
             fail(str(exc))
-        console.print(f"Staff account {escape(account.email)} removed.")
+        console.print(f"Staff account {safe(account.email)} removed.")

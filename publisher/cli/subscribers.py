@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from contextlib import nullcontext
 from datetime import datetime
@@ -10,7 +9,6 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Annotated
 
 import typer
-from rich.markup import escape
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -20,7 +18,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from publisher.cli.context import choice, console, fail, get_context
+from publisher.cli.context import choice, console, dumps, fail, get_context, safe
 
 if TYPE_CHECKING:
     from publisher.cli.context import Context
@@ -80,7 +78,7 @@ def lists_create(
         except RegisterError as exc:
             fail(str(exc))
         topics = ", ".join(topic or []) or "no topics"
-        console.print(f"List {created.slug}: {escape(created.name)} ({topics}).")
+        console.print(f"List {created.slug}: {safe(created.name)} ({topics}).")
 
 
 @lists_app.command("list")
@@ -104,10 +102,10 @@ def lists_list(ctx: typer.Context) -> None:
             assert mailing_list.id is not None
             by_status = counts.get(mailing_list.id, {})
             table.add_row(
-                mailing_list.slug,
-                escape(mailing_list.name),
+                safe(mailing_list.slug),
+                safe(mailing_list.name),
                 "public" if mailing_list.public else "private",
-                ", ".join(list_topic_slugs(session, mailing_list.id)) or "-",
+                safe(", ".join(list_topic_slugs(session, mailing_list.id)) or "-"),
                 *[str(by_status.get(s.value, 0)) for s in SubscriptionStatus],
             )
         console.print(table)
@@ -127,10 +125,10 @@ def lists_show(ctx: typer.Context, slug: Annotated[str, typer.Argument()]) -> No
         except RegisterError as exc:
             fail(str(exc))
         assert mailing_list.id is not None
-        console.print(f"[bold]{escape(mailing_list.name)}[/bold] ({mailing_list.slug})")
+        console.print(f"[bold]{safe(mailing_list.name)}[/bold] ({mailing_list.slug})")
         if mailing_list.description:
-            console.print(escape(mailing_list.description))
-        topics = ", ".join(list_topic_slugs(session, mailing_list.id)) or "-"
+            console.print(safe(mailing_list.description))
+        topics = safe(", ".join(list_topic_slugs(session, mailing_list.id)) or "-")
         access = "public" if mailing_list.public else "private"
         console.print(f"{access} · language {mailing_list.language} · topics: {topics}")
         by_status = status_counts(session, mailing_list.id).get(mailing_list.id, {})
@@ -186,7 +184,7 @@ def subscribers_add(
         except (InvalidAddress, RegisterError) as exc:
             fail(f"{email.strip()}: {exc}" if isinstance(exc, InvalidAddress) else str(exc))
         console.print(
-            f"{escape(result.subscriber.email)} on {list_slug}: {result.subscription.status} "
+            f"{safe(result.subscriber.email)} on {list_slug}: {result.subscription.status} "
             f"({result.outcome})."
         )
 
@@ -195,14 +193,12 @@ def _print_report(report: CsvImportReport, *, dry_run: bool) -> None:
     from publisher.subscribers.csv_import import RowOutcome
 
     for rejection in report.rejections:
-        console.print(f"[red]✗[/red] {escape(Path(report.source).name)}:{escape(str(rejection))}")
+        console.print(f"[red]✗[/red] {safe(Path(report.source).name)}:{safe(str(rejection))}")
     if report.ignored_columns:
         console.print(
-            f"[yellow]Ignored columns:[/yellow] {escape(', '.join(report.ignored_columns))}"
+            f"[yellow]Ignored columns:[/yellow] {safe(', '.join(report.ignored_columns))}"
         )
-    table = Table(
-        "Outcome", "Rows", title=escape(f"{Path(report.source).name} → {report.list_slug}")
-    )
+    table = Table("Outcome", "Rows", title=safe(f"{Path(report.source).name} → {report.list_slug}"))
     for outcome in RowOutcome:
         colour = "red" if outcome is RowOutcome.rejected and report.counts[outcome] else ""
         count = str(report.counts[outcome])
@@ -311,7 +307,7 @@ def subscribers_export(
         ) as target:
             count = (write_csv if fmt == "csv" else write_json)(rows, target)
     if out:
-        console.print(f"{count} subscriber(s) written to {escape(str(out))}.")
+        console.print(f"{count} subscriber(s) written to {safe(str(out))}.")
 
 
 @subscribers_app.command("show")
@@ -331,8 +327,8 @@ def subscribers_show(ctx: typer.Context, email: Annotated[str, typer.Argument()]
             suppression = suppression_of(session, address_hash(email))
             note = f"; the address is suppressed ({suppression.reason})" if suppression else ""
             fail(f"no subscriber {email.strip()}{note}")
-    console.print(f"[bold]{escape(data['email'])}[/bold] {escape(data['name'])}")
-    topics = ", ".join(data["topics"]) or "all topics"
+    console.print(f"[bold]{safe(data['email'])}[/bold] {safe(data['name'])}")
+    topics = safe(", ".join(data["topics"]) or "all topics")
     console.print(
         f"language {data['language']} · since {_local(data['created_at'], context)} · {topics}"
     )
@@ -354,8 +350,8 @@ def subscribers_show(ctx: typer.Context, email: Annotated[str, typer.Argument()]
             consent["list"] or "-",
             consent["source"],
             consent["ip_address"] or "-",
-            escape(consent["wording_version"]) or "-",
-            escape(consent["evidence"]) or "-",
+            safe(consent["wording_version"]) or "-",
+            safe(consent["evidence"]) or "-",
         )
     console.print(consents)
     suppression = data["suppression"]
@@ -388,7 +384,7 @@ def subscribers_remove(
         except RegisterError as exc:
             fail(str(exc))
     where = ", ".join(left) if left else "no list (it was not subscribed)"
-    console.print(f"{escape(email.strip())}: unsubscribed from {where}.")
+    console.print(f"{safe(email.strip())}: unsubscribed from {where}.")
     if list_slug is None:
         console.print("The address is suppressed: no import or staff action can add it back.")
 
@@ -427,4 +423,4 @@ def subscribers_data(ctx: typer.Context, email: Annotated[str, typer.Argument()]
             data = subscriber_data(session, email, context.settings.tz)
         except RegisterError as exc:
             fail(str(exc))
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+    sys.stdout.write(dumps(data) + "\n")

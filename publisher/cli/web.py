@@ -11,9 +11,8 @@ from contextlib import nullcontext
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.markup import escape
 
-from publisher.cli.context import console, get_context
+from publisher.cli.context import console, get_context, safe
 
 if TYPE_CHECKING:
     from publisher.digests.schedule import ScheduledRun
@@ -56,7 +55,7 @@ def serve(
     def on_run(run: ScheduledRun) -> None:
         detail = f" ({run.message})" if run.message else ""
         console.print(
-            f"Schedule: {escape(run.entry.list)}/{run.period.key} {run.outcome}{escape(detail)}"
+            f"Schedule: {safe(run.entry.list)}/{run.period.key} {run.outcome}{safe(detail)}"
         )
 
     def on_lead(leading: bool) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -14,18 +14,26 @@ from publisher.feeds.documents import PageContent, all_keys, load_page, make_doc
 from publisher.feeds.models import FeedKey
 
 
+class OutsideFolder(ValueError):
+    """A feed whose path would leave the export folder (a topic slug with ``..`` or ``/``)."""
+
+
 def export_feeds(
     engine: Engine,
     settings: Settings,
     out: Path,
     on_written: Callable[[FeedKey, Path], None] | None = None,
+    on_refused: Callable[[FeedKey, str], None] | None = None,
 ) -> list[Path]:
     """Write ``rss.xml``, ``atom.xml``, ``feed.json``, ``archive/N/…`` and ``topics/SLUG/…``.
 
     The files are the bytes ``publisher serve`` sends, self links included, so serve the
     folder at ``{base_url}/feeds/``. Each file is written beside a temporary name and renamed,
-    so a web server never sends a half-written feed.
+    so a web server never sends a half-written feed. Slugs are checked on the way in, but a
+    file is written only where its resolved path lies inside ``out`` whatever the database
+    holds; any other feed is skipped and reported to ``on_refused``.
     """
+    root = out.resolve()
     written: list[Path] = []
     with Session(engine) as session:
         change = last_change(session)
@@ -38,8 +46,13 @@ def export_feeds(
             content = pages[scope]
             if content is None:
                 continue
+            try:
+                path = inside(root, key.path)
+            except OutsideFolder as exc:
+                if on_refused is not None:
+                    on_refused(key, str(exc))
+                continue
             doc = make_document(settings, key, content, change)
-            path = out / key.path
             path.parent.mkdir(parents=True, exist_ok=True)
             partial = path.with_name(path.name + ".part")
             partial.write_bytes(render(doc))
@@ -48,3 +61,15 @@ def export_feeds(
             if on_written is not None:
                 on_written(key, path)
     return written
+
+
+def inside(root: Path, relative: str) -> Path:
+    """``root / relative`` resolved, or :class:`OutsideFolder` when it is not below ``root``.
+
+    ``root`` is resolved already; resolving the joined path follows ``..`` and symbolic links,
+    so neither a slug nor a link planted in the folder sends a file elsewhere.
+    """
+    path = (root / relative).resolve()
+    if PurePosixPath(relative).is_absolute() or not path.is_relative_to(root) or path == root:
+        raise OutsideFolder(f"{relative!r} would be written outside {root.name or root}/")
+    return path

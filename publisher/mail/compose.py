@@ -233,7 +233,6 @@ def compose_digest(digest: Digest, language: str, branding: Branding) -> Compose
     text = environment.get_template("email/digest.txt").render(context)
     text = _BLANK_LINES.sub("\n\n", text).strip() + "\n"
     headers = {
-        "List-Id": f"{digest.list_name} <{digest.list_slug}.{branding.domain}>",
         "List-Archive": f"<{digest.archive_url}>",
         "Precedence": "bulk",
         "Auto-Submitted": "auto-generated",
@@ -248,6 +247,7 @@ def compose_digest(digest: Digest, language: str, branding: Branding) -> Compose
         slots=slots,
         headers=headers,
         list_unsubscribe_mailto=branding.list_unsubscribe_mailto,
+        list_id=(digest.list_name, f"{digest.list_slug}.{branding.domain}"),
     )
     return ComposedDigest(
         language=language, subject=subject, html=html, text=text, slots=slots, template=template

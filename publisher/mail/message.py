@@ -207,6 +207,53 @@ def _date_header(now: datetime) -> bytes:
     return format_datetime(now).encode("ascii")
 
 
+_PLAIN_PHRASE = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~ -]+")
+"""Atoms separated by spaces (RFC 5322 atext): a phrase that needs neither quotes nor encoding."""
+_LIST_ID = re.compile(r"[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+_ENCODED_WORD_BYTES = 45
+"""UTF-8 bytes per RFC 2047 word: base64 of 45 bytes plus ``=?utf-8?b??=`` stays under 75."""
+
+
+def list_id_header(name: str, list_id: str) -> str:
+    """The ``List-Id`` line (RFC 2919): the list's name as a phrase, then ``<list-id>``.
+
+    The name is typed by staff and may hold ``<``, quotes or č: as it stands it would be
+    read as a second list id or break the header, so it is written as atoms when it can be,
+    else as a quoted string, else as RFC 2047 encoded words; never as raw markup.
+    """
+    if not _LIST_ID.fullmatch(list_id):
+        raise HeaderInjection(f"not a list id: {list_id!r}")
+    name = clean_header_text(name)
+    if not name:
+        words = []
+    elif _PLAIN_PHRASE.fullmatch(name):
+        words = name.split()
+    elif name.isascii():
+        words = ['"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"']
+    else:
+        words = _encoded_words(name)
+    lines: list[str] = []
+    line = "List-Id:"
+    for word in [*words, f"<{list_id}>"]:
+        if len(line) + 1 + len(word) > 76 and line != "List-Id:":
+            lines.append(line)
+            line = ""
+        line += " " + word
+    lines.append(line)
+    return "\r\n".join(lines) + "\r\n"
+
+
+def _encoded_words(text: str) -> list[str]:
+    """``text`` as RFC 2047 base64 words, split between characters, each at most 75 long."""
+    chunks: list[bytes] = [b""]
+    for char in text:
+        encoded = char.encode("utf-8")
+        if len(chunks[-1]) + len(encoded) > _ENCODED_WORD_BYTES:
+            chunks.append(b"")
+        chunks[-1] += encoded
+    return [f"=?utf-8?b?{base64.b64encode(chunk).decode('ascii')}?=" for chunk in chunks]
+
+
 def build_template(
     *,
     subject: str,
@@ -216,11 +263,13 @@ def build_template(
     slots: Slots,
     headers: Mapping[str, str],
     list_unsubscribe_mailto: str | None = None,
+    list_id: tuple[str, str] | None = None,
 ) -> MessageTemplate:
     """Serialise the message once; ``text`` and ``html_body`` already contain body slots.
 
     The header block is written here, not by ``EmailMessage``, because the email package
     rewrites values it cannot parse, and a slot is not a date or an address yet.
+    ``list_id`` is the list's (name, id) for the ``List-Id`` header.
     """
     unsubscribe = slots.list_unsubscribe
     if list_unsubscribe_mailto:
@@ -235,6 +284,8 @@ def build_template(
         f"List-Unsubscribe: {unsubscribe}\r\n",
         "List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n",
     ]
+    if list_id is not None:
+        lines.append(list_id_header(*list_id))
     lines += [_header(key, clean_header_text(value)) for key, value in headers.items()]
 
     body = MIMEPart(policy=SMTP_POLICY)

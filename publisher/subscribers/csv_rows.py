@@ -19,6 +19,7 @@ from typing import IO
 from publisher.addresses import InvalidAddress, parse_address
 from publisher.decoding import UndecodableFile, decode_bytes
 from publisher.i18n import Language
+from publisher.subscribers.export import from_spreadsheet_cell
 
 DELIMITERS = ",;\t"
 """Separators a spreadsheet's CSV export uses."""
@@ -185,7 +186,11 @@ def check_row(
 
     def value(name: str) -> str:
         index = columns.get(name)
-        return fields[index] if index is not None and index < len(fields) else ""
+        return (
+            from_spreadsheet_cell(fields[index])
+            if index is not None and index < len(fields)
+            else ""
+        )
 
     raw_email = value("email").strip()
     if len(fields) > width and any(extra.strip() for extra in fields[width:]):

@@ -116,13 +116,36 @@ def export_rows(
         last_id = ids[-1]
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""What makes Excel, LibreOffice or Google Sheets read a cell as a formula (OWASP)."""
+
+
+def spreadsheet_cell(value: Any) -> Any:
+    """``value`` as a spreadsheet shows it as text: a leading ``'`` before a formula start.
+
+    Names are typed by anyone on the subscribe form, and ``=HYPERLINK(…)`` in a cell would
+    run in the spreadsheet of the staff member who opens the export. The importer takes the
+    quote off again (:func:`from_spreadsheet_cell`), so an export still imports back unchanged.
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def from_spreadsheet_cell(value: str) -> str:
+    """A cell as :func:`spreadsheet_cell` wrote it, back as it was typed."""
+    if value.startswith("'") and value[1:].startswith(FORMULA_STARTS):
+        return value[1:]
+    return value
+
+
 def write_csv(rows: Iterable[dict[str, Any]], out: IO[str]) -> int:
-    """RFC 4180 CSV with a header row; returns the number of rows written."""
+    """RFC 4180 CSV with a header row, formulas neutralised; returns the rows written."""
     writer = csv.DictWriter(out, fieldnames=EXPORT_COLUMNS)
     writer.writeheader()
     count = 0
     for row in rows:
-        writer.writerow(row)
+        writer.writerow({key: spreadsheet_cell(value) for key, value in row.items()})
         count += 1
     return count
 

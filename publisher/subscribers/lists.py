@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
@@ -10,11 +9,10 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from publisher.i18n import Language
+from publisher.slugs import slug_problem
 from publisher.subscribers.errors import RegisterError
 from publisher.subscribers.models import MailingList, MailingListTopic, Subscription
 from publisher.topics import Topic
-
-_SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 
 
 class ListNotFound(RegisterError, LookupError):
@@ -55,8 +53,9 @@ def create_list(
     topics: Sequence[str] = (),
 ) -> MailingList:
     """A new list carrying ``topics``; its slug is permanent (it appears in links)."""
-    if not _SLUG.fullmatch(slug):
-        raise RegisterError(f"list slug {slug!r}: use lower-case letters, digits and hyphens")
+    problem = slug_problem(slug)
+    if problem is not None:
+        raise RegisterError(f"list slug: {problem}")
     if not name.strip():
         raise RegisterError("a list needs a name")
     if session.exec(select(MailingList.id).where(MailingList.slug == slug)).first() is not None:

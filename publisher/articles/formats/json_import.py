@@ -21,6 +21,7 @@ from publisher.articles.sanitize import (
     slugify_title,
     text_to_html,
 )
+from publisher.slugs import slug_problem
 
 DATE_HINT = "use ISO 8601, e.g. 2025-03-07"
 
@@ -290,6 +291,10 @@ def _topics(value: Any, default_topics: list[TopicRef], problems: list[str]) -> 
             if (isinstance(slug, str) and slug.strip()) or (isinstance(name, str) and name.strip()):
                 name = normalise_space(name) if isinstance(name, str) and name.strip() else ""
                 slug = slug.strip() if isinstance(slug, str) and slug.strip() else ""
+                problem = slug_problem(slug) if slug else None
+                if problem is not None:
+                    problems.append(f"topics[{index}].slug: {problem}")
+                    continue
                 topic = TopicRef(slug=slug or slugify_title(name), name=name or slug)
         if topic is None:
             problems.append(f"topics[{index}] must be a name or an object with slug and name")

@@ -29,6 +29,7 @@ from publisher.articles.store import (
 from publisher.db import session_scope
 from publisher.feeds.websub import notify_hub_of_changes
 from publisher.links import article_url
+from publisher.slugs import slug_problem
 from publisher.web.admin.auth import Staff
 from publisher.web.admin.render import engine_of, render, settings_of
 from publisher.web.csrf import require_csrf
@@ -156,8 +157,14 @@ def save_topic_form(
     name: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     """Create a topic, or rename one (same slug), as ``publisher topics add`` does."""
-    clean = slugify_title(slug or name)
-    if not clean or not name.strip():
+    clean = slug.strip() or slugify_title(name)
+    problem = slug_problem(clean)
+    if problem is not None or not name.strip():
+        error = (
+            "Kratka oznaka ni veljavna: uporabite male črke (a–z), števke in vezaje, npr. promet."
+            if slug.strip() and problem is not None
+            else "Vpišite ime teme (in po želji kratko oznako, npr. promet)."
+        )
         with Session(engine_of(request), expire_on_commit=False) as session:
             return render(
                 request,
@@ -167,7 +174,7 @@ def save_topic_form(
                 active="topics",
                 topics=list_topics(session),
                 notice=None,
-                error="Vpišite ime teme (in po želji kratko oznako, npr. promet).",
+                error=error,
             )
     with session_scope(engine_of(request)) as session:
         save_topic(session, clean, name.strip())

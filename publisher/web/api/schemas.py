@@ -8,13 +8,28 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from publisher.slugs import slug_problem
 
 
 class TopicIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    slug: str = Field(default="", max_length=80, examples=["promet"])
+    slug: str = Field(
+        default="",
+        max_length=80,
+        examples=["promet"],
+        description="Lower-case letters, digits and hyphens; empty: made from the name.",
+    )
     name: str = Field(default="", max_length=200, examples=["Promet"])
+
+    @field_validator("slug")
+    @classmethod
+    def _check_slug(cls, value: str) -> str:
+        problem = slug_problem(value) if value else None
+        if problem is not None:
+            raise ValueError(problem)
+        return value
 
 
 class ArticleIn(BaseModel):

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi import Path as PathParam
 
 from publisher.articles.store import list_topics, save_topic
+from publisher.slugs import SLUG_MAX_LENGTH, SLUG_PATTERN
 from publisher.web.api.articles import publish_changes
 from publisher.web.api.dependencies import Db
 from publisher.web.api.schemas import TopicName, TopicOut
@@ -30,7 +31,7 @@ def topics(session: Db) -> list[TopicOut]:
 def put_topic(
     request: Request,
     session: Db,
-    slug: Annotated[str, PathParam(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length=80)],
+    slug: Annotated[str, PathParam(pattern=SLUG_PATTERN, max_length=SLUG_MAX_LENGTH)],
     body: TopicName,
 ) -> TopicOut:
     """Create a topic or rename it (the slug stays: it is in feed and page URLs)."""
