@@ -7,6 +7,7 @@ small extensions add the paging and hub links to RSS, ``<fh:archive/>`` to archi
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from feedgen.ext.base import BaseEntryExtension, BaseExtension
@@ -41,6 +42,11 @@ def build_atom(doc: FeedDocument) -> bytes:
     return fg.atom_str(pretty=True, encoding="UTF-8", xml_declaration=True)
 
 
+def html_text(text: str) -> str:
+    """Plain text as HTML that shows exactly that text (``<`` and ``&`` as entities)."""
+    return html.escape(text, quote=False)
+
+
 def _paging_links(doc: FeedDocument) -> list[tuple[str, str]]:
     links = doc.links
     found: list[tuple[str, str]] = []
@@ -66,6 +72,8 @@ def _generator(doc: FeedDocument, fmt: FeedFormat) -> FeedGenerator:
     fg.id(doc.id)
     fg.title(doc.title)
     fg.subtitle(doc.subtitle)
+    if fmt is FeedFormat.rss:
+        fg.description(html_text(doc.subtitle))  # HTML by convention, as an item's
     fg.language(doc.language)
     fg.author({"name": doc.author, "uri": doc.home_url})
     fg.generator(doc.generator)
@@ -89,7 +97,12 @@ def _add_entry(fg: FeedGenerator, entry: Entry, fmt: FeedFormat) -> None:
     fe.published(entry.published)
     fe.updated(entry.updated)
     fe.content(entry.content_html, type="html")
-    fe.summary(entry.summary)  # Atom summary; RSS description
+    if fmt is FeedFormat.atom:
+        fe.summary(entry.summary, type="text")
+    else:
+        # RSS <description> is HTML by convention: plain text must be escaped for HTML
+        # before XML escapes it again, or a reader runs the "<script>" an editor typed.
+        fe.description(html_text(entry.summary))
     for category in entry.categories:
         if fmt is FeedFormat.atom:
             fe.category(term=category.slug, label=category.name)
@@ -144,8 +157,10 @@ class _RssEntryExtras(BaseEntryExtension):  # type: ignore[misc]
                 item, f"{{{MEDIA_NS}}}content", url=entry.image_url, medium="image"
             )
             if entry.image_caption:
-                description = etree.SubElement(media, f"{{{MEDIA_NS}}}description")
-                description.text = entry.image_caption
+                # Declared HTML and escaped for it: feedparser and others take it as HTML
+                # whatever the type says, so the caption is text either way.
+                description = etree.SubElement(media, f"{{{MEDIA_NS}}}description", type="html")
+                description.text = html_text(entry.image_caption)
         return item
 
 
