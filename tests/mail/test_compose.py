@@ -6,6 +6,7 @@ import re
 from dataclasses import replace
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
+from email.header import decode_header, make_header
 from email.message import EmailMessage
 from email.utils import parsedate_to_datetime
 
@@ -244,3 +245,29 @@ def test_logo_and_colour_come_from_settings(digest: Digest, branding: Branding) 
     masthead = document.xpath("//td[contains(@class, 'masthead')]")[0].get("style")
     assert "#a00" in masthead.lower()  # premailer writes #aa0000 in its short form
     assert "1b4f7a" not in html.lower()
+
+
+def list_id_of(data: bytes) -> tuple[str, str]:
+    """(phrase, list id) of the List-Id header, read the way RFC 2919 and RFC 2047 say."""
+    head = data.split(b"\r\n\r\n")[0].decode("ascii").replace("\r\n ", " ")
+    line = next(line for line in head.split("\r\n") if line.startswith("List-Id:"))
+    found = re.fullmatch(r'List-Id: (?P<phrase>"(?:[^"\\]|\\.)*"|[^"<>]*?) <(?P<id>[^<>"]+)>', line)
+    assert found, line
+    phrase = found["phrase"]
+    if phrase.startswith('"'):
+        return re.sub(r"\\(.)", r"\1", phrase[1:-1]), found["id"]
+    return str(make_header(decode_header(phrase))), found["id"]
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["Tedenske novice", 'Novice <b>"Mestna"</b> \\ konec', 'Novice <script>, občina "Novo mesto"'],
+)
+def test_list_id_carries_the_list_name_as_a_phrase_never_as_markup(
+    digest: Digest, branding: Branding, name: str
+) -> None:
+    """RFC 2919: ``List-Id: phrase <id>``; a ``<`` in the name must not read as another id."""
+    composed = compose_digest(replace(digest, list_name=name), "sl", branding)
+    data = composed.template.fill(recipient(), now=NOW)
+    assert list_id_of(data) == (name, "tedenske-novice.novomesto.example.org")
+    assert not parse(data).defects
