@@ -198,3 +198,29 @@ for module in pkgutil.iter_modules(package.__path__):
     importlib.import_module("publisher.cli." + module.name)
 """
     assert libraries_loaded_by(alone) == []
+
+
+def test_article_titles_with_control_characters_are_shown_not_obeyed(
+    workdir: Path, tmp_path: Path
+) -> None:
+    """An imported title is outside text: its ESC and bidi overrides are shown as escapes."""
+    assert run("init")[0] == 0
+    items = [
+        {
+            "title": "Zapora\x1b[2J\x1b]0;pwned\x07 \u202egnp.exe [bold]ceste[/bold]",
+            "published_at": "2025-03-05",
+            "body_text": "Besedilo\x1b[31m novice.",
+        }
+    ]
+    (tmp_path / "novice.json").write_text(json.dumps(items), encoding="utf-8")
+    code, out, err = run("articles", "import", "novice.json")
+    assert code == 0, out + err
+    assert "\x1b" not in out + err
+    for args in (("articles", "list"), ("articles", "show", "1"), ("articles", "list", "--json")):
+        code, out, _ = run(*args)
+        assert code == 0, args
+        assert not {"\x1b", "\x07", "\u202e"} & set(out), (args, out)
+    code, out, _ = run("articles", "list")
+    assert r"\x1b]0;pwned\x07" in out and "[bold]ceste[/bold]" in out
+    listed = json.loads(run("articles", "list", "--json")[1])
+    assert listed[0]["title"].startswith("Zapora\x1b[2J")  # the data itself is kept as stored

@@ -107,3 +107,25 @@ def test_week_without_news_sends_nothing_and_says_so(
     code, out = digest("send", "--list", LIST, "--period", "2025-W40", "--yes")
     assert code == 0 and "nothing sent" in out
     assert smtp.handler.received == []
+
+
+def test_smtp_replies_with_terminal_escapes_are_shown_never_obeyed(
+    engine: Engine, cli_settings: None, smtp: SmtpServer
+) -> None:
+    """A relay (or whoever answers in its place) must not recolour the terminal or retitle it."""
+    addresses = stock(engine, 3)
+    smtp.handler.script.rcpt[addresses[1]] = ["550 5.1.1 \x1b[31mno such user\x1b]0;pwned\x07"]
+    code, out = digest("send", "--list", LIST, "--period", PERIOD, "--yes")
+    assert code == 0, out
+    with Session(engine) as session:
+        failed = session.execute(
+            select(Delivery).where(Delivery.email == addresses[1])
+        ).scalar_one()
+    assert "\x1b" in (failed.last_reply or "")  # recorded as the server said it
+    for args in (("status", f"{LIST}/{PERIOD}"), ("status",), ("status", "--list", LIST)):
+        code, shown = digest(*args)
+        assert code == 0, shown
+        assert "\x1b" not in shown and "\x07" not in shown, args
+    code, shown = digest("status", f"{LIST}/{PERIOD}")
+    assert r"\x1b[31mno such user\x1b]0;pwned\x07" in shown
+    assert "\x1b" not in out and "\x07" not in out  # the send's own failure summary
