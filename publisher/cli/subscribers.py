@@ -329,15 +329,14 @@ def subscribers_show(ctx: typer.Context, email: Annotated[str, typer.Argument()]
             fail(f"no subscriber {email.strip()}{note}")
     console.print(f"[bold]{safe(data['email'])}[/bold] {safe(data['name'])}")
     topics = safe(", ".join(data["topics"]) or "all topics")
-    console.print(
-        f"language {data['language']} · since {_local(data['created_at'], context)} · {topics}"
-    )
+    since = _local(data["created_at"], context)
+    console.print(f"language {safe(data['language'])} · since {since} · {topics}")
     table = Table("List", "Status", "Source", "Subscribed", "Confirmed", "Unsubscribed")
     for sub in data["subscriptions"]:
         table.add_row(
-            sub["list"],
-            sub["status"],
-            sub["source"],
+            safe(sub["list"]),
+            safe(sub["status"]),
+            safe(sub["source"]),
             _local(sub["subscribed_at"], context),
             _local(sub["confirmed_at"], context),
             _local(sub["unsubscribed_at"], context),
@@ -347,9 +346,9 @@ def subscribers_show(ctx: typer.Context, email: Annotated[str, typer.Argument()]
     for consent in data["consents"]:
         consents.add_row(
             _local(consent["given_at"], context),
-            consent["list"] or "-",
-            consent["source"],
-            consent["ip_address"] or "-",
+            safe(consent["list"] or "-"),
+            safe(consent["source"]),
+            safe(consent["ip_address"] or "-"),
             safe(consent["wording_version"]) or "-",
             safe(consent["evidence"]) or "-",
         )
@@ -357,7 +356,7 @@ def subscribers_show(ctx: typer.Context, email: Annotated[str, typer.Argument()]
     suppression = data["suppression"]
     if suppression:
         console.print(
-            f"[red]Suppressed[/red] ({suppression['reason']}) since "
+            f"[red]Suppressed[/red] ({safe(suppression['reason'])}) since "
             f"{_local(suppression['since'], context)}: receives no mail."
         )
     else:
