@@ -12,10 +12,11 @@ from publisher.articles.store import last_change
 from publisher.config import Settings
 from publisher.feeds.documents import PageContent, all_keys, load_page, make_document, render
 from publisher.feeds.models import FeedKey
+from publisher.slugs import slug_problem
 
 
 class OutsideFolder(ValueError):
-    """A feed whose path would leave the export folder (a topic slug with ``..`` or ``/``)."""
+    """A feed that would land outside its place in the export folder (a slug with ``..``)."""
 
 
 def export_feeds(
@@ -47,7 +48,7 @@ def export_feeds(
             if content is None:
                 continue
             try:
-                path = inside(root, key.path)
+                path = feed_path(root, key)
             except OutsideFolder as exc:
                 if on_refused is not None:
                     on_refused(key, str(exc))
@@ -61,6 +62,19 @@ def export_feeds(
             if on_written is not None:
                 on_written(key, path)
     return written
+
+
+def feed_path(root: Path, key: FeedKey) -> Path:
+    """Where ``key``'s file goes below ``root``; a topic whose slug breaks the rule goes nowhere.
+
+    A slug such as ``..`` would stay inside the folder yet overwrite the site's own feed, so
+    the slug is checked by the one rule as well as the resolved path.
+    """
+    if key.topic is not None:
+        problem = slug_problem(key.topic)
+        if problem is not None:
+            raise OutsideFolder(f"topic feed {key.path!r} not written: {problem}")
+    return inside(root, key.path)
 
 
 def inside(root: Path, relative: str) -> Path:

@@ -152,23 +152,48 @@ def test_the_admin_topic_form_refuses_a_bad_slug(admin_site: AdminSite) -> None:
     assert topic_slugs(admin_site.engine) == []
 
 
+def force_topic(engine: Engine, slug: str) -> None:
+    """File the first article under a topic with this slug, past every check."""
+    with session_scope(engine) as session:
+        topic_id = session.execute(insert(Topic).values(slug=slug, name=slug)).inserted_primary_key[
+            0
+        ]
+        article_id = session.execute(select(Article.id).order_by(Article.id)).scalars().first()
+        session.execute(insert(ArticleTopic).values(article_id=article_id, topic_id=topic_id))
+
+
+def files_below(folder: Path) -> set[str]:
+    return {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
+
+
 def test_feeds_build_writes_nothing_outside_its_folder_whatever_the_database_holds(
     workdir: Path, engine: Engine
 ) -> None:
-    add_articles(engine, draft(1, topics=("promet",)))
-    evil = "../../escaped"
-    with session_scope(engine) as session:  # past every check, straight into the table
-        topic_id = session.execute(
-            insert(Topic).values(slug=evil, name="Zlo")
-        ).inserted_primary_key[0]
-        article_id = session.execute(select(Article.id)).scalar_one()
-        session.execute(insert(ArticleTopic).values(article_id=article_id, topic_id=topic_id))
+    add_articles(engine, draft(1, title="Prava novica", topics=("promet",)))
+    force_topic(engine, "../../escaped")
+    force_topic(engine, "..")  # stays inside, but would overwrite the site's own feeds
     (workdir / "site").mkdir()
     code, _, err = run("feeds", "build", "--out", "site/feeds")
     assert code == 1
-    assert "outside" in err and "topic slugs" in err
+    assert "'../../escaped' is not a slug" in err and "fix the topic slugs" in err
     assert not (workdir / "escaped").exists() and not (workdir / "site" / "escaped").exists()
-    written = {p.relative_to(workdir).as_posix() for p in workdir.rglob("*") if p.is_file()}
+    written = files_below(workdir)
     assert {"site/feeds/rss.xml", "site/feeds/topics/promet/atom.xml"} <= written
     outside = {path for path in written if not path.startswith(("site/feeds/", "publisher.db"))}
     assert not outside, outside
+    site_feed = (workdir / "site/feeds/rss.xml").read_text(encoding="utf-8")
+    assert "Novice in obvestila" in site_feed and "Novice na temo" not in site_feed
+
+
+def test_feeds_build_does_not_follow_a_link_planted_in_its_folder(
+    workdir: Path, engine: Engine
+) -> None:
+    add_articles(engine, draft(1, topics=("promet",)))
+    elsewhere = workdir / "elsewhere"
+    elsewhere.mkdir()
+    (workdir / "out" / "topics").mkdir(parents=True)
+    (workdir / "out" / "topics" / "promet").symlink_to(elsewhere, target_is_directory=True)
+    code, _, err = run("feeds", "build", "--out", "out")
+    assert code == 1 and "outside" in err
+    assert files_below(elsewhere) == set()
+    assert "rss.xml" in files_below(workdir / "out")
