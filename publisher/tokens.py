@@ -91,7 +91,7 @@ class Tokens:
     @classmethod
     def from_settings(cls, settings: Settings, clock: Clock = timestamp) -> Tokens:
         return cls(
-            settings.secret_key.get_secret_value(),
+            settings.secret,
             confirm_max_age=timedelta(days=settings.confirm_token_days),
             clock=clock,
         )

@@ -15,6 +15,8 @@ from publisher.cli.context import console, err_console
 from publisher.db import make_engine, upgrade
 
 PG_ENV = "PUBLISHER_TEST_DATABASE_URL"
+TEST_SECRET = "test-only-secret-key-for-the-test-suite-0123456789"
+"""Every test's secret key (set as PUBLISHER_SECRET_KEY), long enough for `serve` to start."""
 CLI_TEST_WIDTH = 200
 """Columns of the CLI's consoles under test: wide enough that no table cuts a cell."""
 PG_SKIP_REASON = (
@@ -29,6 +31,7 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for key in list(os.environ):
         if key.startswith("PUBLISHER_") and key != PG_ENV:
             monkeypatch.delenv(key)
+    monkeypatch.setenv("PUBLISHER_SECRET_KEY", TEST_SECRET)
 
 
 @pytest.fixture(autouse=True)

@@ -49,8 +49,10 @@ def serve(
     from publisher.cli.mailcatcher import dev_mail_catcher
     from publisher.cli.schedule import announce_schedule
     from publisher.web.app import create_app
+    from publisher.web.server import server_config
 
     context = get_context(ctx)
+    context.require_secret()
     settings = context.settings
 
     def on_run(run: ScheduledRun) -> None:
@@ -74,4 +76,4 @@ def serve(
         f"(links use {settings.base_url}); Ctrl+C stops."
     )
     with dev_mail_catcher(settings, app, host) if dev_smtp else nullcontext():
-        uvicorn.run(app, host=host, port=port, proxy_headers=True, server_header=False)
+        uvicorn.Server(server_config(app, host, port)).run()

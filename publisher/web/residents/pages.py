@@ -26,7 +26,7 @@ from publisher.resources import WEB_TEMPLATES_DIR
 from publisher.tokens import ExpiredToken, InvalidToken, Purpose, TokenClaims, Tokens
 from publisher.translations import translations
 from publisher.web.csrf import attach_csrf_cookie, csrf_token
-from publisher.web.ratelimit import SubscribeLimits
+from publisher.web.ratelimit import SubscribeLimits, rate_limit_storage
 from publisher.web.residents.mailer import ConfirmationSender
 
 MAX_FORM_BYTES = 16 * 1024
@@ -54,7 +54,11 @@ class ResidentServices:
             settings=settings,
             tokens=tokens,
             links=SubscriberLinks(settings, tokens),
-            limits=SubscribeLimits(settings.subscribe_limit_ip, settings.subscribe_limit_address),
+            limits=SubscribeLimits(
+                settings.subscribe_limit_ip,
+                settings.subscribe_limit_address,
+                rate_limit_storage(settings),
+            ),
             sender=ConfirmationSender(settings, outbox),
         )
 
@@ -89,11 +93,6 @@ def page_language(request: Request, preferred: str | None = None) -> str:
 def with_language(path: str, lang: str, default: str) -> str:
     """``path`` keeping the reader's language when it is not the site's default."""
     return path if lang == default else f"{path}?{urlencode({'lang': lang})}"
-
-
-def client_ip(request: Request) -> str | None:
-    """The resident's address as uvicorn reports it (behind a proxy: see ``ratelimit``)."""
-    return request.client.host[:45] if request.client else None
 
 
 def render(

@@ -31,11 +31,11 @@ from publisher.subscribers.subscriptions import (
 )
 from publisher.tokens import InvalidToken, Purpose, TokenClaims
 from publisher.translations import translations
+from publisher.web.clients import client_address
 from publisher.web.csrf import CsrfRejected, require_csrf
 from publisher.web.residents.pages import (
     FormTooLarge,
     bad_link_page,
-    client_ip,
     form_expired_page,
     gone_page,
     page_language,
@@ -148,7 +148,7 @@ async def preferences_save(request: Request, token: str) -> Response:
                     lists=[str(v) for v in form.getlist("lists")][:50],
                     topics=[str(v) for v in form.getlist("topics")][:100],
                     language=Language(language),
-                    ip_address=client_ip(request),
+                    ip_address=client_address(request),
                     wording_version=f"{residents.settings.consent_version}/preferences",
                 )
         except SubscriberNotFound:
