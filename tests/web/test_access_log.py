@@ -16,9 +16,9 @@ from tests.web.serve_support import publisher_serve
 def test_the_access_log_redacts_personal_link_tokens(engine: Engine, database_url: str) -> None:
     links = SubscriberLinks(make_settings(database_url, secret_key=TEST_SECRET))
     token_urls = [
-        links.preferences(7),
-        links.unsubscribe(7, 1),
-        links.confirm(7, 1),
+        links.preferences("a-random-uid-7"),
+        links.unsubscribe("a-random-uid-7", 1),
+        links.confirm("a-random-uid-7", 1),
     ]
     tokens = [url.rsplit("/", 1)[1] for url in token_urls]
     paths = [

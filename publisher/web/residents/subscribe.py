@@ -260,7 +260,7 @@ def confirm(request: Request, token: str) -> Response:
             done = Confirmed(
                 language=str(subscriber.language),
                 list_names=[m.name for m in lists],
-                preferences_url=residents.links.preferences(claims.subscriber_id),
+                preferences_url=residents.links.preferences(subscriber.token_uid),
             )
     except SubscriberNotFound:
         return gone_page(request)
