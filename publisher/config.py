@@ -46,7 +46,6 @@ KNOWN_SECRETS = frozenset(
         "change-me",
         "changeme",
         "secret",
-        "CHANGE-ME-to-a-long-random-value",  # the README's placeholder
     }
 )
 """Secrets that appear in the project's files (old defaults, examples): never good enough."""
