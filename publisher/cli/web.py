@@ -44,12 +44,10 @@ def serve(
     ] = False,
 ) -> None:
     """Serve the site, its feeds, the admin and the API until Ctrl+C; run the scheduled jobs."""
-    import uvicorn
-
     from publisher.cli.mailcatcher import dev_mail_catcher
     from publisher.cli.schedule import announce_schedule
     from publisher.web.app import create_app
-    from publisher.web.server import server_config
+    from publisher.web.server import run, server_config
 
     context = get_context(ctx)
     context.require_secret()
@@ -76,4 +74,4 @@ def serve(
         f"(links use {settings.base_url}); Ctrl+C stops."
     )
     with dev_mail_catcher(settings, app, host) if dev_smtp else nullcontext():
-        uvicorn.Server(server_config(app, host, port)).run()
+        run(server_config(app, host, port))

@@ -11,6 +11,7 @@ erasure), and logs are kept, copied and read by more people than the register.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 from typing import Any
@@ -51,3 +52,13 @@ def server_config(app: FastAPI, host: str, port: int, **options: Any) -> uvicorn
     )
     install_access_log_filter()  # after Config, which applies uvicorn's logging setup
     return config
+
+
+def run(config: uvicorn.Config) -> None:
+    """Serve until stopped, as ``uvicorn.run`` does: Ctrl+C ends it quietly (uvicorn shuts
+    down cleanly, then raises the signal again), a failed start exits with status 3."""
+    server = uvicorn.Server(config)
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run()
+    if not server.started:
+        raise SystemExit(3)
