@@ -8,7 +8,9 @@ from publisher import links
 from publisher.config import Settings
 from publisher.web.app import create_app
 
-SETTINGS = Settings(base_url="https://novice.example.org", database_url="sqlite://")
+SETTINGS = Settings(
+    base_url="https://novice.example.org", database_url="sqlite://", secret_key="k" * 40
+)
 
 
 def public_urls() -> list[str]:
