@@ -7,11 +7,13 @@ fails at start with its key's name (see :class:`SettingsError`) instead of deep 
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
+import secrets
 from email.utils import parseaddr
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -26,6 +28,7 @@ from pydantic import (
 )
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
@@ -37,7 +40,16 @@ from publisher.i18n import LANGUAGES
 from publisher.slugs import slug_problem
 
 DEFAULT_CONFIG_PATH = Path("config/publisher.toml")
-INSECURE_DEV_SECRET = "dev-only-insecure-secret-change-me"
+MIN_SECRET_BYTES = 32
+KNOWN_SECRETS = frozenset(
+    {
+        "dev-only-insecure-secret-change-me",  # the built-in default of earlier versions
+        "change-me",
+        "changeme",
+        "secret",
+    }
+)
+"""Secrets that appear in the project's files (old defaults, examples): never good enough."""
 
 
 class SettingsError(Exception):
@@ -119,7 +131,8 @@ class Settings(BaseSettings):
     site_name: str = "Mestna občina Novo mesto"
     timezone: str = "Europe/Ljubljana"
     language: str = "sl"
-    secret_key: SecretStr = SecretStr(INSECURE_DEV_SECRET)
+    secret_key: SecretStr | None = None
+    """Unset: read from the file beside the SQLite database (see :func:`secret_file`)."""
     smtp_host: str = "127.0.0.1"
     smtp_port: int = Field(default=8025, ge=1, le=65535)
     smtp_username: str | None = None
@@ -148,6 +161,10 @@ class Settings(BaseSettings):
     consent_version: str = Field(default="2025-1", min_length=1, max_length=60)
     subscribe_limit_ip: str = "20/hour"
     subscribe_limit_address: str = "5/hour"
+    trusted_proxies: Annotated[tuple[str, ...], NoDecode] = ()
+    """Addresses or networks of reverse proxies whose ``X-Forwarded-For`` is believed."""
+    ratelimit_storage: str = "memory://"
+    """Where rate-limit counts live: ``memory://`` (per process) or ``redis://HOST:PORT/DB``."""
     websub_hub: str | None = None
     feed_entries: int = Field(default=50, ge=1, le=1000)
     feed_ttl: int = Field(default=15, ge=1, le=1440)
@@ -261,6 +278,46 @@ class Settings(BaseSettings):
             raise ValueError(f"{value!r}: write e.g. 20/hour or 5/minute;50/day") from None
         return value
 
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: object) -> object:
+        if isinstance(value, str):  # PUBLISHER_TRUSTED_PROXIES="10.0.0.1, 10.0.0.0/24"
+            return tuple(part for part in re.split(r"[\s,]+", value) if part)
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_proxies(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for part in value:
+            try:
+                ipaddress.ip_network(part, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{part!r} is not an IP address or network (e.g. 10.0.0.5 or 10.0.0.0/24)"
+                ) from None
+        return value
+
+    @field_validator("ratelimit_storage")
+    @classmethod
+    def _check_ratelimit_storage(cls, value: str) -> str:
+        value = value.strip()
+        if not re.match(r"(memory|redis|rediss|redis\+sentinel|redis\+cluster)://", value):
+            raise ValueError("use memory:// or redis://HOST:PORT/DB")
+        return value
+
+    @model_validator(mode="after")
+    def _read_secret_file(self) -> Settings:
+        if self.secret_key is None or not self.secret_key.get_secret_value():
+            path = secret_file(self.database_url)
+            if path is not None and path.is_file():
+                self.secret_key = SecretStr(path.read_text(encoding="utf-8").strip())
+        return self
+
+    @property
+    def secret(self) -> str:
+        """The secret key's value; empty when none is configured (see :func:`weak_secret`)."""
+        return self.secret_key.get_secret_value() if self.secret_key is not None else ""
+
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
@@ -310,6 +367,47 @@ def config_path() -> Path | None:
     if named:
         return Path(named)
     return DEFAULT_CONFIG_PATH if DEFAULT_CONFIG_PATH.is_file() else None
+
+
+def secret_file(database_url: str) -> Path | None:
+    """``<database>.secret`` beside an SQLite file, where a generated secret key is kept."""
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    return Path(f"{url.database}.secret")
+
+
+def ensure_secret(settings: Settings) -> tuple[Settings, Path | None]:
+    """The settings with a secret key: a random one made and kept beside the SQLite database
+    when none is configured (``publisher init`` and ``demo``), so no install runs on a known
+    value. Returns the file it was written to, or ``None`` when nothing was made."""
+    if settings.secret:
+        return settings, None
+    path = secret_file(settings.database_url)
+    if path is None:
+        return settings, None  # PostgreSQL: the operator sets PUBLISHER_SECRET_KEY
+    value = secrets.token_urlsafe(48)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        file.write(value + "\n")
+    return settings.model_copy(update={"secret_key": SecretStr(value)}), path
+
+
+def weak_secret(settings: Settings) -> str | None:
+    """Why the secret key is not fit to sign links and sessions, or ``None`` if it is."""
+    how = (
+        "set PUBLISHER_SECRET_KEY (or secret_key in the settings file) to a long random value, "
+        'e.g. the output of: python3 -c "import secrets; print(secrets.token_urlsafe(48))"'
+    )
+    value = settings.secret
+    if not value:
+        return f"secret_key is not set: {how}, or run `publisher init` to make one"
+    if value in KNOWN_SECRETS or value.strip().lower() in KNOWN_SECRETS:
+        return f"secret_key is a value published with publisher, known to anyone: {how}"
+    if len(value.encode("utf-8")) < MIN_SECRET_BYTES:
+        return f"secret_key is shorter than {MIN_SECRET_BYTES} bytes: {how}"
+    return None
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -61,21 +61,21 @@ def admin_url(settings: Settings, page: str = "") -> str:
 
 
 class SubscriberLinks:
-    """Unsubscribe, preferences and confirmation links for one subscriber, signed with the
-    site's key."""
+    """Unsubscribe, preferences and confirmation links for one subscriber (named by its
+    ``Subscriber.token_uid``, never its id), signed with the site's key."""
 
     def __init__(self, settings: Settings, tokens: Tokens | None = None) -> None:
         self.settings = settings
         self.tokens = tokens or Tokens.from_settings(settings)
 
-    def unsubscribe(self, subscriber_id: int, list_id: int | None) -> str:
-        token = self.tokens.make(Purpose.unsubscribe, subscriber_id, list_id)
+    def unsubscribe(self, subscriber_uid: str, list_id: int | None) -> str:
+        token = self.tokens.make(Purpose.unsubscribe, subscriber_uid, list_id)
         return unsubscribe_url(self.settings, token)
 
-    def preferences(self, subscriber_id: int) -> str:
-        token = self.tokens.make(Purpose.preferences, subscriber_id)
+    def preferences(self, subscriber_uid: str) -> str:
+        token = self.tokens.make(Purpose.preferences, subscriber_uid)
         return preferences_url(self.settings, token)
 
-    def confirm(self, subscriber_id: int, list_id: int) -> str:
-        token = self.tokens.make(Purpose.confirm, subscriber_id, list_id)
+    def confirm(self, subscriber_uid: str, list_id: int) -> str:
+        token = self.tokens.make(Purpose.confirm, subscriber_uid, list_id)
         return confirm_url(self.settings, token)

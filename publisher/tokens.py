@@ -1,10 +1,22 @@
 """Signed, purpose-scoped tokens for the links in mails: confirm, unsubscribe, preferences.
 
-A token carries only ids (the subscriber, and the list where it matters), never an address,
-and is signed with ``PUBLISHER_SECRET_KEY`` by itsdangerous with one salt per purpose, so a
-token made for one purpose is worthless for another. Confirmation links expire
-(``confirm_token_days``, default 7); unsubscribe and preference links never do, because
-RFC 8058 one-click unsubscribe links in mails sent years ago must keep working.
+A token names the subscriber by ``Subscriber.token_uid``, 128 random bits made with the row,
+never by the database id or the address (the list, where it matters, by its id: lists are few
+and public). It is signed with ``PUBLISHER_SECRET_KEY`` by itsdangerous with one salt per
+purpose, so a token made for one purpose is worthless for another.
+
+Why a random uid and not the sequential id (or an encrypted one): the signature alone stops
+forgery only while the key stays secret. Were the key leaked or left at a known value, ids
+1, 2, 3… would let anyone sign a preferences link for every resident and download or erase
+their data; encrypting the id with the same key changes nothing, as the attacker has it. A
+uid is not derivable from any key: forging a link needs the uid of that very person, which
+only their own mails carry. Tokens signed before uids existed carry the id; they are still
+read for unsubscribing only (RFC 8058 links in mails already sent must keep working, and the
+worst a forger could do with one is unsubscribe), never for preferences or confirmation.
+
+Confirmation links expire (``confirm_token_days``, default 7); unsubscribe and preference
+links never do, because RFC 8058 one-click unsubscribe links in mails sent years ago must keep
+working.
 
 A token that verifies proves only that we issued it: whether its subscriber still exists is
 the register's question (after erasure it does not, and the caller gets "not found").
@@ -54,9 +66,12 @@ class ExpiredToken(InvalidToken):
 @dataclass(frozen=True)
 class TokenClaims:
     purpose: Purpose
-    subscriber_id: int
+    subscriber_uid: str
+    """The subscriber's ``token_uid``; "" in an old unsubscribe token, which has the id."""
     list_id: int | None
     issued_at: datetime
+    subscriber_id: int = 0
+    """Filled in by whoever looked the uid up (0: nobody has it); an old token's own id."""
 
 
 class _PlainSerializer(URLSafeTimedSerializer):
@@ -91,7 +106,7 @@ class Tokens:
     @classmethod
     def from_settings(cls, settings: Settings, clock: Clock = timestamp) -> Tokens:
         return cls(
-            settings.secret_key.get_secret_value(),
+            settings.secret,
             confirm_max_age=timedelta(days=settings.confirm_token_days),
             clock=clock,
         )
@@ -112,11 +127,15 @@ class Tokens:
             self._serializers[purpose] = serializer
         return serializer
 
-    def make(self, purpose: Purpose, subscriber_id: int, list_id: int | None = None) -> str:
-        """A URL-safe token for ``purpose``, bound to the subscriber (and list)."""
+    def make(self, purpose: Purpose, subscriber_uid: str, list_id: int | None = None) -> str:
+        """A URL-safe token for ``purpose``, bound to the subscriber's uid (and the list)."""
         if purpose in NEEDS_LIST and list_id is None:
             raise ValueError(f"a {purpose} token needs a list")
-        payload: list[int] = [subscriber_id] if list_id is None else [subscriber_id, list_id]
+        if not isinstance(subscriber_uid, str) or not subscriber_uid:
+            raise ValueError("a token names a subscriber by its token_uid")
+        payload: list[str | int] = (
+            [subscriber_uid] if list_id is None else [subscriber_uid, list_id]
+        )
         return str(self._serializer(purpose).dumps(payload))
 
     def read(self, token: str, purpose: Purpose) -> TokenClaims:
@@ -132,18 +151,28 @@ class Tokens:
             raise ExpiredToken(f"this {purpose} link has expired") from None
         except BadData:
             raise InvalidToken(f"not a valid {purpose} link") from None
-        subscriber_id, list_id = _ids(payload, purpose)
-        return TokenClaims(purpose, subscriber_id, list_id, signed_at.astimezone(UTC))
+        subscriber, list_id = _payload(payload, purpose)
+        issued = signed_at.astimezone(UTC)
+        if isinstance(subscriber, int):  # an old token, from before uids
+            return TokenClaims(purpose, "", list_id, issued, subscriber_id=subscriber)
+        return TokenClaims(purpose, subscriber, list_id, issued)
 
 
-def _ids(payload: Any, purpose: Purpose) -> tuple[int, int | None]:
+def _is_id(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _payload(payload: Any, purpose: Purpose) -> tuple[str | int, int | None]:
     """Check the payload's shape: a genuine token of ours always passes."""
-    if (
-        isinstance(payload, list)
-        and len(payload) in (1, 2)
-        and all(isinstance(n, int) and not isinstance(n, bool) for n in payload)
-    ):
+    if isinstance(payload, list) and len(payload) in (1, 2):
+        subscriber = payload[0]
         list_id = payload[1] if len(payload) == 2 else None
-        if list_id is not None or purpose not in NEEDS_LIST:
-            return payload[0], list_id
+        uid = isinstance(subscriber, str) and 0 < len(subscriber) <= 64
+        legacy = _is_id(subscriber) and purpose is Purpose.unsubscribe
+        if (
+            (uid or legacy)
+            and (list_id is None or _is_id(list_id))
+            and (list_id is not None or purpose not in NEEDS_LIST)
+        ):
+            return subscriber, list_id
     raise InvalidToken(f"not a valid {purpose} link")

@@ -15,6 +15,9 @@ from publisher.cli.context import console, err_console
 from publisher.db import make_engine, upgrade
 
 PG_ENV = "PUBLISHER_TEST_DATABASE_URL"
+REDIS_ENV = "PUBLISHER_TEST_REDIS_URL"
+TEST_SECRET = "test-only-secret-key-for-the-test-suite-0123456789"
+"""Every test's secret key (set as PUBLISHER_SECRET_KEY), long enough for `serve` to start."""
 CLI_TEST_WIDTH = 200
 """Columns of the CLI's consoles under test: wide enough that no table cuts a cell."""
 PG_SKIP_REASON = (
@@ -27,8 +30,9 @@ PG_SKIP_REASON = (
 def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """Settings come only from what a test sets, never from the developer's shell."""
     for key in list(os.environ):
-        if key.startswith("PUBLISHER_") and key != PG_ENV:
+        if key.startswith("PUBLISHER_") and key not in (PG_ENV, REDIS_ENV):
             monkeypatch.delenv(key)
+    monkeypatch.setenv("PUBLISHER_SECRET_KEY", TEST_SECRET)
 
 
 @pytest.fixture(autouse=True)

@@ -87,6 +87,10 @@ def test_demo_sends_this_weeks_digest_serves_the_site_and_is_safe_to_repeat(
         demo.send_signal(signal.SIGINT)
         demo.wait(timeout=30)
     assert demo.returncode == 0
+    secret_file = tmp_path / "publisher.db.secret"  # no secret configured: one was made
+    assert secret_file.stat().st_mode & 0o777 == 0o600
+    secret = secret_file.read_text()
+    assert len(secret.strip()) >= 32
 
     messages = [message_from_bytes(raw, policy=policy.default) for raw in caught(tmp_path)]
     assert len(messages) >= 5
@@ -112,6 +116,7 @@ def test_demo_sends_this_weeks_digest_serves_the_site_and_is_safe_to_repeat(
     assert "0 imported, 0 updated, 12 unchanged" in again.stdout
     assert "nothing is sent twice" in again.stdout
     assert len(caught(tmp_path)) == len(messages)
+    assert secret_file.read_text() == secret  # reused: the links already mailed still work
     listed = json.loads(
         subprocess.run(
             [sys.executable, "-m", "publisher", "articles", "list", "--json"],

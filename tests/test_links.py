@@ -8,7 +8,9 @@ from publisher import links
 from publisher.config import Settings
 from publisher.web.app import create_app
 
-SETTINGS = Settings(base_url="https://novice.example.org", database_url="sqlite://")
+SETTINGS = Settings(
+    base_url="https://novice.example.org", database_url="sqlite://", secret_key="k" * 40
+)
 
 
 def public_urls() -> list[str]:
@@ -44,7 +46,7 @@ def test_every_public_url_is_a_route_of_the_web_app() -> None:
 
 def test_subscriber_links_are_signed_for_their_purpose() -> None:
     subscriber = links.SubscriberLinks(SETTINGS)
-    assert subscriber.unsubscribe(7, 2).startswith("https://novice.example.org/unsubscribe/")
-    assert subscriber.preferences(7).startswith("https://novice.example.org/preferences/")
-    assert subscriber.confirm(7, 2).startswith("https://novice.example.org/confirm/")
-    assert subscriber.unsubscribe(7, 2) != subscriber.unsubscribe(8, 2)
+    assert subscriber.unsubscribe("u7", 2).startswith("https://novice.example.org/unsubscribe/")
+    assert subscriber.preferences("u7").startswith("https://novice.example.org/preferences/")
+    assert subscriber.confirm("u7", 2).startswith("https://novice.example.org/confirm/")
+    assert subscriber.unsubscribe("u7", 2) != subscriber.unsubscribe("u8", 2)

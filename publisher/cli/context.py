@@ -86,10 +86,35 @@ class Context:
             self._engine = make_engine(self.settings.database_url)
         return self._engine
 
+    def ensure_secret(self) -> None:
+        """Make and keep a random secret key beside the SQLite database if none is configured
+        (``init``, ``demo``); on PostgreSQL say that the operator must set one."""
+        from publisher.config import ensure_secret
+
+        self.settings, made = ensure_secret(self.settings)
+        if made is not None:
+            console.print(f"Made a random secret key, kept in {escape(str(made))} (mode 0600).")
+        elif not self.settings.secret:
+            console.print(
+                "[yellow]Note:[/yellow] set PUBLISHER_SECRET_KEY to a long random value before "
+                "`publisher serve`: it signs the links in mails and staff sessions."
+            )
+
+    def require_secret(self) -> None:
+        """Exit (status 2, naming ``secret_key``) unless the secret key is fit to sign links
+        and sessions: every command that signs a link or sends mail calls this first."""
+        from publisher.config import weak_secret
+
+        problem = weak_secret(self.settings)
+        if problem is not None:
+            err_console.print(f"[red]Configuration error:[/red] {escape(problem)}")
+            raise typer.Exit(2)
+
     @property
     def senders(self) -> Senders:
         """The command's sender runner: one per process, as the web app owns one."""
         if self._senders is None:
+            self.require_secret()
             from publisher.delivery.runner import Senders
 
             self._senders = Senders(self.ready_engine(), self.settings)

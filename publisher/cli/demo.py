@@ -116,9 +116,9 @@ def newest_week(context) -> Period | None:  # type: ignore[no-untyped-def]
 def _start_web(app, host: str, port: int):  # type: ignore[no-untyped-def]
     import uvicorn
 
-    server = uvicorn.Server(
-        uvicorn.Config(app, host=host, port=port, log_level="warning", server_header=False)
-    )
+    from publisher.web.server import server_config
+
+    server = uvicorn.Server(server_config(app, host, port, log_level="warning"))
     thread = threading.Thread(target=server.run, name="demo-web", daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -149,6 +149,8 @@ def demo(
     from publisher.web.app import create_app
 
     context = get_context(ctx)
+    context.ensure_secret()
+    context.require_secret()
     settings = context.settings
     state = upgrade(context.engine)
     console.rule("[bold]publisher demo")

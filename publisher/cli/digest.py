@@ -271,6 +271,7 @@ def send(
     from publisher.digests.workflow import send_or_resume
 
     context = get_context(ctx)
+    context.require_secret()
     settings = context.settings
     engine = context.ready_engine()
     lang = _language(language) or "sl"
@@ -475,6 +476,7 @@ def worker_command(ctx: typer.Context) -> None:
     from publisher.delivery.worker import Tally
 
     context = get_context(ctx)
+    context.require_secret()
     settings = context.settings
     context.ready_engine()
     last = [time.monotonic()]

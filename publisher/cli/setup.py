@@ -24,6 +24,7 @@ def init(ctx: typer.Context) -> None:
         console.print(f"Database {where} is up to date (migration {state.current}).")
     else:
         console.print(f"[green]Database {where} ready[/green] (migration {state.current}).")
+    context.ensure_secret()
 
 
 def show_config(ctx: typer.Context) -> None:

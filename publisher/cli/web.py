@@ -43,13 +43,13 @@ def serve(
     ] = False,
 ) -> None:
     """Serve the site, its feeds, the admin and the API until Ctrl+C; run the scheduled jobs."""
-    import uvicorn
-
     from publisher.cli.mailcatcher import dev_mail_catcher
     from publisher.cli.schedule import announce_schedule
     from publisher.web.app import create_app
+    from publisher.web.server import run, server_config
 
     context = get_context(ctx)
+    context.require_secret()
     settings = context.settings
 
     def on_run(run: ScheduledRun) -> None:
@@ -73,4 +73,4 @@ def serve(
         f"(links use {settings.base_url}); Ctrl+C stops."
     )
     with dev_mail_catcher(settings, app, host) if dev_smtp else nullcontext():
-        uvicorn.run(app, host=host, port=port, proxy_headers=True, server_header=False)
+        run(server_config(app, host, port))

@@ -34,10 +34,13 @@ from publisher.delivery.models import (
     Worker,
 )
 from publisher.mail.message import MessageTemplate, Slots, split_template
+from publisher.subscribers.models import Subscriber
 
 delivery = Delivery.__table__  # type: ignore[attr-defined]
 job_table = SendJob.__table__  # type: ignore[attr-defined]
 worker_table = Worker.__table__  # type: ignore[attr-defined]
+
+subscriber_table = Subscriber.__table__  # type: ignore[attr-defined]
 
 
 class JobNotFound(LookupError):
@@ -209,6 +212,8 @@ class Claimed:
     name: str
     language: str
     attempts: int
+    token_uid: str = ""
+    """The subscriber's random reference for links ("" once they have been erased)."""
 
 
 def claim(
@@ -257,7 +262,23 @@ def claim(
         )
     )
     rows = session.execute(statement).all()
-    return sorted((Claimed(*row) for row in rows), key=lambda c: c.id)
+    uids = _token_uids(session, {row.subscriber_id for row in rows})
+    return sorted(
+        (Claimed(*row, token_uid=uids.get(row.subscriber_id, "")) for row in rows),
+        key=lambda c: c.id,
+    )
+
+
+def _token_uids(session: Session, subscriber_ids: set[int]) -> dict[int, str]:
+    """The link reference of each subscriber still in the register (one query per batch)."""
+    if not subscriber_ids:
+        return {}
+    found = session.execute(
+        select(subscriber_table.c.id, subscriber_table.c.token_uid).where(
+            subscriber_table.c.id.in_(sorted(subscriber_ids))
+        )
+    )
+    return {subscriber_id: uid for subscriber_id, uid in found}
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,9 @@ from publisher.mail.message import MessageTemplate, Recipient, message_id_for, s
 from publisher.subscribers.models import SuppressionReason
 from publisher.subscribers.suppression import suppress
 
+ERASED = "erased"
+"""The link reference of someone erased after the claim: it leads to "no longer here"."""
+
 
 class AnotherSenderRunning(RuntimeError):
     """SQLite allows one sender process at a time; the message says which one is running."""
@@ -371,8 +374,8 @@ class SendWorker:
             recipient = Recipient(
                 email=row.email,
                 name=row.name,
-                unsubscribe_url=self.links.unsubscribe(row.subscriber_id, job.job.list_id),
-                preferences_url=self.links.preferences(row.subscriber_id),
+                unsubscribe_url=self.links.unsubscribe(row.token_uid or ERASED, job.job.list_id),
+                preferences_url=self.links.preferences(row.token_uid or ERASED),
                 message_id=message_id,
             )
             try:

@@ -36,6 +36,10 @@ _LINE_BREAKS = re.compile(r"[ \t]*\n\s*")
 normalise line endings and dot-stuff every message line by line, per recipient, so fewer lines
 cost less. A line break is whitespace to HTML; the digest's HTML has no <pre>."""
 _SLOT = re.compile(rb"@@([0-9a-f]{16})-([a-z_]+)@@")
+_SLOT_TEXT = re.compile(r"@@[0-9a-f]{16}-[a-z_]+@@")
+SLOT_ROOM = 250
+"""Octets a line keeps free for each slot on it: a link with its signed token, on a long
+``base_url``, grows by well over a hundred when filled, and two share a line."""
 
 # Per-recipient slots: where each value goes and how it is escaped there.
 HEADER_SLOTS = ("to", "message_id", "date", "list_unsubscribe")
@@ -139,11 +143,12 @@ def wrap_long_lines(text: str, limit: int = MAX_LINE) -> str:
     """Break lines longer than ``limit`` at a space; HTML and plain text read the same after.
 
     Premailer puts long ``style`` attributes and paragraphs on one line; SMTP allows 998
-    octets. A newline is whitespace to HTML, both between attributes and in text.
+    octets, after the slots are filled (each slot counts :data:`SLOT_ROOM` octets here). A
+    newline is whitespace to HTML, both between attributes and in text.
     """
     out: list[str] = []
     for line in text.splitlines():
-        while len(line.encode()) > limit:
+        while len(line.encode()) + SLOT_ROOM * len(_SLOT_TEXT.findall(line)) > limit:
             cut = line.rfind(" ", 0, limit // 2)
             if cut <= 0:
                 cut = line.find(" ", limit // 2)

@@ -73,6 +73,7 @@ class ConfirmationDue:
     """A confirmation mail to send now: to whom, in which language, about which lists."""
 
     subscriber_id: int
+    token_uid: str
     email: str
     name: str
     language: Language
@@ -147,6 +148,7 @@ def request_subscription(
     ).one()
     return ConfirmationDue(
         subscriber_id=subscriber.id,
+        token_uid=subscriber.token_uid,
         email=subscriber.email,
         name=subscriber.name,
         language=Language(subscriber.language),

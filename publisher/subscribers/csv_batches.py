@@ -41,6 +41,7 @@ from publisher.subscribers.models import (
     Subscription,
     SubscriptionStatus,
     Suppression,
+    new_token_uid,
 )
 from publisher.topics import Topic
 
@@ -243,6 +244,7 @@ class BatchWriter:
                     "address_hash": [r.hash for r in new_people],
                     "name": [r.name for r in new_people],
                     "language": [r.language or self.list_language for r in new_people],
+                    "token_uid": [new_token_uid() for _ in new_people],
                 },
                 {"created_at": now, "updated_at": now},
                 ["email_key"],

@@ -7,6 +7,7 @@ database itself refuses a value the code does not know, on SQLite as on PostgreS
 """
 
 import enum
+import secrets
 from datetime import datetime
 
 from sqlalchemy import (
@@ -92,6 +93,11 @@ class MailingList(SQLModel, table=True):
     )
 
 
+def new_token_uid() -> str:
+    """A subscriber's random reference for links: 128 bits, 22 URL-safe characters."""
+    return secrets.token_urlsafe(16)
+
+
 class Subscriber(SQLModel, table=True):
     """One person, identified by one address however it was typed.
 
@@ -100,7 +106,8 @@ class Subscriber(SQLModel, table=True):
     person; ``address_hash`` is the SHA-256 of the key, the same value a suppression stores,
     so the recipients query can rule out suppressed addresses with an index look-up.
     The table never reuses an id (AUTOINCREMENT on SQLite), so a link signed for an erased
-    person can never act for someone added later.
+    person can never act for someone added later. Links do not carry the id at all but
+    ``token_uid``, 128 random bits made with the row (see :mod:`publisher.tokens`).
     """
 
     __tablename__ = "subscriber"
@@ -113,6 +120,10 @@ class Subscriber(SQLModel, table=True):
     email: str = Field(sa_column=Column(String(320), nullable=False))
     email_key: str = Field(sa_column=Column(String(320), nullable=False, unique=True))
     address_hash: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
+    token_uid: str = Field(
+        default_factory=new_token_uid,
+        sa_column=Column(String(32), nullable=False, unique=True, index=True),
+    )
     name: str = Field(default="", sa_column=Column(String(200), nullable=False))
     language: Language = Field(default=Language.sl, sa_column=Column(String(2), nullable=False))
     created_at: datetime = Field(

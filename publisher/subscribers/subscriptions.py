@@ -98,6 +98,12 @@ def get_subscriber_by_id(session: Session, subscriber_id: int) -> Subscriber:
     return subscriber
 
 
+def subscriber_id_for_link(session: Session, token_uid: str) -> int | None:
+    """The id of the subscriber a link names by its random ``token_uid``; ``None`` if gone."""
+    found = session.exec(select(Subscriber.id).where(Subscriber.token_uid == token_uid)).first()
+    return found
+
+
 def subscribe(
     session: Session,
     email: str,

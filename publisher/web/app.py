@@ -31,6 +31,7 @@ from publisher.resources import STATIC_DIR, WEB_TEMPLATES_DIR
 from publisher.web import archive, feeds, public
 from publisher.web.admin import install as install_admin
 from publisher.web.api import create_api
+from publisher.web.clients import ClientAddressMiddleware
 from publisher.web.residents import install as install_residents_pages
 from publisher.web.security import SecurityHeadersMiddleware
 
@@ -92,7 +93,8 @@ def create_app(
     app.include_router(archive.router)
     app.mount("/api", create_api(settings, engine, senders), name="api")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.base_url.startswith("https://"))
+    app.add_middleware(ClientAddressMiddleware, trusted_proxies=settings.trusted_proxies)
 
     @app.exception_handler(HTTPException)
     async def plain_errors(request: Request, exc: HTTPException) -> Response:

@@ -32,7 +32,7 @@ class CsrfRejected(HTTPException):
 
 def _signer(request: Request) -> Signer:
     settings = request.app.state.settings
-    return Signer(settings.secret_key.get_secret_value(), salt="publisher.csrf")
+    return Signer(settings.secret, salt="publisher.csrf")
 
 
 def csrf_token(request: Request) -> str:

@@ -1,16 +1,13 @@
 """Rate limits: the subscribe form per client IP and per address, failed staff logins per client.
 
 Built on the ``limits`` library (moving windows, so a burst at the turn of the hour does not
-get twice the allowance). The counts live **in memory, per server process**: a restart forgets
-them and two processes each allow the full rate. That is enough for what they are for, slowing
-down a script that floods the form or someone's inbox (the register also mails a pending
-address at most once a day whatever the limits say), or one machine guessing staff passwords
-(the account lock in :mod:`publisher.staff.accounts` is the real limit there); a deployment
-with many processes can keep the same limits in Redis by giving them another ``limits``
-storage.
+get twice the allowance). Where the counts live is the ``ratelimit_storage`` setting
+(:func:`rate_limit_storage`): ``memory://`` by default, per server process, so a restart
+forgets them and N processes each allow the full rate; ``redis://…`` keeps them in one Redis
+that every web process shares, so the limit is the limit however many there are.
 
-Behind a reverse proxy every request comes from the proxy's address: run uvicorn with
-``--proxy-headers --forwarded-allow-ips=<proxy>`` so ``request.client`` is the resident's.
+The client a limit counts is the address :mod:`publisher.web.clients` decides (behind a
+reverse proxy, only one named in ``trusted_proxies`` may say who the client is).
 """
 
 from __future__ import annotations
@@ -19,10 +16,22 @@ import math
 from dataclasses import dataclass
 
 from limits import RateLimitItem, parse_many
-from limits.storage import MemoryStorage, Storage
+from limits.storage import MemoryStorage, Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 from publisher.clock import timestamp
+from publisher.config import Settings
+
+KEY_PREFIX = "publisher"
+"""Every key this app keeps in a shared storage starts so (Redis: ``publisher:LIMITER/…``)."""
+
+
+def rate_limit_storage(settings: Settings) -> Storage:
+    """A new storage for the ``ratelimit_storage`` setting; one per app, shared by its limits."""
+    url = settings.ratelimit_storage
+    if url.startswith("memory://"):
+        return MemoryStorage()
+    return storage_from_string(url, key_prefix=KEY_PREFIX)
 
 
 @dataclass(frozen=True)

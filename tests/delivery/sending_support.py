@@ -27,6 +27,7 @@ from publisher.db import session_scope
 from publisher.subscribers.lists import create_list
 from publisher.subscribers.models import Source
 from publisher.subscribers.subscriptions import subscribe
+from tests.conftest import TEST_SECRET
 
 LJUBLJANA = ZoneInfo("Europe/Ljubljana")
 REPO = Path(__file__).resolve().parents[2]
@@ -161,6 +162,7 @@ def cli_env(database_url: str, port: int, **extra: str) -> dict[str, str]:
     env.update(
         {
             "PUBLISHER_DATABASE_URL": database_url,
+            "PUBLISHER_SECRET_KEY": TEST_SECRET,
             "PUBLISHER_SMTP_PORT": str(port),
             "PUBLISHER_SMTP_RETRY_BASE": "0.2",
             "PUBLISHER_WORKER_HEARTBEAT": "0.2",

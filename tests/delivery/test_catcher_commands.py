@@ -16,6 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from publisher.cli import app
+from tests.conftest import TEST_SECRET
 from tests.delivery.catcher_support import free_port, send, utf8_message
 
 REPO = Path(__file__).resolve().parents[2]
@@ -29,6 +30,7 @@ def environment(tmp_path: Path, **settings: str) -> dict[str, str]:
         **clean,
         "PYTHONPATH": str(REPO),
         "PUBLISHER_DATABASE_URL": f"sqlite:///{tmp_path / 'publisher.db'}",
+        "PUBLISHER_SECRET_KEY": TEST_SECRET,
     }
     env.update({f"PUBLISHER_{key.upper()}": value for key, value in settings.items()})
     return env

@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 
 from publisher.config import Settings
 from publisher.web.app import create_app
+from publisher.web.server import server_config
 from tests.feeds.helpers import make_settings
 from tests.web.browser_support import CHROMIUM
 
@@ -38,7 +39,7 @@ def serve(make_app: Callable[[str], FastAPI]) -> Iterator[tuple[str, FastAPI]]:
     sock.bind(("127.0.0.1", 0))
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     app = make_app(url)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    server = uvicorn.Server(server_config(app, "127.0.0.1", 0, log_level="warning", lifespan="off"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     give_up = time.monotonic() + 10

@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 from publisher.config import Settings
 from publisher.db import session_scope
 from publisher.subscribers.lists import create_list
+from publisher.subscribers.models import Subscriber
 from publisher.topics import Topic
 from publisher.web.app import create_app
 from tests.delivery.sending_support import SmtpServer
@@ -58,6 +59,14 @@ def residents_settings(database_url: str, smtp_port: int, **overrides: Any) -> S
     }
     values.update(overrides)
     return make_settings(database_url, **values)
+
+
+def token_uid(engine: Engine, subscriber_id: int) -> str:
+    """The random reference a subscriber's links carry (``Subscriber.token_uid``)."""
+    with session_scope(engine) as session:
+        subscriber = session.get(Subscriber, subscriber_id)
+        assert subscriber is not None
+        return subscriber.token_uid
 
 
 def csrf_from(page: str) -> str:

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 
 from publisher.db import make_engine, upgrade
 from tests.web.browser_support import check_accessibility, needs_chromium, require_axe
-from tests.web.residents_support import Town, confirm_path, html_of, live_town
+from tests.web.residents_support import Town, confirm_path, html_of, live_town, token_uid
 
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
@@ -141,9 +141,9 @@ def test_every_residents_page_is_accessible_on_a_desktop_and_a_phone(
         "subscribe-en": "/subscribe?lang=en",
         "privacy": "/privacy",
         "unsubscribe-help": "/unsubscribe",
-        "preferences": links.preferences(sid).removeprefix(url),
+        "preferences": links.preferences(token_uid(town.engine, sid)).removeprefix(url),
         "bad-link": "/confirm/nekaj-narobe",
-        "gone": links.preferences(99_999).removeprefix(url),
+        "gone": links.preferences("nobody-has-this-uid").removeprefix(url),
     }
     for viewport in (DESKTOP, PHONE):
         context = browser.new_context(viewport=viewport)

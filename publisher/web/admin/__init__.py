@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, FastAPI
 
 from publisher.web.admin import articles, auth, dashboard, digests, editions, subscribers
 from publisher.web.admin.auth import require_staff
-from publisher.web.ratelimit import LoginThrottle
+from publisher.web.ratelimit import LoginThrottle, rate_limit_storage
 
 
 @dataclass
@@ -31,7 +31,7 @@ def _protected() -> APIRouter:
 
 def install(app: FastAPI) -> None:
     app.state.admin = AdminState(
-        throttle=LoginThrottle(),
+        throttle=LoginThrottle(storage=rate_limit_storage(app.state.settings)),
     )
     app.include_router(auth.router)
     app.include_router(_protected())

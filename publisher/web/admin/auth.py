@@ -32,6 +32,7 @@ from publisher.staff.accounts import (
 )
 from publisher.staff.models import StaffAccount
 from publisher.web.admin.render import engine_of, render, settings_of, when
+from publisher.web.clients import client_address
 from publisher.web.csrf import require_csrf
 from publisher.web.ratelimit import LoginThrottle
 
@@ -44,7 +45,7 @@ router = APIRouter()
 
 
 def _serializer(request: Request) -> URLSafeTimedSerializer:
-    secret = settings_of(request).secret_key.get_secret_value()
+    secret = settings_of(request).secret
     return URLSafeTimedSerializer(secret, salt="publisher.staff-session")
 
 
@@ -111,7 +112,7 @@ def _safe_next(value: str | None) -> str:
 
 
 def _client(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    return client_address(request) or "unknown"
 
 
 @router.get("/admin/login")

@@ -41,8 +41,8 @@ class ConfirmationSender:
             name=due.name,
             subscriber_id=due.subscriber_id,
             links=ConfirmationLinks(
-                confirm_url=links.confirm(due.subscriber_id, due.list_id),
-                unsubscribe_url=links.unsubscribe(due.subscriber_id, due.unsubscribe_list_id),
+                confirm_url=links.confirm(due.token_uid, due.list_id),
+                unsubscribe_url=links.unsubscribe(due.token_uid, due.unsubscribe_list_id),
             ),
             now=utcnow(),
         )

@@ -8,7 +8,7 @@ the same catalogs the emails use.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any
 from urllib.parse import urlencode
@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from sqlmodel import Session
 from starlette.datastructures import FormData
 
 from publisher.config import Settings
@@ -23,10 +24,12 @@ from publisher.delivery.outbox import Outbox
 from publisher.i18n import LANGUAGES
 from publisher.links import SubscriberLinks
 from publisher.resources import WEB_TEMPLATES_DIR
+from publisher.subscribers.models import Subscriber
+from publisher.subscribers.subscriptions import subscriber_id_for_link
 from publisher.tokens import ExpiredToken, InvalidToken, Purpose, TokenClaims, Tokens
 from publisher.translations import translations
 from publisher.web.csrf import attach_csrf_cookie, csrf_token
-from publisher.web.ratelimit import SubscribeLimits
+from publisher.web.ratelimit import SubscribeLimits, rate_limit_storage
 from publisher.web.residents.mailer import ConfirmationSender
 
 MAX_FORM_BYTES = 16 * 1024
@@ -54,7 +57,11 @@ class ResidentServices:
             settings=settings,
             tokens=tokens,
             links=SubscriberLinks(settings, tokens),
-            limits=SubscribeLimits(settings.subscribe_limit_ip, settings.subscribe_limit_address),
+            limits=SubscribeLimits(
+                settings.subscribe_limit_ip,
+                settings.subscribe_limit_address,
+                rate_limit_storage(settings),
+            ),
             sender=ConfirmationSender(settings, outbox),
         )
 
@@ -89,11 +96,6 @@ def page_language(request: Request, preferred: str | None = None) -> str:
 def with_language(path: str, lang: str, default: str) -> str:
     """``path`` keeping the reader's language when it is not the site's default."""
     return path if lang == default else f"{path}?{urlencode({'lang': lang})}"
-
-
-def client_ip(request: Request) -> str | None:
-    """The resident's address as uvicorn reports it (behind a proxy: see ``ratelimit``)."""
-    return request.client.host[:45] if request.client else None
 
 
 def render(
@@ -161,10 +163,19 @@ async def read_form(request: Request) -> FormData:
 
 
 def read_token(request: Request, token: str, purpose: Purpose) -> TokenClaims:
-    """The token's claims, or :class:`InvalidToken` / :class:`ExpiredToken`."""
+    """The token's claims with the subscriber's id looked up from its uid (0 when nobody has
+    it any more, which every look-up by id answers "not found"), or :class:`InvalidToken` /
+    :class:`ExpiredToken`."""
     if len(token) > MAX_TOKEN_LENGTH:
         raise InvalidToken(f"not a valid {purpose} link")
-    return services(request).tokens.read(token, purpose)
+    claims = services(request).tokens.read(token, purpose)
+    with Session(request.app.state.engine) as session:
+        if claims.subscriber_uid:
+            found = subscriber_id_for_link(session, claims.subscriber_uid)
+            return replace(claims, subscriber_id=found or 0)
+        subscriber = session.get(Subscriber, claims.subscriber_id)  # an old unsubscribe link
+        uid = subscriber.token_uid if subscriber is not None else ""
+        return replace(claims, subscriber_uid=uid)
 
 
 def bad_link_page(request: Request, exc: InvalidToken, purpose: Purpose) -> Response:

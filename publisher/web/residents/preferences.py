@@ -31,11 +31,11 @@ from publisher.subscribers.subscriptions import (
 )
 from publisher.tokens import InvalidToken, Purpose, TokenClaims
 from publisher.translations import translations
+from publisher.web.clients import client_address
 from publisher.web.csrf import CsrfRejected, require_csrf
 from publisher.web.residents.pages import (
     FormTooLarge,
     bad_link_page,
-    client_ip,
     form_expired_page,
     gone_page,
     page_language,
@@ -101,7 +101,7 @@ async def _posted(request: Request, token: str) -> tuple[TokenClaims, FormData] 
     """A preferences form post: the link's claims and the checked form, or the page saying
     why not (bad or expired link, form too large, form not from our page)."""
     try:
-        claims = read_token(request, token, Purpose.preferences)
+        claims = await run_in_threadpool(read_token, request, token, Purpose.preferences)
     except InvalidToken as exc:
         return bad_link_page(request, exc, Purpose.preferences)
     form = await _checked_form(request)
@@ -148,7 +148,7 @@ async def preferences_save(request: Request, token: str) -> Response:
                     lists=[str(v) for v in form.getlist("lists")][:50],
                     topics=[str(v) for v in form.getlist("topics")][:100],
                     language=Language(language),
-                    ip_address=client_ip(request),
+                    ip_address=client_address(request),
                     wording_version=f"{residents.settings.consent_version}/preferences",
                 )
         except SubscriberNotFound:
@@ -300,7 +300,7 @@ def unsubscribe_page(request: Request, token: str) -> Response:
         list_name=list_name,
         action=with_language(f"/unsubscribe/{token}", lang, language),
         preferences_url=with_language(
-            services(request).links.preferences(claims.subscriber_id), lang, language
+            services(request).links.preferences(claims.subscriber_uid), lang, language
         ),
     )
 
@@ -310,7 +310,7 @@ async def unsubscribe_submit(request: Request, token: str) -> Response:
     """RFC 8058 one-click (``List-Unsubscribe=One-Click``, no cookie): done, 200, no page.
     The page's own button: CSRF-checked, then the "you are unsubscribed" page."""
     try:
-        claims = read_token(request, token, Purpose.unsubscribe)
+        claims = await run_in_threadpool(read_token, request, token, Purpose.unsubscribe)
     except InvalidToken as exc:
         return bad_link_page(request, exc, Purpose.unsubscribe)
     try:

@@ -35,11 +35,11 @@ from publisher.subscribers.subscriptions import (
 )
 from publisher.tokens import InvalidToken, Purpose
 from publisher.translations import translations
+from publisher.web.clients import client_address
 from publisher.web.csrf import CsrfRejected, require_csrf
 from publisher.web.residents.pages import (
     FormTooLarge,
     bad_link_page,
-    client_ip,
     form_expired_page,
     gone_page,
     page_language,
@@ -171,7 +171,7 @@ async def subscribe_submit(request: Request) -> Response:
     except CsrfRejected:
         return form_expired_page(request)
     residents = services(request)
-    ip = client_ip(request) or "unknown"
+    ip = client_address(request) or "unknown"
     decision = residents.limits.check_ip(ip)
     if not decision.allowed:
         return _too_many(request, lang, decision.retry_after)
@@ -191,7 +191,7 @@ async def subscribe_submit(request: Request) -> Response:
         name=form.name,
         topics=form.topics,
         language=Language(form.language),
-        ip_address=client_ip(request),
+        ip_address=client_address(request),
         wording_version=f"{residents.settings.consent_version}/{lang}",
     )
     due = await run_in_threadpool(_request, request, subscribe_request)
@@ -253,14 +253,14 @@ def confirm(request: Request, token: str) -> Response:
                 claims.subscriber_id,
                 claims.list_id,
                 claims.issued_at,
-                ip_address=client_ip(request),
+                ip_address=client_address(request),
                 wording_version=f"{residents.settings.consent_version}/confirm-email",
             )
             subscriber = get_subscriber_by_id(session, claims.subscriber_id)
             done = Confirmed(
                 language=str(subscriber.language),
                 list_names=[m.name for m in lists],
-                preferences_url=residents.links.preferences(claims.subscriber_id),
+                preferences_url=residents.links.preferences(subscriber.token_uid),
             )
     except SubscriberNotFound:
         return gone_page(request)
