@@ -150,6 +150,9 @@ class Settings(BaseSettings):
     consent_version: str = Field(default="2025-1", min_length=1, max_length=60)
     subscribe_limit_ip: str = "20/hour"
     subscribe_limit_address: str = "5/hour"
+    confirm_mail_limit_ip: str = "10/hour;30/day"
+    """Confirmation mails one client's submissions may cause (each address also gets at most
+    one a day, whoever asks)."""
     websub_hub: str | None = None
     feed_entries: int = Field(default=50, ge=1, le=1000)
     feed_ttl: int = Field(default=15, ge=1, le=1440)
@@ -252,7 +255,7 @@ class Settings(BaseSettings):
             raise ValueError("must be an address like 'Občina <novice@example.org>'")
         return value
 
-    @field_validator("subscribe_limit_ip", "subscribe_limit_address")
+    @field_validator("subscribe_limit_ip", "subscribe_limit_address", "confirm_mail_limit_ip")
     @classmethod
     def _check_rate(cls, value: str) -> str:
         from limits import parse_many  # only the residents' pages need it

@@ -88,6 +88,11 @@ class Outbox:
             )
         return outcome
 
+    async def offers_smtputf8(self) -> bool | None:
+        """Whether the relay takes addresses like ``žiga@example.org`` (SMTPUTF8); ``None``
+        when it cannot be reached just now."""
+        return await self._pool().offers("smtputf8")
+
     async def close(self) -> None:
         """Say QUIT on this loop's connections (a sender at its end, a server at shutdown)."""
         pool = self._pools.pop(asyncio.get_running_loop(), None)

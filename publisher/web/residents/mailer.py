@@ -38,7 +38,6 @@ class ConfirmationSender:
             list_names=due.list_names,
             days=self.settings.confirm_token_days,
             email=due.email,
-            name=due.name,
             subscriber_id=due.subscriber_id,
             links=ConfirmationLinks(
                 confirm_url=links.confirm(due.subscriber_id, due.list_id),

@@ -54,7 +54,11 @@ class ResidentServices:
             settings=settings,
             tokens=tokens,
             links=SubscriberLinks(settings, tokens),
-            limits=SubscribeLimits(settings.subscribe_limit_ip, settings.subscribe_limit_address),
+            limits=SubscribeLimits(
+                settings.subscribe_limit_ip,
+                settings.subscribe_limit_address,
+                mails_per_ip=settings.confirm_mail_limit_ip,
+            ),
             sender=ConfirmationSender(settings, outbox),
         )
 
