@@ -85,30 +85,32 @@ def import_csv(
             raise CsvFileError(f"{path}: the file is empty or its first line is blank")
         columns, report.ignored_columns = read_columns(header, str(path))
         writer = BatchWriter(session, mailing_list.id, mailing_list.language, confirmed, path)
-        batch: dict[str, CheckedRow] = {}
-        for line, fields in records:
-            if not any(value.strip() for value in fields):
-                continue  # blank lines between records
-            report.rows += 1
-            row = check_row(fields, columns, len(header), line, writer.topics)
-            if isinstance(row, RowRejection):
-                report.rejections.append(row)
-                report.counts[RowOutcome.rejected] += 1
-                continue
-            earlier = batch.get(row.key)
-            if earlier is None:
-                batch[row.key] = row
-            else:
-                merge_rows(earlier, row)
-                report.counts[RowOutcome.merged] += 1
-            if len(batch) >= batch_size:
+        try:
+            batch: dict[str, CheckedRow] = {}
+            for line, fields in records:
+                if not any(value.strip() for value in fields):
+                    continue  # blank lines between records
+                report.rows += 1
+                row = check_row(fields, columns, len(header), line, writer.topics)
+                if isinstance(row, RowRejection):
+                    report.rejections.append(row)
+                    report.counts[RowOutcome.rejected] += 1
+                    continue
+                earlier = batch.get(row.key)
+                if earlier is None:
+                    batch[row.key] = row
+                else:
+                    merge_rows(earlier, row)
+                    report.counts[RowOutcome.merged] += 1
+                if len(batch) >= batch_size:
+                    report.counts.update(writer.write(batch))
+                    batch = {}
+                    if on_progress:
+                        on_progress(report.rows, binary.tell(), size)
+            if batch:
                 report.counts.update(writer.write(batch))
-                batch = {}
-                if on_progress:
-                    on_progress(report.rows, binary.tell(), size)
-        if batch:
-            report.counts.update(writer.write(batch))
-        writer.close()
+        finally:
+            writer.close()  # also when the file is refused half-way (see BatchWriter)
         if on_progress:
             on_progress(report.rows, size, size)
         text.detach()

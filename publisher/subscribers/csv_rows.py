@@ -153,6 +153,11 @@ def read_records(text: IO[str]) -> tuple[str, Iterator[tuple[int, list[str]]]]:
                 return
             except csv.Error as exc:
                 raise CsvFileError(f"line {start}: {exc}") from None
+            except UnicodeDecodeError:
+                raise CsvFileError(
+                    f"line {start}: the file changes its text encoding here; "
+                    "save it as UTF-8 and import it again"
+                ) from None
             yield start, fields
 
     return delimiter, records()

@@ -23,6 +23,7 @@ from publisher.articles.sanitize import (
 )
 
 DATE_HINT = "use ISO 8601, e.g. 2025-03-07"
+TOO_DEEP = "not an article: the JSON is nested too deeply"
 
 _WHITESPACE = re.compile(r"[ \t\r\n]*")
 _SLOVENIAN_DATE = re.compile(r"(\d{1,2})\s*\.\s*(\d{1,2})\s*\.\s*(\d{4})")
@@ -45,6 +46,9 @@ def parse_json(
         parsed.rejections.append(
             Rejection(source, exc.lineno, f"not valid JSON: {exc.msg} (column {exc.colno})")
         )
+        return parsed
+    except RecursionError:
+        parsed.rejections.append(Rejection(source, 1, TOO_DEEP))
         return parsed
     items = _located_items(text, document)
     if items is None:
@@ -73,6 +77,9 @@ def parse_json_lines(
             parsed.rejections.append(
                 Rejection(source, line, f"not valid JSON: {exc.msg} (column {exc.colno})")
             )
+            continue
+        except RecursionError:
+            parsed.rejections.append(Rejection(source, line, TOO_DEEP))
             continue
         _add_item(parsed, item, line, tz, list(default_topics or []))
     return parsed
