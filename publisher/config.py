@@ -167,6 +167,12 @@ class Settings(BaseSettings):
     dkim_key_path: Path | None = None
     list_unsubscribe_mailto: str | None = None
     schedule: list[ScheduleEntry] = Field(default_factory=list)
+    import_fetch_deadline: float = Field(default=30.0, gt=0, le=600)
+    """Seconds a feed URL import may take in all, redirects included."""
+    import_allow_private_networks: bool = False
+    """Let feed URL imports reach loopback, private and link-local addresses."""
+    import_allowed_hosts: list[str] = Field(default_factory=list)
+    """``host:port`` pairs a feed URL import may reach even at a private address."""
 
     @field_validator("database_url")
     @classmethod

@@ -20,10 +20,8 @@ from zoneinfo import ZoneInfo
 
 import defusedxml.ElementTree
 import feedparser
-import httpx
 from defusedxml import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
 
-from publisher import __version__
 from publisher.articles.drafts import ArticleDraft, ParsedSource, Rejection, TopicRef
 from publisher.articles.sanitize import (
     html_to_text,
@@ -34,50 +32,7 @@ from publisher.articles.sanitize import (
 )
 
 FORMAT = "feed"
-USER_AGENT = f"publisher/{__version__}"
 ENTITIES_REFUSED = "feed declares XML entities; refused for safety"
-
-
-class FeedFetchError(Exception):
-    """A feed URL that could not be downloaded, with the reason in words."""
-
-    def __init__(self, url: str, reason: str) -> None:
-        self.url = url
-        self.reason = reason
-        super().__init__(f"{url}: {reason}")
-
-
-def fetch_feed(url: str, *, timeout: float = 20.0, max_bytes: int = 20_000_000) -> bytes:
-    """Download a feed, refusing error pages, hangs and anything larger than ``max_bytes``."""
-    headers = {"User-Agent": USER_AGENT}
-    try:
-        with (
-            httpx.Client(follow_redirects=True, timeout=timeout, headers=headers) as client,
-            client.stream("GET", url) as response,
-        ):
-            if response.status_code >= 400:
-                raise FeedFetchError(
-                    url, f"the server answered HTTP {response.status_code} {response.reason_phrase}"
-                )
-            declared = response.headers.get("Content-Length", "")
-            if declared.isdigit() and int(declared) > max_bytes:
-                raise FeedFetchError(url, _too_large(max_bytes))
-            chunks: list[bytes] = []
-            size = 0
-            for chunk in response.iter_bytes():
-                size += len(chunk)
-                if size > max_bytes:
-                    raise FeedFetchError(url, _too_large(max_bytes))
-                chunks.append(chunk)
-            return b"".join(chunks)
-    except httpx.TimeoutException as exc:
-        raise FeedFetchError(url, f"no answer within {timeout:g} seconds") from exc
-    except (httpx.HTTPError, httpx.InvalidURL) as exc:
-        raise FeedFetchError(url, f"could not download the feed: {exc}") from exc
-
-
-def _too_large(max_bytes: int) -> str:
-    return f"the feed is larger than {max_bytes / 1_000_000:g} MB"
 
 
 def parse_feed(
