@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -22,6 +23,8 @@ from publisher.articles.formats import (
     parse_source,
 )
 from publisher.articles.store import ArticleWriter, SaveOutcome
+
+log = logging.getLogger(__name__)
 
 COMMIT_EVERY = 200
 """Sources per transaction: large imports stay fast, and a crash loses at most one batch,
@@ -152,8 +155,9 @@ def _report(parsed: ParsedSource, outcomes: list[SaveOutcome | SQLAlchemyError])
     )
     for draft, outcome in zip(parsed.drafts, outcomes, strict=True):
         if isinstance(outcome, SQLAlchemyError):
-            detail = outcome.args[0] if outcome.args else outcome
-            reason = f"could not be stored: {type(outcome).__name__}: {detail}"
+            # Staff read the reason; the database's own words go to the log.
+            log.error("article %r from %s not stored: %s", draft.title, parsed.source, outcome)
+            reason = "could not be stored: the database refused it (the server log has the details)"
             result.rejections.append(Rejection(draft.source or parsed.source, draft.line, reason))
             continue
         result.outcomes[outcome] += 1

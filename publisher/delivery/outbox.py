@@ -109,3 +109,14 @@ class Outbox:
         traceback: TracebackType | None,
     ) -> None:
         await self.close()
+
+
+def relay_offers_smtputf8(settings: Settings) -> bool | None:
+    """Ask the configured relay, from code that is not async (the CLI's import), whether it
+    takes addresses like ``žiga@example.org``; ``None`` when it cannot be reached."""
+
+    async def ask() -> bool | None:
+        async with Outbox(settings, pool_size=1) as outbox:
+            return await outbox.offers_smtputf8()
+
+    return asyncio.run(ask())

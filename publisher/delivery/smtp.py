@@ -81,10 +81,16 @@ def classify_exception(exc: BaseException) -> Outcome:
         return _by_code(refused.code, refused.message, recipient_refused=True)
     if isinstance(exc, aiosmtplib.SMTPResponseException):
         return _by_code(exc.code, exc.message, recipient_refused=False)
-    if isinstance(exc, (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError)):
-        return Outcome(Verdict.deferred, None, f"connection lost: {exc}")
-    if isinstance(exc, (OSError, asyncio.TimeoutError, aiosmtplib.SMTPException)):
-        return Outcome(Verdict.deferred, None, f"{type(exc).__name__}: {exc}")
+    # The reply is shown to staff (digest status, the admin): words, not exception text.
+    if isinstance(exc, aiosmtplib.SMTPServerDisconnected):
+        return Outcome(Verdict.deferred, None, "the connection to the mail server was lost")
+    if isinstance(exc, (aiosmtplib.SMTPTimeoutError, asyncio.TimeoutError)):
+        return Outcome(Verdict.deferred, None, "the mail server did not answer in time")
+    if isinstance(exc, OSError):  # SMTPConnectError too
+        detail = f" ({exc.strerror.lower()})" if getattr(exc, "strerror", None) else ""
+        return Outcome(Verdict.deferred, None, f"the mail server could not be reached{detail}")
+    if isinstance(exc, aiosmtplib.SMTPException):
+        return Outcome(Verdict.deferred, None, "the mail server's answer was not understood")
     raise exc
 
 

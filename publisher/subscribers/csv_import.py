@@ -63,12 +63,14 @@ def import_csv(
     confirmed: bool = False,
     batch_size: int = BATCH_SIZE,
     on_progress: ProgressCallback | None = None,
+    utf8_mailboxes: bool = True,
 ) -> CsvImportReport:
     """Import a CSV file of subscribers into a list, within the caller's transaction.
 
     Without ``confirmed`` new subscriptions are ``pending`` until their owners confirm; with
     it they are confirmed at once and each gets a consent record naming the staff import and
     the file. Commit to keep the result, roll back for a dry run: the counts are the same.
+    ``utf8_mailboxes=False`` (the relay lacks SMTPUTF8) rejects rows like ``žiga@example.org``.
     """
     mailing_list = get_list(session, list_slug)
     report = CsvImportReport(source=str(path), list_slug=list_slug)
@@ -91,7 +93,14 @@ def import_csv(
                 if not any(value.strip() for value in fields):
                     continue  # blank lines between records
                 report.rows += 1
-                row = check_row(fields, columns, len(header), line, writer.topics)
+                row = check_row(
+                    fields,
+                    columns,
+                    len(header),
+                    line,
+                    writer.topics,
+                    utf8_mailboxes=utf8_mailboxes,
+                )
                 if isinstance(row, RowRejection):
                     report.rejections.append(row)
                     report.counts[RowOutcome.rejected] += 1

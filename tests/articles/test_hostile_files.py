@@ -14,11 +14,15 @@ import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
 from typer.testing import CliRunner
 
 from publisher.articles.drafts import ParsedSource
 from publisher.articles.formats import parse_source
 from publisher.articles.formats.feed_import import ENTITIES_REFUSED
+from publisher.articles.importing import import_sources
+from publisher.articles.store import list_articles
 from publisher.cli import app
 
 TZ = ZoneInfo("Europe/Ljubljana")
@@ -209,3 +213,22 @@ def test_any_depth_of_nesting_is_imported_or_refused(depth: int, opener: str) ->
     inner = opener if opener == "[" else '{"a":'
     text = inner * depth + ("1" if opener == "{" else "") + closer * depth
     assert_clear_result(parse_source(text.encode(), "deep.json", tz=TZ))
+
+
+def test_control_characters_in_a_file_never_reach_the_database(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """PostgreSQL refuses NUL in text; the importer drops such characters on the way in."""
+    folder = tmp_path / "uvoz"
+    folder.mkdir()
+    (folder / "a.json").write_text(
+        json.dumps([{**GOOD, "id": "nul", "title": "Na\x00slov\x07", "summary": "x\x00"}])
+    )
+    (folder / "b.json").write_text(json.dumps([GOOD]))
+    report = import_sources(engine, [str(folder)], tz=TZ)
+    assert [source.status for source in report.sources] == ["imported", "imported"]
+    with Session(engine) as session:
+        assert sorted(a.title for a in list_articles(session)) == [
+            "Naslov",
+            "Obnova Glavnega trga",
+        ]

@@ -85,6 +85,21 @@ def parse_json_lines(
     return parsed
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _without_controls(value: Any) -> Any:
+    """Every string in a decoded document without control characters (``\\u0000`` and
+    the like, which nobody types and PostgreSQL refuses in text)."""
+    if isinstance(value, str):
+        return _CONTROL.sub("", value)
+    if isinstance(value, list):
+        return [_without_controls(item) for item in value]
+    if isinstance(value, dict):
+        return {_without_controls(key): _without_controls(item) for key, item in value.items()}
+    return value
+
+
 def draft_from_object(item: dict[str, Any], source: str, *, tz: ZoneInfo) -> ArticleDraft:
     """One article object read exactly as the JSON import reads it (the CMS API pushes the
     same shape), so it is checked and sanitised the same way; raises ``ValueError`` with every
@@ -95,6 +110,7 @@ def draft_from_object(item: dict[str, Any], source: str, *, tz: ZoneInfo) -> Art
 def _add_item(
     parsed: ParsedSource, item: Any, line: int, tz: ZoneInfo, default_topics: list[TopicRef]
 ) -> None:
+    item = _without_controls(item)
     try:
         parsed.drafts.append(_draft_from_item(item, parsed.source, line, tz, default_topics))
     except _ItemError as exc:

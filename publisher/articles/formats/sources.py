@@ -7,6 +7,7 @@ broken file in a folder does not stop the others from being imported.
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -18,6 +19,8 @@ from publisher.articles.formats.office_export import parse_office_export
 from publisher.decoding import UndecodableFile, decode_bytes
 
 log = logging.getLogger(__name__)
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 MAX_FILE_BYTES = 20_000_000
 """Larger files are not articles; reading them would only waste memory."""
@@ -73,6 +76,8 @@ def _parse_source(
         return _rejected(
             source, "looks like XML or HTML but is not an RSS or Atom feed", encoding=encoding
         )
+    # Control characters (NUL first: PostgreSQL refuses it in text) are nothing anyone typed.
+    text = _CONTROL.sub("", text)
     parsed = _TEXT_PARSERS[kind](text, source, tz=tz, default_topics=topics)
     parsed.encoding = encoding
     return parsed
