@@ -136,9 +136,10 @@ async def _checked_address(original: str, url: httpx.URL, policy: FetchPolicy) -
         for address in addresses:
             kind = _internal_kind(ipaddress.ip_address(address.split("%")[0]))
             if kind is not None:
+                resolved = "" if address == url.host else f" ({address})"
                 raise FeedFetchError(
                     original,
-                    f"refused: {url.host} is {kind} address ({address}); feeds are only "
+                    f"refused: {url.host} is {kind} address{resolved}; feeds are only "
                     "fetched from the public internet (see import_allow_private_networks)",
                 )
     return addresses[0]
