@@ -96,8 +96,8 @@ class RecordingHandler:
 
 
 class SmtpServer:
-    def __init__(self, *, smtputf8: bool = False) -> None:
-        """``smtputf8``: announce SMTPUTF8, as a relay taking ``žiga@example.org`` does."""
+    def __init__(self, *, smtputf8: bool = True) -> None:
+        """``smtputf8``: announce SMTPUTF8 (aiosmtpd's default); False for a relay that does not."""
         self.handler = RecordingHandler()
         self.port = free_port()
         self.controller = Controller(

@@ -128,7 +128,7 @@ class Town:
 
 @contextmanager
 def live_town(
-    engine: Engine, database_url: str, *, smtputf8: bool = False, **overrides: Any
+    engine: Engine, database_url: str, *, smtputf8: bool = True, **overrides: Any
 ) -> Iterator[tuple[str, Town]]:
     """The real app under uvicorn on 127.0.0.1 (its base URL the one it is served at), with
     a real SMTP server catching its mail (announcing SMTPUTF8 when ``smtputf8``)."""
