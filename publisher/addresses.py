@@ -16,6 +16,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 
+import idna
 from email_validator import EmailNotValidError, validate_email
 from email_validator.rfc_constants import CASE_INSENSITIVE_MAILBOX_NAMES
 
@@ -51,6 +52,27 @@ def address_hash(email: str) -> str:
         return parse_address(email).hash
     except InvalidAddress:
         return _sha256(address_key(email))
+
+
+def needs_smtputf8(email: str) -> bool:
+    """True when the local part (before the @) is not ASCII, as in ``žiga@example.org``.
+
+    Such a mailbox can only be reached through a relay that offers SMTPUTF8 (RFC 6531); an
+    internationalised domain alone needs nothing, it travels as punycode.
+    """
+    return not email.rpartition("@")[0].isascii()
+
+
+def ascii_domain_address(email: str) -> str:
+    """The address with its domain in punycode (``ana@xn--ola-zza.si``): what goes into the
+    SMTP envelope and the ``To`` header. The local part is left as it is."""
+    local, at, domain = email.rpartition("@")
+    if not at or domain.isascii():
+        return email
+    try:
+        return f"{local}@{idna.encode(domain, uts46=True).decode('ascii')}"
+    except idna.IDNAError:
+        return email  # not one email-validator let in; the relay will refuse it by name
 
 
 def _sha256(key: str) -> str:

@@ -165,6 +165,9 @@ class Settings(BaseSettings):
     """Addresses or networks of reverse proxies whose ``X-Forwarded-For`` is believed."""
     ratelimit_storage: str = "memory://"
     """Where rate-limit counts live: ``memory://`` (per process) or ``redis://HOST:PORT/DB``."""
+    confirm_mail_limit_ip: str = "10/hour;30/day"
+    """Confirmation mails one client's submissions may cause (each address also gets at most
+    one a day, whoever asks)."""
     websub_hub: str | None = None
     feed_entries: int = Field(default=50, ge=1, le=1000)
     feed_ttl: int = Field(default=15, ge=1, le=1440)
@@ -179,6 +182,12 @@ class Settings(BaseSettings):
     dkim_key_path: Path | None = None
     list_unsubscribe_mailto: str | None = None
     schedule: list[ScheduleEntry] = Field(default_factory=list)
+    import_fetch_deadline: float = Field(default=30.0, gt=0, le=600)
+    """Seconds a feed URL import may take in all, redirects included."""
+    import_allow_private_networks: bool = False
+    """Let feed URL imports reach loopback, private and link-local addresses."""
+    import_allowed_hosts: list[str] = Field(default_factory=list)
+    """``host:port`` pairs a feed URL import may reach even at a private address."""
 
     @field_validator("database_url")
     @classmethod
@@ -267,7 +276,7 @@ class Settings(BaseSettings):
             raise ValueError("must be an address like 'Občina <novice@example.org>'")
         return value
 
-    @field_validator("subscribe_limit_ip", "subscribe_limit_address")
+    @field_validator("subscribe_limit_ip", "subscribe_limit_address", "confirm_mail_limit_ip")
     @classmethod
     def _check_rate(cls, value: str) -> str:
         from limits import parse_many  # only the residents' pages need it

@@ -8,11 +8,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import text
 from sqlalchemy.engine import Engine, make_url
 
 from publisher.cli.context import console, err_console
 from publisher.db import make_engine, upgrade
+
+hypothesis_settings.register_profile("ci", max_examples=50, deadline=None)
+hypothesis_settings.register_profile("dev", max_examples=200, deadline=None)
+hypothesis_settings.load_profile("ci" if os.environ.get("CI") == "true" else "dev")
+"""The property tests of the parsers: bounded in CI (``.ci/run`` sets CI=true), wider locally;
+no deadline, because a loaded machine must not turn a slow example into a failure."""
 
 PG_ENV = "PUBLISHER_TEST_DATABASE_URL"
 REDIS_ENV = "PUBLISHER_TEST_REDIS_URL"

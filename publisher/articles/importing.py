@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -15,12 +16,15 @@ from sqlmodel import Session
 from publisher.articles.drafts import ParsedSource, Rejection, TopicRef
 from publisher.articles.formats import (
     FeedFetchError,
+    FetchPolicy,
     fetch_feed,
     iter_import_paths,
     parse_path,
     parse_source,
 )
 from publisher.articles.store import ArticleWriter, SaveOutcome
+
+log = logging.getLogger(__name__)
 
 COMMIT_EVERY = 200
 """Sources per transaction: large imports stay fast, and a crash loses at most one batch,
@@ -78,13 +82,19 @@ def expand_sources(sources: Sequence[str]) -> list[str | Path]:
 
 
 def read_source(
-    source: str | Path, *, tz: ZoneInfo, default_topics: list[TopicRef]
+    source: str | Path,
+    *,
+    tz: ZoneInfo,
+    default_topics: list[TopicRef],
+    fetch_policy: FetchPolicy | None = None,
 ) -> ParsedSource:
-    """Parse one source; I/O problems become a rejection of that source, never an exception."""
+    """Parse one source; I/O problems become a rejection of that source, never an exception.
+
+    Feed URLs are fetched under ``fetch_policy`` (by default: the public internet only)."""
     name = str(source)
     if isinstance(source, str):
         try:
-            data = fetch_feed(source)
+            data = fetch_feed(source, fetch_policy)
         except FeedFetchError as exc:
             return _unreadable(name, str(exc), format="feed")
         return parse_source(data, name, tz=tz, default_topics=default_topics)
@@ -107,9 +117,10 @@ def import_sources(
     tz: ZoneInfo,
     default_topics: list[TopicRef] | None = None,
     on_source_done: Callable[[SourceReport, int, int], None] | None = None,
+    fetch_policy: FetchPolicy | None = None,
 ) -> ImportReport:
     """Import every source and return a report; ``on_source_done(report, done, total)`` drives
-    progress display in the CLI or the web."""
+    progress display in the CLI or the web; ``fetch_policy`` bounds feed URL downloads."""
     items = expand_sources(sources)
     report = ImportReport()
     done = 0
@@ -118,7 +129,10 @@ def import_sources(
         for batch_start in range(0, len(items), COMMIT_EVERY):
             batch = items[batch_start : batch_start + COMMIT_EVERY]
             parsed_batch = [
-                read_source(item, tz=tz, default_topics=default_topics or []) for item in batch
+                read_source(
+                    item, tz=tz, default_topics=default_topics or [], fetch_policy=fetch_policy
+                )
+                for item in batch
             ]
             drafts = [draft for parsed in parsed_batch for draft in parsed.drafts]
             outcomes = iter(writer.save_all(drafts))
@@ -141,8 +155,9 @@ def _report(parsed: ParsedSource, outcomes: list[SaveOutcome | SQLAlchemyError])
     )
     for draft, outcome in zip(parsed.drafts, outcomes, strict=True):
         if isinstance(outcome, SQLAlchemyError):
-            detail = outcome.args[0] if outcome.args else outcome
-            reason = f"could not be stored: {type(outcome).__name__}: {detail}"
+            # Staff read the reason; the database's own words go to the log.
+            log.error("article %r from %s not stored: %s", draft.title, parsed.source, outcome)
+            reason = "could not be stored: the database refused it (the server log has the details)"
             result.rejections.append(Rejection(draft.source or parsed.source, draft.line, reason))
             continue
         result.outcomes[outcome] += 1

@@ -58,6 +58,7 @@ def run_import(
     *,
     short_names: bool = False,
 ) -> ImportReport:
+    from publisher.articles.formats import FetchPolicy
     from publisher.articles.importing import import_sources
 
     with Progress(
@@ -76,7 +77,12 @@ def run_import(
             _print_source(report, progress.console, short_names=short_names)
 
         return import_sources(
-            engine, sources, tz=settings.tz, default_topics=topics, on_source_done=on_done
+            engine,
+            sources,
+            tz=settings.tz,
+            default_topics=topics,
+            on_source_done=on_done,
+            fetch_policy=FetchPolicy.from_settings(settings),
         )
 
 

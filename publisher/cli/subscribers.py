@@ -234,12 +234,15 @@ def subscribers_import(
     """
     from sqlmodel import Session
 
+    from publisher.delivery.outbox import relay_offers_smtputf8
     from publisher.subscribers.csv_import import CsvFileError, import_csv
     from publisher.subscribers.errors import RegisterError
 
-    engine = get_context(ctx).ready_engine()
+    context = get_context(ctx)
+    engine = context.ready_engine()
     if not file.is_file():
         fail(f"{file}: no such file")
+    utf8_mailboxes = relay_offers_smtputf8(context.settings) is not False
     progress = Progress(
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
@@ -257,7 +260,12 @@ def subscribers_import(
 
         try:
             report = import_csv(
-                session, file, list_slug, confirmed=confirmed, on_progress=on_progress
+                session,
+                file,
+                list_slug,
+                confirmed=confirmed,
+                on_progress=on_progress,
+                utf8_mailboxes=utf8_mailboxes,
             )
         except (CsvFileError, RegisterError) as exc:
             session.rollback()

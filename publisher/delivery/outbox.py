@@ -88,6 +88,11 @@ class Outbox:
             )
         return outcome
 
+    async def offers_smtputf8(self) -> bool | None:
+        """Whether the relay takes addresses like ``žiga@example.org`` (SMTPUTF8); ``None``
+        when it cannot be reached just now."""
+        return await self._pool().offers("smtputf8")
+
     async def close(self) -> None:
         """Say QUIT on this loop's connections (a sender at its end, a server at shutdown)."""
         pool = self._pools.pop(asyncio.get_running_loop(), None)
@@ -104,3 +109,14 @@ class Outbox:
         traceback: TracebackType | None,
     ) -> None:
         await self.close()
+
+
+def relay_offers_smtputf8(settings: Settings) -> bool | None:
+    """Ask the configured relay, from code that is not async (the CLI's import), whether it
+    takes addresses like ``žiga@example.org``; ``None`` when it cannot be reached."""
+
+    async def ask() -> bool | None:
+        async with Outbox(settings, pool_size=1) as outbox:
+            return await outbox.offers_smtputf8()
+
+    return asyncio.run(ask())

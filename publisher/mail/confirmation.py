@@ -93,16 +93,19 @@ def confirmation_message(
     list_names: Sequence[str],
     days: int,
     email: str,
-    name: str,
     subscriber_id: int,
     links: ConfirmationLinks,
     now: datetime,
 ) -> bytes:
-    """One resident's confirmation mail, as bytes ready for SMTP."""
+    """One resident's confirmation mail, as bytes ready for SMTP.
+
+    It names nobody, neither in the greeting nor in ``To``: the name comes from a public form,
+    so anyone could otherwise make the town hall mail their text to any address.
+    """
     template = confirmation_template(branding, language, tuple(list_names), days)
     recipient = Recipient(
         email=email,
-        name=name or None,
+        name=None,
         unsubscribe_url=links.unsubscribe_url,
         preferences_url=links.confirm_url,
         message_id=message_id_for("confirm", subscriber_id, branding.domain),

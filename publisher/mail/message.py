@@ -26,6 +26,8 @@ from email.message import MIMEPart
 from email.utils import format_datetime, formataddr, parseaddr
 from functools import lru_cache
 
+from publisher.addresses import ascii_domain_address
+
 SMTP_POLICY = policy.SMTP.clone(max_line_length=998)
 MAX_LINE = 900
 """Body lines are wrapped below SMTP's 998-octet limit, leaving room for substituted values."""
@@ -95,7 +97,10 @@ def mailbox(name: str, address: str) -> str:
     if not name:
         return address
     if name.isascii():
-        return formataddr((name, address))
+        if address.isascii():
+            return formataddr((name, address))
+        # formataddr refuses a UTF-8 local part (RFC 6532, sent only with SMTPUTF8).
+        return f"{formataddr((name, 'x@x'))[:-5]}<{address}>"
     words, chunk = [], b""
     for char in name:
         encoded = char.encode()
@@ -189,12 +194,12 @@ class MessageTemplate:
 def slot_values(recipient: Recipient, *, now: datetime) -> dict[str, bytes]:
     """Every slot's bytes for one recipient, escaped for where the slot stands."""
     name = clean_header_text(recipient.name or "")
-    address = checked_address(recipient.email)
+    address = checked_address(ascii_domain_address(recipient.email))
     unsubscribe = checked_url(recipient.unsubscribe_url)
     preferences = checked_url(recipient.preferences_url)
     message_id = checked_url(recipient.message_id)
     return {
-        "to": mailbox(name, address).encode("ascii"),
+        "to": mailbox(name, address).encode(),  # UTF-8 only for a local part needing SMTPUTF8
         "message_id": f"<{message_id}>".encode("ascii"),
         "date": _date_header(now),
         "list_unsubscribe": f"<{unsubscribe}>".encode("ascii"),

@@ -29,6 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.schema import DropTable
 from sqlmodel import Session
 
 from publisher.clock import utcnow
@@ -107,6 +108,9 @@ class BatchWriter:
         }
         self.postgres = session.get_bind().dialect.name == "postgresql"
         self.seen = _seen_table(session)
+        # SQLite runs DDL outside the transaction, so an import refused half-way (and rolled
+        # back) on this connection may have left its table behind: start from none.
+        session.connection().execute(DropTable(self.seen, if_exists=True))
         self.seen.create(session.connection())
 
     def close(self) -> None:

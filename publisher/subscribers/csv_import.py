@@ -63,12 +63,14 @@ def import_csv(
     confirmed: bool = False,
     batch_size: int = BATCH_SIZE,
     on_progress: ProgressCallback | None = None,
+    utf8_mailboxes: bool = True,
 ) -> CsvImportReport:
     """Import a CSV file of subscribers into a list, within the caller's transaction.
 
     Without ``confirmed`` new subscriptions are ``pending`` until their owners confirm; with
     it they are confirmed at once and each gets a consent record naming the staff import and
     the file. Commit to keep the result, roll back for a dry run: the counts are the same.
+    ``utf8_mailboxes=False`` (the relay lacks SMTPUTF8) rejects rows like ``žiga@example.org``.
     """
     mailing_list = get_list(session, list_slug)
     report = CsvImportReport(source=str(path), list_slug=list_slug)
@@ -85,30 +87,39 @@ def import_csv(
             raise CsvFileError(f"{path}: the file is empty or its first line is blank")
         columns, report.ignored_columns = read_columns(header, str(path))
         writer = BatchWriter(session, mailing_list.id, mailing_list.language, confirmed, path)
-        batch: dict[str, CheckedRow] = {}
-        for line, fields in records:
-            if not any(value.strip() for value in fields):
-                continue  # blank lines between records
-            report.rows += 1
-            row = check_row(fields, columns, len(header), line, writer.topics)
-            if isinstance(row, RowRejection):
-                report.rejections.append(row)
-                report.counts[RowOutcome.rejected] += 1
-                continue
-            earlier = batch.get(row.key)
-            if earlier is None:
-                batch[row.key] = row
-            else:
-                merge_rows(earlier, row)
-                report.counts[RowOutcome.merged] += 1
-            if len(batch) >= batch_size:
+        try:
+            batch: dict[str, CheckedRow] = {}
+            for line, fields in records:
+                if not any(value.strip() for value in fields):
+                    continue  # blank lines between records
+                report.rows += 1
+                row = check_row(
+                    fields,
+                    columns,
+                    len(header),
+                    line,
+                    writer.topics,
+                    utf8_mailboxes=utf8_mailboxes,
+                )
+                if isinstance(row, RowRejection):
+                    report.rejections.append(row)
+                    report.counts[RowOutcome.rejected] += 1
+                    continue
+                earlier = batch.get(row.key)
+                if earlier is None:
+                    batch[row.key] = row
+                else:
+                    merge_rows(earlier, row)
+                    report.counts[RowOutcome.merged] += 1
+                if len(batch) >= batch_size:
+                    report.counts.update(writer.write(batch))
+                    batch = {}
+                    if on_progress:
+                        on_progress(report.rows, binary.tell(), size)
+            if batch:
                 report.counts.update(writer.write(batch))
-                batch = {}
-                if on_progress:
-                    on_progress(report.rows, binary.tell(), size)
-        if batch:
-            report.counts.update(writer.write(batch))
-        writer.close()
+        finally:
+            writer.close()  # also when the file is refused half-way (see BatchWriter)
         if on_progress:
             on_progress(report.rows, size, size)
         text.detach()

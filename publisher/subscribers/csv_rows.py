@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO
 
-from publisher.addresses import InvalidAddress, parse_address
+from publisher.addresses import InvalidAddress, needs_smtputf8, parse_address
 from publisher.decoding import UndecodableFile, decode_bytes
 from publisher.i18n import Language
 from publisher.subscribers.export import from_spreadsheet_cell
@@ -27,6 +27,7 @@ DELIMITERS = ",;\t"
 _CHUNK = 1 << 20
 _SAMPLE = 64 * 1024
 _TOPIC_SPLIT = re.compile(r"[\s,;|]+")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 COLUMN_ALIASES: dict[str, str] = {
     "email": "email",
@@ -154,6 +155,11 @@ def read_records(text: IO[str]) -> tuple[str, Iterator[tuple[int, list[str]]]]:
                 return
             except csv.Error as exc:
                 raise CsvFileError(f"line {start}: {exc}") from None
+            except UnicodeDecodeError:
+                raise CsvFileError(
+                    f"line {start}: the file changes its text encoding here; "
+                    "save it as UTF-8 and import it again"
+                ) from None
             yield start, fields
 
     return delimiter, records()
@@ -179,10 +185,26 @@ def read_columns(header: list[str], source: str) -> tuple[dict[str, int], list[s
     return columns, ignored
 
 
+NO_UTF8_MAILBOXES = (
+    "the address has letters such as č, š or ž before the @, and the mail server cannot "
+    "deliver to such addresses (it does not offer SMTPUTF8)"
+)
+
+
 def check_row(
-    fields: list[str], columns: dict[str, int], width: int, line: int, topics: dict[str, int]
+    fields: list[str],
+    columns: dict[str, int],
+    width: int,
+    line: int,
+    topics: dict[str, int],
+    *,
+    utf8_mailboxes: bool = True,
 ) -> CheckedRow | RowRejection:
-    """A row's values checked and normalised, or the reason it cannot be imported."""
+    """A row's values checked and normalised, or the reason it cannot be imported.
+
+    ``utf8_mailboxes`` False (the relay does not offer SMTPUTF8) refuses addresses such as
+    ``žiga@example.org``, which could never be mailed.
+    """
 
     def value(name: str) -> str:
         index = columns.get(name)
@@ -205,9 +227,13 @@ def check_row(
     except InvalidAddress as exc:
         shown = raw_email.replace("\r", "\\r").replace("\n", "\\n")
         return RowRejection(line, raw_email, f"invalid address {shown!r}: {exc}")
+    if not utf8_mailboxes and needs_smtputf8(address.email):
+        return RowRejection(line, address.email, NO_UTF8_MAILBOXES)
     name = value("name")
     if "\r" in name or "\n" in name:
         return RowRejection(line, address.email, "the name contains a line break")
+    if _CONTROL.search(name):  # NUL and the like: no database stores them, nobody types them
+        return RowRejection(line, address.email, "the name contains a control character")
     name = " ".join(name.split())
     if len(name) > 200:
         return RowRejection(line, address.email, "the name is longer than 200 characters")

@@ -65,18 +65,32 @@ class Allowance:
 
 
 class SubscribeLimits:
-    """``check_ip`` for every submission, ``check_address`` once the address is valid."""
+    """``check_ip`` for every submission, ``check_address`` once the address is valid,
+    ``check_mail`` for every confirmation mail a client's submissions would send."""
 
-    def __init__(self, per_ip: str, per_address: str, storage: Storage | None = None) -> None:
+    def __init__(
+        self,
+        per_ip: str,
+        per_address: str,
+        storage: Storage | None = None,
+        *,
+        mails_per_ip: str = "10/hour;30/day",
+    ) -> None:
         storage = storage or MemoryStorage()
         self._per_ip = Allowance("subscribe-ip", per_ip, storage)
         self._per_address = Allowance("subscribe-address", per_address, storage)
+        self._mails_per_ip = Allowance("confirm-mail-ip", mails_per_ip, storage)
 
     def check_ip(self, ip: str) -> RateDecision:
         return self._per_ip.hit(ip)
 
     def check_address(self, address_key: str) -> RateDecision:
         return self._per_address.hit(address_key)
+
+    def check_mail(self, ip: str) -> RateDecision:
+        """One confirmation mail on this client's behalf: a script typing many strangers'
+        addresses into the form gets a few mails out of the town hall, not hundreds."""
+        return self._mails_per_ip.hit(ip)
 
 
 class LoginThrottle:

@@ -148,3 +148,26 @@ def test_remove_erase_and_show_tell_the_register_state(workdir: Path) -> None:
     assert code == 1 and "no subscriber" in err
     code, _, err = run("subscribers", "show", "ana@example.org")
     assert code == 1 and "suppressed (unsubscribed)" in err
+
+
+@pytest.mark.parametrize("smtputf8", [True, False])
+def test_import_refuses_utf8_mailboxes_by_row_when_the_relay_cannot_mail_them(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch, smtputf8: bool
+) -> None:
+    from tests.delivery.sending_support import SmtpServer
+
+    (workdir / "naslovi.csv").write_text(
+        "email,name\nana@šola.si,Ana\nžiga@example.org,Žiga\nbojan@example.org,Bojan\n", "utf-8"
+    )
+    with SmtpServer(smtputf8=smtputf8) as relay:
+        monkeypatch.setenv("PUBLISHER_SMTP_PORT", str(relay.port))
+        code, out, _ = run("subscribers", "import", "naslovi.csv", "-l", "tedenske-novice")
+    if smtputf8:
+        assert code == 0 and "žiga@example.org" not in out
+        assert run("subscribers", "show", "žiga@example.org")[0] == 0
+    else:
+        assert code == 1
+        assert "naslovi.csv:line 3: the address has letters such as č, š or ž before the @" in out
+        assert "Error" not in out
+    assert run("subscribers", "show", "ana@šola.si")[0] == 0
+    assert run("subscribers", "show", "bojan@example.org")[0] == 0

@@ -136,13 +136,15 @@ class Town:
 
 
 @contextmanager
-def live_town(engine: Engine, database_url: str, **overrides: Any) -> Iterator[tuple[str, Town]]:
+def live_town(
+    engine: Engine, database_url: str, *, smtputf8: bool = True, **overrides: Any
+) -> Iterator[tuple[str, Town]]:
     """The real app under uvicorn on 127.0.0.1 (its base URL the one it is served at), with
-    a real SMTP server catching its mail."""
+    a real SMTP server catching its mail (announcing SMTPUTF8 when ``smtputf8``)."""
     from tests.web.conftest import serve
 
     stock_town(engine)
-    with SmtpServer() as smtp:
+    with SmtpServer(smtputf8=smtputf8) as smtp:
         towns: list[Town] = []
 
         def make_app(url: str) -> FastAPI:

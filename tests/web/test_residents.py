@@ -167,7 +167,7 @@ def test_subscribing_sends_one_mail_whose_link_confirms(client: TestClient, town
     assert answer.status_code == 200
     assert "Preverite e-pošto" in answer.text
     [mail] = town.wait_for_mails("Ana.Novak@example.org")
-    assert mail["To"] == "Ana Novak <Ana.Novak@example.org>"
+    assert mail["To"] == "Ana.Novak@example.org"  # the name typed on the form stays out
     assert mail["Subject"] == "Potrdite prijavo na novice – Mestna občina Novo mesto"
     assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert "Tedenske novice" in text_of(mail) and "Zapore cest" in text_of(mail)
@@ -297,7 +297,7 @@ def test_hostile_names_are_stored_as_text_and_escaped(client: TestClient, town: 
         assert subscriber is not None
         assert subscriber.name == '<script>alert("x")</script> Bcc: zrtev@example.org'
     assert mail["Bcc"] is None and "zrtev@example.org" not in town.smtp.handler.per_recipient()
-    assert "<script>" not in html_of(mail) and "&lt;script&gt;" in html_of(mail)
+    assert "script" not in html_of(mail) and "script" not in text_of(mail)
     prefs = client.get(path_of(links(town).preferences(subscriber.token_uid)))
     assert "<script>" not in prefs.text
 

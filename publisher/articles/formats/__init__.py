@@ -5,7 +5,8 @@ Callers need only ``parse_path`` (files and folders via ``iter_import_paths``) o
 """
 
 from publisher.articles.formats.detect import detect_format
-from publisher.articles.formats.feed_import import FeedFetchError, fetch_feed, parse_feed
+from publisher.articles.formats.feed_fetch import FeedFetchError, FetchPolicy, fetch_feed
+from publisher.articles.formats.feed_import import parse_feed
 from publisher.articles.formats.json_import import parse_json, parse_json_lines
 from publisher.articles.formats.office_export import parse_office_export
 from publisher.articles.formats.sources import (
@@ -18,6 +19,7 @@ from publisher.articles.formats.sources import (
 __all__ = [
     "MAX_FILE_BYTES",
     "FeedFetchError",
+    "FetchPolicy",
     "detect_format",
     "fetch_feed",
     "iter_import_paths",

@@ -37,8 +37,8 @@ def _looks_like_json_lines(text: str) -> bool:
     """True for several one-object lines; a (possibly broken) pretty-printed object is JSON."""
     try:
         json.loads(text)
-    except json.JSONDecodeError:
-        pass
+    except (json.JSONDecodeError, RecursionError):
+        pass  # too deep for one document; the JSON reader says so
     else:
         return False
     objects = 0
@@ -47,7 +47,7 @@ def _looks_like_json_lines(text: str) -> bool:
             continue
         try:
             value = json.loads(line)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             continue
         if isinstance(value, dict):
             objects += 1

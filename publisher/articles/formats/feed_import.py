@@ -1,13 +1,17 @@
 """RSS and Atom feeds of partner sites (tourist board, library, schools) as articles.
 
 feedparser is lenient with broken markup, which is what real feeds need; what it does not do
-is refuse entity tricks, so the bytes are checked with defusedxml first.
+is refuse entity tricks. So a feed is first decoded here, in whatever encoding it names (any
+number of BOMs, UTF-16, Shift_JIS …), re-encoded as UTF-8, and checked with defusedxml; and
+feedparser is given those very bytes, so nothing it reads escaped the check.
 """
 
 from __future__ import annotations
 
 import calendar
+import codecs
 import io
+import re
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -16,10 +20,8 @@ from zoneinfo import ZoneInfo
 
 import defusedxml.ElementTree
 import feedparser
-import httpx
 from defusedxml import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
 
-from publisher import __version__
 from publisher.articles.drafts import ArticleDraft, ParsedSource, Rejection, TopicRef
 from publisher.articles.sanitize import (
     html_to_text,
@@ -30,50 +32,7 @@ from publisher.articles.sanitize import (
 )
 
 FORMAT = "feed"
-USER_AGENT = f"publisher/{__version__}"
 ENTITIES_REFUSED = "feed declares XML entities; refused for safety"
-
-
-class FeedFetchError(Exception):
-    """A feed URL that could not be downloaded, with the reason in words."""
-
-    def __init__(self, url: str, reason: str) -> None:
-        self.url = url
-        self.reason = reason
-        super().__init__(f"{url}: {reason}")
-
-
-def fetch_feed(url: str, *, timeout: float = 20.0, max_bytes: int = 20_000_000) -> bytes:
-    """Download a feed, refusing error pages, hangs and anything larger than ``max_bytes``."""
-    headers = {"User-Agent": USER_AGENT}
-    try:
-        with (
-            httpx.Client(follow_redirects=True, timeout=timeout, headers=headers) as client,
-            client.stream("GET", url) as response,
-        ):
-            if response.status_code >= 400:
-                raise FeedFetchError(
-                    url, f"the server answered HTTP {response.status_code} {response.reason_phrase}"
-                )
-            declared = response.headers.get("Content-Length", "")
-            if declared.isdigit() and int(declared) > max_bytes:
-                raise FeedFetchError(url, _too_large(max_bytes))
-            chunks: list[bytes] = []
-            size = 0
-            for chunk in response.iter_bytes():
-                size += len(chunk)
-                if size > max_bytes:
-                    raise FeedFetchError(url, _too_large(max_bytes))
-                chunks.append(chunk)
-            return b"".join(chunks)
-    except httpx.TimeoutException as exc:
-        raise FeedFetchError(url, f"no answer within {timeout:g} seconds") from exc
-    except (httpx.HTTPError, httpx.InvalidURL) as exc:
-        raise FeedFetchError(url, f"could not download the feed: {exc}") from exc
-
-
-def _too_large(max_bytes: int) -> str:
-    return f"the feed is larger than {max_bytes / 1_000_000:g} MB"
 
 
 def parse_feed(
@@ -85,31 +44,93 @@ def parse_feed(
     and are stored as UTC.
     """
     parsed = ParsedSource(source=source, format=FORMAT)
-    if _declares_entities(data):
+    decoded = _as_utf8(data)
+    if isinstance(decoded, str):
+        parsed.rejections.append(Rejection(source, None, decoded))
+        return parsed
+    utf8, parsed.encoding = decoded
+    if _declares_entities(utf8):
         parsed.rejections.append(Rejection(source, None, ENTITIES_REFUSED))
         return parsed
     # A stream, never raw bytes: feedparser treats a bytes argument that names a file as a path.
-    feed = feedparser.parse(io.BytesIO(data), sanitize_html=True, resolve_relative_uris=True)
+    feed = feedparser.parse(io.BytesIO(utf8), sanitize_html=True, resolve_relative_uris=True)
     if not feed.version and not feed.entries:
-        problem = feed.get("bozo_exception") or "no RSS or Atom elements found"
-        parsed.rejections.append(Rejection(source, None, f"not a readable feed: {problem}"))
+        parsed.rejections.append(
+            Rejection(source, None, "not a readable feed: no RSS or Atom elements found")
+        )
         return parsed
-    parsed.encoding = feed.get("encoding") or parsed.encoding
     for number, entry in enumerate(feed.entries, 1):
         parsed.add(_draft_from_entry(entry, number, source, list(default_topics or [])))
     return parsed
 
 
-def _declares_entities(data: bytes) -> bool:
-    """True when the XML declares entities (billion laughs) or external references (XXE)."""
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+_UTF16_NO_BOM = ((b"<\x00?\x00", "utf-16-le"), (b"\x00<\x00?", "utf-16-be"))
+_DECLARED_ENCODING = re.compile(rb"\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._:-]{1,40})[\"']")
+_XML_DECLARATION = re.compile(r"\s*<\?xml[^>]*\?>")
+_ENTITY_DECLARATION = re.compile(r"<!ENTITY", re.IGNORECASE)
+_UTF8_DECLARATION = '<?xml version="1.0" encoding="utf-8"?>'
+
+
+def _as_utf8(data: bytes) -> tuple[bytes, str] | str:
+    """The feed as UTF-8 bytes declaring UTF-8, and the encoding it came in; or why not.
+
+    A BOM decides (XML's rule), then the encoding the declaration names, then UTF-8 and, as
+    feedparser would, Windows-1252. Extra BOMs after the first are dropped.
+    """
+    encoding = _encoding_of(data)
+    try:
+        text = data.decode(encoding)
+    except LookupError:
+        return f"the feed names an encoding that is not known ({encoding})"
+    except UnicodeDecodeError:
+        if _DECLARED_ENCODING.match(data) is not None or encoding != "utf-8":
+            return f"the feed is not valid {encoding} text"
+        encoding = "windows-1252"
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            return "the feed is neither UTF-8 nor Windows-1252 text; save it as UTF-8"
+    body = _XML_DECLARATION.sub("", text.lstrip("\ufeff \t\r\n"), count=1)
+    try:
+        return (_UTF8_DECLARATION + body).encode("utf-8"), encoding
+    except UnicodeEncodeError:
+        return f"the feed is not valid {encoding} text"
+
+
+def _encoding_of(data: bytes) -> str:
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            return encoding
+    for start, encoding in _UTF16_NO_BOM:
+        if data.startswith(start):
+            return encoding
+    declared = _DECLARED_ENCODING.match(data)
+    return declared.group(1).decode("ascii").lower() if declared else "utf-8"
+
+
+def _declares_entities(utf8: bytes) -> bool:
+    """True when the XML declares entities (billion laughs) or external references (XXE).
+
+    ``utf8`` is what :func:`_as_utf8` made, so expat can always read its encoding; XML too
+    broken for expat is refused if it so much as mentions an entity declaration.
+    """
     try:
         defusedxml.ElementTree.fromstring(
-            data, forbid_dtd=False, forbid_entities=True, forbid_external=True
+            utf8, forbid_dtd=False, forbid_entities=True, forbid_external=True
         )
     except (EntitiesForbidden, DTDForbidden, ExternalReferenceForbidden):
         return True
     except (ParseError, ValueError):
-        return False  # broken XML is feedparser's to judge; it copes with most of it
+        # Broken XML is feedparser's to judge (it copes with most of it), but not one that
+        # declares entities: feedparser's lenient parser would still read those.
+        return _ENTITY_DECLARATION.search(utf8.decode("utf-8")) is not None
     return False
 
 

@@ -24,6 +24,7 @@ from publisher.articles.sanitize import (
 from publisher.slugs import slug_problem
 
 DATE_HINT = "use ISO 8601, e.g. 2025-03-07"
+TOO_DEEP = "not an article: the JSON is nested too deeply"
 
 _WHITESPACE = re.compile(r"[ \t\r\n]*")
 _SLOVENIAN_DATE = re.compile(r"(\d{1,2})\s*\.\s*(\d{1,2})\s*\.\s*(\d{4})")
@@ -46,6 +47,9 @@ def parse_json(
         parsed.rejections.append(
             Rejection(source, exc.lineno, f"not valid JSON: {exc.msg} (column {exc.colno})")
         )
+        return parsed
+    except RecursionError:
+        parsed.rejections.append(Rejection(source, 1, TOO_DEEP))
         return parsed
     items = _located_items(text, document)
     if items is None:
@@ -75,8 +79,26 @@ def parse_json_lines(
                 Rejection(source, line, f"not valid JSON: {exc.msg} (column {exc.colno})")
             )
             continue
+        except RecursionError:
+            parsed.rejections.append(Rejection(source, line, TOO_DEEP))
+            continue
         _add_item(parsed, item, line, tz, list(default_topics or []))
     return parsed
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _without_controls(value: Any) -> Any:
+    """Every string in a decoded document without control characters (``\\u0000`` and
+    the like, which nobody types and PostgreSQL refuses in text)."""
+    if isinstance(value, str):
+        return _CONTROL.sub("", value)
+    if isinstance(value, list):
+        return [_without_controls(item) for item in value]
+    if isinstance(value, dict):
+        return {_without_controls(key): _without_controls(item) for key, item in value.items()}
+    return value
 
 
 def draft_from_object(item: dict[str, Any], source: str, *, tz: ZoneInfo) -> ArticleDraft:
@@ -89,6 +111,7 @@ def draft_from_object(item: dict[str, Any], source: str, *, tz: ZoneInfo) -> Art
 def _add_item(
     parsed: ParsedSource, item: Any, line: int, tz: ZoneInfo, default_topics: list[TopicRef]
 ) -> None:
+    item = _without_controls(item)
     try:
         parsed.drafts.append(_draft_from_item(item, parsed.source, line, tz, default_topics))
     except _ItemError as exc:

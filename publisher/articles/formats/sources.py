@@ -6,6 +6,8 @@ broken file in a folder does not stop the others from being imported.
 
 from __future__ import annotations
 
+import logging
+import re
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -15,6 +17,10 @@ from publisher.articles.formats.feed_import import parse_feed
 from publisher.articles.formats.json_import import parse_json, parse_json_lines
 from publisher.articles.formats.office_export import parse_office_export
 from publisher.decoding import UndecodableFile, decode_bytes
+
+log = logging.getLogger(__name__)
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 MAX_FILE_BYTES = 20_000_000
 """Larger files are not articles; reading them would only waste memory."""
@@ -29,8 +35,29 @@ _TEXT_PARSERS = {
 def parse_source(
     data: bytes, source: str, *, tz: ZoneInfo, default_topics: list[TopicRef] | None = None
 ) -> ParsedSource:
-    """Read one file's or feed's bytes into drafts and rejections; ``source`` names it."""
-    topics = list(default_topics or [])
+    """Read one file's or feed's bytes into drafts and rejections; ``source`` names it.
+
+    Whatever the bytes, this returns: a reader that fails on something nobody foresaw (a
+    file nested a million levels deep, say) costs that one file a rejection in words, and
+    the rest of the batch is still imported.
+    """
+    try:
+        return _parse_source(data, source, tz=tz, default_topics=list(default_topics or []))
+    except RecursionError:
+        return _rejected(source, "the file is nested too deeply to be an article file")
+    except Exception:
+        log.exception("the article importer failed on %s", source)
+        return _rejected(
+            source,
+            "could not be read: the importer met something in this file it cannot handle; "
+            "the file was skipped (the server log has the details)",
+        )
+
+
+def _parse_source(
+    data: bytes, source: str, *, tz: ZoneInfo, default_topics: list[TopicRef]
+) -> ParsedSource:
+    topics = default_topics
     try:
         text, encoding = decode_bytes(data, source)
     except UndecodableFile as exc:
@@ -49,6 +76,8 @@ def parse_source(
         return _rejected(
             source, "looks like XML or HTML but is not an RSS or Atom feed", encoding=encoding
         )
+    # Control characters (NUL first: PostgreSQL refuses it in text) are nothing anyone typed.
+    text = _CONTROL.sub("", text)
     parsed = _TEXT_PARSERS[kind](text, source, tz=tz, default_topics=topics)
     parsed.encoding = encoding
     return parsed

@@ -38,7 +38,6 @@ class ConfirmationSender:
             list_names=due.list_names,
             days=self.settings.confirm_token_days,
             email=due.email,
-            name=due.name,
             subscriber_id=due.subscriber_id,
             links=ConfirmationLinks(
                 confirm_url=links.confirm(due.token_uid, due.list_id),
@@ -53,7 +52,12 @@ class ConfirmationSender:
         If it still fails, the request's records are dropped so the resident can try again at
         once instead of waiting a day for a mail that never left.
         """
-        data = await run_in_threadpool(self.message, due, links)
+        try:
+            data = await run_in_threadpool(self.message, due, links)
+        except ValueError:  # a value that cannot go in a header: no mail, and no hold either
+            log.exception("confirmation mail to subscriber %s not built", due.subscriber_id)
+            await run_in_threadpool(_forget, engine, due)
+            return Outcome(Verdict.failed, None, "refused before sending")
         outcome = await self.outbox.send(due.email, data, retry_dropped=True)
         if outcome.verdict != Verdict.sent:
             log.warning(

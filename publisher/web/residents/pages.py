@@ -61,6 +61,7 @@ class ResidentServices:
                 settings.subscribe_limit_ip,
                 settings.subscribe_limit_address,
                 rate_limit_storage(settings),
+                mails_per_ip=settings.confirm_mail_limit_ip,
             ),
             sender=ConfirmationSender(settings, outbox),
         )

@@ -7,6 +7,7 @@ quietly whether a mail is due, and the mail leaves after the page (see ``mailer`
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass, field
 
@@ -17,13 +18,14 @@ from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
-from publisher.addresses import InvalidAddress, parse_address
+from publisher.addresses import InvalidAddress, needs_smtputf8, parse_address
 from publisher.db import session_scope
 from publisher.i18n import LANGUAGES, Language
 from publisher.subscribers.confirmation import (
     ConfirmationDue,
     SubscribeRequest,
     confirm_from_link,
+    forget_request,
     request_subscription,
 )
 from publisher.subscribers.models import MailingList
@@ -51,6 +53,7 @@ from publisher.web.residents.pages import (
     with_language,
 )
 
+log = logging.getLogger(__name__)
 router = APIRouter()
 
 MAX_EMAIL = 254
@@ -182,6 +185,12 @@ async def subscribe_submit(request: Request) -> Response:
     if form.errors:
         return _form_page(request, form, offer, lang, status_code=400)
     address = parse_address(form.email)
+    if needs_smtputf8(address.email) and await residents.sender.outbox.offers_smtputf8() is False:
+        form.errors["email"] = translations(lang).gettext(
+            "Our mail server cannot deliver to addresses with letters such as č, š or ž "
+            "before the @. Please enter another address."
+        )
+        return _form_page(request, form, offer, lang, status_code=400)
     decision = residents.limits.check_address(address.key)
     if not decision.allowed:
         return _too_many(request, lang, decision.retry_after)
@@ -196,11 +205,23 @@ async def subscribe_submit(request: Request) -> Response:
     )
     due = await run_in_threadpool(_request, request, subscribe_request)
     response = _check_your_mail(request, lang, form.email)
+    if due is not None and not residents.limits.check_mail(ip).allowed:
+        # The same page: the client learns nothing; the address may be asked for again later.
+        log.warning(
+            "confirmation mail to subscriber %s held back: client over its limit", due.subscriber_id
+        )
+        await run_in_threadpool(_forget, request, due)
+        due = None
     if due is not None:
         response.background = BackgroundTask(
             residents.sender.send, due, residents.links, request.app.state.engine
         )
     return response
+
+
+def _forget(request: Request, due: ConfirmationDue) -> None:
+    with session_scope(request.app.state.engine) as session:
+        forget_request(session, due)
 
 
 def _request(request: Request, subscribe_request: SubscribeRequest) -> ConfirmationDue | None:
