@@ -5,8 +5,9 @@ pattern and its largest body) and a small default for everything else, since eve
 route takes at most a form. A declared ``Content-Length`` over the limit is refused before a
 byte is read; a body streamed without one (chunked) is counted as it arrives and refused as
 soon as it passes the limit, so neither memory nor the multipart parser's temporary files
-ever hold more than the limit. Early refusals close the connection, so a client that keeps
-sending is not read any further.
+ever hold more than the limit. The connection stays open after the answer (uvicorn discards
+whatever else the client sends), so the client reads the 413 instead of a reset; a client
+that sends ``Expect: 100-continue`` is answered before it sends the body at all.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ class BodyTooLarge(HTTPException):
     parser's caller (FastAPI wraps other parsing errors as 400) lets it through as the 413."""
 
     def __init__(self, rule: BodyRule) -> None:
-        super().__init__(413, detail=_message(rule), headers={"Connection": "close"})
+        super().__init__(413, detail=_message(rule))
 
 
 def _size(limit: int) -> str:
@@ -57,11 +58,10 @@ def _message(rule: BodyRule) -> str:
 
 
 def refusal(rule: BodyRule) -> Response:
-    """The 413 answer for ``rule``; ``Connection: close`` so the rest is never read."""
-    headers = {"Connection": "close"}
+    """The 413 answer for ``rule``."""
     if rule.json:
-        return JSONResponse({"detail": _message(rule)}, status_code=413, headers=headers)
-    return PlainTextResponse(_message(rule) + "\n", status_code=413, headers=headers)
+        return JSONResponse({"detail": _message(rule)}, status_code=413)
+    return PlainTextResponse(_message(rule) + "\n", status_code=413)
 
 
 class BodyLimit:

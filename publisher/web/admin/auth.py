@@ -155,9 +155,7 @@ class StaffGate:
         ):
             refusal = NOT_SIGNED_IN
         if refusal is not None:
-            response = PlainTextResponse(
-                refusal + "\n", status_code=403, headers={"Connection": "close"}
-            )
+            response = PlainTextResponse(refusal + "\n", status_code=403)
             await response(scope, receive, send)
             return
         await self.app(scope, receive, send)
