@@ -8,9 +8,10 @@ site can neither read nor set. No server-side state, so it works behind several 
 A form's token is in its body, so it can only be checked once the body is read. What can be
 decided before, :func:`refuse_before_body` decides (the admin's gate calls it before a byte of
 an upload is read): the request carries our cookie, and the browser does not say it comes
-from another site (``Sec-Fetch-Site``, or for browsers without it ``Origin`` against ``Host``,
-as Go's ``CrossOriginProtection`` does). Clients that send neither header are not browsers,
-so no other site can make them post; the token check that follows still applies to them.
+from another site (``Sec-Fetch-Site``, or for browsers without it ``Origin`` against ``Host``
+and the site's ``base_url``, as Go's ``CrossOriginProtection`` does). Clients that send
+neither header are not browsers, so no other site can make them post; the token check that
+follows still applies to them.
 
 Usage in a route: ``token = csrf_token(request)`` for the form, ``attach_csrf_cookie(request,
 response)`` on the response, and ``Depends(require_csrf)`` on the POST handler. One-click
@@ -80,11 +81,17 @@ def refuse_before_body(connection: HTTPConnection) -> str | None:
             return FOREIGN
     else:
         origin = connection.headers.get("origin")
-        if origin is not None and urlsplit(origin).netloc != connection.headers.get("host"):
+        if origin is not None and urlsplit(origin).netloc not in _our_hosts(connection):
             return FOREIGN
     if not connection.cookies.get(COOKIE):
         return EXPIRED
     return None
+
+
+def _our_hosts(connection: HTTPConnection) -> set[str]:
+    """The host the request was sent to, and the site's own (a proxy may rewrite ``Host``)."""
+    base_url = connection.app.state.settings.base_url
+    return {connection.headers.get("host", ""), urlsplit(str(base_url)).netloc}
 
 
 async def require_csrf(request: Request) -> None:
