@@ -83,20 +83,19 @@ def staff_password(
 
 @staff_app.command("list")
 def staff_list(ctx: typer.Context) -> None:
-    """Every staff account, with its last login and whether it is locked."""
+    """Every staff account, with its last login."""
     from publisher.db import session_scope
     from publisher.staff.accounts import list_staff
 
     context = get_context(ctx)
     with session_scope(context.ready_engine()) as session:
-        table = Table("E-mail", "Name", "Active", "Last login", "Locked until", title="Staff")
+        table = Table("E-mail", "Name", "Active", "Last login", title="Staff")
         for account in list_staff(session):
             table.add_row(
                 safe(account.email),
                 safe(account.name),
                 "yes" if account.active else "no",
                 context.moment(account.last_login_at),
-                context.moment(account.locked_until),
             )
         console.print(table)
 

@@ -7,7 +7,7 @@ annotations at runtime.
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Column, Integer, String
+from sqlalchemy import Boolean, Column, ForeignKey, Integer, String
 from sqlmodel import Field, SQLModel
 
 from publisher.clock import utcnow
@@ -23,13 +23,31 @@ class StaffAccount(SQLModel, table=True):
     name: str = Field(default="", sa_column=Column(String(200), nullable=False))
     password_hash: str = Field(sa_column=Column(String(255), nullable=False))
     active: bool = Field(default=True, sa_column=Column(Boolean, nullable=False))
-    failed_logins: int = Field(default=0, sa_column=Column(Integer, nullable=False))
-    """Failed attempts since the last success; too many lock the account for a while."""
-    locked_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
     )
     last_login_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+
+
+class StaffSession(SQLModel, table=True):
+    """One signed-in browser: the cookie carries a random key, the database its hash, so that
+    logging out (or out everywhere, or a new password) ends the session for every copy of
+    the cookie."""
+
+    __tablename__ = "staff_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("staff_account.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    key_hash: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
+    """SHA-256 of the cookie's key: a copy of the database opens no session."""
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
+    expires_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
 
 
 class ApiToken(SQLModel, table=True):

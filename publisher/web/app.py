@@ -30,7 +30,11 @@ from publisher.jobs import JobRunner
 from publisher.resources import STATIC_DIR, WEB_TEMPLATES_DIR
 from publisher.web import archive, feeds, public
 from publisher.web.admin import install as install_admin
+from publisher.web.admin.auth import StaffGate
+from publisher.web.admin.subscribers import IMPORT_BODY_RULE
+from publisher.web.api import BODY_RULE as API_BODY_RULE
 from publisher.web.api import create_api
+from publisher.web.body import BodyLimit
 from publisher.web.clients import ClientAddressMiddleware
 from publisher.web.residents import install as install_residents_pages
 from publisher.web.security import SecurityHeadersMiddleware
@@ -93,8 +97,12 @@ def create_app(
     app.include_router(archive.router)
     app.mount("/api", create_api(settings, engine, senders), name="api")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.base_url.startswith("https://"))
+    # The last added runs first: headers on every answer, then who the client is, then who
+    # may post, then the size.
+    app.add_middleware(BodyLimit, rules=[IMPORT_BODY_RULE, API_BODY_RULE])
+    app.add_middleware(StaffGate)
     app.add_middleware(ClientAddressMiddleware, trusted_proxies=settings.trusted_proxies)
+    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.base_url.startswith("https://"))
 
     @app.exception_handler(HTTPException)
     async def plain_errors(request: Request, exc: HTTPException) -> Response:

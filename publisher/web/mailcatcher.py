@@ -25,6 +25,7 @@ from starlette.exceptions import HTTPException
 from publisher.config import Settings
 from publisher.delivery.catcher import CaughtMessage, MailStore
 from publisher.resources import WEB_TEMPLATES_DIR
+from publisher.web.body import BodyLimit
 from publisher.web.csrf import FIELD as CSRF_FIELD
 from publisher.web.csrf import attach_csrf_cookie, csrf_token, require_csrf
 from publisher.web.security import SecurityHeadersMiddleware
@@ -180,6 +181,7 @@ def create_mailcatcher_app(
         # /messages/abc or ?page=0: a wrong address, not an API error in JSON.
         return PlainTextResponse("Te strani ni.\n", status_code=404)
 
+    app.add_middleware(BodyLimit)  # its one form: a few bytes
     app.add_middleware(SecurityHeadersMiddleware)
     return app
 

@@ -1,10 +1,11 @@
-"""Rate limits: the subscribe form per client IP and per address, failed staff logins per client.
+"""Rate limits: the subscribe form per client IP and per address, failed staff logins.
 
 Built on the ``limits`` library (moving windows, so a burst at the turn of the hour does not
 get twice the allowance). Where the counts live is the ``ratelimit_storage`` setting
 (:func:`rate_limit_storage`): ``memory://`` by default, per server process, so a restart
 forgets them and N processes each allow the full rate; ``redis://…`` keeps them in one Redis
-that every web process shares, so the limit is the limit however many there are.
+that every web process shares, so the limit is the limit however many there are. Failed
+staff logins are throttled the same way (:class:`LoginThrottle`).
 
 The client a limit counts is the address :mod:`publisher.web.clients` decides (behind a
 reverse proxy, only one named in ``trusted_proxies`` may say who the client is).
@@ -59,6 +60,16 @@ class Allowance:
                 return RateDecision(False, max(1, math.ceil(reset - timestamp())))
         return RateDecision(True)
 
+    def wait(self, key: str) -> int:
+        """Seconds until one more attempt would be allowed (0: now), without counting one."""
+        waits = [
+            math.ceil(self._limiter.get_window_stats(item, self._namespace, key).reset_time)
+            - timestamp()
+            for item in self._items
+            if not self._limiter.test(item, self._namespace, key)
+        ]
+        return max(1, math.ceil(max(waits))) if waits else 0
+
     def has_room(self, key: str) -> bool:
         """Whether one more attempt would be allowed, without counting one."""
         return all(self._limiter.test(item, self._namespace, key) for item in self._items)
@@ -93,18 +104,70 @@ class SubscribeLimits:
         return self._mails_per_ip.hit(ip)
 
 
-class LoginThrottle:
-    """Failed staff logins per client address, so one machine cannot try many accounts.
+@dataclass(frozen=True)
+class Throttled:
+    """A login attempt refused before its password is looked at: which count is used up."""
 
-    Only failures count: ``allowed`` before checking a password, ``failed`` after a wrong one
-    (or a locked account). A successful login uses up nothing.
+    reason: str
+    retry_after: int
+
+
+class LoginThrottle:
+    """Failed staff logins, counted so that guessing is slow and nobody can lock staff out.
+
+    A lock on the account after a few wrong passwords (what this replaced) lets anyone keep
+    any staff member out, and answering it differently from an unknown address tells which
+    addresses have accounts. Instead, as OWASP's "device cookie" scheme and the big
+    providers do, failures are counted:
+
+    - per client address, over all accounts: one machine trying many accounts;
+    - per client address and typed account: one machine guessing one password;
+    - per typed account, over every client that is not a known device of it: many machines
+      (a botnet) guessing one password;
+    - per known device: a browser that signed in to the account before carries a signed
+      device cookie (:mod:`publisher.web.admin.auth`); its attempts are judged by its own
+      count only, so the staff member's own browser still gets in with the right password
+      whatever an attacker did from elsewhere, even from the same office network.
+
+    Counts are keyed by the address as typed (normalised), whether or not it has an account,
+    so a throttled unknown address looks exactly like a throttled staff member. Only failures
+    count: ``check`` before looking at the password, ``failed`` after a wrong one.
     """
 
-    def __init__(self, limits: str = "20/10 minutes", storage: Storage | None = None) -> None:
-        self._failures = Allowance("login-failures", limits, storage)
+    def __init__(
+        self,
+        per_client: str = "20/10 minutes",
+        per_client_account: str = "5/15 minutes",
+        per_account: str = "30/hour",
+        per_device: str = "10/15 minutes",
+        storage: Storage | None = None,
+    ) -> None:
+        storage = storage or MemoryStorage()
+        self._client = Allowance("login-client", per_client, storage)
+        self._client_account = Allowance("login-client-account", per_client_account, storage)
+        self._account = Allowance("login-account", per_account, storage)
+        self._device = Allowance("login-device", per_device, storage)
 
-    def allowed(self, client: str) -> bool:
-        return self._failures.has_room(client)
+    def _counts(
+        self, client: str, account: str, device: str | None
+    ) -> list[tuple[str, Allowance, str]]:
+        if device is not None:
+            return [("device", self._device, device)]
+        return [
+            ("client", self._client, client),
+            ("client and account", self._client_account, f"{client} {account}"),
+            ("account", self._account, account),
+        ]
 
-    def failed(self, client: str) -> None:
-        self._failures.hit(client)
+    def check(self, client: str, account: str, device: str | None = None) -> Throttled | None:
+        """Why this attempt must wait, or None; ``device`` is the id of a known device of
+        ``account`` (already checked by the caller), else None."""
+        for reason, allowance, key in self._counts(client, account, device):
+            wait = allowance.wait(key)
+            if wait:
+                return Throttled(reason, wait)
+        return None
+
+    def failed(self, client: str, account: str, device: str | None = None) -> None:
+        for _, allowance, key in self._counts(client, account, device):
+            allowance.hit(key)

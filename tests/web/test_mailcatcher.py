@@ -202,3 +202,21 @@ def test_browser_opens_the_list_clicks_a_message_and_no_script_runs(
         finally:
             browser.close()
     assert site.store.count() == 0
+
+
+def test_a_huge_form_to_the_catcher_is_refused_without_being_read(site: CatcherSite) -> None:
+    site.send("Ostane")
+    with httpx.Client(timeout=10) as browser:
+        browser.get(site.url + "/")  # the CSRF cookie
+
+        def huge() -> Iterator[bytes]:
+            for _ in range(10):
+                yield b"x" * (64 * 1024)
+
+        response = browser.post(
+            f"{site.url}/clear",
+            content=huge(),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+    assert response.status_code == 413
+    assert site.store.count() == 1

@@ -1,60 +1,81 @@
-"""Staff sessions: login, logout, and the check every ``/admin`` route makes first.
+"""Staff sessions: login, logout, and the checks every ``/admin`` request passes first.
 
-A session is a signed cookie (itsdangerous, the site's secret, its own salt) holding the
-account id and a fingerprint of its password hash, for at most :data:`SESSION_MAX_AGE`.
-Nothing is kept on the server, so any number of web processes share sessions; removing an
-account or changing its password ends its sessions at their next request, and logging out
-deletes the cookie. The cookie is ``HttpOnly``, ``SameSite=Lax`` and ``Secure`` on https.
+A session is a row in the database (:mod:`publisher.staff.sessions`) whose random key the
+browser holds in a signed cookie (``HttpOnly``, ``SameSite=Lax``, ``Secure`` on https, at
+most :data:`~publisher.staff.sessions.SESSION_MAX_AGE`). Logging out deletes the row, so a
+copy of the cookie taken before opens nothing afterwards; "log out everywhere" deletes every
+session of the account, as does a new password or removing the account.
 
-Strangers asking for a page are sent to the login page; strangers posting a form get 403.
-Wrong passwords count per account (see :mod:`publisher.staff.accounts`, which locks it) and
-per client address (:class:`publisher.web.ratelimit.LoginThrottle`), so one address cannot
-try many accounts.
+:class:`StaffGate` decides who may post before a byte of the body is read: a form to any
+admin route but the login page needs a live session, and every admin form must come from
+our own pages as far as the headers tell (:func:`publisher.web.csrf.refuse_before_body`). A
+stranger's upload is refused at once instead of being spooled to disk first; the token in
+the form is checked as before once the (size-limited) body has been read.
+
+Login guessing is slowed per client and per account by
+:class:`publisher.web.ratelimit.LoginThrottle`, which never locks the staff member's own
+browser out (see there), and every answer to a wrong or throttled attempt is the same for a
+known and an unknown address, after the same one password verification. Sign-ins, failures,
+throttling and logouts are logged (logger ``publisher.web.admin.auth``; throttling at
+WARNING) with the address typed and the client's.
 """
 
 from __future__ import annotations
 
+import logging
+import secrets
 from datetime import timedelta
 from typing import Annotated
 from urllib.parse import urlencode, urlunsplit
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 from itsdangerous import BadData, URLSafeTimedSerializer
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from publisher.staff.accounts import (
-    AccountLocked,
-    LoginRefused,
-    authenticate,
-    session_fingerprint,
-)
+from publisher.db import session_scope
+from publisher.staff.accounts import LoginRefused, authenticate, verify_nothing
 from publisher.staff.models import StaffAccount
-from publisher.web.admin.render import engine_of, render, settings_of, when
+from publisher.staff.sessions import (
+    SESSION_MAX_AGE,
+    close_all_sessions,
+    close_session,
+    open_session,
+    session_account,
+)
+from publisher.web.admin.render import engine_of, render, settings_of
 from publisher.web.clients import client_address
-from publisher.web.csrf import require_csrf
+from publisher.web.csrf import refuse_before_body, require_csrf
 from publisher.web.ratelimit import LoginThrottle
 
 SESSION_COOKIE = "publisher_staff"
-SESSION_MAX_AGE = timedelta(hours=8)
-"""A working day: staff log in again the next morning."""
+DEVICE_COOKIE = "publisher_device"
+DEVICE_MAX_AGE = timedelta(days=365)
+"""How long a browser that signed in stays a known device of its account."""
 LOGIN_PATH = "/admin/login"
+LOGOUT_PATH = "/admin/logout"
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+NOT_SIGNED_IN = "Za to dejanje se morate prijaviti."
+WRONG = "Napačen e-poštni naslov ali geslo."
+THROTTLED = "Preveč neuspelih prijav. Poskusite znova čez nekaj minut."
 
+log = logging.getLogger(__name__)
 router = APIRouter()
 
 
-def _serializer(request: Request) -> URLSafeTimedSerializer:
+def _serializer(request: Request, purpose: str) -> URLSafeTimedSerializer:
     secret = settings_of(request).secret
-    return URLSafeTimedSerializer(secret, salt="publisher.staff-session")
+    return URLSafeTimedSerializer(secret, salt=f"publisher.staff-{purpose}")
 
 
-def start_session(request: Request, response: Response, account: StaffAccount) -> None:
-    value = _serializer(request).dumps([account.id, session_fingerprint(account)])
+def _cookie(request: Request, response: Response, name: str, value: str, age: timedelta) -> None:
     response.set_cookie(
-        SESSION_COOKIE,
-        str(value),
-        max_age=int(SESSION_MAX_AGE.total_seconds()),
+        name,
+        value,
+        max_age=int(age.total_seconds()),
         httponly=True,
         samesite="lax",
         secure=request.url.scheme == "https",
@@ -62,30 +83,31 @@ def start_session(request: Request, response: Response, account: StaffAccount) -
     )
 
 
-def end_session(response: Response) -> None:
-    response.delete_cookie(SESSION_COOKIE, path="/admin", httponly=True, samesite="lax")
-
-
-def current_staff(request: Request) -> StaffAccount | None:
-    """The logged-in account, or None for a missing, forged, expired or outdated cookie."""
-    cached = getattr(request.state, "staff", None)
-    if cached is not None:
-        return cached  # type: ignore[no-any-return]
+def _session_key(request: Request) -> str | None:
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie or len(cookie) > 500:
         return None
     try:
-        payload = _serializer(request).loads(cookie, max_age=int(SESSION_MAX_AGE.total_seconds()))
-        account_id, fingerprint = payload
-    except (BadData, TypeError, ValueError):
+        key = _serializer(request, "session").loads(
+            cookie, max_age=int(SESSION_MAX_AGE.total_seconds())
+        )
+    except BadData:
         return None
-    if not isinstance(account_id, int) or not isinstance(fingerprint, str):
+    return key if isinstance(key, str) else None
+
+
+def current_staff(request: Request) -> StaffAccount | None:
+    """The logged-in account, or None for a missing, forged, expired or ended session."""
+    cached = getattr(request.state, "staff", None)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    key = _session_key(request)
+    if key is None:
         return None
     with Session(engine_of(request), expire_on_commit=False) as session:
-        account = session.get(StaffAccount, account_id)
-    if account is None or not account.active or session_fingerprint(account) != fingerprint:
-        return None
-    request.state.staff = account
+        account = session_account(session, key)
+    if account is not None:
+        request.state.staff = account
     return account
 
 
@@ -98,10 +120,46 @@ def require_staff(request: Request) -> StaffAccount:
         target = urlunsplit(("", "", request.url.path, request.url.query, ""))
         location = f"{LOGIN_PATH}?{urlencode({'next': target}, safe='/')}"
         raise HTTPException(status_code=303, detail="Prijavite se.", headers={"Location": location})
-    raise HTTPException(status_code=403, detail="Za to dejanje se morate prijaviti.")
+    raise HTTPException(status_code=403, detail=NOT_SIGNED_IN)
 
 
 Staff = Annotated[StaffAccount, Depends(require_staff)]
+
+
+class StaffGate:
+    """ASGI middleware: admin forms from strangers or other sites are refused before their
+    body is read (FastAPI reads a route's form before any of its dependencies run).
+
+    The login and logout forms need no session; every other admin form does. The full CSRF
+    token check still runs in the route, on the body the size limit let through.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        if (
+            scope["type"] != "http"
+            or scope["method"] not in UNSAFE_METHODS
+            or not (path == "/admin" or path.startswith("/admin/"))
+        ):
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        refusal = refuse_before_body(request)
+        needs_session = path not in (LOGIN_PATH, LOGOUT_PATH)
+        if (
+            refusal is None
+            and needs_session
+            and not await run_in_threadpool(current_staff, request)
+        ):
+            refusal = NOT_SIGNED_IN
+        if refusal is not None:
+            response = PlainTextResponse(refusal + "\n", status_code=403)
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
 
 
 def _safe_next(value: str | None) -> str:
@@ -115,6 +173,22 @@ def _client(request: Request) -> str:
     return client_address(request) or "unknown"
 
 
+def _known_device(request: Request, typed: str) -> str | None:
+    """The id of this browser if it signed in to the account ``typed`` before, else None."""
+    cookie = request.cookies.get(DEVICE_COOKIE)
+    if not cookie or len(cookie) > 500:
+        return None
+    try:
+        email, device = _serializer(request, "device").loads(
+            cookie, max_age=int(DEVICE_MAX_AGE.total_seconds())
+        )
+    except (BadData, TypeError, ValueError):
+        return None
+    if email != typed or not isinstance(device, str):
+        return None
+    return device
+
+
 @router.get("/admin/login")
 def login_page(request: Request, next: str | None = None, odjava: int = 0) -> Response:
     if current_staff(request) is not None:
@@ -125,19 +199,20 @@ def login_page(request: Request, next: str | None = None, odjava: int = 0) -> Re
     )
 
 
-@router.post("/admin/login", dependencies=[Depends(require_csrf)])
+@router.post(LOGIN_PATH, dependencies=[Depends(require_csrf)])
 def login(
     request: Request,
     email: Annotated[str, Form(max_length=320)] = "",
     password: Annotated[str, Form(max_length=1000)] = "",
     next: Annotated[str, Form(max_length=2000)] = "/admin",
 ) -> Response:
-    settings = settings_of(request)
     throttle: LoginThrottle = request.app.state.admin.throttle
     client = _client(request)
+    typed = email.strip().lower()
+    device = _known_device(request, typed)
 
-    def refused(message: str, status_code: int) -> Response:
-        return render(
+    def refused(message: str, status_code: int, retry_after: int = 0) -> Response:
+        response = render(
             request,
             "admin/login.html",
             staff=None,
@@ -147,35 +222,79 @@ def login(
             error=message,
             email=email,
         )
+        if retry_after:
+            response.headers["Retry-After"] = str(retry_after)
+        return response
 
-    if not throttle.allowed(client):
-        return refused(
-            "Preveč neuspelih prijav s tega računalnika. Poskusite znova čez nekaj minut.", 429
-        )
-    with Session(engine_of(request), expire_on_commit=False) as session:
+    throttled = throttle.check(client, typed, device)
+    if throttled is not None:
+        verify_nothing(password)  # as long as a checked attempt, known address or not
+        log.info("staff sign-in refused, throttled: account=%r client=%s", typed, client)
+        return refused(THROTTLED, 429, throttled.retry_after)
+    with session_scope(engine_of(request)) as session:
         try:
             account = authenticate(session, email, password)
-        except AccountLocked as exc:
-            session.commit()
-            throttle.failed(client)
-            until = when(settings, exc.until)
-            return refused(
-                "Račun je zaradi preveč napačnih gesel začasno zaklenjen "
-                f"(do {until}). Poskusite pozneje ali prosite skrbnika za novo geslo.",
-                423,
-            )
         except LoginRefused:
-            session.commit()
-            throttle.failed(client)
-            return refused("Napačen e-poštni naslov ali geslo.", 401)
-        session.commit()
+            account = None
+        if account is not None:
+            key = open_session(session, account)
+    if account is None:
+        throttle.failed(client, typed, device)
+        log.info("staff sign-in failed: account=%r client=%s", typed, client)
+        now_throttled = throttle.check(client, typed, device)
+        if now_throttled is not None:
+            log.warning(
+                "staff sign-in throttled for %d s (too many failures per %s): "
+                "account=%r client=%s known_device=%s",
+                now_throttled.retry_after,
+                now_throttled.reason,
+                typed,
+                client,
+                device is not None,
+            )
+        return refused(WRONG, 401)
+    log.info("staff sign-in: account=%r client=%s", account.email, client)
     response = RedirectResponse(_safe_next(next), status_code=303)
-    start_session(request, response, account)
+    _cookie(request, response, SESSION_COOKIE, _signed(request, "session", key), SESSION_MAX_AGE)
+    device_value = [account.email, device or secrets.token_urlsafe(16)]
+    _cookie(
+        request, response, DEVICE_COOKIE, _signed(request, "device", device_value), DEVICE_MAX_AGE
+    )
     return response
 
 
-@router.post("/admin/logout", dependencies=[Depends(require_csrf)])
-def logout(request: Request) -> Response:
+def _signed(request: Request, purpose: str, value: object) -> str:
+    return str(_serializer(request, purpose).dumps(value))
+
+
+def _logged_out(request: Request) -> Response:
     response = RedirectResponse(f"{LOGIN_PATH}?{urlencode({'odjava': 1})}", status_code=303)
-    end_session(response)
+    response.delete_cookie(SESSION_COOKIE, path="/admin", httponly=True, samesite="lax")
     return response
+
+
+@router.post(LOGOUT_PATH, dependencies=[Depends(require_csrf)])
+def logout(request: Request) -> Response:
+    """End this session on the server: a copy of the cookie opens nothing afterwards."""
+    key = _session_key(request)
+    account = current_staff(request)
+    if key is not None:
+        with session_scope(engine_of(request)) as session:
+            close_session(session, key)
+    if account is not None:
+        log.info("staff logout: account=%r client=%s", account.email, _client(request))
+    return _logged_out(request)
+
+
+@router.post(f"{LOGOUT_PATH}/everywhere", dependencies=[Depends(require_csrf)])
+def logout_everywhere(request: Request, staff: Staff) -> Response:
+    """End every session of this staff member, in every browser (a lost phone, a shared PC)."""
+    with session_scope(engine_of(request)) as session:
+        ended = close_all_sessions(session, staff)
+    log.info(
+        "staff logout everywhere: account=%r client=%s sessions=%d",
+        staff.email,
+        _client(request),
+        ended,
+    )
+    return _logged_out(request)

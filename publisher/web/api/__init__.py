@@ -3,7 +3,7 @@
 A sub-application mounted at ``/api`` with its own OpenAPI document (``/api/openapi.json``)
 and docs page (``/api/docs``), JSON errors and bearer-token authentication. It is thin: every
 route calls the same domain functions as the CLI. One module per concept: ``schemas`` (the
-shapes), ``body`` (the size limit), ``errors``, ``auth`` (bearer tokens), the routes by what
+shapes), ``errors``, ``auth`` (bearer tokens), the routes by what
 they serve (``articles``, ``topics``, ``lists``, ``editions``) and ``docs``.
 """
 
@@ -17,9 +17,9 @@ from publisher.config import Settings
 from publisher.delivery.runner import Senders
 from publisher.web.api import articles, editions, lists, topics
 from publisher.web.api.auth import require_token
-from publisher.web.api.body import BodySizeLimit
 from publisher.web.api.docs import install_docs
 from publisher.web.api.errors import validation_errors
+from publisher.web.body import BodyRule
 
 DESCRIPTION = """\
 The API the municipality's CMS pushes articles through, and reads topics, lists and digest
@@ -41,6 +41,11 @@ record is kept (PUT with `"status": "published"` brings it back).
 """
 
 
+BODY_RULE = BodyRule(r"/api/.*", 2 * 1024 * 1024, json=True)
+"""Request bodies of the API (413 beyond): a long article with tables fits many times.
+The app's one :class:`~publisher.web.body.BodyLimit` enforces it."""
+
+
 def create_api(settings: Settings, engine: Engine, senders: Senders) -> FastAPI:
     """The ``/api`` sub-application (mount it at ``/api``); every route needs a token."""
     api = FastAPI(
@@ -58,5 +63,4 @@ def create_api(settings: Settings, engine: Engine, senders: Senders) -> FastAPI:
         api.include_router(routes.router, dependencies=[Depends(require_token)])
     api.add_exception_handler(RequestValidationError, validation_errors)
     install_docs(api)
-    api.add_middleware(BodySizeLimit)
     return api
