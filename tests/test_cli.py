@@ -203,7 +203,8 @@ for module in pkgutil.iter_modules(package.__path__):
 def test_article_titles_with_control_characters_are_shown_not_obeyed(
     workdir: Path, tmp_path: Path
 ) -> None:
-    """An imported title is outside text: its ESC and bidi overrides are shown as escapes."""
+    """An imported title is outside text: the import drops its control characters, and what
+    is left (a bidi override, Rich markup) is shown as text by every view, never obeyed."""
     assert run("init")[0] == 0
     items = [
         {
@@ -221,6 +222,6 @@ def test_article_titles_with_control_characters_are_shown_not_obeyed(
         assert code == 0, args
         assert not {"\x1b", "\x07", "\u202e"} & set(out), (args, out)
     code, out, _ = run("articles", "list")
-    assert r"\x1b]0;pwned\x07" in out and "[bold]ceste[/bold]" in out
+    assert "pwned" in out and "[bold]ceste[/bold]" in out
     listed = json.loads(run("articles", "list", "--json")[1])
-    assert listed[0]["title"].startswith("Zapora\x1b[2J")  # the data itself is kept as stored
+    assert listed[0]["title"].startswith("Zapora") and "\x1b" not in listed[0]["title"]
