@@ -18,6 +18,7 @@ from publisher.delivery.runner import Senders
 from publisher.web.api import articles, editions, lists, topics
 from publisher.web.api.auth import require_token
 from publisher.web.api.body import BodySizeLimit
+from publisher.web.api.dependencies import no_nul_in_url
 from publisher.web.api.docs import install_docs
 from publisher.web.api.errors import validation_errors
 
@@ -55,7 +56,9 @@ def create_api(settings: Settings, engine: Engine, senders: Senders) -> FastAPI:
     api.state.engine = engine
     api.state.senders = senders
     for routes in (articles, topics, lists, editions):
-        api.include_router(routes.router, dependencies=[Depends(require_token)])
+        api.include_router(
+            routes.router, dependencies=[Depends(require_token), Depends(no_nul_in_url)]
+        )
     api.add_exception_handler(RequestValidationError, validation_errors)
     install_docs(api)
     api.add_middleware(BodySizeLimit)

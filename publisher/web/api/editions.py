@@ -28,8 +28,8 @@ from publisher.links import archive_url
 from publisher.subscribers.lists import ListNotFound, get_list
 from publisher.subscribers.models import MailingList
 from publisher.web.api.auth import Caller
-from publisher.web.api.dependencies import Db, settings_of
-from publisher.web.api.errors import problem_at, unprocessable
+from publisher.web.api.dependencies import MAX_ROW_ID, Db, settings_of
+from publisher.web.api.errors import documented, problem_at, unprocessable
 from publisher.web.api.schemas import EditionOut, EditionRequest
 
 router = APIRouter()
@@ -56,7 +56,11 @@ def _edition_out(session: Session, settings: Settings, edition: Edition) -> Edit
 
 
 @router.get(
-    "/editions", response_model=list[EditionOut], tags=["editions"], summary="List editions"
+    "/editions",
+    response_model=list[EditionOut],
+    tags=["editions"],
+    summary="List editions",
+    responses=documented(404, 422),
 )
 def editions(
     request: Request,
@@ -75,10 +79,16 @@ def editions(
 
 
 @router.get(
-    "/editions/{key:path}", response_model=EditionOut, tags=["editions"], summary="Read an edition"
+    "/editions/{key:path}",
+    response_model=EditionOut,
+    tags=["editions"],
+    summary="Read an edition",
+    responses=documented(404),
 )
 def edition(request: Request, session: Db, key: str) -> EditionOut:
     """One edition by id or by LIST/PERIOD (`tedenske-novice/2025-W10`)."""
+    if key.strip().isdigit() and int(key) > MAX_ROW_ID:
+        raise HTTPException(404, detail=f"no edition {key}")
     try:
         found = get_edition(session, key)
     except EditionNotFound as exc:
@@ -94,7 +104,7 @@ def edition(request: Request, session: Db, key: str) -> EditionOut:
     tags=["editions"],
     responses={
         200: {"description": "Already approved: nothing new was done."},
-        409: {"description": "No articles in the period: no edition, nothing sent."},
+        **documented(400, 409, 413, 422),
     },
 )
 def approve_edition(

@@ -1,0 +1,97 @@
+"""The CMS API fuzzed from its OpenAPI document: no input gets a 500, every status is documented.
+
+Schemathesis reads ``/api/openapi.json`` from the real app under uvicorn and runs all its phases
+against it with a real token and a database holding a list and articles: the schema's examples,
+the coverage of each field's edges, random fuzzing, and stateful sequences that follow the
+links between operations (POST an article, then read, replace and withdraw it). The number of
+examples is bounded so the suite stays quick; ``CI=true`` selects the smaller profile.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import hypothesis
+import pytest
+import schemathesis
+from hypothesis import HealthCheck
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+from sqlalchemy.engine import Engine
+
+from publisher.db import session_scope
+from publisher.staff.api_tokens import create_token
+from publisher.subscribers.lists import create_list
+from tests.feeds.helpers import add_articles, draft
+from tests.web.conftest import LiveSite
+
+hypothesis.settings.register_profile(
+    "api-fuzz",
+    max_examples=25,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=list(HealthCheck),
+    database=None,
+)
+hypothesis.settings.register_profile(
+    "api-fuzz-ci", hypothesis.settings.get_profile("api-fuzz"), max_examples=8
+)
+PROFILE = hypothesis.settings.get_profile(
+    "api-fuzz-ci" if os.environ.get("CI") == "true" else "api-fuzz"
+)
+
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
+
+
+@pytest.fixture
+def api_schema(live_site: LiveSite, engine: Engine) -> Iterator[Any]:
+    with session_scope(engine) as session:
+        _, secret = create_token(session, "cms")
+    add_articles(engine, *(draft(n, topics=("promet",) if n % 2 else ()) for n in range(1, 6)))
+    with session_scope(engine) as session:
+        create_list(session, "tedenske-novice", "Tedenske novice")
+        create_list(session, "promet", "Promet", topics=["promet"])
+    schema = schemathesis.openapi.from_url(live_site.url + "/api/openapi.json")
+    schema.config.update(
+        base_url=live_site.url + "/api", headers={"Authorization": f"Bearer {secret}"}
+    )
+    schema.config.generation.update(max_examples=PROFILE.max_examples)
+    yield schema
+
+
+schema = schemathesis.pytest.from_fixture("api_schema")
+
+
+@pytest.fixture(autouse=True)
+def _node_id_for_schemathesis(request: pytest.FixtureRequest) -> None:
+    """Schemathesis 4 renames the test after each operation through ``node._nodeid``, which
+    pytest 9.2 no longer has; giving it one keeps its reporting working."""
+    if not hasattr(request.node, "_nodeid"):
+        request.node._nodeid = request.node.nodeid
+
+
+@schema.parametrize()
+@hypothesis.settings(PROFILE)
+def test_no_input_gets_a_server_error_and_every_status_is_documented(case: Any) -> None:
+    case.call_and_validate(checks=CHECKS)
+
+
+def test_sequences_of_calls_following_the_links_never_fail(api_schema: Any) -> None:
+    machine = api_schema.as_state_machine()
+
+    class Checked(machine):  # type: ignore[misc, valid-type]
+        def validate_response(self, response: Any, case: Any, **kwargs: Any) -> None:
+            case.validate_response(response, checks=CHECKS)
+
+    Checked.run(settings=hypothesis.settings(PROFILE, stateful_step_count=6))
