@@ -13,6 +13,7 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import hypothesis
 import pytest
 import schemathesis
@@ -95,3 +96,38 @@ def test_sequences_of_calls_following_the_links_never_fail(api_schema: Any) -> N
             case.validate_response(response, checks=CHECKS)
 
     Checked.run(settings=hypothesis.settings(PROFILE, stateful_step_count=6))
+
+
+# --- the site's own pages: a small sweep of odd path segments ---------------------------------
+
+ODD_SEGMENTS = ["%00", "a%00b", "99999999999999999999", "9223372036854775808", "%ff%fe", "x" * 2000]
+PAGES = [
+    "/articles/{}",
+    "/topics/{}",
+    "/archive/{}/{}",
+    "/archive/novice/{}",
+    "/archive/novice/{}/message.html",
+    "/archive/novice/{}/message.txt",
+    "/feeds/archive/{}/rss.xml",
+    "/feeds/topics/{}/atom.xml",
+    "/feeds/topics/promet/archive/{}/rss.xml",
+    "/?page={}",
+    "/archive?page={}",
+]
+
+
+def test_odd_path_segments_on_the_sites_pages_are_not_found_never_a_server_error(
+    live_site: LiveSite, engine: Engine
+) -> None:
+    add_articles(engine, *(draft(n, topics=("promet",)) for n in range(1, 4)))
+    with session_scope(engine) as session:
+        create_list(session, "novice", "Novice")
+    answers: dict[str, int] = {}
+    with httpx.Client(base_url=live_site.url) as client:
+        for page in PAGES:
+            for segment in ODD_SEGMENTS:
+                path = page.format(segment, segment)
+                answers[path] = client.get(path).status_code
+    assert {path: code for path, code in answers.items() if code >= 500} == {}
+    assert answers["/articles/99999999999999999999"] == 404
+    assert answers["/archive/novice/a%00b"] == 404

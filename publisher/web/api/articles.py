@@ -31,7 +31,7 @@ from publisher.feeds.websub import notify_hub_of_changes
 from publisher.links import article_url
 from publisher.staff.models import ApiToken
 from publisher.web.api.auth import Caller
-from publisher.web.api.dependencies import MAX_ROW_ID, Db, settings_of
+from publisher.web.api.dependencies import Db, settings_of
 from publisher.web.api.errors import documented, problem_at, unprocessable
 from publisher.web.api.schemas import MAX_OFFSET, ArticleIn, ArticleOut, Day
 
@@ -45,8 +45,6 @@ def _article_out(article: Article, settings: Settings) -> ArticleOut:
 
 
 def _find_article(session: Session, key: str) -> Article:
-    if key.strip().isdigit() and int(key) > MAX_ROW_ID:
-        raise HTTPException(404, detail=f"no article with id {key}")
     try:
         return get_article(session, key)
     except ArticleNotFound:

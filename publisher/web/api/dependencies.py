@@ -39,10 +39,6 @@ def no_nul_in_url(request: Request) -> None:
         raise RequestValidationError(problems)
 
 
-MAX_ROW_ID = 2**31 - 1
-"""Largest id a row can have (PostgreSQL ``integer``): a larger number names nothing."""
-
-
 def settings_of(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings

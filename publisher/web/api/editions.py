@@ -28,7 +28,7 @@ from publisher.links import archive_url
 from publisher.subscribers.lists import ListNotFound, get_list
 from publisher.subscribers.models import MailingList
 from publisher.web.api.auth import Caller
-from publisher.web.api.dependencies import MAX_ROW_ID, Db, settings_of
+from publisher.web.api.dependencies import Db, settings_of
 from publisher.web.api.errors import documented, problem_at, unprocessable
 from publisher.web.api.schemas import EditionOut, EditionRequest
 
@@ -87,8 +87,6 @@ def editions(
 )
 def edition(request: Request, session: Db, key: str) -> EditionOut:
     """One edition by id or by LIST/PERIOD (`tedenske-novice/2025-W10`)."""
-    if key.strip().isdigit() and int(key) > MAX_ROW_ID:
-        raise HTTPException(404, detail=f"no edition {key}")
     try:
         found = get_edition(session, key)
     except EditionNotFound as exc:
