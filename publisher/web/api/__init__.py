@@ -39,6 +39,10 @@ record is kept (PUT with `"status": "published"` brings it back).
 
 **Errors** are JSON: `{"detail": ...}`; a 422 lists each problem with its location
 (`loc`, e.g. `["body", "title"]`) and message. Request bodies are limited to 2 MiB (413).
+
+**Limits.** `offset` up to 1 000 000; dates and moments between 1900 and 2199; no NUL character
+in any text, path or query; topic slugs of lowercase letters, digits and single hyphens. A
+lookup by a number past any row's id is a 404.
 """
 
 

@@ -35,6 +35,11 @@ from publisher.web.api.schemas import EditionOut, EditionRequest
 router = APIRouter()
 
 
+def _read_edition(expression: str) -> dict[str, object]:
+    """An OpenAPI link to the edition an answer names, so clients and fuzzers can follow it."""
+    return {"operationId": "read_edition", "parameters": {"key": expression}}
+
+
 def _edition_out(session: Session, settings: Settings, edition: Edition) -> EditionOut:
     mailing_list = session.get(MailingList, edition.list_id)
     assert mailing_list is not None
@@ -60,7 +65,8 @@ def _edition_out(session: Session, settings: Settings, edition: Edition) -> Edit
     response_model=list[EditionOut],
     tags=["editions"],
     summary="List editions",
-    responses=documented(404, 422),
+    responses={200: {"links": {"ReadFirstEdition": _read_edition("$response.body#/0/id")}}}
+    | documented(404, 422),
 )
 def editions(
     request: Request,
@@ -83,6 +89,7 @@ def editions(
     response_model=EditionOut,
     tags=["editions"],
     summary="Read an edition",
+    operation_id="read_edition",
     responses=documented(404),
 )
 def edition(request: Request, session: Db, key: str) -> EditionOut:
@@ -101,7 +108,11 @@ def edition(request: Request, session: Db, key: str) -> EditionOut:
     summary="Approve and send an edition",
     tags=["editions"],
     responses={
-        200: {"description": "Already approved: nothing new was done."},
+        200: {
+            "description": "Already approved: nothing new was done.",
+            "links": {"ReadEdition": _read_edition("$response.body#/id")},
+        },
+        202: {"links": {"ReadEdition": _read_edition("$response.body#/id")}},
         **documented(400, 409, 413, 422),
     },
 )

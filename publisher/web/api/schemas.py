@@ -102,7 +102,7 @@ class ArticleIn(RequestBody):
         default=None,
         max_length=480,
         pattern=r"^https?://\S+$",
-        description="The article's page on the CMS's site, if any.",
+        description="The article's page on the CMS's site, if any (at most 480 characters).",
     )
     topics: list[TopicNameText | TopicIn] = Field(
         default_factory=list, max_length=50, examples=[["Promet"]]
