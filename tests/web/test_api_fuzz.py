@@ -36,7 +36,7 @@ hypothesis.settings.register_profile(
     "api-fuzz",
     max_examples=25,
     deadline=None,
-    derandomize=True,
+    derandomize=True,  # the same examples on every run: a CI failure reproduces locally
     suppress_health_check=list(HealthCheck),
     database=None,
 )
@@ -57,6 +57,8 @@ CHECKS = [
 
 @pytest.fixture
 def api_schema(live_site: LiveSite, engine: Engine) -> Iterator[Any]:
+    """The served OpenAPI document, with a real token, articles, two lists and an edition, so
+    that lookups can succeed and the links between operations lead somewhere."""
     with session_scope(engine) as session:
         _, secret = create_token(session, "cms")
     add_articles(engine, *(draft(n, topics=("promet",) if n % 2 else ()) for n in range(1, 6)))
