@@ -26,6 +26,10 @@ from sqlmodel import Session, SQLModel
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
+MAX_ROW_ID = 2**31 - 1
+"""Largest id a row can have (PostgreSQL ``integer``): a lookup by a larger number finds nothing
+rather than overflowing the query."""
+
 # Named constraints let Alembic alter tables later (SQLite batch mode needs the names).
 SQLModel.metadata.naming_convention = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",

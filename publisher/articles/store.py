@@ -21,6 +21,7 @@ from publisher.articles.drafts import ArticleDraft, TopicRef
 from publisher.articles.models import Article, ArticleStatus, ArticleTopic, new_article_uid
 from publisher.articles.sanitize import slugify_title
 from publisher.clock import utcnow
+from publisher.db import MAX_ROW_ID
 from publisher.slugs import check_slug
 from publisher.topics import Topic
 
@@ -250,7 +251,7 @@ def get_article(session: Session, key: str | int) -> Article:
     text = str(key).strip()
     query = select(Article).options(selectinload(Article.topics))  # type: ignore[arg-type]
     if text.isdigit():
-        query = query.where(Article.id == int(text))
+        query = query.where(Article.id == (int(text) if int(text) <= MAX_ROW_ID else None))
     else:
         query = query.where(Article.slug == text)
     article = session.exec(query).first()

@@ -20,7 +20,7 @@ from sqlmodel import Session
 from publisher.articles.models import Article
 from publisher.clock import utcnow
 from publisher.config import Settings
-from publisher.db import conflict_insert
+from publisher.db import MAX_ROW_ID, conflict_insert
 from publisher.delivery import ledger
 from publisher.delivery.models import JobState, SendJob
 from publisher.delivery.outbox import Outbox, envelope_sender
@@ -164,7 +164,7 @@ def get_edition(session: Session, key: str | int) -> Edition:
     """By id (``12``) or by name (``tedenske-novice/2025-W10``)."""
     text = str(key).strip()
     if text.isdigit():
-        edition = session.get(Edition, int(text))
+        edition = session.get(Edition, int(text)) if int(text) <= MAX_ROW_ID else None
     else:
         list_slug, _, period_key = text.partition("/")
         query = (

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -49,6 +49,13 @@ def make_templates(settings: Settings) -> Jinja2Templates:
 
     templates.env.filters["day"] = day
     return templates
+
+
+def no_nul_in_path(request: Request) -> None:
+    """404 for a NUL in a page's path: no slug or period has one, and PostgreSQL cannot compare
+    one (the API answers 422 for the same, in its own JSON)."""
+    if "\x00" in request.url.path:
+        raise HTTPException(404)
 
 
 def create_app(
@@ -92,9 +99,8 @@ def create_app(
     app.state.feed_cache = FeedCache(app.state.engine, settings)
     install_residents_pages(app, settings)
     install_admin(app)
-    app.include_router(feeds.router)
-    app.include_router(public.router)
-    app.include_router(archive.router)
+    for pages in (feeds, public, archive):
+        app.include_router(pages.router, dependencies=[Depends(no_nul_in_path)])
     app.mount("/api", create_api(settings, engine, senders), name="api")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     # The last added runs first: headers on every answer, then who the client is, then who

@@ -327,3 +327,75 @@ def test_editions_are_approved_once_through_the_api(api: httpx.Client, engine: E
     bad_period = api.post("/editions", json=dict(request, period="teden 10"))
     assert bad_period.status_code == 422
     assert bad_period.json()["detail"][0]["loc"] == ["body", "period"]
+
+
+# --- inputs that answered 500 -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["offset=99999999999999999999", "offset=9223372036854775808", "since=0001-01-01"],
+)
+def test_paging_past_any_archive_is_a_422_not_a_server_error(api: httpx.Client, query: str) -> None:
+    response = api.get(f"/articles?{query}")
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"][0] == "query"
+
+
+@pytest.mark.parametrize(
+    ("field", "moment"),
+    [
+        ("published_at", "0281-05-17T04:03:00-22:57"),  # before year 1 in UTC: no datetime
+        ("published_at", "9999-12-31T23:59:00-05:00"),  # after year 9999 in UTC
+        ("updated_at", "0472-04-14T02:38:38.94Z"),  # stored, then unreadable on the way out
+    ],
+)
+def test_moments_outside_any_real_article_are_a_422_naming_the_field(
+    api: httpx.Client, field: str, moment: str
+) -> None:
+    response = api.post("/articles", json=dict(ARTICLE, **{field: moment}))
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"][:2] == ["body", field]
+
+
+@pytest.mark.parametrize(
+    "topic",
+    [
+        "x" * 201,  # longer than a topic's name can be
+        "---",  # nothing to make a slug from
+        "Pro\x00met",  # NUL: PostgreSQL cannot store it
+        {"slug": "../../../../tmp/x", "name": "Ven"},  # a slug that is a path
+        {"slug": "Promet Ceste", "name": "Promet"},
+    ],
+)
+def test_topic_strings_that_are_no_topic_are_a_422(api: httpx.Client, topic: Any) -> None:
+    response = api.post("/articles", json=dict(ARTICLE, topics=[topic]))
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"][:3] == ["body", "topics", 0]
+    assert api.get("/topics").json() == []
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "/articles", dict(ARTICLE, title="Zapora\x00")),
+        ("POST", "/articles", dict(ARTICLE, id="x" * 600)),
+        ("POST", "/articles", dict(ARTICLE, id=None, url="https://cms.test/" + "a" * 600)),
+        ("PUT", "/topics/promet", {"name": "Pro\x00met"}),
+        ("POST", "/editions", {"list": "tedenske\x00novice"}),
+        ("GET", "/articles/a%00b", None),
+        ("GET", "/articles?topic=pro%00met", None),
+        ("GET", "/lists/a%00b", None),
+        ("GET", "/editions/a%00b", None),
+    ],
+)
+def test_text_the_database_cannot_hold_is_a_422(
+    api: httpx.Client, method: str, path: str, body: Any
+) -> None:
+    response = api.request(method, path, json=body)
+    assert response.status_code == 422, response.text
+
+
+@pytest.mark.parametrize("path", ["/articles/99999999999999999999", "/editions/99999999999999999"])
+def test_ids_past_any_row_are_not_found(api: httpx.Client, path: str) -> None:
+    assert api.get(path).status_code == 404

@@ -17,6 +17,7 @@ from publisher.config import Settings
 from publisher.delivery.runner import Senders
 from publisher.web.api import articles, editions, lists, topics
 from publisher.web.api.auth import require_token
+from publisher.web.api.dependencies import no_nul_in_url
 from publisher.web.api.docs import install_docs
 from publisher.web.api.errors import validation_errors
 from publisher.web.body import BodyRule
@@ -38,6 +39,10 @@ record is kept (PUT with `"status": "published"` brings it back).
 
 **Errors** are JSON: `{"detail": ...}`; a 422 lists each problem with its location
 (`loc`, e.g. `["body", "title"]`) and message. Request bodies are limited to 2 MiB (413).
+
+**Limits.** `offset` up to 1 000 000; dates and moments between 1900 and 2199; no NUL character
+in any text, path or query; topic slugs of lowercase letters, digits and single hyphens. A
+lookup by a number past any row's id is a 404.
 """
 
 
@@ -60,7 +65,9 @@ def create_api(settings: Settings, engine: Engine, senders: Senders) -> FastAPI:
     api.state.engine = engine
     api.state.senders = senders
     for routes in (articles, topics, lists, editions):
-        api.include_router(routes.router, dependencies=[Depends(require_token)])
+        api.include_router(
+            routes.router, dependencies=[Depends(require_token), Depends(no_nul_in_url)]
+        )
     api.add_exception_handler(RequestValidationError, validation_errors)
     install_docs(api)
     return api

@@ -7,7 +7,7 @@ the feeds and the next digest like any other.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
@@ -32,8 +32,8 @@ from publisher.links import article_url
 from publisher.staff.models import ApiToken
 from publisher.web.api.auth import Caller
 from publisher.web.api.dependencies import Db, settings_of
-from publisher.web.api.errors import problem_at, unprocessable
-from publisher.web.api.schemas import ArticleIn, ArticleOut
+from publisher.web.api.errors import documented, problem_at, unprocessable
+from publisher.web.api.schemas import MAX_OFFSET, ArticleIn, ArticleOut, Day
 
 router = APIRouter()
 
@@ -76,16 +76,20 @@ def publish_changes(request: Request, session: Session) -> None:
 
 
 @router.get(
-    "/articles", response_model=list[ArticleOut], tags=["articles"], summary="List articles"
+    "/articles",
+    response_model=list[ArticleOut],
+    tags=["articles"],
+    summary="List articles",
+    responses=documented(422),
 )
 def list_articles_route(
     request: Request,
     session: Db,
     topic: Annotated[str | None, Query(description="Only this topic (slug).")] = None,
-    since: Annotated[date | None, Query(description="Published on or after this day.")] = None,
+    since: Annotated[Day | None, Query(description="Published on or after this day.")] = None,
     include_withdrawn: bool = False,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> list[ArticleOut]:
     """Articles, newest first."""
     settings = settings_of(request)
@@ -107,7 +111,10 @@ def list_articles_route(
     status_code=201,
     summary="Push an article",
     tags=["articles"],
-    responses={200: {"description": "An article with this id existed: updated (or unchanged)."}},
+    responses={
+        200: {"description": "An article with this id existed: updated (or unchanged)."},
+        **documented(400, 413, 422),
+    },
 )
 def create_article(
     request: Request, response: Response, session: Db, body: ArticleIn, token: Caller
@@ -125,7 +132,11 @@ def create_article(
 
 
 @router.get(
-    "/articles/{key}", response_model=ArticleOut, tags=["articles"], summary="Read an article"
+    "/articles/{key}",
+    response_model=ArticleOut,
+    tags=["articles"],
+    summary="Read an article",
+    responses=documented(404),
 )
 def read_article(request: Request, session: Db, key: str) -> ArticleOut:
     """One article by id or slug, withdrawn ones included."""
@@ -133,7 +144,11 @@ def read_article(request: Request, session: Db, key: str) -> ArticleOut:
 
 
 @router.put(
-    "/articles/{key}", response_model=ArticleOut, tags=["articles"], summary="Replace an article"
+    "/articles/{key}",
+    response_model=ArticleOut,
+    tags=["articles"],
+    summary="Replace an article",
+    responses=documented(400, 404, 413, 422),
 )
 def replace_article(request: Request, session: Db, key: str, body: ArticleIn, token: Caller) -> Any:
     """Replace an article's content (the path names it; `id` in the body is not used)."""
@@ -146,7 +161,11 @@ def replace_article(request: Request, session: Db, key: str, body: ArticleIn, to
 
 
 @router.delete(
-    "/articles/{key}", response_model=ArticleOut, tags=["articles"], summary="Withdraw an article"
+    "/articles/{key}",
+    response_model=ArticleOut,
+    tags=["articles"],
+    summary="Withdraw an article",
+    responses=documented(404),
 )
 def withdraw_article(request: Request, session: Db, key: str) -> ArticleOut:
     """Withdraw: the article leaves the site, feeds and future digests; the record is kept."""

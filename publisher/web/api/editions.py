@@ -29,10 +29,15 @@ from publisher.subscribers.lists import ListNotFound, get_list
 from publisher.subscribers.models import MailingList
 from publisher.web.api.auth import Caller
 from publisher.web.api.dependencies import Db, settings_of
-from publisher.web.api.errors import problem_at, unprocessable
+from publisher.web.api.errors import documented, problem_at, unprocessable
 from publisher.web.api.schemas import EditionOut, EditionRequest
 
 router = APIRouter()
+
+
+def _read_edition(expression: str) -> dict[str, object]:
+    """An OpenAPI link to the edition an answer names, so clients and fuzzers can follow it."""
+    return {"operationId": "read_edition", "parameters": {"key": expression}}
 
 
 def _edition_out(session: Session, settings: Settings, edition: Edition) -> EditionOut:
@@ -56,7 +61,12 @@ def _edition_out(session: Session, settings: Settings, edition: Edition) -> Edit
 
 
 @router.get(
-    "/editions", response_model=list[EditionOut], tags=["editions"], summary="List editions"
+    "/editions",
+    response_model=list[EditionOut],
+    tags=["editions"],
+    summary="List editions",
+    responses={200: {"links": {"ReadFirstEdition": _read_edition("$response.body#/0/id")}}}
+    | documented(404, 422),
 )
 def editions(
     request: Request,
@@ -75,7 +85,12 @@ def editions(
 
 
 @router.get(
-    "/editions/{key:path}", response_model=EditionOut, tags=["editions"], summary="Read an edition"
+    "/editions/{key:path}",
+    response_model=EditionOut,
+    tags=["editions"],
+    summary="Read an edition",
+    operation_id="read_edition",
+    responses=documented(404),
 )
 def edition(request: Request, session: Db, key: str) -> EditionOut:
     """One edition by id or by LIST/PERIOD (`tedenske-novice/2025-W10`)."""
@@ -93,8 +108,12 @@ def edition(request: Request, session: Db, key: str) -> EditionOut:
     summary="Approve and send an edition",
     tags=["editions"],
     responses={
-        200: {"description": "Already approved: nothing new was done."},
-        409: {"description": "No articles in the period: no edition, nothing sent."},
+        200: {
+            "description": "Already approved: nothing new was done.",
+            "links": {"ReadEdition": _read_edition("$response.body#/id")},
+        },
+        202: {"links": {"ReadEdition": _read_edition("$response.body#/id")}},
+        **documented(400, 409, 413, 422),
     },
 )
 def approve_edition(

@@ -15,6 +15,7 @@ from publisher.subscribers.lists import (
 )
 from publisher.subscribers.models import MailingList
 from publisher.web.api.dependencies import Db
+from publisher.web.api.errors import documented
 from publisher.web.api.schemas import ListOut
 
 router = APIRouter()
@@ -32,7 +33,13 @@ def _list_out(session: Session, mailing_list: MailingList, counts: dict[str, int
     )
 
 
-@router.get("/lists", response_model=list[ListOut], tags=["lists"], summary="List mailing lists")
+@router.get(
+    "/lists",
+    response_model=list[ListOut],
+    tags=["lists"],
+    summary="List mailing lists",
+    responses=documented(),
+)
 def lists(session: Db) -> list[ListOut]:
     """Every mailing list with its topics and subscription counts."""
     counts = status_counts(session)
@@ -41,7 +48,13 @@ def lists(session: Db) -> list[ListOut]:
     ]
 
 
-@router.get("/lists/{slug}", response_model=ListOut, tags=["lists"], summary="Read a mailing list")
+@router.get(
+    "/lists/{slug}",
+    response_model=ListOut,
+    tags=["lists"],
+    summary="Read a mailing list",
+    responses=documented(404),
+)
 def one_list(session: Db, slug: str) -> ListOut:
     try:
         found = get_list(session, slug)

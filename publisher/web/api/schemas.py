@@ -5,21 +5,74 @@ Their names and fields are the API's contract: they appear as schemas in ``/api/
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, Literal
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from publisher.slugs import slug_problem
+from publisher.slugs import SLUG_MAX_LENGTH, SLUG_PATTERN, slug_problem
+
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+"""Moments the API takes: a century-wide margin around any real article, and every one of
+them converts to UTC and back in every time zone and both databases."""
+
+MAX_OFFSET = 1_000_000
+"""Largest ``offset`` for paging: far past any archive, far below what a database overflows at."""
 
 
-class TopicIn(BaseModel):
+def within_range(moment: datetime) -> datetime:
+    """A moment between :data:`EARLIEST` and :data:`LATEST`, else a 422 naming the range."""
+    try:
+        utc = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+    except OverflowError:
+        utc = None
+    if utc is None or not EARLIEST <= utc < LATEST:
+        raise ValueError(f"must be between {EARLIEST.year} and {LATEST.year - 1}")
+    return moment
+
+
+def day_within_range(day: date) -> date:
+    """A day between :data:`EARLIEST` and :data:`LATEST`, as for moments."""
+    if not EARLIEST.year <= day.year < LATEST.year:
+        raise ValueError(f"must be between {EARLIEST.year} and {LATEST.year - 1}")
+    return day
+
+
+def _no_nul(value: Any) -> Any:
+    """No NUL in any text: PostgreSQL cannot store one, and no real text has one."""
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError("text must not contain a NUL character")
+    return value
+
+
+def _topic_name(name: str) -> str:
+    _no_nul(name)
+    if not any(character.isalnum() for character in name):
+        raise ValueError("a topic name needs a letter or a digit")
+    return name
+
+
+Moment = Annotated[datetime, AfterValidator(within_range)]
+Day = Annotated[date, AfterValidator(day_within_range)]
+TopicNameText = Annotated[str, Field(max_length=200), AfterValidator(_topic_name)]
+
+
+class RequestBody(BaseModel):
+    """What every request body shares: unknown fields are an error, NUL is refused anywhere."""
+
     model_config = ConfigDict(extra="forbid")
+
+    _text_has_no_nul = field_validator("*")(_no_nul)
+
+
+class TopicIn(RequestBody):
     slug: str = Field(
         default="",
-        max_length=80,
+        max_length=SLUG_MAX_LENGTH,
+        pattern=rf"^$|{SLUG_PATTERN}",  # the one rule (publisher.slugs), in the document too
         examples=["promet"],
-        description="Lower-case letters, digits and hyphens; empty: made from the name.",
+        description="Lowercase letters, digits and single hyphens; omit to make it from the name.",
     )
     name: str = Field(default="", max_length=200, examples=["Promet"])
 
@@ -32,22 +85,21 @@ class TopicIn(BaseModel):
         return value
 
 
-class ArticleIn(BaseModel):
+class ArticleIn(RequestBody):
     """An article as the CMS sends it; unknown fields are an error (a typo never passes)."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    id: str | int | None = Field(
+    id: Annotated[str, Field(max_length=200)] | int | None = Field(
         default=None,
         description="The CMS's own id: posting the same id again updates the article.",
         examples=["cms-4711"],
     )
     title: str = Field(min_length=1, max_length=500, examples=["Zapora Ljubljanske ceste"])
-    published_at: datetime = Field(
-        description="ISO 8601; without an offset it is local time (Europe/Ljubljana).",
+    published_at: Moment = Field(
+        description="ISO 8601; without an offset it is local time (Europe/Ljubljana). "
+        "Years 1900 to 2199.",
         examples=["2025-03-07T09:00:00+01:00"],
     )
-    updated_at: datetime | None = None
+    updated_at: Moment | None = None
     body_html: str | None = Field(default=None, max_length=1_000_000)
     body_text: str | None = Field(default=None, max_length=1_000_000)
     summary: str = Field(default="", max_length=2000)
@@ -55,11 +107,13 @@ class ArticleIn(BaseModel):
     image_url: str | None = Field(default=None, max_length=2000, pattern=r"^https?://\S+$")
     url: str | None = Field(
         default=None,
-        max_length=2000,
+        max_length=480,
         pattern=r"^https?://\S+$",
-        description="The article's page on the CMS's site, if any.",
+        description="The article's page on the CMS's site, if any (at most 480 characters).",
     )
-    topics: list[str | TopicIn] = Field(default_factory=list, max_length=50, examples=[["Promet"]])
+    topics: list[TopicNameText | TopicIn] = Field(
+        default_factory=list, max_length=50, examples=[["Promet"]]
+    )
     status: Literal["published", "withdrawn"] | None = Field(
         default=None, description="New articles are published; omit to keep the status."
     )
@@ -114,8 +168,7 @@ class TopicOut(BaseModel):
     articles: int = Field(description="Published articles filed under the topic.")
 
 
-class TopicName(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class TopicName(RequestBody):
     name: str = Field(min_length=1, max_length=200, examples=["Promet"])
 
 
@@ -143,10 +196,10 @@ class EditionOut(BaseModel):
     archive_url: str
 
 
-class EditionRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    list: str = Field(examples=["tedenske-novice"])
+class EditionRequest(RequestBody):
+    list: str = Field(max_length=200, examples=["tedenske-novice"])
     period: str | None = Field(
+        max_length=20,
         default=None,
         description="2025-W10, 2025-03 or 2025-03-07; default: this week.",
         examples=["2025-W10"],
@@ -154,3 +207,22 @@ class EditionRequest(BaseModel):
     send: bool = Field(
         default=True, description="Start sending at once (else a worker sends the queue)."
     )
+
+
+class Problem(BaseModel):
+    """An error with one message: 400, 401, 404, 409 and 413 answers."""
+
+    detail: str = Field(examples=["no article with id or slug 'cms-4711'"])
+
+
+class FieldProblem(BaseModel):
+    loc: list[str | int] = Field(description='Where: `["body", "title"]`, `["query", "limit"]`.')
+    msg: str
+    type: str
+
+
+class Unprocessable(BaseModel):
+    """A 422: each problem with its location, and all of them in one line for a log."""
+
+    detail: list[FieldProblem]
+    message: str = Field(examples=["body.title: Field required"])

@@ -11,12 +11,19 @@ from publisher.articles.store import list_topics, save_topic
 from publisher.slugs import SLUG_MAX_LENGTH, SLUG_PATTERN
 from publisher.web.api.articles import publish_changes
 from publisher.web.api.dependencies import Db
+from publisher.web.api.errors import documented
 from publisher.web.api.schemas import TopicName, TopicOut
 
 router = APIRouter()
 
 
-@router.get("/topics", response_model=list[TopicOut], tags=["topics"], summary="List topics")
+@router.get(
+    "/topics",
+    response_model=list[TopicOut],
+    tags=["topics"],
+    summary="List topics",
+    responses=documented(),
+)
 def topics(session: Db) -> list[TopicOut]:
     """Every topic with its count of published articles."""
     return [
@@ -26,7 +33,11 @@ def topics(session: Db) -> list[TopicOut]:
 
 
 @router.put(
-    "/topics/{slug}", response_model=TopicOut, tags=["topics"], summary="Create or rename a topic"
+    "/topics/{slug}",
+    response_model=TopicOut,
+    tags=["topics"],
+    summary="Create or rename a topic",
+    responses=documented(400, 413, 422),
 )
 def put_topic(
     request: Request,
