@@ -70,7 +70,8 @@ class TopicIn(RequestBody):
     slug: str = Field(
         default="",
         max_length=SLUG_MAX_LENGTH,
-        pattern=rf"^$|{SLUG_PATTERN}",  # the one rule (publisher.slugs), in the document too
+        # Checked by the one rule (publisher.slugs) below, and shown in the document as such.
+        json_schema_extra={"pattern": rf"^$|{SLUG_PATTERN}"},
         examples=["promet"],
         description="Lowercase letters, digits and single hyphens; omit to make it from the name.",
     )
