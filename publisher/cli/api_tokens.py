@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from publisher.cli.context import console, err_console, fail, get_context, safe
+from publisher.cli.context import choice, console, err_console, fail, get_context, safe
 
 api_token_app = typer.Typer(
     help="Bearer tokens for the API (/api): the CMS pushes articles with one.",
@@ -19,20 +19,30 @@ api_token_app = typer.Typer(
 def create(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="What the token is for, e.g. cms.")],
+    role: Annotated[
+        str,
+        typer.Option(
+            "--role",
+            help="editor: push articles and topics, read the rest; approver or admin: "
+            "also approve and send editions (POST /editions).",
+        ),
+    ] = "editor",
 ) -> None:
     """Create a token and print it once: only its hash is kept, so copy it now."""
     from publisher.db import session_scope
     from publisher.staff.api_tokens import ApiTokenError, create_token
+    from publisher.staff.models import Role
 
+    chosen = choice(Role, role, "--role")
     context = get_context(ctx)
     with session_scope(context.ready_engine()) as session:
         try:
-            token, secret = create_token(session, name)
+            token, secret = create_token(session, name, chosen)
         except ApiTokenError as exc:
             fail(str(exc))
         token_name = token.name
     err_console.print(
-        f"API token [bold]{safe(token_name)}[/bold] created. It is shown only now; "
+        f"API token [bold]{safe(token_name)}[/bold] ({chosen}) created. It is shown only now; "
         "store it in the CMS's settings (header: Authorization: Bearer TOKEN)."
     )
     console.print(secret, soft_wrap=True)  # alone on stdout, so scripts can capture it
@@ -46,12 +56,13 @@ def list_command(ctx: typer.Context) -> None:
 
     context = get_context(ctx)
     with session_scope(context.ready_engine()) as session:
-        table = Table("name", "prefix", "created", "last used", "state", title="API tokens")
+        table = Table("name", "prefix", "role", "created", "last used", "state", title="API tokens")
         for token in list_tokens(session):
             state = f"revoked {context.moment(token.revoked_at)}" if token.revoked_at else "active"
             table.add_row(
                 safe(token.name),
                 f"{token.prefix}…",
+                str(token.role),
                 context.moment(token.created_at),
                 context.moment(token.last_used_at),
                 state,

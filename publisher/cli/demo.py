@@ -82,6 +82,7 @@ def _demo_staff(context) -> str | None:  # type: ignore[no-untyped-def]
     """The demo login for the admin pages, where the staff module is installed."""
     try:
         from publisher.staff import accounts
+        from publisher.staff.models import Role
     except ImportError:
         return None
     from publisher.db import session_scope
@@ -89,7 +90,7 @@ def _demo_staff(context) -> str | None:  # type: ignore[no-untyped-def]
     email, password = DEMO_STAFF
     with session_scope(context.engine) as session:
         if accounts.find_staff(session, email) is None:
-            accounts.add_staff(session, email, password, name="Urednik (demo)")
+            accounts.add_staff(session, email, password, name="Urednik (demo)", role=Role.admin)
     return f"{email} / {password}"
 
 

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from publisher.cli.context import console, fail, get_context, safe
+from publisher.cli.context import choice, console, fail, get_context, safe
 
 staff_app = typer.Typer(help="Staff accounts for the admin pages (/admin).", no_args_is_help=True)
 
@@ -28,6 +28,15 @@ def _read_password(from_stdin: bool) -> str:
     return str(first)
 
 
+RoleOption = Annotated[
+    str,
+    typer.Option(
+        "--role",
+        help="editor: articles, previews, test sends; approver: also approves and sends "
+        "editions; admin: also staff, lists, the register's import and export, settings.",
+    ),
+]
+
 PasswordStdin = Annotated[
     bool,
     typer.Option("--password-stdin", help="Read the password from the first line of stdin."),
@@ -39,23 +48,26 @@ def staff_add(
     ctx: typer.Context,
     email: Annotated[str, typer.Argument(help="The login: the person's e-mail address.")],
     name: Annotated[str, typer.Option("--name", help="Shown in the admin, e.g. Ana Novak.")] = "",
+    role: RoleOption = "editor",
     password_stdin: PasswordStdin = False,
 ) -> None:
-    """Create a staff account (asks for the password twice)."""
+    """Create a staff account with a role (asks for the password twice)."""
     from publisher.db import session_scope
     from publisher.links import admin_url
     from publisher.staff.accounts import StaffError, add_staff
+    from publisher.staff.models import Role
 
+    chosen = choice(Role, role, "--role")
     context = get_context(ctx)
     engine = context.ready_engine()
     password = _read_password(password_stdin)
     with session_scope(engine) as session:
         try:
-            account = add_staff(session, email, password, name)
+            account = add_staff(session, email, password, name, chosen)
         except StaffError as exc:
             fail(str(exc))
         console.print(
-            f"Staff account {safe(account.email)} created; log in at "
+            f"Staff account {safe(account.email)} ({account.role}) created; log in at "
             f"{safe(admin_url(context.settings, 'login'))}"
         )
 
@@ -83,17 +95,18 @@ def staff_password(
 
 @staff_app.command("list")
 def staff_list(ctx: typer.Context) -> None:
-    """Every staff account, with its last login."""
+    """Every staff account, with its role and last login."""
     from publisher.db import session_scope
     from publisher.staff.accounts import list_staff
 
     context = get_context(ctx)
     with session_scope(context.ready_engine()) as session:
-        table = Table("E-mail", "Name", "Active", "Last login", title="Staff")
+        table = Table("E-mail", "Name", "Role", "Active", "Last login", title="Staff")
         for account in list_staff(session):
             table.add_row(
                 safe(account.email),
                 safe(account.name),
+                str(account.role),
                 "yes" if account.active else "no",
                 context.moment(account.last_login_at),
             )

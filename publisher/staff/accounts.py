@@ -21,7 +21,7 @@ from sqlmodel import Session
 
 from publisher.addresses import InvalidAddress, parse_address
 from publisher.clock import utcnow
-from publisher.staff.models import StaffAccount
+from publisher.staff.models import Role, StaffAccount
 from publisher.staff.sessions import close_all_sessions
 
 MIN_PASSWORD_LENGTH = 10
@@ -84,13 +84,18 @@ def get_staff(session: Session, email: str) -> StaffAccount:
     return account
 
 
-def add_staff(session: Session, email: str, password: str, name: str = "") -> StaffAccount:
-    """A new active account; the password is checked for length and stored only hashed."""
+def add_staff(
+    session: Session, email: str, password: str, name: str = "", role: Role = Role.editor
+) -> StaffAccount:
+    """A new active account (an editor unless said otherwise: the fewest rights); the password
+    is checked for length and stored only hashed."""
     key = normalise_email(email)
     check_password(password)
     if find_staff(session, key) is not None:
         raise StaffExists(f"there is already a staff account {key!r}")
-    account = StaffAccount(email=key, name=name.strip(), password_hash=hash_password(password))
+    account = StaffAccount(
+        email=key, name=name.strip(), password_hash=hash_password(password), role=role
+    )
     session.add(account)
     session.flush()
     return account

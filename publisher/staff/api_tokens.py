@@ -18,7 +18,7 @@ from datetime import timedelta
 from sqlmodel import Session, col, select
 
 from publisher.clock import utcnow
-from publisher.staff.models import ApiToken
+from publisher.staff.models import ApiToken, Role
 
 TOKEN_MARK = "pub_"
 PREFIX_LENGTH = 12
@@ -41,8 +41,9 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def create_token(session: Session, name: str) -> tuple[ApiToken, str]:
-    """A new token called ``name``; returns the row and the secret, which is never stored."""
+def create_token(session: Session, name: str, role: Role = Role.editor) -> tuple[ApiToken, str]:
+    """A new token called ``name`` acting as ``role`` (an editor, pushing articles, unless said
+    otherwise); returns the row and the secret, which is never stored."""
     name = name.strip()
     if not _NAME.fullmatch(name):
         raise ApiTokenError(
@@ -57,7 +58,9 @@ def create_token(session: Session, name: str) -> tuple[ApiToken, str]:
             f"record is kept: choose another name, e.g. {name}-2"
         )
     secret = TOKEN_MARK + secrets.token_urlsafe(32)
-    token = ApiToken(name=name, token_hash=token_hash(secret), prefix=secret[:PREFIX_LENGTH])
+    token = ApiToken(
+        name=name, token_hash=token_hash(secret), prefix=secret[:PREFIX_LENGTH], role=role
+    )
     session.add(token)
     session.flush()
     return token, secret

@@ -6,16 +6,46 @@ annotations at runtime.
 """
 
 from datetime import datetime
+from enum import StrEnum
 
-from sqlalchemy import Boolean, Column, ForeignKey, Integer, String
+from sqlalchemy import Boolean, CheckConstraint, Column, ForeignKey, Integer, String
 from sqlmodel import Field, SQLModel
 
 from publisher.clock import utcnow
 from publisher.db import UTCDateTime
 
 
+class Role(StrEnum):
+    """What a staff member or an API token may do; each role can do all the one before can.
+
+    An editor writes articles, drafts, previews and sends test copies to themself; an approver
+    also approves and sends editions (and pauses, resumes, cancels, retries them); an admin
+    also manages staff, lists, the register (its CSV import and export) and settings. The
+    register holds residents' personal data, so the fewest people should see it whole.
+    """
+
+    editor = "editor"
+    approver = "approver"
+    admin = "admin"
+
+    @property
+    def rank(self) -> int:
+        return list(Role).index(self)
+
+    def allows(self, needed: "Role") -> bool:
+        """Whether this role may do what ``needed`` may."""
+        return self.rank >= needed.rank
+
+
+ROLE_CHECK = "role IN ({})".format(", ".join(f"'{role.value}'" for role in Role))
+
+ROLE_NAMES = {Role.editor: "urednik", Role.approver: "odobritelj", Role.admin: "skrbnik"}
+"""The roles as the (Slovenian) admin names them."""
+
+
 class StaffAccount(SQLModel, table=True):
     __tablename__ = "staff_account"
+    __table_args__ = (CheckConstraint(ROLE_CHECK, name="role"),)
 
     id: int | None = Field(default=None, primary_key=True)
     email: str = Field(sa_column=Column(String(320), nullable=False, unique=True))
@@ -23,6 +53,7 @@ class StaffAccount(SQLModel, table=True):
     name: str = Field(default="", sa_column=Column(String(200), nullable=False))
     password_hash: str = Field(sa_column=Column(String(255), nullable=False))
     active: bool = Field(default=True, sa_column=Column(Boolean, nullable=False))
+    role: Role = Field(default=Role.editor, sa_column=Column(String(20), nullable=False))
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
     )
@@ -52,6 +83,7 @@ class StaffSession(SQLModel, table=True):
 
 class ApiToken(SQLModel, table=True):
     __tablename__ = "api_token"
+    __table_args__ = (CheckConstraint(ROLE_CHECK, name="role"),)
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(sa_column=Column(String(100), nullable=False, unique=True))
@@ -59,6 +91,7 @@ class ApiToken(SQLModel, table=True):
     token_hash: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
     prefix: str = Field(sa_column=Column(String(12), nullable=False))
     """The token's first characters, so staff can tell tokens apart without the secret."""
+    role: Role = Field(default=Role.editor, sa_column=Column(String(20), nullable=False))
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
     )

@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine
 from publisher.config import Settings
 from publisher.db import session_scope
 from publisher.staff.accounts import add_staff
+from publisher.staff.models import Role
 from publisher.web.app import create_app
 from tests.delivery.sending_support import SmtpServer, settings_for
 from tests.web.conftest import serve
@@ -44,7 +45,7 @@ class AdminSite:
 @pytest.fixture
 def admin_site(engine: Engine, database_url: str) -> Iterator[AdminSite]:
     with session_scope(engine) as session:
-        add_staff(session, STAFF_EMAIL, STAFF_PASSWORD, "Urednica Ana")
+        add_staff(session, STAFF_EMAIL, STAFF_PASSWORD, "Urednica Ana", Role.admin)
     with SmtpServer() as smtp:
         settings_box: list[Settings] = []
 

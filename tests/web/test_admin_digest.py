@@ -17,6 +17,7 @@ from publisher.delivery import ledger
 from publisher.digests.editions import editions_of
 from publisher.digests.models import EditionStatus
 from publisher.staff.api_tokens import create_token
+from publisher.staff.models import Role
 from tests.delivery.sending_support import LIST, PERIOD, stock
 from tests.web import admin_support
 from tests.web.admin_support import STAFF_EMAIL, AdminSite, logged_in, token_for, wait_until
@@ -232,7 +233,7 @@ def test_a_send_started_through_the_api_shows_live_on_the_admin_progress_page(
     addresses = stock(admin_site.engine, 60)
     admin_site.smtp.handler.script.delay = 0.05
     with session_scope(admin_site.engine) as session:
-        _, secret = create_token(session, "cms")
+        _, secret = create_token(session, "cms", Role.approver)
     with httpx.Client(
         base_url=admin_site.url + "/api", headers={"Authorization": f"Bearer {secret}"}
     ) as api:

@@ -22,6 +22,7 @@ from publisher.db import session_scope
 from publisher.digests.content import articles_for
 from publisher.digests.periods import current_period
 from publisher.staff.api_tokens import create_token, revoke_token
+from publisher.staff.models import Role
 from publisher.subscribers.lists import create_list, get_list
 from tests.web.conftest import LiveSite
 
@@ -37,7 +38,7 @@ ARTICLE: dict[str, Any] = {
 @pytest.fixture
 def token(engine: Engine) -> str:
     with session_scope(engine) as session:
-        _, secret = create_token(session, "cms")
+        _, secret = create_token(session, "cms", Role.approver)
     return secret
 
 

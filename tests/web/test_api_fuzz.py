@@ -28,6 +28,7 @@ from sqlalchemy.engine import Engine
 
 from publisher.db import session_scope
 from publisher.staff.api_tokens import create_token
+from publisher.staff.models import Role
 from publisher.subscribers.lists import create_list
 from tests.feeds.helpers import add_articles, draft
 from tests.web.conftest import LiveSite
@@ -60,7 +61,7 @@ def api_schema(live_site: LiveSite, engine: Engine) -> Iterator[Any]:
     """The served OpenAPI document, with a real token, articles, two lists and an edition, so
     that lookups can succeed and the links between operations lead somewhere."""
     with session_scope(engine) as session:
-        _, secret = create_token(session, "cms")
+        _, secret = create_token(session, "cms", Role.approver)
     add_articles(engine, *(draft(n, topics=("promet",) if n % 2 else ()) for n in range(1, 6)))
     with session_scope(engine) as session:
         create_list(session, "tedenske-novice", "Tedenske novice")

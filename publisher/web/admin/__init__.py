@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fastapi import APIRouter, Depends, FastAPI
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import Response
 
+from publisher.staff.models import Role
 from publisher.web.admin import articles, auth, dashboard, digests, editions, subscribers
-from publisher.web.admin.auth import require_staff
+from publisher.web.admin.auth import RoleRefused, current_staff, require_role
+from publisher.web.admin.render import render
 from publisher.web.ratelimit import LoginThrottle, rate_limit_storage
 
 
@@ -22,8 +25,9 @@ class AdminState:
 
 
 def _protected() -> APIRouter:
-    """Every page but the login page: only for a logged-in staff member."""
-    router = APIRouter(dependencies=[Depends(require_staff)])
+    """Every page but the login page: only for a logged-in staff member (any role; the
+    routes that need more say so with :func:`require_role`)."""
+    router = APIRouter(dependencies=[Depends(require_role(Role.editor))])
     for module in (dashboard, articles, digests, editions, subscribers):
         router.include_router(module.router)
     return router
@@ -35,3 +39,15 @@ def install(app: FastAPI) -> None:
     )
     app.include_router(auth.router)
     app.include_router(_protected())
+    app.add_exception_handler(RoleRefused, _role_refused)
+
+
+def _role_refused(request: Request, exc: Exception) -> Response:
+    """The admin's own page (in Slovenian, with its navigation), not the bare error text."""
+    return render(
+        request,
+        "admin/forbidden.html",
+        staff=current_staff(request),
+        status_code=403,
+        error=str(getattr(exc, "detail", "")),
+    )

@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Callable
 from datetime import timedelta
+from functools import cache
 from typing import Annotated
 from urllib.parse import urlencode, urlunsplit
 
@@ -38,7 +40,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from publisher.db import session_scope
 from publisher.staff.accounts import LoginRefused, authenticate, verify_nothing
-from publisher.staff.models import StaffAccount
+from publisher.staff.models import ROLE_NAMES, Role, StaffAccount
 from publisher.staff.sessions import (
     SESSION_MAX_AGE,
     close_all_sessions,
@@ -60,6 +62,7 @@ LOGOUT_PATH = "/admin/logout"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 NOT_SIGNED_IN = "Za to dejanje se morate prijaviti."
 WRONG = "Napačen e-poštni naslov ali geslo."
+NOT_ALLOWED = "Tega vaša vloga ({have}) ne dovoli: potrebna je vloga {need}."
 THROTTLED = "Preveč neuspelih prijav. Poskusite znova čez nekaj minut."
 
 log = logging.getLogger(__name__)
@@ -123,7 +126,51 @@ def require_staff(request: Request) -> StaffAccount:
     raise HTTPException(status_code=403, detail=NOT_SIGNED_IN)
 
 
-Staff = Annotated[StaffAccount, Depends(require_staff)]
+class RoleRefused(HTTPException):
+    """403 for a signed-in staff member whose role does not allow the page or the form."""
+
+    def __init__(self, have: Role, need: Role) -> None:
+        super().__init__(
+            status_code=403, detail=NOT_ALLOWED.format(have=ROLE_NAMES[have], need=ROLE_NAMES[need])
+        )
+
+
+def role_of(account: StaffAccount) -> Role:
+    """The account's role (the column reads back as a plain string)."""
+    return Role(account.role)
+
+
+@cache
+def require_role(needed: Role) -> Callable[[Request], StaffAccount]:
+    """The one dependency every admin page and form states its role with: the signed-in
+    staff member if their role allows ``needed``, else :class:`RoleRefused` (403), or the
+    login page / 403 of :func:`require_staff` for nobody signed in. Cached, so that one
+    route's dependencies share one check per role."""
+
+    def check(request: Request) -> StaffAccount:
+        account = require_staff(request)
+        have = role_of(account)
+        if not have.allows(needed):
+            log.info(
+                "staff refused, role %s needs %s: account=%r path=%s",
+                have,
+                needed,
+                account.email,
+                request.url.path,
+            )
+            raise RoleRefused(have, needed)
+        return account
+
+    check.__name__ = f"require_{needed.value}"
+    return check
+
+
+Staff = Annotated[StaffAccount, Depends(require_role(Role.editor))]
+"""Any signed-in staff member: articles, drafts, previews, test sends."""
+Approver = Annotated[StaffAccount, Depends(require_role(Role.approver))]
+"""Approving and sending editions, and pausing, resuming, cancelling, retrying them."""
+Admin = Annotated[StaffAccount, Depends(require_role(Role.admin))]
+"""Lists, the register (its import and export), staff and settings."""
 
 
 class StaffGate:

@@ -38,7 +38,7 @@ from publisher.i18n import LANGUAGES
 from publisher.mail.compose import format_period
 from publisher.subscribers.lists import ListNotFound, get_list
 from publisher.subscribers.models import MailingList
-from publisher.web.admin.auth import Staff
+from publisher.web.admin.auth import Approver, Staff
 from publisher.web.admin.dashboard import STATE_NAMES
 from publisher.web.admin.render import engine_of, render, senders_of, settings_of
 from publisher.web.csrf import require_csrf
@@ -211,7 +211,7 @@ def send_test_copy(
 @router.post("/admin/digests/{slug}/{period_key}/approve", dependencies=[Depends(require_csrf)])
 def approve_and_send(
     request: Request,
-    staff: Staff,
+    staff: Approver,
     slug: str,
     period_key: str,
     confirm: Annotated[str, Form()] = "",

@@ -35,7 +35,7 @@ from publisher.digests.periods import parse_period
 from publisher.mail.compose import format_period
 from publisher.subscribers.lists import ListNotFound, get_list
 from publisher.subscribers.models import MailingList
-from publisher.web.admin.auth import Staff
+from publisher.web.admin.auth import Approver, Staff
 from publisher.web.admin.dashboard import STATE_NAMES, EditionRow, edition_rows
 from publisher.web.admin.render import engine_of, render, senders_of
 from publisher.web.csrf import require_csrf
@@ -148,7 +148,9 @@ def _edition_view(
 
 
 @router.get("/admin/editions/{edition_id}/recipients/{delivery_id}")
-def recipient_page(request: Request, staff: Staff, edition_id: int, delivery_id: int) -> Response:
+def recipient_page(
+    request: Request, staff: Approver, edition_id: int, delivery_id: int
+) -> Response:
     """One recipient's copy: its status, attempts and the SMTP server's last reply."""
     with Session(engine_of(request), expire_on_commit=False) as session:
         edition = _edition(session, edition_id)
@@ -204,12 +206,12 @@ def _slovene(message: str) -> str:
 
 
 @router.post("/admin/editions/{edition_id}/pause", dependencies=[Depends(require_csrf)])
-def pause(request: Request, staff: Staff, edition_id: int) -> Response:
+def pause(request: Request, staff: Approver, edition_id: int) -> Response:
     return _act(request, staff, edition_id, "pause")
 
 
 @router.post("/admin/editions/{edition_id}/resume", dependencies=[Depends(require_csrf)])
-def resume(request: Request, staff: Staff, edition_id: int) -> Response:
+def resume(request: Request, staff: Approver, edition_id: int) -> Response:
     """Resume a paused edition, or restart sending one whose sender stopped (a restart)."""
     with Session(engine_of(request), expire_on_commit=False) as session:
         edition = _edition(session, edition_id)
@@ -221,10 +223,10 @@ def resume(request: Request, staff: Staff, edition_id: int) -> Response:
 
 
 @router.post("/admin/editions/{edition_id}/cancel", dependencies=[Depends(require_csrf)])
-def cancel(request: Request, staff: Staff, edition_id: int) -> Response:
+def cancel(request: Request, staff: Approver, edition_id: int) -> Response:
     return _act(request, staff, edition_id, "cancel")
 
 
 @router.post("/admin/editions/{edition_id}/retry", dependencies=[Depends(require_csrf)])
-def retry_failed(request: Request, staff: Staff, edition_id: int) -> Response:
+def retry_failed(request: Request, staff: Approver, edition_id: int) -> Response:
     return _act(request, staff, edition_id, "retry")

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 from publisher.config import Settings
 from publisher.delivery.runner import Senders
 from publisher.i18n import format_day, format_moment
-from publisher.staff.models import StaffAccount
+from publisher.staff.models import Role, StaffAccount
 from publisher.web.csrf import attach_csrf_cookie, csrf_token
 from publisher.web.security import CONTENT_SECURITY_POLICY
 
@@ -62,7 +62,8 @@ def render(
     refresh: int | None = None,
     **context: Any,
 ) -> Response:
-    """Render ``templates/web/admin/…`` with what every admin page needs."""
+    """Render ``templates/web/admin/…`` with what every admin page needs; ``can("approver")``
+    tells a template whether to show what only that role (and those above) may do."""
     settings = settings_of(request)
     templates: Jinja2Templates = request.app.state.templates
     token = csrf_token(request)  # before rendering: the forms carry it
@@ -72,6 +73,7 @@ def render(
         staff=staff,
         csrf=token,
         refresh=refresh,
+        can=lambda needed: staff is not None and Role(staff.role).allows(Role(needed)),
         when=lambda moment, with_time=True: when(settings, moment, with_time),
     )
     response = templates.TemplateResponse(request, template, context, status_code=status_code)

@@ -39,7 +39,7 @@ from publisher.subscribers.lists import (
 )
 from publisher.subscribers.models import MailingList, SubscriptionStatus
 from publisher.subscribers.search import search_subscribers
-from publisher.web.admin.auth import Staff
+from publisher.web.admin.auth import Admin, Staff
 from publisher.web.admin.render import engine_of, render, settings_of
 from publisher.web.body import BodyRule
 from publisher.web.csrf import require_csrf
@@ -73,7 +73,7 @@ def _list(session: Session, slug: str) -> MailingList:
 
 
 @router.get("/admin/lists")
-def lists_page(request: Request, staff: Staff) -> Response:
+def lists_page(request: Request, staff: Admin) -> Response:
     with Session(engine_of(request), expire_on_commit=False) as session:
         lists = all_lists(session)
         counts = status_counts(session)
@@ -121,12 +121,12 @@ def _list_view(
 
 
 @router.get("/admin/lists/{slug}")
-def list_page(request: Request, staff: Staff, slug: str, q: str = "") -> Response:
+def list_page(request: Request, staff: Admin, slug: str, q: str = "") -> Response:
     return _list_view(request, staff, slug, q=q[:200])
 
 
 @router.get("/admin/subscribers")
-def subscribers_page(request: Request, staff: Staff, q: str = "") -> Response:
+def subscribers_page(request: Request, staff: Admin, q: str = "") -> Response:
     """Search every list at once: by a piece of the address or of the name."""
     q = q[:200]
     with Session(engine_of(request), expire_on_commit=False) as session:
@@ -151,7 +151,7 @@ def _upload_name(filename: str | None) -> str:
 @router.post("/admin/lists/{slug}/import", dependencies=[Depends(require_csrf)])
 def import_page(
     request: Request,
-    staff: Staff,
+    staff: Admin,
     slug: str,
     file: Annotated[UploadFile, File()],
     confirmed: Annotated[str, Form()] = "",
@@ -178,7 +178,7 @@ def import_page(
 
 
 @router.get("/admin/lists/{slug}/export.csv")
-def export_csv(request: Request, staff: Staff, slug: str, status: str | None = None) -> Response:
+def export_csv(request: Request, staff: Admin, slug: str, status: str | None = None) -> Response:
     """The list's subscribers as CSV (UTF-8 with a BOM, so spreadsheet programs read č š ž)."""
     chosen = SubscriptionStatus(status) if status in STATUS_NAMES else None
     engine = engine_of(request)

@@ -29,6 +29,9 @@ editions from.
 **Authentication.** Every call needs `Authorization: Bearer TOKEN`, with a token made by
 `publisher api-token create NAME` (shown once; `publisher api-token revoke NAME` ends it).
 Without a valid token the answer is 401 with `WWW-Authenticate: Bearer`.
+A token carries a role (`--role`, default `editor`): an editor's token pushes articles and
+topics and reads everything; approving and sending an edition (`POST /editions`) needs an
+`approver` or `admin` token, and is otherwise 403.
 
 **Articles** are read and sanitised exactly as the JSON import reads them: scripts, event
 handlers, styles and `javascript:` links are removed on the way in. A pushed article appears in

@@ -6,6 +6,8 @@ page on another site cannot make a request in the CMS's name.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import cache
 from typing import Annotated
 
 from fastapi import Depends, Request, Security
@@ -14,7 +16,7 @@ from starlette.exceptions import HTTPException
 
 from publisher.db import session_scope
 from publisher.staff.api_tokens import authenticate
-from publisher.staff.models import ApiToken
+from publisher.staff.models import ApiToken, Role
 
 bearer = HTTPBearer(
     auto_error=False,
@@ -45,3 +47,26 @@ def require_token(
 
 
 Caller = Annotated[ApiToken, Depends(require_token)]
+"""Any valid token: articles, topics, lists and editions to read (an editor's work)."""
+
+
+@cache
+def require_token_role(needed: Role) -> Callable[..., ApiToken]:
+    """The caller's token if its role allows ``needed``, else 403 (401 as for any route for no
+    valid token). Cached: one check per role, shared by the routes that state it."""
+
+    def check(token: Caller) -> ApiToken:
+        if not Role(token.role).allows(needed):
+            raise HTTPException(
+                403,
+                detail=f"this token's role is {Role(token.role)}; {needed} is needed "
+                f"(publisher api-token create NAME --role {needed})",
+            )
+        return token
+
+    check.__name__ = f"require_{needed.value}_token"
+    return check
+
+
+Approving = Annotated[ApiToken, Depends(require_token_role(Role.approver))]
+"""A token that may approve and send editions: an approver's or an admin's."""

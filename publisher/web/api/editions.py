@@ -27,7 +27,7 @@ from publisher.digests.workflow import (
 from publisher.links import archive_url
 from publisher.subscribers.lists import ListNotFound, get_list
 from publisher.subscribers.models import MailingList
-from publisher.web.api.auth import Caller
+from publisher.web.api.auth import Approving
 from publisher.web.api.dependencies import Db, settings_of
 from publisher.web.api.errors import documented, problem_at, unprocessable
 from publisher.web.api.schemas import EditionOut, EditionRequest
@@ -113,11 +113,11 @@ def edition(request: Request, session: Db, key: str) -> EditionOut:
             "links": {"ReadEdition": _read_edition("$response.body#/id")},
         },
         202: {"links": {"ReadEdition": _read_edition("$response.body#/id")}},
-        **documented(400, 409, 413, 422),
+        **documented(400, 403, 409, 413, 422),
     },
 )
 def approve_edition(
-    request: Request, response: Response, session: Db, body: EditionRequest, token: Caller
+    request: Request, response: Response, session: Db, body: EditionRequest, token: Approving
 ) -> Any:
     """Approve the edition of (list, period) and queue it: each subscriber gets it once.
 

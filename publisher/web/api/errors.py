@@ -17,6 +17,7 @@ ERRORS: dict[int, dict[str, Any]] = {
         "description": "No token, or one unknown or revoked.",
         "headers": {"WWW-Authenticate": {"schema": {"type": "string"}}},
     },
+    403: {"model": Problem, "description": "The token's role may not do this."},
     404: {"model": Problem, "description": "Nothing with this id, slug or key."},
     409: {"model": Problem, "description": "No articles in the period: no edition, nothing sent."},
     413: {"model": Problem, "description": "The request body is over 2 MiB."},
