@@ -4,7 +4,12 @@ token's role decides whether it may approve; existing accounts and tokens become
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 import httpx
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 from sqlalchemy import column, insert, select, table
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -250,3 +255,68 @@ def test_accounts_and_tokens_from_before_roles_become_admins(database_url: str) 
     with Session(engine) as session:
         assert find_staff(session, "nova@example.org").role == Role.editor  # type: ignore[union-attr]
     engine.dispose()
+
+
+EXPECTED_ROLES = {
+    Role.approver: {
+        "POST /admin/digests/{slug}/{period_key}/approve",
+        "GET /admin/editions/{edition_id}/recipients/{delivery_id}",
+        *(
+            f"POST /admin/editions/{{edition_id}}/{a}"
+            for a in ("pause", "resume", "cancel", "retry")
+        ),
+    },
+    Role.admin: {
+        "GET /admin/lists",
+        "GET /admin/lists/{slug}",
+        "GET /admin/subscribers",
+        "POST /admin/lists/{slug}/import",
+        "GET /admin/lists/{slug}/export.csv",
+    },
+}
+
+
+def _role_named(call: object) -> Role | None:
+    """The role a ``require_role`` check stands for (it is named ``require_<role>``)."""
+    name = getattr(call, "__name__", "").removeprefix("require_")
+    return Role(name) if name in Role.__members__ else None
+
+
+def _needed(dependant: Dependant) -> list[Role]:
+    """Every role a route's dependencies (and theirs) check."""
+    found = []
+    for dependency in dependant.dependencies:
+        role = _role_named(dependency.call)
+        found.extend([role] if role else [])
+        found.extend(_needed(dependency))
+    return found
+
+
+def _routes(routes: list[Any], inherited: list[Role]) -> Iterator[tuple[APIRoute, list[Role]]]:
+    """Every route of the app with the roles its routers check (routers are included whole)."""
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield route, inherited
+        elif (inner := getattr(route, "original_router", None)) is not None:
+            checks = [_role_named(d.dependency) for d in inner.dependencies]
+            yield from _routes(inner.routes, inherited + [r for r in checks if r])
+
+
+def test_every_admin_route_states_its_role(admin_site: AdminSite) -> None:
+    """The class, not the examples: every admin page and form checks a role, and the ones
+    for approvers and admins are exactly these; only the sign-in forms need none."""
+    seen: dict[Role, set[str]] = {role: set() for role in Role}
+    for route, inherited in _routes(admin_site.app.routes, []):
+        if not route.path.startswith("/admin"):
+            continue
+        roles = inherited + _needed(route.dependant)
+        for method in sorted(route.methods - {"HEAD"}):
+            name = f"{method} {route.path}"
+            if route.path.startswith(("/admin/login", "/admin/logout")):
+                continue
+            assert roles, f"{name} checks no role"
+            seen[max(roles, key=lambda role: role.rank)].add(name)
+    assert seen[Role.approver] == EXPECTED_ROLES[Role.approver]
+    assert seen[Role.admin] == EXPECTED_ROLES[Role.admin]
+    assert "GET /admin/digests/{slug}/{period_key}/preview.html" in seen[Role.editor]
+    assert "POST /admin/digests/{slug}/{period_key}/test" in seen[Role.editor]
