@@ -16,6 +16,7 @@ from publisher.db import session_scope
 from publisher.digests.editions import EditionState, report
 from publisher.digests.models import Edition
 from publisher.staff.accounts import add_staff
+from publisher.staff.models import Role
 from tests.delivery.sending_support import (
     LIST,
     PERIOD,
@@ -56,7 +57,7 @@ def test_a_send_interrupted_by_a_restart_of_serve_finishes_by_itself(
 ) -> None:
     addresses = stock(engine, RECIPIENTS)
     with session_scope(engine) as session:
-        add_staff(session, STAFF_EMAIL, STAFF_PASSWORD, "Urednica Ana")
+        add_staff(session, STAFF_EMAIL, STAFF_PASSWORD, "Urednica Ana", Role.approver)
     port = free_port()
     with SmtpServer() as smtp:
         smtp.handler.script.delay = 0.05  # slow enough to restart in the middle
