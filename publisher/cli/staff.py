@@ -42,6 +42,7 @@ def staff_add(
     password_stdin: PasswordStdin = False,
 ) -> None:
     """Create a staff account (asks for the password twice)."""
+    from publisher.audit import AuditAction, command_line_actor, record
     from publisher.db import session_scope
     from publisher.links import admin_url
     from publisher.staff.accounts import StaffError, add_staff
@@ -54,6 +55,7 @@ def staff_add(
             account = add_staff(session, email, password, name)
         except StaffError as exc:
             fail(str(exc))
+        record(session, AuditAction.staff_added, actor=command_line_actor(), subject=account.email)
         console.print(
             f"Staff account {safe(account.email)} created; log in at "
             f"{safe(admin_url(context.settings, 'login'))}"
@@ -67,6 +69,7 @@ def staff_password(
     password_stdin: PasswordStdin = False,
 ) -> None:
     """Set a new password (also lifts a lock-out and ends the account's sessions)."""
+    from publisher.audit import AuditAction, command_line_actor, record
     from publisher.db import session_scope
     from publisher.staff.accounts import StaffError, set_password
 
@@ -78,6 +81,12 @@ def staff_password(
             account = set_password(session, email, password)
         except StaffError as exc:
             fail(str(exc))
+        record(
+            session,
+            AuditAction.staff_password_changed,
+            actor=command_line_actor(),
+            subject=account.email,
+        )
         console.print(f"New password set for {safe(account.email)}.")
 
 
@@ -106,6 +115,7 @@ def staff_remove(
     email: Annotated[str, typer.Argument(help="The account's e-mail address.")],
 ) -> None:
     """Delete a staff account; its open sessions end at their next request."""
+    from publisher.audit import AuditAction, command_line_actor, record
     from publisher.db import session_scope
     from publisher.staff.accounts import StaffError, remove_staff
 
@@ -115,4 +125,7 @@ def staff_remove(
             account = remove_staff(session, email)
         except StaffError as exc:
             fail(str(exc))
+        record(
+            session, AuditAction.staff_removed, actor=command_line_actor(), subject=account.email
+        )
         console.print(f"Staff account {safe(account.email)} removed.")

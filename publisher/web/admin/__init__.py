@@ -11,7 +11,15 @@ from dataclasses import dataclass
 
 from fastapi import APIRouter, Depends, FastAPI
 
-from publisher.web.admin import articles, auth, dashboard, digests, editions, subscribers
+from publisher.web.admin import (
+    articles,
+    audit,
+    auth,
+    dashboard,
+    digests,
+    editions,
+    subscribers,
+)
 from publisher.web.admin.auth import require_staff
 from publisher.web.ratelimit import LoginThrottle, rate_limit_storage
 
@@ -24,7 +32,7 @@ class AdminState:
 def _protected() -> APIRouter:
     """Every page but the login page: only for a logged-in staff member."""
     router = APIRouter(dependencies=[Depends(require_staff)])
-    for module in (dashboard, articles, digests, editions, subscribers):
+    for module in (dashboard, articles, digests, editions, subscribers, audit):
         router.include_router(module.router)
     return router
 
