@@ -29,6 +29,7 @@ from tests.web.admin_support import (
     wait_until,
 )
 from tests.web.residents_support import token_uid
+from tests.web.test_admin_login_throttle import client_from
 
 admin_site = admin_support.admin_site
 
@@ -69,6 +70,21 @@ def test_sign_in_failure_and_logouts_leave_one_entry_each(
     ended = other.post("/admin/logout/everywhere", data={"csrf_token": token_for(other)})
     assert ended.status_code == 303
     assert only(admin_site.engine, AuditAction.sign_out_everywhere).actor == STAFF_EMAIL
+
+
+def test_every_failed_attempt_leaves_one_entry_and_throttling_is_visible(
+    admin_site: AdminSite,
+) -> None:
+    client = admin_site.client()
+    answers = [login(client, password=f"ugib-{n}-napak").status_code for n in range(7)]
+    assert answers[:5] == [401] * 5 and answers[-1] == 429
+    failed = audit_rows(admin_site.engine, AuditAction.sign_in_failed)
+    assert len(failed) == 7 and {row.actor for row in failed} == {STAFF_EMAIL}
+    assert failed[-1].detail == "throttled" and failed[0].detail == ""
+    desk = client_from(admin_site, "127.0.0.5")
+    assert login(desk).status_code == 303
+    page = desk.get("/admin/audit", params={"action": "sign_in_failed"})
+    assert page.text.count("throttled") >= 1
 
 
 def test_a_log_line_cannot_be_forged_through_a_typed_address(

@@ -231,6 +231,10 @@ def login(
     if throttled is not None:
         verify_nothing(password)  # as long as a checked attempt, known address or not
         log.info("staff sign-in refused, throttled: account=%r client=%s", typed, client)
+        with session_scope(engine_of(request)) as session:
+            record(
+                session, AuditAction.sign_in_failed, actor=typed, client=client, detail="throttled"
+            )
         return refused(THROTTLED, 429, throttled.retry_after)
     with session_scope(engine_of(request)) as session:
         try:
@@ -241,7 +245,7 @@ def login(
             key = open_session(session, account)
             record(session, AuditAction.sign_in, actor=account.email, client=client)
         else:
-            record(session, AuditAction.sign_in_failed, actor=typed[:320], client=client)
+            record(session, AuditAction.sign_in_failed, actor=typed, client=client)
     if account is None:
         throttle.failed(client, typed, device)
         log.info("staff sign-in failed: account=%r client=%s", typed, client)
