@@ -1,6 +1,7 @@
 """Every table of the store, imported in one place so migrations and tests see the whole schema."""
 
 from publisher.articles.models import Article, ArticleStatus, ArticleTopic
+from publisher.audit import AuditEntry
 from publisher.delivery.models import Delivery, JobMessage, RateCounter, SendJob, Worker
 from publisher.digests.models import Edition, EditionContent
 from publisher.staff.models import ApiToken, StaffAccount
@@ -20,6 +21,7 @@ __all__ = [
     "Article",
     "ArticleStatus",
     "ArticleTopic",
+    "AuditEntry",
     "Consent",
     "Delivery",
     "Edition",

@@ -29,6 +29,7 @@ def create(
     ] = "editor",
 ) -> None:
     """Create a token and print it once: only its hash is kept, so copy it now."""
+    from publisher.audit import AuditAction, command_line_actor, record
     from publisher.db import session_scope
     from publisher.staff.api_tokens import ApiTokenError, create_token
     from publisher.staff.models import Role
@@ -40,6 +41,9 @@ def create(
             token, secret = create_token(session, name, chosen)
         except ApiTokenError as exc:
             fail(str(exc))
+        record(
+            session, AuditAction.api_token_created, actor=command_line_actor(), subject=token.name
+        )
         token_name = token.name
     err_console.print(
         f"API token [bold]{safe(token_name)}[/bold] ({chosen}) created. It is shown only now; "
@@ -76,6 +80,7 @@ def revoke(
     name: Annotated[str, typer.Argument(help="The token's name.")],
 ) -> None:
     """Refuse the token from now on (the record is kept)."""
+    from publisher.audit import AuditAction, command_line_actor, record
     from publisher.db import session_scope
     from publisher.staff.api_tokens import ApiTokenError, revoke_token
 
@@ -85,6 +90,8 @@ def revoke(
             _, changed = revoke_token(session, name)
         except ApiTokenError as exc:
             fail(str(exc))
+        if changed:
+            record(session, AuditAction.api_token_revoked, actor=command_line_actor(), subject=name)
     if changed:
         console.print(f"API token {safe(name)} revoked: calls with it now get 401.")
     else:

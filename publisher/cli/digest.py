@@ -401,6 +401,7 @@ def status(
 
 
 def _control(ctx: typer.Context, key: str, action: str) -> None:
+    from publisher.audit import EDITION_CONTROLS, AuditAction, command_line_actor, record
     from publisher.db import session_scope
     from publisher.delivery.models import JobState
     from publisher.digests.editions import (
@@ -419,6 +420,13 @@ def _control(ctx: typer.Context, key: str, action: str) -> None:
             name = safe(edition_name(session, found))
             if action == "retry":
                 count = retry(session, found)
+                record(
+                    session,
+                    AuditAction.edition_retried,
+                    actor=command_line_actor(),
+                    subject=f"edition {found.id}",
+                    detail=f"{count} queued again",
+                )
                 console.print(
                     f"{count} failed recipient(s) of {name} queued again; "
                     "run `publisher digest send` or a worker to send them."
@@ -431,6 +439,13 @@ def _control(ctx: typer.Context, key: str, action: str) -> None:
             }[action]
             reason = f"{action}d by {getpass.getuser()} (command line)"
             result = control(session, found, state, reason)
+            record(
+                session,
+                EDITION_CONTROLS[action],
+                actor=command_line_actor(),
+                subject=f"edition {found.id}",
+                detail=str(result.state),
+            )
         except (EditionNotFound, EditionError) as exc:
             fail(str(exc))
         console.print(f"Edition {name}: {result.state}.")

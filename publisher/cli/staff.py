@@ -52,6 +52,7 @@ def staff_add(
     password_stdin: PasswordStdin = False,
 ) -> None:
     """Create a staff account with a role (asks for the password twice)."""
+    from publisher.audit import AuditAction, command_line_actor, record
     from publisher.db import session_scope
     from publisher.links import admin_url
     from publisher.staff.accounts import StaffError, add_staff
@@ -66,6 +67,7 @@ def staff_add(
             account = add_staff(session, email, password, name, chosen)
         except StaffError as exc:
             fail(str(exc))
+        record(session, AuditAction.staff_added, actor=command_line_actor(), subject=account.email)
         console.print(
             f"Staff account {safe(account.email)} ({account.role}) created; log in at "
             f"{safe(admin_url(context.settings, 'login'))}"
@@ -79,6 +81,7 @@ def staff_password(
     password_stdin: PasswordStdin = False,
 ) -> None:
     """Set a new password (also lifts a lock-out and ends the account's sessions)."""
+    from publisher.audit import AuditAction, command_line_actor, record
     from publisher.db import session_scope
     from publisher.staff.accounts import StaffError, set_password
 
@@ -90,6 +93,12 @@ def staff_password(
             account = set_password(session, email, password)
         except StaffError as exc:
             fail(str(exc))
+        record(
+            session,
+            AuditAction.staff_password_changed,
+            actor=command_line_actor(),
+            subject=account.email,
+        )
         console.print(f"New password set for {safe(account.email)}.")
 
 
@@ -119,6 +128,7 @@ def staff_remove(
     email: Annotated[str, typer.Argument(help="The account's e-mail address.")],
 ) -> None:
     """Delete a staff account; its open sessions end at their next request."""
+    from publisher.audit import AuditAction, command_line_actor, record
     from publisher.db import session_scope
     from publisher.staff.accounts import StaffError, remove_staff
 
@@ -128,4 +138,7 @@ def staff_remove(
             account = remove_staff(session, email)
         except StaffError as exc:
             fail(str(exc))
+        record(
+            session, AuditAction.staff_removed, actor=command_line_actor(), subject=account.email
+        )
         console.print(f"Staff account {safe(account.email)} removed.")

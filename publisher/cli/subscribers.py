@@ -293,6 +293,7 @@ def subscribers_export(
     ] = None,
 ) -> None:
     """Export a list's subscribers (header: email,name,language,status,…)."""
+    from publisher.audit import AuditAction, command_line_actor, record
     from publisher.db import session_scope
     from publisher.subscribers.errors import RegisterError
     from publisher.subscribers.export import export_rows, write_csv, write_json
@@ -308,6 +309,13 @@ def subscribers_export(
             get_list(session, list_slug)
         except RegisterError as exc:
             fail(str(exc))
+        record(
+            session,
+            AuditAction.register_export,
+            actor=command_line_actor(),
+            subject=list_slug,
+            detail=f"status={chosen_status or 'all'} format={fmt}",
+        )
         rows = export_rows(session, list_slug, status=chosen_status, tz=context.settings.tz)
         target: IO[str]
         with (

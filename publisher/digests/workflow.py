@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
 
+from publisher import audit
+from publisher.audit import AuditAction
 from publisher.config import Settings
 from publisher.db import session_scope
 from publisher.delivery.runner import Senders, Sending
@@ -135,6 +137,7 @@ def send_or_resume(
     period: Period,
     *,
     by: str,
+    client: str | None = None,
     confirm: Callable[[EditionPlan], bool] | None = None,
     dry_run: bool = False,
     start: bool = True,
@@ -145,7 +148,8 @@ def send_or_resume(
     ``confirm`` is asked before approving a new edition (a terminal's "Send to 12
     recipients?"); ``dry_run`` composes and stops; ``start`` False approves and leaves the
     queue to any sender (``publisher worker``, or ``serve`` picking it up); ``wait`` follows
-    the sender to its end with :class:`Progress` events.
+    the sender to its end with :class:`Progress` events. The approval and the start of
+    sending are recorded in the audit log as ``by`` from ``client``.
     """
     with session_scope(engine) as session:
         planned = plan(session, settings, mailing_list, period)
@@ -179,6 +183,13 @@ def send_or_resume(
             with session_scope(engine) as session:
                 edition = approve(session, settings, mailing_list, period, approved_by=by)
                 current = report(session, edition)
+                audit.record(
+                    session,
+                    AuditAction.edition_approved,
+                    actor=by,
+                    client=client,
+                    subject=f"{mailing_list.slug}/{period.key}",
+                )
         except NothingToSend as exc:
             yield NoArticles(str(exc))
             return
@@ -189,6 +200,14 @@ def send_or_resume(
     if not start or senders is None or job_id is None:
         return
     sending = senders.start(job_id, by=by)
+    with session_scope(engine) as session:
+        audit.record(
+            session,
+            AuditAction.edition_send_started,
+            actor=by,
+            client=client,
+            subject=f"{mailing_list.slug}/{period.key}",
+        )
     yield Started(sending, current)
     if not wait:
         return

@@ -272,6 +272,8 @@ EXPECTED_ROLES = {
         "GET /admin/subscribers",
         "POST /admin/lists/{slug}/import",
         "GET /admin/lists/{slug}/export.csv",
+        "GET /admin/audit",
+        "GET /admin/audit.csv",
     },
 }
 

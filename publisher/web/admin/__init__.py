@@ -13,7 +13,15 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import Response
 
 from publisher.staff.models import Role
-from publisher.web.admin import articles, auth, dashboard, digests, editions, subscribers
+from publisher.web.admin import (
+    articles,
+    audit,
+    auth,
+    dashboard,
+    digests,
+    editions,
+    subscribers,
+)
 from publisher.web.admin.auth import RoleRefused, current_staff, require_role
 from publisher.web.admin.render import render
 from publisher.web.ratelimit import LoginThrottle, rate_limit_storage
@@ -28,7 +36,7 @@ def _protected() -> APIRouter:
     """Every page but the login page: only for a logged-in staff member (any role; the
     routes that need more say so with :func:`require_role`)."""
     router = APIRouter(dependencies=[Depends(require_role(Role.editor))])
-    for module in (dashboard, articles, digests, editions, subscribers):
+    for module in (dashboard, articles, digests, editions, subscribers, audit):
         router.include_router(module.router)
     return router
 

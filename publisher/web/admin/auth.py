@@ -38,6 +38,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from publisher.audit import AuditAction, record
 from publisher.db import session_scope
 from publisher.staff.accounts import LoginRefused, authenticate, verify_nothing
 from publisher.staff.models import ROLE_NAMES, Role, StaffAccount
@@ -277,6 +278,10 @@ def login(
     if throttled is not None:
         verify_nothing(password)  # as long as a checked attempt, known address or not
         log.info("staff sign-in refused, throttled: account=%r client=%s", typed, client)
+        with session_scope(engine_of(request)) as session:
+            record(
+                session, AuditAction.sign_in_failed, actor=typed, client=client, detail="throttled"
+            )
         return refused(THROTTLED, 429, throttled.retry_after)
     with session_scope(engine_of(request)) as session:
         try:
@@ -285,6 +290,9 @@ def login(
             account = None
         if account is not None:
             key = open_session(session, account)
+            record(session, AuditAction.sign_in, actor=account.email, client=client)
+        else:
+            record(session, AuditAction.sign_in_failed, actor=typed, client=client)
     if account is None:
         throttle.failed(client, typed, device)
         log.info("staff sign-in failed: account=%r client=%s", typed, client)
@@ -328,6 +336,8 @@ def logout(request: Request) -> Response:
     if key is not None:
         with session_scope(engine_of(request)) as session:
             close_session(session, key)
+            if account is not None:
+                record(session, AuditAction.sign_out, actor=account.email, client=_client(request))
     if account is not None:
         log.info("staff logout: account=%r client=%s", account.email, _client(request))
     return _logged_out(request)
@@ -338,6 +348,13 @@ def logout_everywhere(request: Request, staff: Staff) -> Response:
     """End every session of this staff member, in every browser (a lost phone, a shared PC)."""
     with session_scope(engine_of(request)) as session:
         ended = close_all_sessions(session, staff)
+        record(
+            session,
+            AuditAction.sign_out_everywhere,
+            actor=staff.email,
+            client=_client(request),
+            detail=f"{ended} session(s) ended",
+        )
     log.info(
         "staff logout everywhere: account=%r client=%s sessions=%d",
         staff.email,

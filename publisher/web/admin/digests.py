@@ -41,6 +41,7 @@ from publisher.subscribers.models import MailingList
 from publisher.web.admin.auth import Approver, Staff
 from publisher.web.admin.dashboard import STATE_NAMES
 from publisher.web.admin.render import engine_of, render, senders_of, settings_of
+from publisher.web.clients import client_address
 from publisher.web.csrf import require_csrf
 
 router = APIRouter()
@@ -239,6 +240,7 @@ def approve_and_send(
         mailing_list,
         period,
         by=f"{staff.email} (admin)",
+        client=client_address(request),
     ):
         if isinstance(event, NoArticles):
             return _digest_page(

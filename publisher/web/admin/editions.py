@@ -17,6 +17,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 from starlette.exceptions import HTTPException
 
+from publisher.audit import EDITION_CONTROLS, AuditAction, record
 from publisher.db import session_scope
 from publisher.delivery import ledger
 from publisher.delivery.models import Delivery, JobState
@@ -38,6 +39,7 @@ from publisher.subscribers.models import MailingList
 from publisher.web.admin.auth import Approver, Staff
 from publisher.web.admin.dashboard import STATE_NAMES, EditionRow, edition_rows
 from publisher.web.admin.render import engine_of, render, senders_of
+from publisher.web.clients import client_address
 from publisher.web.csrf import require_csrf
 
 router = APIRouter()
@@ -185,6 +187,14 @@ def _act(request: Request, staff: Staff, edition_id: int, action: str) -> Respon
                 }[action]
                 control(session, edition, state, reason)
                 notice = {"pause": "paused", "resume": "resumed", "cancel": "cancelled"}[action]
+            record(
+                session,
+                EDITION_CONTROLS[action],
+                actor=staff.email,
+                client=client_address(request),
+                subject=f"edition {edition_id}",
+                detail=notice,
+            )
     except EditionError as exc:
         return _edition_view(request, staff, edition_id, error=_slovene(str(exc)), status_code=409)
     if action in ("resume", "retry") and job_id is not None:
@@ -218,6 +228,15 @@ def resume(request: Request, staff: Approver, edition_id: int) -> Response:
         job = ledger.get_job(session, edition.job_id) if edition.job_id else None
     if job is not None and job.state == JobState.active and job.id is not None:
         senders_of(request).start(job.id, by=f"{staff.email} (admin)")
+        with session_scope(engine_of(request)) as session:
+            record(
+                session,
+                AuditAction.edition_resumed,
+                actor=staff.email,
+                client=client_address(request),
+                subject=f"edition {edition_id}",
+                detail="sender restarted",
+            )
         return RedirectResponse(_edition_url(edition_id, notice="resumed"), status_code=303)
     return _act(request, staff, edition_id, "resume")
 

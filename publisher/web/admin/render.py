@@ -7,14 +7,16 @@ this site (``frame-src 'self'``); every other admin page keeps the site's strict
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
 from fastapi import Request
-from fastapi.responses import Response
+from fastapi.responses import Response, StreamingResponse
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.engine import Engine
 
+from publisher.clock import local_now
 from publisher.config import Settings
 from publisher.delivery.runner import Senders
 from publisher.i18n import format_day, format_moment
@@ -82,3 +84,16 @@ def render(
         response.headers["Content-Security-Policy"] = CSP_WITH_FRAMES
     attach_csrf_cookie(request, response)
     return response
+
+
+def csv_download(request: Request, chunks: Iterator[bytes], name: str) -> StreamingResponse:
+    """A CSV file streamed as a download named ``name-<today>.csv``, never cached."""
+    filename = f"{name}-{local_now(settings_of(request).tz).date().isoformat()}.csv"
+    return StreamingResponse(
+        chunks,
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "no-store",
+        },
+    )

@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
-from fastapi.responses import Response, StreamingResponse
+from fastapi.responses import Response
 from sqlmodel import Session
 from starlette.exceptions import HTTPException
 
-from publisher.clock import local_now
+from publisher.audit import AuditAction, record
 from publisher.db import session_scope
 from publisher.digests.periods import current_period
 from publisher.subscribers.csv_batches import RowOutcome
@@ -40,8 +40,9 @@ from publisher.subscribers.lists import (
 from publisher.subscribers.models import MailingList, SubscriptionStatus
 from publisher.subscribers.search import search_subscribers
 from publisher.web.admin.auth import Admin, Staff
-from publisher.web.admin.render import engine_of, render, settings_of
+from publisher.web.admin.render import csv_download, engine_of, render, settings_of
 from publisher.web.body import BodyRule
+from publisher.web.clients import client_address
 from publisher.web.csrf import require_csrf
 
 router = APIRouter()
@@ -183,8 +184,16 @@ def export_csv(request: Request, staff: Admin, slug: str, status: str | None = N
     chosen = SubscriptionStatus(status) if status in STATUS_NAMES else None
     engine = engine_of(request)
     tz = settings_of(request).tz
-    with Session(engine) as session:
+    with session_scope(engine) as session:
         _list(session, slug)
+        record(
+            session,
+            AuditAction.register_export,
+            actor=staff.email,
+            client=client_address(request),
+            subject=slug,
+            detail=f"status={chosen or 'all'}",
+        )
 
     def chunks() -> Iterator[bytes]:
         with tempfile.SpooledTemporaryFile(max_size=4 * 1024 * 1024, mode="w+b") as spool:
@@ -198,12 +207,4 @@ def export_csv(request: Request, staff: Admin, slug: str, status: str | None = N
                 yield chunk
             text.detach()
 
-    filename = f"{slug}-{local_now(settings_of(request).tz).date().isoformat()}.csv"
-    return StreamingResponse(
-        chunks(),
-        media_type="text/csv; charset=utf-8",
-        headers={
-            "Content-Disposition": f'attachment; filename="{filename}"',
-            "Cache-Control": "no-store",
-        },
-    )
+    return csv_download(request, chunks(), slug)

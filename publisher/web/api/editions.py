@@ -31,6 +31,7 @@ from publisher.web.api.auth import Approving
 from publisher.web.api.dependencies import Db, settings_of
 from publisher.web.api.errors import documented, problem_at, unprocessable
 from publisher.web.api.schemas import EditionOut, EditionRequest
+from publisher.web.clients import client_address
 
 router = APIRouter()
 
@@ -141,6 +142,7 @@ def approve_edition(
         mailing_list,
         period,
         by=f"API token {token.name}",
+        client=client_address(request),
         start=body.send,
     ):
         if isinstance(event, NoArticles):

@@ -17,6 +17,7 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
+from publisher.audit import RESIDENT, AuditAction, record
 from publisher.db import session_scope
 from publisher.delivery import ledger
 from publisher.i18n import LANGUAGES, Language
@@ -190,10 +191,17 @@ def preferences_data(request: Request, token: str) -> Response:
         return bad_link_page(request, exc, Purpose.preferences)
     settings = services(request).settings
     try:
-        with Session(request.app.state.engine) as session:
+        with session_scope(request.app.state.engine) as session:
             subscriber = get_subscriber_by_id(session, claims.subscriber_id)
             data = subscriber_data(session, subscriber.email, settings.tz)
             data["deliveries"] = ledger.deliveries_of(session, claims.subscriber_id, settings.tz)
+            record(
+                session,
+                AuditAction.data_download,
+                actor=RESIDENT,
+                client=client_address(request),
+                subject=f"subscriber {subscriber.id}",
+            )
     except SubscriberNotFound:
         return gone_page(request)
     body = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
@@ -232,6 +240,13 @@ async def preferences_erase(request: Request, token: str) -> Response:
                 }
                 return _preferences_page(request, token, prefs, status_code=400, errors=errors)
             erase(session, subscriber.email)
+            record(
+                session,
+                AuditAction.erasure,
+                actor=RESIDENT,
+                client=client_address(request),
+                subject=f"subscriber {subscriber.id}",
+            )
         return render(request, "residents/erased.html", lang=lang, private=True)
 
     return await run_in_threadpool(run)

@@ -1,0 +1,149 @@
+"""The audit log: who did what to the register or the staff, when, and from where.
+
+The data protection officer reads it (``/admin/audit``, or its CSV export) and so does syslog:
+:func:`record` writes one ``audit_entry`` row and one ``key=value`` line to the logger
+``publisher.audit``. Nothing in the program changes or deletes an entry; the admin page and
+its export only read. A resident's erasure is recorded by the subscriber's number, never the
+address, so that the log does not keep what the erasure removed.
+"""
+
+import getpass
+import logging
+import re
+from collections.abc import Sequence
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Column, String, func, select
+from sqlmodel import Field, Session, SQLModel
+
+from publisher.clock import utcnow
+from publisher.db import UTCDateTime
+
+log = logging.getLogger("publisher.audit")
+
+RESIDENT = "resident"
+"""The actor of what a resident does through their own link (a data download, an erasure)."""
+
+
+class AuditAction(StrEnum):
+    sign_in = "sign_in"
+    sign_in_failed = "sign_in_failed"
+    sign_out = "sign_out"
+    sign_out_everywhere = "sign_out_everywhere"
+    register_export = "register_export"
+    data_download = "data_download"
+    erasure = "erasure"
+    suppression_lifted = "suppression_lifted"
+    edition_approved = "edition_approved"
+    edition_send_started = "edition_send_started"
+    edition_paused = "edition_paused"
+    edition_resumed = "edition_resumed"
+    edition_cancelled = "edition_cancelled"
+    edition_retried = "edition_retried"
+    staff_added = "staff_added"
+    staff_removed = "staff_removed"
+    staff_password_changed = "staff_password_changed"
+    api_token_created = "api_token_created"
+    api_token_revoked = "api_token_revoked"
+    settings_changed = "settings_changed"
+
+
+EDITION_CONTROLS = {
+    "pause": AuditAction.edition_paused,
+    "resume": AuditAction.edition_resumed,
+    "cancel": AuditAction.edition_cancelled,
+    "retry": AuditAction.edition_retried,
+}
+"""The action recorded for each control of a sending edition, the admin's and the CLI's."""
+
+
+class AuditEntry(SQLModel, table=True):
+    """One recorded action; rows are only ever inserted."""
+
+    __tablename__ = "audit_entry"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False, index=True)
+    )
+    actor: str = Field(sa_column=Column(String(320), nullable=False, index=True))
+    client: str = Field(default="", sa_column=Column(String(45), nullable=False))
+    action: str = Field(sa_column=Column(String(40), nullable=False, index=True))
+    subject: str = Field(default="", sa_column=Column(String(500), nullable=False))
+    detail: str = Field(default="", sa_column=Column(String(2000), nullable=False))
+
+
+def command_line_actor() -> str:
+    """Who runs a CLI command: the operating-system user, as the send records already say."""
+    return f"{getpass.getuser()} (command line)"
+
+
+_NEEDS_QUOTES = re.compile(r'[\s"\\=]')
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _log_value(value: str) -> str:
+    """A value for one syslog line: controls as ``\\xNN`` (no forged lines), quoted if needed."""
+    text = _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", value.replace("\\", "\\\\"))
+    if text and not _NEEDS_QUOTES.search(text):
+        return text
+    return '"' + text.replace('"', '\\"') + '"'
+
+
+def record(
+    session: Session,
+    action: AuditAction,
+    *,
+    actor: str,
+    client: str | None = None,
+    subject: object = "",
+    detail: object = "",
+) -> AuditEntry:
+    """Record ``action`` in the caller's transaction and write it to the log as one line."""
+    entry = AuditEntry(
+        actor=actor[:320],
+        client=(client or "")[:45],
+        action=action.value,
+        subject=str(subject)[:500],
+        detail=str(detail)[:2000],
+    )
+    session.add(entry)
+    session.flush()
+    fields = {
+        "action": entry.action,
+        "actor": entry.actor,
+        "client": entry.client,
+        "subject": entry.subject,
+        "detail": entry.detail,
+    }
+    log.info("audit %s", " ".join(f"{key}={_log_value(value)}" for key, value in fields.items()))
+    return entry
+
+
+def entries(
+    session: Session,
+    *,
+    action: AuditAction | None = None,
+    actor: str = "",
+    offset: int = 0,
+    limit: int | None = 50,
+) -> tuple[Sequence[AuditEntry], int]:
+    """Entries newest first, of one action and/or an actor containing ``actor``; and the count."""
+    query = select(AuditEntry)
+    counted = select(func.count()).select_from(AuditEntry)
+    if action is not None:
+        query = query.where(AuditEntry.action == action.value)  # type: ignore[arg-type]
+        counted = counted.where(AuditEntry.action == action.value)  # type: ignore[arg-type]
+    if actor:
+        pattern = (
+            "%" + actor.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        )
+        matches = func.lower(AuditEntry.actor).like(pattern, escape="\\")
+        query = query.where(matches)
+        counted = counted.where(matches)
+    query = query.order_by(AuditEntry.id.desc()).offset(offset)  # type: ignore[union-attr]
+    if limit is not None:
+        query = query.limit(limit)
+    total = session.execute(counted).scalar_one()
+    return session.execute(query).scalars().all(), total
