@@ -26,7 +26,8 @@ if TYPE_CHECKING:
 
 lists_app = typer.Typer(help="Mailing lists residents subscribe to.", no_args_is_help=True)
 subscribers_app = typer.Typer(
-    help="The register of subscribers: add, import, export, show, remove, erase.",
+    help="The register of subscribers: add, import, export, show, remove, erase, lift a "
+    "suppression.",
     no_args_is_help=True,
 )
 
@@ -402,6 +403,31 @@ def subscribers_remove(
     console.print(f"{safe(email.strip())}: unsubscribed from {where}.")
     if list_slug is None:
         console.print("The address is suppressed: no import or staff action can add it back.")
+
+
+@subscribers_app.command("lift-suppression")
+def subscribers_lift_suppression(
+    ctx: typer.Context,
+    email: Annotated[str, typer.Argument()],
+    reason: Annotated[
+        str,
+        typer.Option(
+            "--reason", help="Why the bounce or complaint was a false positive (audit log)."
+        ),
+    ],
+) -> None:
+    """Mail an address again after a bounce or complaint that was a false positive."""
+    from publisher.audit import command_line_actor
+    from publisher.db import session_scope
+    from publisher.subscribers.errors import RegisterError
+    from publisher.subscribers.suppression import lift_suppression
+
+    with session_scope(get_context(ctx).ready_engine()) as session:
+        try:
+            was = lift_suppression(session, email, why=reason, actor=command_line_actor())
+        except RegisterError as exc:
+            fail(str(exc))
+    console.print(f"{safe(email.strip())}: suppression ({was}) lifted; it receives mail again.")
 
 
 @subscribers_app.command("erase")

@@ -270,6 +270,7 @@ EXPECTED_ROLES = {
         "GET /admin/lists",
         "GET /admin/lists/{slug}",
         "GET /admin/subscribers",
+        "POST /admin/subscribers/lift-suppression",
         "POST /admin/lists/{slug}/import",
         "GET /admin/lists/{slug}/export.csv",
         "GET /admin/audit",

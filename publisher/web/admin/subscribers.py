@@ -37,8 +37,14 @@ from publisher.subscribers.lists import (
     list_topic_slugs,
     status_counts,
 )
-from publisher.subscribers.models import MailingList, SubscriptionStatus
+from publisher.subscribers.models import MailingList, SubscriptionStatus, SuppressionReason
 from publisher.subscribers.search import search_subscribers
+from publisher.subscribers.suppression import (
+    LiftReasonMissing,
+    NotSuppressed,
+    SuppressionKept,
+    lift_suppression,
+)
 from publisher.web.admin.auth import Admin, Staff
 from publisher.web.admin.render import csv_download, engine_of, render, settings_of
 from publisher.web.body import BodyRule
@@ -126,20 +132,69 @@ def list_page(request: Request, staff: Admin, slug: str, q: str = "") -> Respons
     return _list_view(request, staff, slug, q=q[:200])
 
 
-@router.get("/admin/subscribers")
-def subscribers_page(request: Request, staff: Admin, q: str = "") -> Response:
-    """Search every list at once: by a piece of the address or of the name."""
-    q = q[:200]
+def _subscribers_view(
+    request: Request,
+    staff: Admin,
+    q: str = "",
+    *,
+    lift_notice: str | None = None,
+    lift_error: str | None = None,
+    status_code: int = 200,
+) -> Response:
     with Session(engine_of(request), expire_on_commit=False) as session:
         return render(
             request,
             "admin/subscribers.html",
             staff=staff,
+            status_code=status_code,
             active="subscribers",
             q=q,
             matches=search_subscribers(session, q) if q.strip() else None,
             statuses=STATUS_NAMES,
+            lift_notice=lift_notice,
+            lift_error=lift_error,
         )
+
+
+@router.get("/admin/subscribers")
+def subscribers_page(request: Request, staff: Admin, q: str = "") -> Response:
+    """Search every list at once: by a piece of the address or of the name."""
+    return _subscribers_view(request, staff, q[:200])
+
+
+LIFT_REFUSALS = {
+    NotSuppressed: "Ta naslov ni blokiran (ali ni veljaven naslov): ni česa odblokirati.",
+    SuppressionKept: "Lastnik naslova se je odjavil z vseh seznamov ali zahteval izbris: "
+    "blokado lahko odpravi le sam, ko se znova prijavi in prijavo potrdi.",
+    LiftReasonMissing: "Napišite, zakaj je bila blokada pomota (zapiše se v dnevnik).",
+}
+"""What the admin says for each refusal of :func:`lift_suppression`."""
+SUPPRESSION_NAMES = {
+    SuppressionReason.hard_bounce: "trajna zavrnitev",
+    SuppressionReason.complaint: "pritožba",
+}
+
+
+@router.post("/admin/subscribers/lift-suppression", dependencies=[Depends(require_csrf)])
+def lift_suppression_form(
+    request: Request,
+    staff: Admin,
+    email: Annotated[str, Form(max_length=320)] = "",
+    reason: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    """Lift a bounce or complaint suppression that was a false positive (admins only: the
+    register, suppressions included, is theirs), recorded in the audit log."""
+    try:
+        with session_scope(engine_of(request)) as session:
+            was = lift_suppression(
+                session, email, why=reason, actor=staff.email, client=client_address(request)
+            )
+    except (NotSuppressed, SuppressionKept, LiftReasonMissing) as exc:
+        return _subscribers_view(
+            request, staff, lift_error=LIFT_REFUSALS[type(exc)], status_code=400
+        )
+    notice = f"Blokada naslova {email.strip()} ({SUPPRESSION_NAMES[was]}) je odpravljena."
+    return _subscribers_view(request, staff, lift_notice=notice)
 
 
 def _upload_name(filename: str | None) -> str:
