@@ -8,9 +8,10 @@ address, so that the log does not keep what the erasure removed.
 """
 
 import getpass
+import json
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from enum import StrEnum
 
@@ -35,6 +36,8 @@ class AuditAction(StrEnum):
     data_download = "data_download"
     erasure = "erasure"
     suppression_lifted = "suppression_lifted"
+    article_published = "article_published"
+    article_withdrawn = "article_withdrawn"
     edition_approved = "edition_approved"
     edition_send_started = "edition_send_started"
     edition_paused = "edition_paused"
@@ -47,6 +50,7 @@ class AuditAction(StrEnum):
     api_token_created = "api_token_created"
     api_token_revoked = "api_token_revoked"
     settings_changed = "settings_changed"
+    """A list or a topic created or changed (``before=… after=…``)."""
 
 
 EDITION_CONTROLS = {
@@ -74,6 +78,11 @@ class AuditEntry(SQLModel, table=True):
     detail: str = Field(default="", sa_column=Column(String(2000), nullable=False))
 
 
+def api_actor(token_name: str) -> str:
+    """Who acts through the CMS API: the token, by the name staff gave it."""
+    return f"API token {token_name}"
+
+
 def command_line_actor() -> str:
     """Who runs a CLI command: the operating-system user, as the send records already say."""
     return f"{getpass.getuser()} (command line)"
@@ -89,6 +98,22 @@ def _log_value(value: str) -> str:
     if text and not _NEEDS_QUOTES.search(text):
         return text
     return '"' + text.replace('"', '\\"') + '"'
+
+
+def settings_change(before: Mapping[str, object] | None, after: Mapping[str, object]) -> str:
+    """The ``detail`` of a ``settings_changed`` entry: what changed, as JSON before and after
+    (``before=null`` for something new); only the fields that differ."""
+    if before is None:
+        return f"before=null after={_json(dict(after))}"
+    changed = [key for key in after if before.get(key) != after[key]]
+    return (
+        f"before={_json({key: before.get(key) for key in changed})} "
+        f"after={_json({key: after[key] for key in changed})}"
+    )
+
+
+def _json(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
 
 
 def record(

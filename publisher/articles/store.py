@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 from publisher.articles.drafts import ArticleDraft, TopicRef
 from publisher.articles.models import Article, ArticleStatus, ArticleTopic, new_article_uid
 from publisher.articles.sanitize import slugify_title
+from publisher.audit import AuditAction, record, settings_change
 from publisher.clock import utcnow
 from publisher.db import MAX_ROW_ID
 from publisher.slugs import check_slug
@@ -340,8 +341,24 @@ def last_change(session: Session) -> StoreChange:
     )
 
 
-def set_status(session: Session, key: str | int, status: ArticleStatus) -> tuple[Article, bool]:
-    """Publish or withdraw; returns the article and whether anything changed."""
+STATUS_ACTIONS = {
+    ArticleStatus.published: AuditAction.article_published,
+    ArticleStatus.withdrawn: AuditAction.article_withdrawn,
+}
+
+
+def set_status(
+    session: Session,
+    key: str | int,
+    status: ArticleStatus,
+    *,
+    actor: str | None = None,
+    client: str | None = None,
+) -> tuple[Article, bool]:
+    """Publish or withdraw; returns the article and whether anything changed.
+
+    A staff member's change (``actor``: the admin, the CLI, an API token) is recorded in the
+    audit log; the program's own setup passes no actor."""
     article = get_article(session, key)
     if article.status == status:
         return article, False
@@ -349,6 +366,10 @@ def set_status(session: Session, key: str | int, status: ArticleStatus) -> tuple
     article.updated_at = utcnow()
     session.add(article)
     session.flush()
+    if actor is not None:
+        record(
+            session, STATUS_ACTIONS[status], actor=actor, client=client, subject=article.external_id
+        )
     return article, True
 
 
@@ -399,18 +420,39 @@ def list_topics(session: Session) -> list[tuple[Topic, int]]:
     return [(topic, counts.get(topic.id, 0)) for topic in topics]
 
 
-def save_topic(session: Session, slug: str, name: str) -> Topic:
+def save_topic(
+    session: Session,
+    slug: str,
+    name: str,
+    *,
+    actor: str | None = None,
+    client: str | None = None,
+) -> Topic:
     """Create a topic or rename an existing one; a slug that breaks the rule is refused.
 
     Raises :class:`publisher.slugs.InvalidSlug` (a ``ValueError``) saying what a slug may hold.
+    A staff member's change (``actor``) is recorded in the audit log as ``settings_changed``
+    with the name before and after; saving the same name again records nothing.
     """
     topic = session.exec(select(Topic).where(Topic.slug == slug)).first()
+    before = None if topic is None else topic.name
     if topic is None:
         topic = Topic(slug=check_slug(slug), name=name)
+    elif topic.name == name:
+        return topic
     else:
         topic.name = name
     session.add(topic)
     session.flush()
+    if actor is not None:
+        record(
+            session,
+            AuditAction.settings_changed,
+            actor=actor,
+            client=client,
+            subject=f"topic {slug}",
+            detail=settings_change(None if before is None else {"name": before}, {"name": name}),
+        )
     return topic
 
 

@@ -212,12 +212,13 @@ def articles_show(
 
 def _change_status(ctx: typer.Context, key: str, status: ArticleStatus) -> None:
     from publisher.articles.store import ArticleNotFound, set_status
+    from publisher.audit import command_line_actor
     from publisher.db import session_scope
 
     context = get_context(ctx)
     with session_scope(context.ready_engine()) as session:
         try:
-            article, changed = set_status(session, key, status)
+            article, changed = set_status(session, key, status, actor=command_line_actor())
         except ArticleNotFound as exc:
             fail(str(exc))
         state = status.value if changed else f"already {status.value}"
@@ -283,6 +284,7 @@ def topics_add(
 ) -> None:
     """Create a topic, or rename an existing one."""
     from publisher.articles.store import save_topic
+    from publisher.audit import command_line_actor
     from publisher.db import session_scope
     from publisher.slugs import slug_problem
 
@@ -292,5 +294,5 @@ def topics_add(
     if not name.strip():
         fail("--name: give the topic's Slovenian name, e.g. Promet")
     with session_scope(get_context(ctx).ready_engine()) as session:
-        topic = save_topic(session, slug, name.strip())
+        topic = save_topic(session, slug, name.strip(), actor=command_line_actor())
         console.print(f"Topic {topic.slug}: {safe(topic.name)}")

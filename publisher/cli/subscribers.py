@@ -59,6 +59,7 @@ def lists_create(
     ] = None,
 ) -> None:
     """Create a mailing list carrying some topics."""
+    from publisher.audit import command_line_actor
     from publisher.db import session_scope
     from publisher.i18n import Language
     from publisher.subscribers.errors import RegisterError
@@ -75,6 +76,7 @@ def lists_create(
                 public=not private,
                 language=chosen_language,
                 topics=topic or [],
+                actor=command_line_actor(),
             )
         except RegisterError as exc:
             fail(str(exc))

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from publisher.audit import AuditAction, record, settings_change
 from publisher.i18n import Language
 from publisher.slugs import slug_problem
 from publisher.subscribers.errors import RegisterError
@@ -51,8 +52,13 @@ def create_list(
     public: bool = True,
     language: Language | str = Language.sl,
     topics: Sequence[str] = (),
+    actor: str | None = None,
+    client: str | None = None,
 ) -> MailingList:
-    """A new list carrying ``topics``; its slug is permanent (it appears in links)."""
+    """A new list carrying ``topics``; its slug is permanent (it appears in links).
+
+    A staff member's (``actor``) new list is recorded in the audit log as ``settings_changed``
+    with what it was created with; the program's own setup passes no actor."""
     problem = slug_problem(slug)
     if problem is not None:
         raise RegisterError(f"list slug: {problem}")
@@ -73,6 +79,22 @@ def create_list(
     for topic in chosen:
         session.add(MailingListTopic(list_id=mailing_list.id, topic_id=topic.id))
     session.flush()
+    if actor is not None:
+        created = {
+            "name": mailing_list.name,
+            "description": mailing_list.description,
+            "public": public,
+            "language": str(mailing_list.language),
+            "topics": [topic.slug for topic in chosen],
+        }
+        record(
+            session,
+            AuditAction.settings_changed,
+            actor=actor,
+            client=client,
+            subject=f"list {slug}",
+            detail=settings_change(None, created),
+        )
     return mailing_list
 
 

@@ -30,8 +30,10 @@ from publisher.db import session_scope
 from publisher.feeds.websub import notify_hub_of_changes
 from publisher.links import article_url
 from publisher.slugs import slug_problem
+from publisher.staff.models import StaffAccount
 from publisher.web.admin.auth import Staff
 from publisher.web.admin.render import engine_of, render, settings_of
+from publisher.web.clients import client_address
 from publisher.web.csrf import require_csrf
 
 router = APIRouter()
@@ -90,12 +92,14 @@ def article_page(request: Request, staff: Staff, key: int, notice: str | None = 
         )
 
 
-def _change(request: Request, key: int, status: ArticleStatus) -> Response:
+def _change(request: Request, staff: StaffAccount, key: int, status: ArticleStatus) -> Response:
     settings = settings_of(request)
     engine = engine_of(request)
     with session_scope(engine) as session:
         try:
-            article, changed = set_status(session, key, status)
+            article, changed = set_status(
+                session, key, status, actor=staff.email, client=client_address(request)
+            )
         except ArticleNotFound:
             raise HTTPException(status_code=404) from None
         topics = [topic.slug for topic in article.topics]
@@ -106,12 +110,12 @@ def _change(request: Request, key: int, status: ArticleStatus) -> Response:
 
 @router.post("/admin/articles/{key}/publish", dependencies=[Depends(require_csrf)])
 def publish(request: Request, staff: Staff, key: int) -> Response:
-    return _change(request, key, ArticleStatus.published)
+    return _change(request, staff, key, ArticleStatus.published)
 
 
 @router.post("/admin/articles/{key}/withdraw", dependencies=[Depends(require_csrf)])
 def withdraw(request: Request, staff: Staff, key: int) -> Response:
-    return _change(request, key, ArticleStatus.withdrawn)
+    return _change(request, staff, key, ArticleStatus.withdrawn)
 
 
 @router.post("/admin/articles/{key}/topics", dependencies=[Depends(require_csrf)])
@@ -177,7 +181,7 @@ def save_topic_form(
                 error=error,
             )
     with session_scope(engine_of(request)) as session:
-        save_topic(session, clean, name.strip())
+        save_topic(session, clean, name.strip(), actor=staff.email, client=client_address(request))
     return RedirectResponse("/admin/topics?notice=saved", status_code=303)
 
 

@@ -26,6 +26,7 @@ from publisher.articles.store import (
     list_articles,
     set_status,
 )
+from publisher.audit import api_actor
 from publisher.config import Settings
 from publisher.feeds.websub import notify_hub_of_changes
 from publisher.links import article_url
@@ -34,6 +35,7 @@ from publisher.web.api.auth import Caller
 from publisher.web.api.dependencies import Db, settings_of
 from publisher.web.api.errors import documented, problem_at, unprocessable
 from publisher.web.api.schemas import MAX_OFFSET, ArticleIn, ArticleOut, Day
+from publisher.web.clients import client_address
 
 router = APIRouter()
 
@@ -63,7 +65,13 @@ def _save(
         draft.external_id = external_id
     outcome, article = ArticleWriter(session).save(draft)
     if body.status is not None:
-        article, changed = set_status(session, article.id or 0, ArticleStatus(body.status))
+        article, changed = set_status(
+            session,
+            article.id or 0,
+            ArticleStatus(body.status),
+            actor=api_actor(token.name),
+            client=client_address(request),
+        )
         if changed and outcome is SaveOutcome.unchanged:
             outcome = SaveOutcome.updated
     return outcome, article
@@ -167,10 +175,16 @@ def replace_article(request: Request, session: Db, key: str, body: ArticleIn, to
     summary="Withdraw an article",
     responses=documented(404),
 )
-def withdraw_article(request: Request, session: Db, key: str) -> ArticleOut:
+def withdraw_article(request: Request, session: Db, key: str, token: Caller) -> ArticleOut:
     """Withdraw: the article leaves the site, feeds and future digests; the record is kept."""
     article = _find_article(session, key)
-    article, changed = set_status(session, article.id or 0, ArticleStatus.withdrawn)
+    article, changed = set_status(
+        session,
+        article.id or 0,
+        ArticleStatus.withdrawn,
+        actor=api_actor(token.name),
+        client=client_address(request),
+    )
     if changed:
         publish_changes(request, session)
     return _article_out(article, settings_of(request))

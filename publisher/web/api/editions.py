@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request, Response
 from sqlmodel import Session
 from starlette.exceptions import HTTPException
 
+from publisher.audit import api_actor
 from publisher.config import Settings
 from publisher.digests.editions import (
     EditionNotFound,
@@ -141,7 +142,7 @@ def approve_edition(
         request.app.state.senders,
         mailing_list,
         period,
-        by=f"API token {token.name}",
+        by=api_actor(token.name),
         client=client_address(request),
         start=body.send,
     ):
