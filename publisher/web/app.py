@@ -36,6 +36,7 @@ from publisher.web.api import BODY_RULE as API_BODY_RULE
 from publisher.web.api import create_api
 from publisher.web.body import BodyLimit
 from publisher.web.clients import ClientAddressMiddleware
+from publisher.web.gate import AuthoriseBeforeBody
 from publisher.web.residents import install as install_residents_pages
 from publisher.web.security import SecurityHeadersMiddleware
 
@@ -104,8 +105,10 @@ def create_app(
     app.mount("/api", create_api(settings, engine, senders), name="api")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     # The last added runs first: headers on every answer, then who the client is, then who
-    # may post, then the size.
+    # may post (admin forms from our pages with a session; each route's own role), then
+    # the size.
     app.add_middleware(BodyLimit, rules=[IMPORT_BODY_RULE, API_BODY_RULE])
+    app.add_middleware(AuthoriseBeforeBody)
     app.add_middleware(StaffGate)
     app.add_middleware(ClientAddressMiddleware, trusted_proxies=settings.trusted_proxies)
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.base_url.startswith("https://"))

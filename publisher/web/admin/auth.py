@@ -52,6 +52,7 @@ from publisher.staff.sessions import (
 from publisher.web.admin.render import engine_of, render, settings_of
 from publisher.web.clients import client_address
 from publisher.web.csrf import refuse_before_body, require_csrf
+from publisher.web.gate import before_body
 from publisher.web.ratelimit import LoginThrottle
 
 SESSION_COOKIE = "publisher_staff"
@@ -146,7 +147,8 @@ def require_role(needed: Role) -> Callable[[Request], StaffAccount]:
     """The one dependency every admin page and form states its role with: the signed-in
     staff member if their role allows ``needed``, else :class:`RoleRefused` (403), or the
     login page / 403 of :func:`require_staff` for nobody signed in. Cached, so that one
-    route's dependencies share one check per role."""
+    route's dependencies share one check per role; decided before a form's body is read
+    (:func:`publisher.web.gate.before_body`)."""
 
     def check(request: Request) -> StaffAccount:
         account = require_staff(request)
@@ -163,7 +165,7 @@ def require_role(needed: Role) -> Callable[[Request], StaffAccount]:
         return account
 
     check.__name__ = f"require_{needed.value}"
-    return check
+    return before_body(check)
 
 
 Staff = Annotated[StaffAccount, Depends(require_role(Role.editor))]
