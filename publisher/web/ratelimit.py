@@ -4,8 +4,10 @@ Built on the ``limits`` library (moving windows, so a burst at the turn of the h
 get twice the allowance). Where the counts live is the ``ratelimit_storage`` setting
 (:func:`rate_limit_storage`): ``memory://`` by default, per server process, so a restart
 forgets them and N processes each allow the full rate; ``redis://…`` keeps them in one Redis
-that every web process shares, so the limit is the limit however many there are. Failed
-staff logins are throttled the same way (:class:`LoginThrottle`).
+that every web process shares, so the limit is the limit however many there are. The keys
+name the site (:func:`key_prefix`), so sites sharing a Redis never share counts; a Redis that
+is down is never a 500 (:class:`FailSafeStorage`). Failed staff logins are throttled the same
+way (:class:`LoginThrottle`).
 
 The client a limit counts is the address :mod:`publisher.web.clients` decides (behind a
 reverse proxy, only one named in ``trusted_proxies`` may say who the client is).
@@ -13,26 +15,128 @@ reverse proxy, only one named in ``trusted_proxies`` may say who the client is).
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
+from typing import Any, cast
+from urllib.parse import urlsplit
 
 from limits import RateLimitItem, parse_many
-from limits.storage import MemoryStorage, Storage, storage_from_string
+from limits.errors import StorageError
+from limits.storage import MemoryStorage, MovingWindowSupport, Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 from publisher.clock import timestamp
 from publisher.config import Settings
 
 KEY_PREFIX = "publisher"
-"""Every key this app keeps in a shared storage starts so (Redis: ``publisher:LIMITER/…``)."""
+"""Every key this app keeps in a shared storage starts so, then names the site
+(:func:`key_prefix`; Redis: ``publisher:www.example.org:LIMITER/…``)."""
+RECONNECT_EVERY = 10.0
+"""Seconds between attempts to reach a shared storage that was down (meanwhile: in process)."""
+REDIS_TIMEOUT = 0.5
+"""Seconds to wait for Redis before counting in process instead: a form never hangs on it."""
+
+log = logging.getLogger(__name__)
+
+
+def key_prefix(settings: Settings) -> str:
+    """The prefix of this site's keys: the site's address (host, port and path of the base
+    URL), so that two sites sharing one Redis never share a count."""
+    parts = urlsplit(settings.base_url)
+    return f"{KEY_PREFIX}:{parts.netloc.lower()}{parts.path.rstrip('/')}"
 
 
 def rate_limit_storage(settings: Settings) -> Storage:
-    """A new storage for the ``ratelimit_storage`` setting; one per app, shared by its limits."""
+    """A new storage for the ``ratelimit_storage`` setting; one per app, shared by its limits.
+
+    A shared storage is wrapped in :class:`FailSafeStorage`: while it is unreachable, limits
+    are counted in this process (with a warning in the log) instead of refusing the form."""
     url = settings.ratelimit_storage
     if url.startswith("memory://"):
         return MemoryStorage()
-    return storage_from_string(url, key_prefix=KEY_PREFIX)
+    shared = storage_from_string(
+        url,
+        key_prefix=key_prefix(settings),
+        wrap_exceptions=True,
+        socket_connect_timeout=REDIS_TIMEOUT,
+        socket_timeout=REDIS_TIMEOUT,
+    )
+    parts = urlsplit(url)
+    return FailSafeStorage(shared, f"{parts.scheme}://{parts.hostname}:{parts.port or 6379}")
+
+
+class FailSafeStorage(Storage, MovingWindowSupport):
+    """A shared storage that falls back to this process's memory while it is unreachable.
+
+    A rate limit protects the forms; a Redis that is down must not take the forms down with
+    it (a 500 on the subscribe page). Each call goes to the shared storage; when it fails,
+    the call and those after it are counted in memory, and the shared storage is tried again
+    every :data:`RECONNECT_EVERY` seconds until it answers. Both changes are logged at
+    WARNING. While down, each process counts alone, as with ``memory://``.
+    """
+
+    STORAGE_SCHEME = None
+
+    def __init__(self, shared: Storage, name: str) -> None:
+        super().__init__()
+        self._shared = shared
+        self._memory = MemoryStorage()
+        self._name = name
+        self._retry_at: float | None = None
+        """When to try the shared storage again; None while it answers."""
+
+    @property
+    def base_exceptions(self) -> tuple[type[Exception], ...]:
+        return ()
+
+    @property
+    def counting_in_memory(self) -> bool:
+        return self._retry_at is not None
+
+    def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        if self._retry_at is not None and timestamp() < self._retry_at:
+            return getattr(self._memory, method)(*args, **kwargs)
+        try:
+            result = getattr(self._shared, method)(*args, **kwargs)
+        except StorageError as exc:
+            if self._retry_at is None:
+                log.warning(
+                    "rate-limit storage %s unreachable (%s): counting limits in this process "
+                    "until it is back",
+                    self._name,
+                    type(exc.storage_error).__name__,
+                )
+            self._retry_at = timestamp() + RECONNECT_EVERY
+            return getattr(self._memory, method)(*args, **kwargs)
+        if self._retry_at is not None:
+            log.warning("rate-limit storage %s is back: counting limits there again", self._name)
+            self._retry_at = None
+        return result
+
+    def incr(self, key: str, expiry: int, amount: int = 1) -> int:
+        return cast(int, self._call("incr", key, expiry, amount=amount))
+
+    def get(self, key: str) -> int:
+        return cast(int, self._call("get", key))
+
+    def get_expiry(self, key: str) -> float:
+        return cast(float, self._call("get_expiry", key))
+
+    def check(self) -> bool:
+        return cast(bool, self._call("check"))
+
+    def reset(self) -> int | None:
+        return cast("int | None", self._call("reset"))
+
+    def clear(self, key: str) -> None:
+        self._call("clear", key)
+
+    def acquire_entry(self, key: str, limit: int, expiry: int, amount: int = 1) -> bool:
+        return cast(bool, self._call("acquire_entry", key, limit, expiry, amount=amount))
+
+    def get_moving_window(self, key: str, limit: int, expiry: int) -> tuple[float, int]:
+        return cast("tuple[float, int]", self._call("get_moving_window", key, limit, expiry))
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,7 @@ def test_two_web_processes_share_one_subscribe_limit_in_redis(
     # One resident, unique to this run, so no other test (or run) shares the Redis keys.
     client = f"2001:db8::{uuid.uuid4().hex[:4]}:{uuid.uuid4().hex[:4]}"
     settings = {
+        "base_url": "https://novice.novomesto.example.org",  # one site, served by two processes
         "ratelimit_storage": str(REDIS_URL),
         "trusted_proxies": "127.0.0.1",
         "subscribe_limit_ip": "3/hour",
