@@ -63,6 +63,20 @@ def needs_smtputf8(email: str) -> bool:
     return not email.rpartition("@")[0].isascii()
 
 
+NO_UTF8_MAILBOXES = (
+    "the address has letters such as č, š or ž before the @, and the mail server cannot "
+    "deliver to such addresses (it does not offer SMTPUTF8)"
+)
+
+
+def mailbox_unreachable(email: str, relay_offers_smtputf8: bool | None) -> bool:
+    """The one rule every way in applies (the subscribe form, the admin's and the CLI's CSV
+    import, staff adding an address): an address like ``žiga@example.org`` is refused when the
+    relay does not offer SMTPUTF8, since no mail could ever reach it. ``None`` (the relay
+    could not be asked just now) lets it in; the sender then fails it in words."""
+    return relay_offers_smtputf8 is False and needs_smtputf8(email)
+
+
 def ascii_domain_address(email: str) -> str:
     """The address with its domain in punycode (``ana@xn--ola-zza.si``): what goes into the
     SMTP envelope and the ``To`` header. The local part is left as it is."""

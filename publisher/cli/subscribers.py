@@ -163,15 +163,26 @@ def subscribers_add(
     ] = False,
 ) -> None:
     """Add one address to a list (staff)."""
-    from publisher.addresses import InvalidAddress
+    from publisher.addresses import (
+        NO_UTF8_MAILBOXES,
+        InvalidAddress,
+        mailbox_unreachable,
+        needs_smtputf8,
+    )
     from publisher.db import session_scope
+    from publisher.delivery.outbox import relay_offers_smtputf8
     from publisher.i18n import Language
     from publisher.subscribers.errors import RegisterError
     from publisher.subscribers.models import Source
     from publisher.subscribers.subscriptions import subscribe
 
     chosen_language = choice(Language, language, "--language") if language else None
-    with session_scope(get_context(ctx).ready_engine()) as session:
+    context = get_context(ctx)
+    if needs_smtputf8(email) and mailbox_unreachable(
+        email, relay_offers_smtputf8(context.settings)
+    ):
+        fail(f"{email.strip()}: {NO_UTF8_MAILBOXES}")
+    with session_scope(context.ready_engine()) as session:
         try:
             result = subscribe(
                 session,

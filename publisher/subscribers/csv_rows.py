@@ -16,7 +16,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO
 
-from publisher.addresses import InvalidAddress, needs_smtputf8, parse_address
+from publisher.addresses import (
+    NO_UTF8_MAILBOXES,
+    InvalidAddress,
+    mailbox_unreachable,
+    parse_address,
+)
 from publisher.decoding import UndecodableFile, decode_bytes
 from publisher.i18n import Language
 from publisher.subscribers.export import from_spreadsheet_cell
@@ -185,12 +190,6 @@ def read_columns(header: list[str], source: str) -> tuple[dict[str, int], list[s
     return columns, ignored
 
 
-NO_UTF8_MAILBOXES = (
-    "the address has letters such as č, š or ž before the @, and the mail server cannot "
-    "deliver to such addresses (it does not offer SMTPUTF8)"
-)
-
-
 def check_row(
     fields: list[str],
     columns: dict[str, int],
@@ -227,7 +226,7 @@ def check_row(
     except InvalidAddress as exc:
         shown = raw_email.replace("\r", "\\r").replace("\n", "\\n")
         return RowRejection(line, raw_email, f"invalid address {shown!r}: {exc}")
-    if not utf8_mailboxes and needs_smtputf8(address.email):
+    if mailbox_unreachable(address.email, utf8_mailboxes):
         return RowRejection(line, address.email, NO_UTF8_MAILBOXES)
     name = value("name")
     if "\r" in name or "\n" in name:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import httpx
@@ -42,11 +43,13 @@ class AdminSite:
         return httpx.Client(base_url=self.url, follow_redirects=False, timeout=30)
 
 
-@pytest.fixture
-def admin_site(engine: Engine, database_url: str) -> Iterator[AdminSite]:
+@contextmanager
+def serve_admin(engine: Engine, database_url: str, *, smtputf8: bool = True) -> Iterator[AdminSite]:
+    """The whole app with an admin account, sending to a recording SMTP server (announcing
+    SMTPUTF8 unless ``smtputf8`` is False)."""
     with session_scope(engine) as session:
         add_staff(session, STAFF_EMAIL, STAFF_PASSWORD, "Urednica Ana", Role.admin)
-    with SmtpServer() as smtp:
+    with SmtpServer(smtputf8=smtputf8) as smtp:
         settings_box: list[Settings] = []
 
         def make_app(url: str) -> FastAPI:
@@ -60,6 +63,12 @@ def admin_site(engine: Engine, database_url: str) -> Iterator[AdminSite]:
                 yield site
             finally:
                 app.state.senders.stop_all()
+
+
+@pytest.fixture
+def admin_site(engine: Engine, database_url: str) -> Iterator[AdminSite]:
+    with serve_admin(engine, database_url) as site:
+        yield site
 
 
 def csrf_of(page: httpx.Response) -> str:

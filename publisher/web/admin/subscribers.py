@@ -1,30 +1,31 @@
 """Lists and subscribers: counts, search, CSV import with a per-line report, CSV export.
 
 The import runs :func:`publisher.subscribers.csv_import.import_csv`, the function behind
-``publisher subscribers import``, on the uploaded file saved under its own name (the report
-and the consent records name the file staff chose); the export streams
+``publisher subscribers import``, on the uploaded file saved (once, as it streams in:
+:mod:`publisher.web.uploads`) under its own name (the report and the consent records name the
+file staff chose); the export streams
 :func:`publisher.subscribers.export.write_csv`, the function behind ``subscribers export``.
 """
 
 from __future__ import annotations
 
 import io
-import re
-import shutil
 import tempfile
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from publisher.audit import AuditAction, record
 from publisher.db import session_scope
 from publisher.digests.periods import current_period
+from publisher.staff.models import StaffAccount
 from publisher.subscribers.csv_batches import RowOutcome
 from publisher.subscribers.csv_import import import_csv
 from publisher.subscribers.csv_rows import CsvFileError
@@ -49,7 +50,9 @@ from publisher.web.admin.auth import Admin, Staff
 from publisher.web.admin.render import csv_download, engine_of, render, settings_of
 from publisher.web.body import BodyRule
 from publisher.web.clients import client_address
-from publisher.web.csrf import require_csrf
+from publisher.web.csrf import FIELD as CSRF_FIELD
+from publisher.web.csrf import check_csrf_token, require_csrf
+from publisher.web.uploads import Upload, UploadRefused, receive_upload
 
 router = APIRouter()
 MAX_UPLOAD = 50 * 1024 * 1024
@@ -197,38 +200,54 @@ def lift_suppression_form(
     return _subscribers_view(request, staff, lift_notice=notice)
 
 
-def _upload_name(filename: str | None) -> str:
-    """The uploaded file's own name, reduced to a safe base name."""
-    base = Path((filename or "").replace("\\", "/")).name
-    base = re.sub(r"[^\w.\- ]", "_", base).strip(" .")
-    return base or "uvoz.csv"
-
-
-@router.post("/admin/lists/{slug}/import", dependencies=[Depends(require_csrf)])
-def import_page(
-    request: Request,
-    staff: Admin,
-    slug: str,
-    file: Annotated[UploadFile, File()],
-    confirmed: Annotated[str, Form()] = "",
-) -> Response:
+@router.post("/admin/lists/{slug}/import")
+async def import_page(request: Request, staff: Admin, slug: str) -> Response:
+    """Import an uploaded CSV file into the list. The upload is written once, straight into
+    a file under its own name as it streams in (the app's body limit caps it meanwhile);
+    its CSRF token is checked once it is read, and rows like ``žiga@example.org`` are
+    refused as the subscribe form refuses them when the relay does not offer SMTPUTF8."""
     with tempfile.TemporaryDirectory(prefix="publisher-import-") as folder:
-        path = Path(folder) / _upload_name(file.filename)
-        with path.open("wb") as out:
-            shutil.copyfileobj(file.file, out, 1024 * 1024)
         try:
-            with session_scope(engine_of(request)) as session:
-                _list(session, slug)
-                report = import_csv(session, path, slug, confirmed=confirmed == "yes")
-        except (CsvFileError, RegisterError) as exc:
-            message = str(exc).replace(str(path), path.name)
-            return _list_view(
+            upload = await receive_upload(request, Path(folder), default_name="uvoz.csv")
+        except UploadRefused:
+            return await run_in_threadpool(
+                _list_view,
                 request,
                 staff,
                 slug,
-                import_error=f"Datoteke ni bilo mogoče uvoziti: {message}",
+                import_error="Datoteke ni bilo mogoče prebrati: izberite datoteko CSV in jo "
+                "pošljite z obrazcem na tej strani.",
                 status_code=400,
             )
+        check_csrf_token(request, upload.fields.get(CSRF_FIELD))
+        utf8_mailboxes = await request.app.state.outbox.offers_smtputf8() is not False
+        return await run_in_threadpool(_import, request, staff, slug, upload, utf8_mailboxes)
+
+
+def _import(
+    request: Request, staff: StaffAccount, slug: str, upload: Upload, utf8_mailboxes: bool
+) -> Response:
+    assert upload.path is not None
+    path = upload.path
+    try:
+        with session_scope(engine_of(request)) as session:
+            _list(session, slug)
+            report = import_csv(
+                session,
+                path,
+                slug,
+                confirmed=upload.fields.get("confirmed") == "yes",
+                utf8_mailboxes=utf8_mailboxes,
+            )
+    except (CsvFileError, RegisterError) as exc:
+        message = str(exc).replace(str(path), path.name)
+        return _list_view(
+            request,
+            staff,
+            slug,
+            import_error=f"Datoteke ni bilo mogoče uvoziti: {message}",
+            status_code=400,
+        )
     report.source = path.name
     return _list_view(request, staff, slug, import_report=report)
 

@@ -18,7 +18,7 @@ from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
-from publisher.addresses import InvalidAddress, needs_smtputf8, parse_address
+from publisher.addresses import InvalidAddress, mailbox_unreachable, needs_smtputf8, parse_address
 from publisher.db import session_scope
 from publisher.i18n import LANGUAGES, Language
 from publisher.subscribers.confirmation import (
@@ -185,7 +185,9 @@ async def subscribe_submit(request: Request) -> Response:
     if form.errors:
         return _form_page(request, form, offer, lang, status_code=400)
     address = parse_address(form.email)
-    if needs_smtputf8(address.email) and await residents.sender.outbox.offers_smtputf8() is False:
+    if needs_smtputf8(address.email) and mailbox_unreachable(
+        address.email, await residents.sender.outbox.offers_smtputf8()
+    ):
         form.errors["email"] = translations(lang).gettext(
             "Our mail server cannot deliver to addresses with letters such as č, š or ž "
             "before the @. Please enter another address."
