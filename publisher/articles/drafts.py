@@ -1,12 +1,47 @@
 """What the import formats hand to the store: drafts to save and rejections to report.
 
-Parsers never touch the database; the store never reads files. These types are the seam.
+Parsers never touch the database; the store never reads files. These types are the seam,
+and so the domain's boundary for articles: whatever brought a draft (a JSON, office export
+or feed file, a feed URL, the CMS API), every text in it loses its control characters when
+the draft is made (:class:`ArticleDraft`), and :meth:`ArticleDraft.problems` holds it to
+the same bounds (dates between 1900 and 2199, ids and URLs of a length that fits).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, fields, replace
+from datetime import UTC, datetime
+
+from publisher.articles.sanitize import without_controls
+
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+"""Moments an article may carry: a century-wide margin around any real article, and every one
+of them converts to UTC and back in every time zone and both databases."""
+ID_MAX_LENGTH = 200
+"""The longest id a source may give an article (the CMS's own id, a JSON item's ``id``)."""
+URL_MAX_LENGTH = 480
+"""The longest ``url`` of an article: its ``url:`` key must fit the 500 of the key column."""
+EXTERNAL_ID_MAX_LENGTH = 500
+"""The key column's width: a feed entry's id longer than this is refused, not cut."""
+
+
+def moment_problem(moment: datetime) -> str | None:
+    """Why ``moment`` is no article's moment (outside :data:`EARLIEST` to :data:`LATEST`)."""
+    try:
+        utc = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+    except OverflowError:
+        utc = None
+    if utc is None or not EARLIEST <= utc < LATEST:
+        return f"must be between {EARLIEST.year} and {LATEST.year - 1}"
+    return None
+
+
+def source_id_problem(value: str | int) -> str | None:
+    """Why a source's own id for an article cannot be its key (too long)."""
+    if len(str(value)) > ID_MAX_LENGTH:
+        return f"id is longer than {ID_MAX_LENGTH} characters"
+    return None
 
 
 @dataclass(frozen=True)
@@ -43,6 +78,32 @@ class ArticleDraft:
     line: int | None = None
     """Line in the source where the item starts, for reports."""
 
+    def __post_init__(self) -> None:
+        for one in fields(self):
+            value = getattr(self, one.name)
+            if isinstance(value, str):
+                setattr(self, one.name, without_controls(value))
+        self.topics = [
+            replace(topic, slug=without_controls(topic.slug), name=without_controls(topic.name))
+            for topic in self.topics
+        ]
+
+    def problems(self) -> list[str]:
+        """Why the draft cannot be stored, in the user's words; empty when it can."""
+        found = [
+            f"{name} {problem}"
+            for name, moment in (
+                ("published_at", self.published_at),
+                ("updated_at", self.updated_at),
+            )
+            if moment is not None and (problem := moment_problem(moment))
+        ]
+        if self.url is not None and len(self.url) > URL_MAX_LENGTH:
+            found.append(f"url is longer than {URL_MAX_LENGTH} characters")
+        if len(self.external_id) > EXTERNAL_ID_MAX_LENGTH:
+            found.append(f"the item's id is longer than {EXTERNAL_ID_MAX_LENGTH} characters")
+        return found
+
 
 @dataclass(frozen=True)
 class Rejection:
@@ -74,3 +135,16 @@ class ParsedSource:
             self.rejections.append(item)
         else:
             self.drafts.append(item)
+
+    def refuse_invalid(self) -> ParsedSource:
+        """Move every draft with :meth:`ArticleDraft.problems` to the rejections, at its line:
+        the same bounds for every format as for the API."""
+        kept = []
+        for draft in self.drafts:
+            problems = draft.problems()
+            if problems:
+                self.rejections.append(Rejection(self.source, draft.line, "; ".join(problems)))
+            else:
+                kept.append(draft)
+        self.drafts = kept
+        return self

@@ -108,13 +108,24 @@ def html_to_text(html_text: str) -> str:
     return _MANY_NEWLINES.sub("\n\n", text).strip()
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def without_controls(text: str) -> str:
+    """``text`` without control characters other than tab and line breaks: nobody types them,
+    a terminal obeys them, PostgreSQL refuses NUL. Every article draft's texts pass here
+    (:class:`publisher.articles.drafts.ArticleDraft`), and every text a parser tidies."""
+    return _CONTROL.sub("", text)
+
+
 def normalise_space(s: str) -> str:
-    """Tidy whitespace typed in word processors without losing a deliberate NBSP.
+    """Tidy whitespace typed in word processors without losing a deliberate NBSP, and drop
+    control characters (before a slug is made from the text, say).
 
     A run of several whitespace characters (``"nad\\xa0 dejstvom"``) becomes one space; a
     single NBSP between words (``"7.\\xa0marca"``) is kept because it was put there on purpose.
     """
-    s = s.strip(_EDGE_CHARS)
+    s = without_controls(s).strip(_EDGE_CHARS)
     s = _MULTI_SPACE.sub(" ", s)
     return _SINGLE_SPACE_NOT_NBSP.sub(" ", s)
 

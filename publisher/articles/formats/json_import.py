@@ -12,7 +12,13 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from publisher.articles.drafts import ArticleDraft, ParsedSource, Rejection, TopicRef
+from publisher.articles.drafts import (
+    ArticleDraft,
+    ParsedSource,
+    Rejection,
+    TopicRef,
+    source_id_problem,
+)
 from publisher.articles.sanitize import (
     html_to_text,
     make_summary,
@@ -86,32 +92,21 @@ def parse_json_lines(
     return parsed
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-def _without_controls(value: Any) -> Any:
-    """Every string in a decoded document without control characters (``\\u0000`` and
-    the like, which nobody types and PostgreSQL refuses in text)."""
-    if isinstance(value, str):
-        return _CONTROL.sub("", value)
-    if isinstance(value, list):
-        return [_without_controls(item) for item in value]
-    if isinstance(value, dict):
-        return {_without_controls(key): _without_controls(item) for key, item in value.items()}
-    return value
-
-
 def draft_from_object(item: dict[str, Any], source: str, *, tz: ZoneInfo) -> ArticleDraft:
     """One article object read exactly as the JSON import reads it (the CMS API pushes the
-    same shape), so it is checked and sanitised the same way; raises ``ValueError`` with every
-    problem found, separated by ``; ``."""
-    return _draft_from_item(item, source, 1, tz, [])
+    same shape), so it is checked and sanitised the same way, to the same bounds
+    (:meth:`ArticleDraft.problems`); raises ``ValueError`` with every problem found,
+    separated by ``; ``."""
+    draft = _draft_from_item(item, source, 1, tz, [])
+    problems = draft.problems()
+    if problems:
+        raise _ItemError("; ".join(problems))
+    return draft
 
 
 def _add_item(
     parsed: ParsedSource, item: Any, line: int, tz: ZoneInfo, default_topics: list[TopicRef]
 ) -> None:
-    item = _without_controls(item)
     try:
         parsed.drafts.append(_draft_from_item(item, parsed.source, line, tz, default_topics))
     except _ItemError as exc:
@@ -202,6 +197,8 @@ def _draft_from_item(
     item_id = item.get("id")
     if item_id is not None and (isinstance(item_id, bool) or not isinstance(item_id, str | int)):
         problems.append("id must be text or a number")
+    elif item_id is not None and (problem := source_id_problem(item_id)):
+        problems.append(problem)
 
     if problems or published_at is None:
         raise _ItemError("; ".join(problems))

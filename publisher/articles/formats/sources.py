@@ -7,7 +7,6 @@ broken file in a folder does not stop the others from being imported.
 from __future__ import annotations
 
 import logging
-import re
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -16,11 +15,11 @@ from publisher.articles.formats.detect import detect_format
 from publisher.articles.formats.feed_import import parse_feed
 from publisher.articles.formats.json_import import parse_json, parse_json_lines
 from publisher.articles.formats.office_export import parse_office_export
+from publisher.articles.sanitize import without_controls
 from publisher.decoding import UndecodableFile, decode_bytes
 
 log = logging.getLogger(__name__)
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 MAX_FILE_BYTES = 20_000_000
 """Larger files are not articles; reading them would only waste memory."""
@@ -42,7 +41,7 @@ def parse_source(
     the rest of the batch is still imported.
     """
     try:
-        return _parse_source(data, source, tz=tz, default_topics=list(default_topics or []))
+        parsed = _parse_source(data, source, tz=tz, default_topics=list(default_topics or []))
     except RecursionError:
         return _rejected(source, "the file is nested too deeply to be an article file")
     except Exception:
@@ -52,6 +51,7 @@ def parse_source(
             "could not be read: the importer met something in this file it cannot handle; "
             "the file was skipped (the server log has the details)",
         )
+    return parsed.refuse_invalid()  # the bounds every way in shares (ArticleDraft)
 
 
 def _parse_source(
@@ -77,7 +77,7 @@ def _parse_source(
             source, "looks like XML or HTML but is not an RSS or Atom feed", encoding=encoding
         )
     # Control characters (NUL first: PostgreSQL refuses it in text) are nothing anyone typed.
-    text = _CONTROL.sub("", text)
+    text = without_controls(text)
     parsed = _TEXT_PARSERS[kind](text, source, tz=tz, default_topics=topics)
     parsed.encoding = encoding
     return parsed

@@ -5,30 +5,30 @@ Their names and fields are the API's contract: they appear as schemas in ``/api/
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from publisher.articles.drafts import (
+    EARLIEST,
+    ID_MAX_LENGTH,
+    LATEST,
+    URL_MAX_LENGTH,
+    moment_problem,
+)
 from publisher.slugs import SLUG_MAX_LENGTH, SLUG_PATTERN, slug_problem
-
-EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
-LATEST = datetime(2200, 1, 1, tzinfo=UTC)
-"""Moments the API takes: a century-wide margin around any real article, and every one of
-them converts to UTC and back in every time zone and both databases."""
 
 MAX_OFFSET = 1_000_000
 """Largest ``offset`` for paging: far past any archive, far below what a database overflows at."""
 
 
 def within_range(moment: datetime) -> datetime:
-    """A moment between :data:`EARLIEST` and :data:`LATEST`, else a 422 naming the range."""
-    try:
-        utc = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
-    except OverflowError:
-        utc = None
-    if utc is None or not EARLIEST <= utc < LATEST:
-        raise ValueError(f"must be between {EARLIEST.year} and {LATEST.year - 1}")
+    """A moment an article may carry (:func:`publisher.articles.drafts.moment_problem`, the
+    rule every import shares), else a 422 naming the range."""
+    problem = moment_problem(moment)
+    if problem is not None:
+        raise ValueError(problem)
     return moment
 
 
@@ -89,7 +89,7 @@ class TopicIn(RequestBody):
 class ArticleIn(RequestBody):
     """An article as the CMS sends it; unknown fields are an error (a typo never passes)."""
 
-    id: Annotated[str, Field(max_length=200)] | int | None = Field(
+    id: Annotated[str, Field(max_length=ID_MAX_LENGTH)] | int | None = Field(
         default=None,
         description="The CMS's own id: posting the same id again updates the article.",
         examples=["cms-4711"],
@@ -108,7 +108,7 @@ class ArticleIn(RequestBody):
     image_url: str | None = Field(default=None, max_length=2000, pattern=r"^https?://\S+$")
     url: str | None = Field(
         default=None,
-        max_length=480,
+        max_length=URL_MAX_LENGTH,
         pattern=r"^https?://\S+$",
         description="The article's page on the CMS's site, if any (at most 480 characters).",
     )
