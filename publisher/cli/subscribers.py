@@ -450,26 +450,34 @@ def subscribers_erase(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> None:
     """GDPR erasure: delete the person and everything about them; keep only the hash."""
+    from publisher.audit import AuditAction, command_line_actor, record
     from publisher.db import session_scope
     from publisher.subscribers.errors import RegisterError
     from publisher.subscribers.privacy import erase
+    from publisher.subscribers.subscriptions import find_subscriber
 
     if not yes:
         typer.confirm(f"Erase {email.strip()} and everything held about them?", abort=True)
     with session_scope(get_context(ctx).ready_engine()) as session:
+        found = find_subscriber(session, email)
         try:
             digest = erase(session, email)
         except RegisterError as exc:
             fail(str(exc))
+        # By number, never the address: the log must not keep what the erasure removed.
+        subject = f"subscriber {found.id if found else '?'}"
+        record(session, AuditAction.erasure, actor=command_line_actor(), subject=subject)
     console.print(f"Erased. Kept only the suppression hash {digest[:12]}….")
 
 
 @subscribers_app.command("data")
 def subscribers_data(ctx: typer.Context, email: Annotated[str, typer.Argument()]) -> None:
     """GDPR access: everything held about one person, as JSON on standard output."""
+    from publisher.audit import AuditAction, command_line_actor, record
     from publisher.db import session_scope
     from publisher.subscribers.errors import RegisterError
     from publisher.subscribers.privacy import subscriber_data
+    from publisher.subscribers.subscriptions import find_subscriber
 
     context = get_context(ctx)
     with session_scope(context.ready_engine()) as session:
@@ -477,4 +485,7 @@ def subscribers_data(ctx: typer.Context, email: Annotated[str, typer.Argument()]
             data = subscriber_data(session, email, context.settings.tz)
         except RegisterError as exc:
             fail(str(exc))
+        found = find_subscriber(session, email)
+        subject = f"subscriber {found.id if found else '?'}"
+        record(session, AuditAction.data_download, actor=command_line_actor(), subject=subject)
     sys.stdout.write(dumps(data) + "\n")

@@ -119,3 +119,20 @@ def test_topic_changes_from_the_api_the_admin_and_the_cli_are_recorded_before_an
         "language": "sl",
         "topics": ["promet"],
     }
+
+
+def test_a_data_download_and_an_erasure_from_the_cli_are_recorded_without_the_address(
+    admin_site: AdminSite, database_url: str
+) -> None:
+    (address,) = stock(admin_site.engine, 1)
+    env = {"PUBLISHER_DATABASE_URL": database_url}
+    runner = CliRunner()
+    assert runner.invoke(cli_app, ["subscribers", "data", address], env=env).exit_code == 0
+    download = only(admin_site.engine, AuditAction.data_download)
+    assert download.actor.endswith("(command line)")
+    assert download.subject.startswith("subscriber ")
+    erased = runner.invoke(cli_app, ["subscribers", "erase", address, "--yes"], env=env)
+    assert erased.exit_code == 0, erased.output
+    erasure = only(admin_site.engine, AuditAction.erasure)
+    assert erasure.subject == download.subject
+    assert all(address not in f"{row.subject}{row.detail}" for row in audit_rows(admin_site.engine))
