@@ -6,14 +6,19 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime
 from pathlib import Path
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from typer.testing import CliRunner
 
+from publisher.articles.drafts import ArticleDraft, TopicRef
 from publisher.articles.store import list_articles
 from publisher.cli import app
 from publisher.db import session_scope
@@ -123,3 +128,29 @@ def test_control_characters_are_removed_alike_from_the_api_and_every_file(
     for one in articles:
         texts = [one.title, one.body_text, one.body_html, one.summary, one.external_id]
         assert not any(CONTROL.search(text) for text in texts), one.title
+
+
+@hypothesis_settings(max_examples=60, deadline=None)
+@given(
+    text=st.text(),
+    moment=st.datetimes(timezones=st.timezones() | st.none()),
+)
+def test_any_text_and_moment_make_a_clean_draft_or_a_clear_problem(
+    text: str, moment: datetime
+) -> None:
+    """Whatever a source puts in a draft: no control character survives in any text, and the
+    bounds answer in words, never with an exception."""
+    draft = ArticleDraft(
+        external_id=f"json:{text}",
+        title=text,
+        published_at=moment,
+        body_html=text,
+        body_text=text,
+        summary=text,
+        url=text or None,
+        topics=[TopicRef(text, text)],
+    )
+    texts = [draft.title, draft.body_text, draft.summary, draft.external_id, draft.topics[0].name]
+    assert not any(CONTROL.search(one) for one in texts)
+    for problem in draft.problems():
+        assert problem.startswith(("published_at must be", "url is", "the item's id"))
