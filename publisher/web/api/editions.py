@@ -9,6 +9,7 @@ from sqlmodel import Session
 from starlette.exceptions import HTTPException
 
 from publisher.config import Settings
+from publisher.delivery.limits import describe
 from publisher.digests.editions import (
     EditionNotFound,
     editions_of,
@@ -44,7 +45,7 @@ def _read_edition(expression: str) -> dict[str, object]:
 def _edition_out(session: Session, settings: Settings, edition: Edition) -> EditionOut:
     mailing_list = session.get(MailingList, edition.list_id)
     assert mailing_list is not None
-    result = report(session, edition)
+    result = report(session, edition, settings)
     period = period_containing(edition.period_start, PeriodKind(edition.period_kind))
     return EditionOut(
         id=edition.id or 0,
@@ -58,6 +59,8 @@ def _edition_out(session: Session, settings: Settings, edition: Edition) -> Edit
         recipients=result.total,
         counts=dict(result.counts),
         archive_url=archive_url(settings, mailing_list.slug, period.key),
+        resumes_at=result.held.until if result.held else None,
+        waiting=describe(result.held, settings, "en") if result.held else None,
     )
 
 
