@@ -235,9 +235,14 @@ def claim(
     active_jobs = select(job_table.c.id).where(job_table.c.state == JobState.active.value)
     if job_ids is not None:
         active_jobs = active_jobs.where(job_table.c.id.in_(list(job_ids)))
+    # Never the rows this worker holds itself: a moved clock (or a long stall) can make its
+    # own lease look expired or its heartbeat stale, and it would send them twice.
+    not_mine = or_(
+        delivery.c.status != DeliveryStatus.sending.value, delivery.c.claimed_by != worker_id
+    )
     candidates = (
         select(delivery.c.id)
-        .where(delivery.c.job_id.in_(active_jobs), due)
+        .where(delivery.c.job_id.in_(active_jobs), due, not_mine)
         .order_by(delivery.c.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
