@@ -9,6 +9,7 @@ from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
+import httpx
 import pytest
 import time_machine
 from sqlalchemy import func, select
@@ -311,3 +312,77 @@ def test_an_edition_that_leaves_the_sending_window_waits_until_it_opens(
         morning = senders.get(job_id)
         assert morning is not None and morning.wait(60) and morning.error is None
     assert smtp.handler.per_recipient() == Counter({address: 1 for address in addresses})
+
+
+def test_the_admin_digest_status_and_the_api_say_when_a_waiting_edition_continues(
+    engine: Engine, database_url: str, smtp: SmtpServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from publisher.cli import app as cli_app
+    from publisher.db import session_scope
+    from publisher.staff.accounts import add_staff
+    from publisher.staff.api_tokens import create_token
+    from publisher.staff.models import Role
+    from publisher.web.app import create_app
+    from tests.conftest import TEST_SECRET
+    from tests.web.admin_support import STAFF_EMAIL, STAFF_PASSWORD, login
+    from tests.web.conftest import serve
+
+    stock(engine, 12)
+    with session_scope(engine) as session:
+        add_staff(session, STAFF_EMAIL, STAFF_PASSWORD, "Urednica Ana", Role.approver)
+        _, token = create_token(session, "cms", Role.approver)
+    window = "07:00-21:00"
+    with time_machine.travel(datetime(2026, 3, 5, 22, 15, tzinfo=LJUBLJANA), tick=True):
+        settings = settings_for(database_url, smtp.port, sending_window=window)
+        job_id = approved_job(engine, settings)
+        Senders(engine, settings).start(job_id, by="test").wait(60)
+        assert len(smtp.handler.received) == 0, "nothing goes out at night"
+        with Session(engine) as session:
+            edition_id = session.execute(select(Edition.id)).scalar_one()
+
+        def make_app(url: str):  # type: ignore[no-untyped-def]
+            return create_app(settings_for(database_url, smtp.port, sending_window=window), engine)
+
+        with serve(make_app) as (url, app), httpx.Client(base_url=url, timeout=30) as client:
+            assert login(client).status_code == 303
+            page = client.get(f"/admin/editions/{edition_id}")
+            assert page.status_code == 200
+            assert (
+                "Pošiljanje čaka: zunaj časa pošiljanja (07:00–21:00); se nadaljuje jutri ob 7.00."
+                in page.text
+            )
+            answer = client.get(
+                f"/api/editions/{edition_id}", headers={"Authorization": f"Bearer {token}"}
+            ).json()
+            app.state.senders.stop_all()
+        assert answer["state"] == "sending"
+        resumes = datetime.fromisoformat(answer["resumes_at"])
+        assert resumes == datetime(2026, 3, 6, 7, 0, tzinfo=LJUBLJANA)
+        assert answer["waiting"].endswith("continues tomorrow at 7:00")
+
+        for key, value in {
+            "PUBLISHER_DATABASE_URL": database_url,
+            "PUBLISHER_SECRET_KEY": TEST_SECRET,
+            "PUBLISHER_SMTP_PORT": str(smtp.port),
+            "PUBLISHER_SENDING_WINDOW": window,
+            "COLUMNS": "200",
+        }.items():
+            monkeypatch.setenv(key, value)
+        result = CliRunner().invoke(cli_app, ["digest", "status", str(edition_id)])
+    assert result.exit_code == 0, result.output
+    assert "Waiting: outside the sending window (07:00–21:00); continues tomorrow at 7:00." in (
+        result.output
+    )
+
+
+def test_a_window_across_midnight_holds_editions_by_day() -> None:
+    settings = settings_for("sqlite://", 25, sending_window="21:00-06:00")
+    noon = datetime(2026, 3, 5, 12, 0, tzinfo=LJUBLJANA)
+    hold = limits.window_hold(settings, noon)
+    assert hold is not None and hold.until == datetime(2026, 3, 5, 21, 0, tzinfo=LJUBLJANA)
+    assert limits.window_hold(settings, datetime(2026, 3, 5, 23, 0, tzinfo=LJUBLJANA)) is None
+    assert limits.window_hold(settings, datetime(2026, 3, 6, 5, 59, tzinfo=LJUBLJANA)) is None
+    capped = limits.cap_hold(settings, datetime(2026, 3, 5, 23, 0, tzinfo=LJUBLJANA))
+    assert capped.until == datetime(2026, 3, 6, 0, 0, tzinfo=LJUBLJANA), "inside the window"
