@@ -147,7 +147,16 @@ class Settings(BaseSettings):
     delivery_batch: int = Field(default=200, ge=1, le=5000)
     worker_lease: float = Field(default=120.0, gt=0)
     worker_heartbeat: float = Field(default=2.0, gt=0)
-    pause_after_failures: int = Field(default=50, ge=1)
+    smtp_reconnect_base: float = Field(default=5.0, gt=0, le=3600)
+    """Seconds a sender waits after a connection trouble before it tries the relay again."""
+    smtp_reconnect_max: float = Field(default=300.0, gt=0, le=86400)
+    """The longest such wait (the wait doubles from ``smtp_reconnect_base`` up to this)."""
+    pause_window: int = Field(default=50, ge=1, le=10000)
+    """How many of an edition's latest first attempts the stop rule looks at."""
+    pause_failure_rate: float = Field(default=0.5, gt=0, le=1)
+    """The share of failures among them that pauses the edition."""
+    sending_window: str = ""
+    """``HH:MM-HH:MM`` in the site's time zone when editions may be sent; empty: always."""
     jobs_poll: float = Field(default=10.0, gt=0, le=60)
     """Seconds between a process's tries to become the one that runs scheduled jobs."""
     jobs_resume_every: float = Field(default=15.0, gt=0, le=3600)
@@ -236,6 +245,21 @@ class Settings(BaseSettings):
         if any(c in value for c in " \r\n\t"):
             raise ValueError("must not contain spaces or line breaks")
         return value
+
+    @field_validator("sending_window")
+    @classmethod
+    def _check_sending_window(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            return ""
+        start, dash, end = value.replace("–", "-").partition("-")
+        first, last = _CLOCK.fullmatch(start.strip()), _CLOCK.fullmatch(end.strip())
+        if not dash or first is None or last is None:
+            raise ValueError(f"{value!r}: write the hours as HH:MM-HH:MM, e.g. 07:00-21:00")
+        start, end = f"{int(first[1]):02d}:{first[2]}", f"{int(last[1]):02d}:{last[2]}"
+        if start == end:
+            raise ValueError(f"{value!r}: the window opens and closes at once; leave it empty")
+        return f"{start}-{end}"
 
     @field_validator("digest_subject")
     @classmethod

@@ -56,3 +56,20 @@ def format_moment(moment: datetime, language: str, tz: ZoneInfo) -> str:
 
     pattern = _MOMENT_PATTERNS.get(language, _MOMENT_PATTERNS["en"])
     return format_datetime(moment, pattern, tzinfo=tz, locale=babel_locale(language))
+
+
+_NEAR_DAYS = {"sl": ("danes", "jutri"), "en": ("today", "tomorrow")}
+_NEAR_PATTERNS = {"sl": "'{day} ob' H.mm", "en": "'{day} at' H:mm"}
+"""A moment today or tomorrow, as people say it: "jutri ob 7.00", "tomorrow at 7:00"."""
+
+
+def format_when(moment: datetime, language: str, tz: ZoneInfo, now: datetime) -> str:
+    """``moment`` seen from ``now``: "danes ob 21.00", "jutri ob 7.00" ("today at 21:00",
+    "tomorrow at 7:00"); further off, :func:`format_moment`."""
+    from babel.dates import format_datetime
+
+    ahead = (moment.astimezone(tz).date() - now.astimezone(tz).date()).days
+    if ahead not in (0, 1) or language not in _NEAR_DAYS:
+        return format_moment(moment, language, tz)
+    pattern = _NEAR_PATTERNS[language].format(day=_NEAR_DAYS[language][ahead])
+    return format_datetime(moment, pattern, tzinfo=tz, locale=babel_locale(language))

@@ -70,6 +70,9 @@ def test_unknown_key_in_file_is_named(in_empty_dir: Path) -> None:
         ("PUBLISHER_LANGUAGE", "de", "language"),
         ("PUBLISHER_SMTP_PORT", "99999", "smtp_port"),
         ("PUBLISHER_FROM", "Novice <a@b.org>\r\nBcc: x@y.org", "from"),
+        ("PUBLISHER_SENDING_WINDOW", "7-21", "sending_window"),
+        ("PUBLISHER_SENDING_WINDOW", "07:00-07:00", "sending_window"),
+        ("PUBLISHER_PAUSE_FAILURE_RATE", "0", "pause_failure_rate"),
     ],
 )
 def test_bad_values_fail_with_the_key_name(

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from publisher.config import Settings
-from publisher.i18n import LANGUAGES, Language, format_day, format_moment
+from publisher.i18n import LANGUAGES, Language, format_day, format_moment, format_when
 from publisher.mail.compose import Branding, Digest, DigestItem, compose_digest
 from publisher.web.admin.render import when
 from publisher.web.app import make_templates
@@ -95,3 +95,19 @@ def test_the_languages_are_one_fact() -> None:
 def test_an_unknown_default_language_is_refused_with_the_choices() -> None:
     with pytest.raises(ValueError, match="use one of sl, en"):
         Settings(language="de")
+
+
+@pytest.mark.parametrize(
+    ("moment", "language", "expected"),
+    [
+        (datetime(2025, 3, 8, 7, 0, tzinfo=LJUBLJANA), "sl", "jutri ob 7.00"),
+        (datetime(2025, 3, 8, 7, 0, tzinfo=LJUBLJANA), "en", "tomorrow at 7:00"),
+        (datetime(2025, 3, 7, 21, 5, tzinfo=LJUBLJANA), "sl", "danes ob 21.05"),
+        (datetime(2025, 3, 7, 21, 5, tzinfo=LJUBLJANA), "en", "today at 21:05"),
+        (datetime(2025, 3, 10, 7, 0, tzinfo=LJUBLJANA), "sl", "10. 3. 2025 ob 07:00"),
+    ],
+)
+def test_a_moment_today_or_tomorrow_reads_as_people_say_it(
+    moment: datetime, language: str, expected: str
+) -> None:
+    assert format_when(moment, language, LJUBLJANA, AFTERNOON) == expected

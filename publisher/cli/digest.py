@@ -172,7 +172,7 @@ def render_send(events: Iterable[SendEvent], name: str, context: Context) -> Non
                     console.print(
                         f"Edition {name} is already {result.state}; nothing is sent twice."
                     )
-                    print_report(result, name)
+                    print_report(result, name, context.settings)
                 case workflow.Resuming():
                     console.print(f"Edition {name} was started before; resuming.")
                 case workflow.Started(report=result):
@@ -209,13 +209,20 @@ def render_send(events: Iterable[SendEvent], name: str, context: Context) -> Non
                             "Stopped. Run the same command again to resume; nobody is lost."
                         )
                         raise typer.Exit(130)
-                    print_report(result, name)
+                    print_report(result, name, context.settings)
+                    if result.held is not None:
+                        console.print(
+                            "`publisher serve` (or `publisher worker`) sends the rest then by "
+                            "itself; or run this command again."
+                        )
     finally:
         if bar is not None:
             bar.stop()
 
 
-def print_report(result: EditionReport, name: str) -> None:
+def print_report(result: EditionReport, name: str, settings: Settings | None = None) -> None:
+    from publisher.delivery import limits
+
     counts = result.counts
     table = Table(
         "state",
@@ -239,6 +246,8 @@ def print_report(result: EditionReport, name: str) -> None:
     console.print(table)
     if result.job is not None and result.job.state_reason:
         console.print(f"[yellow]{safe(result.job.state_reason)}[/yellow]")
+    if result.held is not None and settings is not None:
+        console.print(f"[yellow]Waiting: {limits.describe(result.held, settings, 'en')}.[/yellow]")
     if result.top_failures:
         console.print("Top failure reasons:")
         for reply, count in result.top_failures:
@@ -342,8 +351,8 @@ def status(
             except EditionNotFound as exc:
                 fail(str(exc))
             name = safe(edition_name(session, found))
-            result = report(session, found)
-            print_report(result, name)
+            result = report(session, found, context.settings)
+            print_report(result, name, context.settings)
             if found.job_id is not None:
                 rows = ledger.problem_rows(session, found.job_id)
                 if rows:

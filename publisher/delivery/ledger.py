@@ -235,9 +235,14 @@ def claim(
     active_jobs = select(job_table.c.id).where(job_table.c.state == JobState.active.value)
     if job_ids is not None:
         active_jobs = active_jobs.where(job_table.c.id.in_(list(job_ids)))
+    # Never the rows this worker holds itself: a moved clock (or a long stall) can make its
+    # own lease look expired or its heartbeat stale, and it would send them twice.
+    not_mine = or_(
+        delivery.c.status != DeliveryStatus.sending.value, delivery.c.claimed_by != worker_id
+    )
     candidates = (
         select(delivery.c.id)
-        .where(delivery.c.job_id.in_(active_jobs), due)
+        .where(delivery.c.job_id.in_(active_jobs), due, not_mine)
         .order_by(delivery.c.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
@@ -501,25 +506,26 @@ def retry_failed(session: Session, job_id: int) -> int:
 
 
 def take_tokens(
-    session: Session, wanted: int, *, per_second: float, daily_cap: int, day: str
+    session: Session, wanted: int, *, relay: str, per_second: float, daily_cap: int, day: str
 ) -> tuple[int, float]:
-    """Grant up to ``wanted`` sends under the shared limits; returns (granted, wait seconds).
+    """Grant up to ``wanted`` sends through ``relay`` under the shared limits; returns
+    (granted, wait seconds). ``granted`` 0 with wait 0: the day's cap is met.
 
-    The bucket holds at most one second of sending; the day's count is a row per day. Rows
-    are locked while read and written, so several workers on PostgreSQL share the budget.
+    The bucket holds at most one second of sending; the day's count is a row per relay and
+    day (the provider counts per account, so per relay). Rows are locked while read and
+    written, so several workers on PostgreSQL share the budget.
     """
     now = utcnow()
     granted = wanted
     wait = 0.0
     if daily_cap:
-        name = f"day:{day}"
-        row = _counter(session, name)
+        row = _counter(session, _day_counter(relay, day))
         left = max(daily_cap - int(row.value), 0)
         granted = min(granted, left)
         if granted == 0:
-            return 0, 60.0
+            return 0, 0.0
     if per_second:
-        row_rate = _counter(session, "bucket")
+        row_rate = _counter(session, f"rate:{relay}")
         elapsed = max((now - row_rate.updated_at).total_seconds(), 0.0)
         tokens = min(per_second, row_rate.value + elapsed * per_second)
         granted = min(granted, int(tokens))
@@ -531,12 +537,25 @@ def take_tokens(
         row_rate.value, row_rate.updated_at = tokens - granted, now
         session.add(row_rate)
     if daily_cap:
-        row = _counter(session, f"day:{day}")
+        row = _counter(session, _day_counter(relay, day))
         row.value += granted
         row.updated_at = now
         session.add(row)
     session.flush()
     return granted, wait
+
+
+def sent_on(session: Session, relay: str, day: str) -> int:
+    """How many sends the daily cap has granted through ``relay`` on ``day``."""
+    table = RateCounter.__table__  # type: ignore[attr-defined]
+    value = session.execute(
+        select(table.c.value).where(table.c.name == _day_counter(relay, day))
+    ).scalar_one_or_none()
+    return int(value or 0)
+
+
+def _day_counter(relay: str, day: str) -> str:
+    return f"day:{relay}:{day}"
 
 
 def _counter(session: Session, name: str) -> RateCounter:

@@ -147,7 +147,8 @@ class Worker(SQLModel, table=True):
 
 
 class RateCounter(SQLModel, table=True):
-    """Shared rate state for all workers: a token bucket per second and a count per day.
+    """Shared rate state for all workers: a token bucket per second and a count per day,
+    each per relay.
 
     Kept in the database so that several sender processes on several machines together
     respect the provider's limits, not each process on its own.
@@ -155,7 +156,8 @@ class RateCounter(SQLModel, table=True):
 
     __tablename__ = "rate_counter"
 
-    name: str = Field(sa_column=Column(String(64), primary_key=True))
+    name: str = Field(sa_column=Column(String(300), primary_key=True))
+    """``rate:HOST:PORT`` (the bucket) or ``day:HOST:PORT:YYYY-MM-DD`` (the day's count)."""
     value: float = Field(default=0.0, sa_column=Column(Float, nullable=False))
     updated_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)

@@ -26,7 +26,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from publisher.config import Settings
-from publisher.delivery import ledger
+from publisher.delivery import ledger, limits
 from publisher.delivery.smtp import SmtpConfig
 from publisher.delivery.worker import AnotherSenderRunning, SendWorker, Tally, WorkerConfig
 
@@ -185,8 +185,12 @@ class Senders:
 
     def resume_waiting(self) -> list[int]:
         """Start a sender for every active job that has rows due and nobody sending them:
-        what a restart, a crash or a stopped terminal left half sent. Returns the jobs."""
+        what a restart, a crash or a stopped terminal left half sent, and what waited for
+        the sending window or the daily cap, once they allow it. Returns the jobs."""
+        relay = (self.smtp or SmtpConfig.from_settings(self.settings)).relay
         with Session(self.engine) as session:
+            if limits.held(session, self.settings, relay) is not None:
+                return []
             due = ledger.jobs_with_rows_due(session, self.config.stale_after)
         started = []
         for job_id in due:

@@ -1,9 +1,12 @@
 """A pool of reused SMTP connections (aiosmtplib) and what each reply means for a delivery.
 
 Connections are opened once and reused for many messages (a new TLS handshake per message
-would cost more than the message). A dropped connection is reopened for the next message;
-the message it was carrying is reported ``deferred`` and tried again later, because we
-cannot know whether the server kept it.
+would cost more than the message). A dropped connection is reopened for the next message.
+Trouble with the relay itself (it cannot be reached, drops or times out before the message
+was handed over, or answers 421) is reported as ``relay_trouble``: the copy certainly did not
+leave and the recipient did nothing wrong, so the sender waits for the relay instead of
+counting it against them. A connection lost during DATA is a plain ``deferred``: the server
+may have kept the message, so it counts as an attempt.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import asyncio
 import enum
 import ssl
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import aiosmtplib
 
@@ -36,6 +39,10 @@ class Outcome:
     reply: str
     recipient_refused: bool = False
     """A 5xx at RCPT: the address itself is refused (a hard bounce), not the message."""
+    relay_trouble: bool = False
+    """The relay's trouble, not the recipient's: it could not be reached, refused the
+    connection or the login, or dropped, timed out or answered 421 before the message was
+    handed over. The copy certainly did not leave."""
 
 
 @dataclass(frozen=True)
@@ -60,6 +67,11 @@ class SmtpConfig:
             timeout=settings.smtp_timeout,
             pool_size=settings.smtp_pool,
         )
+
+    @property
+    def relay(self) -> str:
+        """``host:port``: what the provider's limits (daily cap, rate) are kept per."""
+        return f"{self.host}:{self.port}"
 
 
 NO_SMTPUTF8 = (
@@ -95,6 +107,8 @@ def classify_exception(exc: BaseException) -> Outcome:
 
 
 def _by_code(code: int, message: str, *, recipient_refused: bool) -> Outcome:
+    if code == 421:  # "service not available, closing the channel": the relay, not the address
+        return Outcome(Verdict.deferred, code, message, relay_trouble=True)
     if 400 <= code < 500:
         return Outcome(Verdict.deferred, code, message)
     if 500 <= code < 600:
@@ -134,16 +148,22 @@ class SmtpPool:
     async def send(self, envelope_from: str, recipient: str, data: bytes) -> Outcome:
         """Send one message on an idle connection; never raises for SMTP or network trouble."""
         client = await self._idle.get()
+        handed_over = [False]
+        """Set once DATA began: from then on the relay may have the message."""
         try:
             if client is None or not client.is_connected:
+                client = None
                 client = await self._connect()
-            reply = await self._transaction(client, envelope_from, recipient, data)
+            reply = await self._transaction(client, envelope_from, recipient, data, handed_over)
             return Outcome(Verdict.sent, 250, reply)
         except AddressNeedsSmtpUtf8 as exc:
             return classify_exception(exc)  # refused before any command: the connection is fine
         except Exception as exc:
             outcome = classify_exception(exc)
-            if outcome.code is None and client is not None:
+            if client is None or (outcome.code is None and not handed_over[0]):
+                # Not connected, or lost before DATA: nothing left, the relay is in trouble.
+                outcome = replace(outcome, relay_trouble=True)
+            if (outcome.code is None or outcome.relay_trouble) and client is not None:
                 client.close()
                 client = None
             elif client is not None and client.is_connected:
@@ -158,7 +178,11 @@ class SmtpPool:
 
     @staticmethod
     async def _transaction(
-        client: aiosmtplib.SMTP, envelope_from: str, recipient: str, data: bytes
+        client: aiosmtplib.SMTP,
+        envelope_from: str,
+        recipient: str,
+        data: bytes,
+        handed_over: list[bool],
     ) -> str:
         """MAIL, RCPT, DATA on an open connection.
 
@@ -190,6 +214,7 @@ class SmtpPool:
         if response.code not in (250, 251):
             refused = aiosmtplib.SMTPRecipientRefused(response.code, response.message, recipient)
             raise aiosmtplib.SMTPRecipientsRefused([refused])
+        handed_over[0] = True
         response = await client.data(data)
         return response.message
 

@@ -15,7 +15,7 @@ import os
 import socket
 import time
 import uuid
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -28,8 +28,9 @@ from sqlmodel import Session
 
 from publisher.clock import utcnow
 from publisher.config import Settings
-from publisher.delivery import ledger
+from publisher.delivery import ledger, limits
 from publisher.delivery.ledger import Claimed, Result
+from publisher.delivery.limits import Hold
 from publisher.delivery.models import DeliveryStatus, JobState, SendJob
 from publisher.delivery.outbox import Outbox
 from publisher.delivery.smtp import Outcome, SmtpConfig, Verdict
@@ -53,7 +54,10 @@ class WorkerConfig:
     heartbeat: float = 2.0
     retry_base: timedelta = timedelta(seconds=60)
     max_attempts: int = 6
-    pause_after_failures: int = 50
+    pause_window: int = 50
+    pause_failure_rate: float = 0.5
+    reconnect_base: timedelta = timedelta(seconds=5)
+    reconnect_max: timedelta = timedelta(minutes=5)
     rate: float = 0.0
     daily_cap: int = 0
 
@@ -72,7 +76,10 @@ class WorkerConfig:
             heartbeat=settings.worker_heartbeat,
             retry_base=timedelta(seconds=settings.smtp_retry_base),
             max_attempts=settings.smtp_max_attempts,
-            pause_after_failures=settings.pause_after_failures,
+            pause_window=settings.pause_window,
+            pause_failure_rate=settings.pause_failure_rate,
+            reconnect_base=timedelta(seconds=settings.smtp_reconnect_base),
+            reconnect_max=timedelta(seconds=settings.smtp_reconnect_max),
             rate=settings.smtp_rate,
             daily_cap=settings.smtp_daily_cap,
         )
@@ -87,6 +94,12 @@ class Tally:
     failed: int = 0
     started: datetime = field(default_factory=utcnow)
     reasons: Counter[str] = field(default_factory=Counter)
+    relay_troubles: int = 0
+    """Times the relay could not be reached, dropped the connection, timed out or said 421."""
+    relay_waits_until: datetime | None = None
+    """While the relay is in trouble: when the sender tries it again."""
+    held: Hold | None = None
+    """Why the sender stopped or waits without sending (the sending window, the daily cap)."""
 
     @property
     def rate(self) -> float:
@@ -102,6 +115,38 @@ class Tally:
         else:
             self.deferred += 1
             self.reasons[_reason(outcome)] += 1
+
+
+@dataclass
+class FirstAttempts:
+    """The stop rule's window: whether each of a job's latest first attempts failed.
+
+    Only first attempts count. A retry batch holds nothing but the few deferred mailboxes
+    (greylisted, full), so its failures say nothing about the relay; a relay that refuses
+    everything shows at once among the first attempts.
+    """
+
+    size: int
+    failed: deque[bool] = field(default_factory=deque)
+    last_failure: str = ""
+
+    def add(self, outcome: Outcome) -> None:
+        failed = outcome.verdict is not Verdict.sent
+        self.failed.append(failed)
+        if failed:
+            self.last_failure = _reason(outcome)
+        if len(self.failed) > self.size:
+            self.failed.popleft()
+
+    def verdict(self, rate: float) -> str | None:
+        """Why the job should pause, once the window is full and too many of it failed."""
+        failures = sum(self.failed)
+        if len(self.failed) < self.size or failures < rate * self.size:
+            return None
+        return (
+            f"paused: {failures} of the last {self.size} first attempts failed "
+            f"(the limit is {rate:.0%}); last reply: {self.last_failure}"
+        )
 
 
 def _reason(outcome: Outcome) -> str:
@@ -140,7 +185,13 @@ class SendWorker:
         self._jobs: dict[int, _Job] = {}
         self._halted: set[int] = set()
         """Jobs that are paused, cancelled or done: their claimed rows go back unsent."""
-        self._failures_in_row: Counter[int] = Counter()
+        self._first_attempts: dict[int, FirstAttempts] = {}
+        self._pausing: dict[int, str] = {}
+        """Jobs the stop rule (or the relay's refusal) halted, with why: paused at the next
+        record."""
+        self._relay_until: datetime | None = None
+        self._relay_failures = 0
+        self._held: Hold | None = None
         self._stop = asyncio.Event()
         self._database: ThreadPoolExecutor | None = None
         """Claim, record and the watcher's look at the jobs can overlap; nothing more does, so
@@ -237,7 +288,13 @@ class SendWorker:
                         recording = None
                     if await self._idle() and until_idle:
                         break
-                    await self._wait_for_work()
+                    if self._held is not None:
+                        if until_idle:
+                            break  # the rows stay queued; the job runner resumes the job
+                        await self._wait_until(self._held.until)
+                        self._held = self.tally.held = None
+                    else:
+                        await self._wait_for_work()
                     claiming = asyncio.create_task(self._claim())
                     continue
                 # Claim the next batch and record the last one while this one is on the wire.
@@ -286,6 +343,13 @@ class SendWorker:
         return ledger.job_states(session, jobs)
 
     async def _claim(self) -> list[Claimed]:
+        """Claim a batch when the relay, the sending window and the limits allow it: while
+        they do not, no row is held (another sender, or a later one, may take them)."""
+        await self._wait_until(self._relay_until)
+        hold = limits.window_hold(self.settings)
+        if hold is not None:
+            self._held = self.tally.held = hold
+            return []
         limit = self.config.batch
         if self.config.rate or self.config.daily_cap:
             limit = await self._granted(limit)
@@ -307,22 +371,38 @@ class SendWorker:
         return claimed
 
     async def _granted(self, wanted: int) -> int:
-        """Wait for the shared rate limits to allow sending, then take what they allow."""
+        """Wait for the shared rate limit to allow sending, then take what it allows; 0 when
+        the relay's daily cap is met (the sender is then held until the next day)."""
         while not self._stop.is_set():
-            day = utcnow().astimezone(self.settings.tz).date().isoformat()
             granted, wait = await self._run_db(
                 partial(
                     ledger.take_tokens,
                     wanted=wanted,
+                    relay=self.smtp.relay,
                     per_second=self.config.rate,
                     daily_cap=self.config.daily_cap,
-                    day=day,
+                    day=limits.cap_day(self.settings),
                 )
             )
             if granted:
                 return int(granted)
+            if not wait:
+                self._held = self.tally.held = limits.cap_hold(self.settings)
+                return 0
             await asyncio.sleep(min(wait, 1.0))
         return 0
+
+    async def _wait_until(self, moment: datetime | None) -> None:
+        """Until ``moment`` by the clock (which a test may move), a stop, or a halt of every
+        job this sender serves; looking often, so a moved clock is noticed at once."""
+        while moment is not None and not self._stop.is_set():
+            left = (moment - utcnow()).total_seconds()
+            if left <= 0:
+                return
+            if self.job_ids is not None and set(self.job_ids) <= self._halted:
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), timeout=min(left, 0.25))
 
     def _load_jobs(self, session: Session, job_ids: set[int]) -> None:
         for job_id in job_ids:
@@ -366,7 +446,7 @@ class SendWorker:
                 return await fill_and_send(row)
 
         async def fill_and_send(row: Claimed) -> tuple[Claimed, Outcome | None, str]:
-            if row.job_id in self._halted or self._stop.is_set():
+            if not self._may_send(row):
                 return row, None, ""
             job = self._jobs[row.job_id]
             template = job.templates.get(row.language) or next(iter(job.templates.values()))
@@ -383,9 +463,67 @@ class SendWorker:
             except ValueError as exc:  # an address or value that cannot go in a header
                 return row, Outcome(Verdict.failed, None, f"refused before sending: {exc}"), ""
             outcome = await outbox.send(row.email, data, envelope_from=job.job.envelope_from)
+            if self._relay_in_trouble(row, outcome):
+                return row, None, ""  # handed back as it was: not an attempt of theirs
+            if row.attempts == 0:
+                self._judge(row.job_id, outcome)
             return row, outcome, message_id
 
         return list(await asyncio.gather(*(send_one(row) for row in claimed)))
+
+    def _may_send(self, row: Claimed) -> bool:
+        """Whether this copy may go on the wire now: its job is not halted, nobody asked us to
+        stop, the relay is not in trouble and the sending window is open."""
+        if row.job_id in self._halted or row.job_id in self._pausing or self._stop.is_set():
+            return False
+        if self._relay_until is not None and utcnow() < self._relay_until:
+            return False
+        return not self.settings.sending_window or limits.window_hold(self.settings) is None
+
+    def _relay_in_trouble(self, row: Claimed, outcome: Outcome) -> bool:
+        """Back off from a relay that could not be reached, dropped, timed out or said 421,
+        doubling the wait up to ``reconnect_max``; True if the copy is to be handed back
+        unsent. A connection lost during DATA backs off too, but is the copy's attempt (the
+        relay may have kept it)."""
+        lost = outcome.verdict is Verdict.deferred and outcome.code is None
+        if not (outcome.relay_trouble or lost):
+            self._relay_failures = 0
+            self.tally.relay_waits_until = None
+            return False
+        if outcome.relay_trouble and outcome.verdict is Verdict.failed:
+            # 5xx to the greeting or the login: waiting will not help; staff must look.
+            self._pausing[row.job_id] = (
+                f"paused: the mail server refused the connection: {_reason(outcome)}"
+            )
+            return True
+        now = utcnow()
+        if self._relay_until is None or now >= self._relay_until:  # once per closed spell
+            self._relay_failures += 1
+            wait = min(
+                self.config.reconnect_base * 2 ** (self._relay_failures - 1),
+                self.config.reconnect_max,
+            )
+            self._relay_until = self.tally.relay_waits_until = now + wait
+            self.tally.relay_troubles += 1
+            self.tally.reasons[_reason(outcome)] += 1
+        return outcome.relay_trouble
+
+    def _judge(self, job_id: int, outcome: Outcome) -> None:
+        """The stop rule, on each first attempt as its reply comes in."""
+        window = self._first_attempts.setdefault(job_id, FirstAttempts(self.config.pause_window))
+        window.add(outcome)
+        reason = window.verdict(self.config.pause_failure_rate)
+        if reason is not None:
+            self._pausing[job_id] = reason
+            del self._first_attempts[job_id]
+
+    def _pause_halted(self, session: Session) -> None:
+        """Pause the jobs the stop rule halted (unless staff cancelled or paused them since)."""
+        for job_id in list(self._pausing):
+            reason = self._pausing.pop(job_id)
+            if ledger.job_states(session, [job_id]).get(job_id) is JobState.active:
+                ledger.set_job_state(session, job_id, JobState.paused, reason)
+            self._halted.add(job_id)
 
     def _record(self, session: Session, *, done: list[tuple[Claimed, Outcome | None, str]]) -> None:
         results: list[Result] = []
@@ -400,13 +538,11 @@ class SendWorker:
             self.tally.add(outcome, final)
             if outcome.verdict is Verdict.sent:
                 status, next_at = DeliveryStatus.sent, None
-                self._failures_in_row[row.job_id] = 0
             else:
                 status = DeliveryStatus.failed if final else DeliveryStatus.deferred
                 next_at = (
                     None if final else ledger.retry_at(row.attempts + 1, self.config.retry_base)
                 )
-                self._failures_in_row[row.job_id] += 1
                 if outcome.verdict is Verdict.failed and outcome.recipient_refused:
                     suppress(session, row.email, SuppressionReason.hard_bounce)
             results.append(
@@ -415,16 +551,4 @@ class SendWorker:
         ledger.record(session, self.id, results)
         if unsent:
             ledger.release(session, self.id, unsent)
-        for job_id, failures in self._failures_in_row.items():
-            if failures >= self.config.pause_after_failures:
-                last = next(
-                    (r.reply for r in reversed(results) if r.status is not DeliveryStatus.sent), ""
-                )
-                ledger.set_job_state(
-                    session,
-                    job_id,
-                    JobState.paused,
-                    f"paused after {failures} failures in a row; last reply: {last[:200]}",
-                )
-                self._halted.add(job_id)
-                self._failures_in_row[job_id] = 0
+        self._pause_halted(session)

@@ -21,10 +21,11 @@ from publisher.articles.models import Article
 from publisher.clock import utcnow
 from publisher.config import Settings
 from publisher.db import MAX_ROW_ID, conflict_insert
-from publisher.delivery import ledger
+from publisher.delivery import ledger, limits
+from publisher.delivery.limits import Hold
 from publisher.delivery.models import JobState, SendJob
 from publisher.delivery.outbox import Outbox, envelope_sender
-from publisher.delivery.smtp import Outcome
+from publisher.delivery.smtp import Outcome, SmtpConfig
 from publisher.digests.content import articles_for, compose, edition_key, sample_recipient
 from publisher.digests.models import Edition, EditionContent, EditionStatus
 from publisher.digests.periods import Period, parse_period
@@ -86,6 +87,9 @@ class EditionReport:
     job: SendJob | None
     counts: Counter[str] = field(default_factory=Counter)
     top_failures: list[tuple[str, int]] = field(default_factory=list)
+    held: Hold | None = None
+    """A sending edition that waits for the sending window or the daily cap, and until when
+    (known only where the report was asked with the settings)."""
 
     @property
     def state(self) -> EditionState:
@@ -283,13 +287,18 @@ def approve(
     return edition
 
 
-def report(session: Session, edition: Edition) -> EditionReport:
+def report(session: Session, edition: Edition, settings: Settings | None = None) -> EditionReport:
+    """Counts, the commonest failures and, given the settings, whether the edition waits for
+    the sending window or the relay's daily cap."""
     job = session.get(SendJob, edition.job_id) if edition.job_id else None
     if job is None:
         return EditionReport(edition, None)
-    return EditionReport(
+    result = EditionReport(
         edition, job, ledger.counts(session, job.id or 0), ledger.top_failures(session, job.id or 0)
     )
+    if settings is not None and result.state is EditionState.sending and result.waiting:
+        result.held = limits.held(session, settings, SmtpConfig.from_settings(settings).relay)
+    return result
 
 
 def control(session: Session, edition: Edition, state: JobState, reason: str = "") -> EditionReport:

@@ -216,6 +216,6 @@ def send_or_resume(
     with session_scope(engine) as session:
         edition_row = session.get(Edition, current.edition.id)
         assert edition_row is not None
-        final = report(session, edition_row)
+        final = report(session, edition_row, settings)
     refused = str(sending.refused) if sending.refused is not None else None
     yield Finished(final, stopped=sending.stopped, refused=refused)

@@ -49,7 +49,12 @@ class Script:
     data: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     drop: dict[str, int] = field(default_factory=Counter)
     """Recipient → how many times to drop the connection during DATA."""
+    stall: dict[str, int] = field(default_factory=Counter)
+    """Recipient → how many times to leave RCPT unanswered for ``stall_for`` seconds."""
+    stall_for: float = 5.0
     delay: float = 0.0
+    park: bool = False
+    """Leave every RCPT unanswered until the server stops: nothing new reaches DATA."""
 
 
 class RecordingHandler:
@@ -57,10 +62,20 @@ class RecordingHandler:
         self.script = Script()
         self.received: list[tuple[str, bytes, float]] = []
         self.lock = threading.Lock()
+        self.parked = 0
+        self.in_data = 0
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
     ) -> str:
+        import asyncio
+
+        if self.script.park:
+            self.parked += 1
+            await asyncio.Event().wait()  # until the server stops and cancels it
+        if self.script.stall.get(address):
+            self.script.stall[address] -= 1
+            await asyncio.sleep(self.script.stall_for)
         replies = self.script.rcpt.get(address)
         if replies:
             return replies.pop(0)
@@ -68,6 +83,13 @@ class RecordingHandler:
         return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        self.in_data += 1
+        try:
+            return await self._data(server, envelope)
+        finally:
+            self.in_data -= 1
+
+    async def _data(self, server: SMTP, envelope: Envelope) -> str:
         recipient = envelope.rcpt_tos[0]
         if self.script.drop.get(recipient):
             self.script.drop[recipient] -= 1
@@ -101,16 +123,29 @@ class SmtpServer:
         """``smtputf8``: announce SMTPUTF8 (aiosmtpd's default); False for a relay that does not."""
         self.handler = RecordingHandler()
         self.port = free_port()
+        self.smtputf8 = smtputf8
+        self.controller: Controller | None = None
+
+    def start(self) -> None:
+        """Listen (again) on the same port, with the same handler and what it received."""
+        self.handler.script.park = False
         self.controller = Controller(
-            self.handler, hostname="127.0.0.1", port=self.port, enable_SMTPUTF8=smtputf8
+            self.handler, hostname="127.0.0.1", port=self.port, enable_SMTPUTF8=self.smtputf8
         )
+        self.controller.start()
+
+    def stop(self) -> None:
+        """A relay going down: connections drop, new ones are refused."""
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
 
     def __enter__(self) -> SmtpServer:
-        self.controller.start()
+        self.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.controller.stop()
+        self.stop()
 
 
 def settings_for(database_url: str, port: int, **overrides: object) -> Settings:
@@ -119,6 +154,7 @@ def settings_for(database_url: str, port: int, **overrides: object) -> Settings:
         "database_url": database_url,
         "smtp_port": port,
         "smtp_retry_base": 0.2,
+        "smtp_reconnect_base": 0.05,
         "worker_heartbeat": 0.2,
         "worker_lease": 30.0,
         "delivery_batch": 20,

@@ -145,22 +145,6 @@ def test_dropped_connection_is_survived(engine: Engine, database_url: str, smtp)
     assert deliveries(engine)[addresses[3]].attempts == 2
 
 
-def test_too_many_failures_in_a_row_pause_the_edition(
-    engine: Engine, database_url: str, smtp
-) -> None:
-    addresses = stock(engine, 30)
-    for address in addresses:
-        smtp.handler.script.rcpt[address] = ["421 4.7.0 too many connections, slow down"] * 3
-    settings = settings_for(database_url, smtp.port, pause_after_failures=10)
-    edition_id = approve_edition(engine, settings)
-    send(engine, settings, edition_id)
-    with Session(engine) as session:
-        result = report(session, session.get(Edition, edition_id))
-    assert result.state == "paused"
-    assert result.job is not None and "failures in a row" in result.job.state_reason
-    assert result.counts["sent"] == 0
-
-
 def test_pause_resume_and_cancel_take_effect_quickly(
     engine: Engine, database_url: str, smtp
 ) -> None:

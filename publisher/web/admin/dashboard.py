@@ -53,9 +53,12 @@ STATE_NAMES = {
 }
 
 
-def edition_rows(session: Session, editions: list[Edition]) -> list[EditionRow]:
+def edition_rows(
+    session: Session, editions: list[Edition], settings: Settings | None = None
+) -> list[EditionRow]:
+    """The rows; with the settings, a waiting edition's row knows until when it waits."""
     lists = {mailing_list.id: mailing_list for mailing_list in all_lists(session)}
-    return [EditionRow(e, lists[e.list_id], report(session, e)) for e in editions]
+    return [EditionRow(e, lists[e.list_id], report(session, e, settings)) for e in editions]
 
 
 @dataclass(frozen=True)

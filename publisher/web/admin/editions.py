@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException
 from publisher.audit import EDITION_CONTROLS, AuditAction, record
 from publisher.db import session_scope
 from publisher.delivery import ledger
+from publisher.delivery.limits import describe
 from publisher.delivery.models import Delivery, JobState
 from publisher.delivery.runner import Sending
 from publisher.digests.editions import (
@@ -38,7 +39,7 @@ from publisher.subscribers.lists import ListNotFound, get_list
 from publisher.subscribers.models import MailingList
 from publisher.web.admin.auth import Approver, Staff
 from publisher.web.admin.dashboard import STATE_NAMES, EditionRow, edition_rows
-from publisher.web.admin.render import engine_of, render, senders_of
+from publisher.web.admin.render import engine_of, render, senders_of, settings_of
 from publisher.web.clients import client_address
 from publisher.web.csrf import require_csrf
 
@@ -121,7 +122,8 @@ def _edition_view(
     senders = senders_of(request)
     with Session(engine_of(request), expire_on_commit=False) as session:
         edition = _edition(session, edition_id)
-        row = edition_rows(session, [edition])[0]
+        settings = settings_of(request)
+        row = edition_rows(session, [edition], settings)[0]
         sending = senders.get(edition.job_id) if edition.job_id else None
         problems = ledger.problem_rows(session, edition.job_id) if edition.job_id else []
         state = row.report.state
@@ -144,6 +146,7 @@ def _edition_view(
             live=live,
             period_text=format_period(period.start, period.end, "sl"),
             problems=problems,
+            held=describe(row.report.held, settings, "sl") if row.report.held else None,
             notice=notice,
             error=error or (sending.error if sending is not None else None),
         )

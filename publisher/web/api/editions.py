@@ -10,6 +10,7 @@ from starlette.exceptions import HTTPException
 
 from publisher.audit import api_actor
 from publisher.config import Settings
+from publisher.delivery.limits import describe
 from publisher.digests.editions import (
     EditionNotFound,
     editions_of,
@@ -45,7 +46,7 @@ def _read_edition(expression: str) -> dict[str, object]:
 def _edition_out(session: Session, settings: Settings, edition: Edition) -> EditionOut:
     mailing_list = session.get(MailingList, edition.list_id)
     assert mailing_list is not None
-    result = report(session, edition)
+    result = report(session, edition, settings)
     period = period_containing(edition.period_start, PeriodKind(edition.period_kind))
     return EditionOut(
         id=edition.id or 0,
@@ -59,6 +60,8 @@ def _edition_out(session: Session, settings: Settings, edition: Edition) -> Edit
         recipients=result.total,
         counts=dict(result.counts),
         archive_url=archive_url(settings, mailing_list.slug, period.key),
+        resumes_at=result.held.until if result.held else None,
+        waiting=describe(result.held, settings, "en") if result.held else None,
     )
 
 

@@ -195,6 +195,16 @@ class EditionOut(BaseModel):
     recipients: int
     counts: dict[str, int] = Field(description="Deliveries by status.")
     archive_url: str
+    resumes_at: datetime | None = Field(
+        default=None,
+        description="A sending edition that waits for the sending window or the relay's daily "
+        "cap: when it continues by itself.",
+    )
+    waiting: str | None = Field(
+        default=None,
+        description="Why it waits, in words.",
+        examples=["outside the sending window (07:00–21:00); continues tomorrow at 7:00"],
+    )
 
 
 class EditionRequest(RequestBody):
