@@ -58,6 +58,7 @@ class SettingsError(Exception):
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _CLOCK = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)")
+_DOMAIN = re.compile(r"(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}")
 
 
 class ScheduleEntry(BaseModel):
@@ -156,6 +157,8 @@ class Settings(BaseSettings):
         default="Mestna občina Novo mesto <novice@novomesto.example.org>",
         validation_alias=AliasChoices("from", "from_address", "PUBLISHER_FROM"),
     )
+    bounce_domain: str | None = None
+    """Where bounces of digest copies go (``bounces+<tag>@<domain>``); unset: the From domain."""
     confirm_token_days: int = Field(default=7, ge=1, le=90)
     privacy_url: str | None = None
     consent_version: str = Field(default="2025-1", min_length=1, max_length=60)
@@ -266,6 +269,20 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown time zone {value!r} (e.g. Europe/Ljubljana)") from None
         return value
 
+    @field_validator("bounce_domain")
+    @classmethod
+    def _check_bounce_domain(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip().rstrip(".").lower()
+        try:
+            ascii_name = value.encode("idna").decode("ascii")
+        except UnicodeError:
+            raise ValueError(f"{value!r} is not a domain name") from None
+        if not _DOMAIN.fullmatch(ascii_name):
+            raise ValueError(f"{value!r} is not a domain name (e.g. bounces.example.org)")
+        return ascii_name
+
     @field_validator("from_address")
     @classmethod
     def _check_from(cls, value: str) -> str:
@@ -326,6 +343,17 @@ class Settings(BaseSettings):
     def secret(self) -> str:
         """The secret key's value; empty when none is configured (see :func:`weak_secret`)."""
         return self.secret_key.get_secret_value() if self.secret_key is not None else ""
+
+    @property
+    def bounce_domain_in_force(self) -> str:
+        """The bounce domain: the setting, else the domain of the From address."""
+        if self.bounce_domain:
+            return self.bounce_domain
+        domain = parseaddr(self.from_address)[1].rpartition("@")[2].lower()
+        try:
+            return domain.encode("idna").decode("ascii")
+        except UnicodeError:
+            return domain
 
     @property
     def tz(self) -> ZoneInfo:

@@ -31,7 +31,7 @@ from publisher.config import Settings
 from publisher.delivery import ledger
 from publisher.delivery.ledger import Claimed, Result
 from publisher.delivery.models import DeliveryStatus, JobState, SendJob
-from publisher.delivery.outbox import Outbox
+from publisher.delivery.outbox import Outbox, verp_address
 from publisher.delivery.smtp import Outcome, SmtpConfig, Verdict
 from publisher.links import SubscriberLinks
 from publisher.mail.message import MessageTemplate, Recipient, message_id_for, sender_domain
@@ -382,7 +382,8 @@ class SendWorker:
                 data = template.fill(recipient, now=now)
             except ValueError as exc:  # an address or value that cannot go in a header
                 return row, Outcome(Verdict.failed, None, f"refused before sending: {exc}"), ""
-            outcome = await outbox.send(row.email, data, envelope_from=job.job.envelope_from)
+            sender = verp_address(job.job.envelope_from, row.id, self.links.tokens)
+            outcome = await outbox.send(row.email, data, envelope_from=sender)
             return row, outcome, message_id
 
         return list(await asyncio.gather(*(send_one(row) for row in claimed)))

@@ -23,7 +23,7 @@ from publisher.config import Settings
 from publisher.db import MAX_ROW_ID, conflict_insert
 from publisher.delivery import ledger
 from publisher.delivery.models import JobState, SendJob
-from publisher.delivery.outbox import Outbox, envelope_sender
+from publisher.delivery.outbox import Outbox, bounce_address
 from publisher.delivery.smtp import Outcome
 from publisher.digests.content import articles_for, compose, edition_key, sample_recipient
 from publisher.digests.models import Edition, EditionContent, EditionStatus
@@ -267,7 +267,7 @@ def approve(
     job = ledger.create_job(
         session,
         name=edition_key(mailing_list.slug, period.key),
-        envelope_from=envelope_sender(settings),
+        envelope_from=bounce_address(settings),
         templates=templates,
         list_id=mailing_list.id,
     )
