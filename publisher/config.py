@@ -159,6 +159,16 @@ class Settings(BaseSettings):
     )
     bounce_domain: str | None = None
     """Where bounces of digest copies go (``bounces+<tag>@<domain>``); unset: the From domain."""
+    bounce_hard_statuses: list[str] = Field(default_factory=lambda: ["5.1"])
+    """``failed`` with a status starting so (a bad mailbox or domain): suppressed at once."""
+    bounce_soft_statuses: list[str] = Field(default_factory=lambda: ["5.2.2", "4"])
+    """``failed`` with a status starting so (a full mailbox, lasting deferrals): counted."""
+    bounce_soft_limit: int = Field(default=3, ge=1, le=100)
+    bounce_soft_days: int = Field(default=30, ge=1, le=365)
+    bounce_max_bytes: int = Field(default=2_000_000, ge=10_000, le=100_000_000)
+    """The largest bounce ``bounces listen`` takes (and any path stores)."""
+    bounce_listen_host: str = "127.0.0.1"
+    bounce_listen_port: int = Field(default=2525, ge=1, le=65535)
     confirm_token_days: int = Field(default=7, ge=1, le=90)
     privacy_url: str | None = None
     consent_version: str = Field(default="2025-1", min_length=1, max_length=60)
@@ -282,6 +292,16 @@ class Settings(BaseSettings):
         if not _DOMAIN.fullmatch(ascii_name):
             raise ValueError(f"{value!r} is not a domain name (e.g. bounces.example.org)")
         return ascii_name
+
+    @field_validator("bounce_hard_statuses", "bounce_soft_statuses")
+    @classmethod
+    def _check_statuses(cls, value: list[str]) -> list[str]:
+        for prefix in value:
+            if not re.fullmatch(r"[245](\.\d{1,3}){0,2}", prefix):
+                raise ValueError(
+                    f"{prefix!r} is not a status code or its start (e.g. 5.1 or 5.2.2)"
+                )
+        return value
 
     @field_validator("from_address")
     @classmethod
