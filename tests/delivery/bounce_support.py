@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from publisher.addresses import address_hash
 from publisher.articles.drafts import ArticleDraft
 from publisher.articles.store import save_draft
 from publisher.config import Settings
@@ -19,7 +20,11 @@ from publisher.digests.editions import approve
 from publisher.digests.models import Edition
 from publisher.digests.periods import parse_period
 from publisher.subscribers.lists import get_list
+from publisher.subscribers.models import SuppressionReason
+from publisher.subscribers.suppression import suppression_of
 from tests.delivery.sending_support import LIST, LJUBLJANA
+
+BOUNCE_DOMAIN = "bounces.example.org"
 
 
 def dsn(
@@ -183,3 +188,10 @@ def copies(engine: Engine, job_id: int) -> dict[str, Delivery]:
     with Session(engine) as session:
         rows = session.execute(select(Delivery).where(Delivery.job_id == job_id)).scalars()
         return {row.email: row for row in rows}
+
+
+def suppressed(engine: Engine, address: str) -> SuppressionReason | None:
+    """Why the address is suppressed, if it is."""
+    with Session(engine) as session:
+        found = suppression_of(session, address_hash(address))
+        return None if found is None else SuppressionReason(found.reason)

@@ -5,20 +5,18 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
 import time_machine
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from publisher.addresses import address_hash
 from publisher.config import Settings
 from publisher.db import session_scope
 from publisher.delivery.bounces import Disposition, Handled, handle_event, handle_message
 from publisher.delivery.models import Bounce, BounceKind
 from publisher.subscribers.models import SuppressionReason
-from publisher.subscribers.suppression import suppression_of
 from tests.delivery.bounce_support import (
+    BOUNCE_DOMAIN,
     add_week,
     copies,
     dsn,
@@ -26,36 +24,14 @@ from tests.delivery.bounce_support import (
     feedback_report,
     out_of_office,
     send_edition,
+    suppressed,
 )
-from tests.delivery.sending_support import PERIOD, SmtpServer, settings_for, stock
-
-BOUNCE_DOMAIN = "bounces.example.org"
-
-
-@pytest.fixture
-def smtp() -> SmtpServer:
-    with SmtpServer() as server:
-        yield server
-
-
-@pytest.fixture
-def sent(engine: Engine, database_url: str, smtp: SmtpServer) -> tuple[Settings, dict[str, str]]:
-    """An edition sent to six residents; each address → the envelope sender of its copy."""
-    stock(engine, 6)
-    settings = settings_for(database_url, smtp.port, bounce_domain=BOUNCE_DOMAIN)
-    send_edition(engine, settings, PERIOD)
-    return settings, dict(smtp.handler.envelope_senders)
+from tests.delivery.sending_support import settings_for, stock
 
 
 def process(engine: Engine, settings: Settings, raw: bytes, **options: object) -> Handled:
     with session_scope(engine) as session:
         return handle_message(session, settings, raw, source="file", **options)  # type: ignore[arg-type]
-
-
-def suppressed(engine: Engine, address: str) -> SuppressionReason | None:
-    with Session(engine) as session:
-        found = suppression_of(session, address_hash(address))
-        return None if found is None else SuppressionReason(found.reason)
 
 
 def stored(engine: Engine) -> list[Bounce]:
