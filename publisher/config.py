@@ -167,6 +167,11 @@ class Settings(BaseSettings):
     bounce_soft_days: int = Field(default=30, ge=1, le=365)
     bounce_max_bytes: int = Field(default=2_000_000, ge=10_000, le=100_000_000)
     """The largest bounce ``bounces listen`` takes (and any path stores)."""
+    breaker_min_copies: int = Field(default=500, ge=1)
+    breaker_hard_percent: float = Field(default=5.0, gt=0, le=100)
+    breaker_complaint_percent: float = Field(default=0.3, gt=0, le=100)
+    """An edition pauses when its hard bounces or complaints reach these shares of the copies
+    sent, once it has sent ``breaker_min_copies``."""
     bounce_listen_host: str = "127.0.0.1"
     bounce_listen_port: int = Field(default=2525, ge=1, le=65535)
     confirm_token_days: int = Field(default=7, ge=1, le=90)

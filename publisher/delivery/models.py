@@ -77,6 +77,8 @@ class SendJob(SQLModel, table=True):
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
     )
     finished_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    breaker_tripped_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    """When too many hard bounces or complaints paused it (once: staff may resume)."""
 
 
 class JobMessage(SQLModel, table=True):

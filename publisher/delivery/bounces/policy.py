@@ -20,6 +20,7 @@ from sqlmodel import Session
 from publisher.addresses import address_hash
 from publisher.clock import utcnow
 from publisher.config import Settings
+from publisher.delivery.bounces import breaker
 from publisher.delivery.models import Bounce, BounceKind
 from publisher.subscribers.models import SuppressionReason
 from publisher.subscribers.suppression import suppress, suppression_of
@@ -161,9 +162,14 @@ def record(
     if reason is not None and suppression_of(session, hashed) is None:
         suppress(session, copy.address, reason)
         suppressed = reason
+    words = _words(kind, suppressed, settings)
+    if kind in (BounceKind.hard, BounceKind.complaint) and copy.job_id is not None:
+        paused = breaker.check(session, settings, copy.job_id)
+        if paused is not None:
+            words += f"; the edition is {paused}"
     return Handled(
         Disposition.recorded,
-        _words(kind, suppressed, settings),
+        words,
         bounce_id=bounce.id,
         suppressed=suppressed,
         **found,  # type: ignore[arg-type]

@@ -1,4 +1,5 @@
-"""Bounces and complaints: one row per report about a copy, and soft bounces as a reason.
+"""Bounces and complaints: one row per report about a copy, soft bounces as a reason, and
+when the circuit breaker paused a send.
 
 Revision ID: 0010
 Revises: 0008
@@ -25,6 +26,8 @@ def upgrade() -> None:
         batch.drop_constraint("ck_suppression_reason", type_="check")
         batch.create_check_constraint("ck_suppression_reason", REASONS)
     op.create_index("ix_delivery_message_id", "delivery", ["message_id"])
+    with op.batch_alter_table("send_job") as batch:
+        batch.add_column(sa.Column("breaker_tripped_at", TZ, nullable=True))
     op.create_table(
         "bounce",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -73,6 +76,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("bounce")
     op.drop_index("ix_delivery_message_id", table_name="delivery")
+    with op.batch_alter_table("send_job") as batch:
+        batch.drop_column("breaker_tripped_at")
     op.execute("DELETE FROM suppression WHERE reason = 'soft_bounce'")
     with op.batch_alter_table("suppression") as batch:
         batch.drop_constraint("ck_suppression_reason", type_="check")
