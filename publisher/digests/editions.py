@@ -22,6 +22,7 @@ from publisher.clock import utcnow
 from publisher.config import Settings
 from publisher.db import MAX_ROW_ID, conflict_insert
 from publisher.delivery import ledger
+from publisher.delivery.bounces import reports as bounce_reports
 from publisher.delivery.models import JobState, SendJob
 from publisher.delivery.outbox import Outbox, bounce_address
 from publisher.delivery.smtp import Outcome
@@ -86,6 +87,9 @@ class EditionReport:
     job: SendJob | None
     counts: Counter[str] = field(default_factory=Counter)
     top_failures: list[tuple[str, int]] = field(default_factory=list)
+    bounces: Counter[str] = field(default_factory=Counter)
+    """Copies that bounced or drew a complaint after the relay took them, by kind."""
+    top_bounces: list[tuple[str, int]] = field(default_factory=list)
 
     @property
     def state(self) -> EditionState:
@@ -287,8 +291,14 @@ def report(session: Session, edition: Edition) -> EditionReport:
     job = session.get(SendJob, edition.job_id) if edition.job_id else None
     if job is None:
         return EditionReport(edition, None)
+    job_id = job.id or 0
     return EditionReport(
-        edition, job, ledger.counts(session, job.id or 0), ledger.top_failures(session, job.id or 0)
+        edition,
+        job,
+        ledger.counts(session, job_id),
+        ledger.top_failures(session, job_id),
+        bounce_reports.edition_counts(session, job_id),
+        bounce_reports.edition_reasons(session, job_id),
     )
 
 

@@ -21,7 +21,7 @@ from tests.delivery.bounce_support import (
     out_of_office,
     suppressed,
 )
-from tests.delivery.sending_support import free_port
+from tests.delivery.sending_support import LIST, PERIOD, free_port
 
 runner = CliRunner()
 
@@ -136,3 +136,39 @@ def test_the_lmtp_listener_answers_for_each_recipient(engine: Engine, sent) -> N
     # The envelope names each recipient's copy: both are recorded, each once.
     assert suppressed(engine, a) is SuppressionReason.hard_bounce
     assert suppressed(engine, b) is SuppressionReason.hard_bounce
+
+
+def test_digest_status_and_subscribers_show_tell_of_the_bounces(
+    engine: Engine, cli_sent, tmp_path: Path
+) -> None:
+    _, senders = cli_sent
+    hard, soft, complaint = (
+        "obcan0001@example.org",
+        "obcan0002@example.org",
+        "obcan0003@example.org",
+    )
+    files = {
+        "a.eml": dsn(senders[hard], hard),
+        "b.eml": dsn(
+            senders[soft], soft, status="5.2.2", diagnostic="smtp; 552 5.2.2 Mailbox full"
+        ),
+        "c.eml": feedback_report(original_mail_from=senders[complaint], recipient=complaint),
+    }
+    for name, raw in files.items():
+        (tmp_path / name).write_bytes(raw)
+    assert runner.invoke(app, ["bounces", "process", str(tmp_path)]).exit_code == 0
+
+    status = runner.invoke(app, ["digest", "status", f"{LIST}/{PERIOD}"])
+    out = status.output
+    assert status.exit_code == 0, out
+    assert "bounced (hard/soft)" in out and "complaints" in out
+    summary = next(line for line in out.splitlines() if "│ sent" in line or "│ 6 " in line)
+    assert "1/1" in summary and summary.rstrip("│ ").endswith("1"), summary
+    assert "hard 5.1.1 550 5.1.1" in out and "soft 5.2.2 552 5.2.2 Mailbox full" in out
+    assert "Bounces and complaints" in out and hard in out and complaint in out
+
+    shown = runner.invoke(app, ["subscribers", "show", hard]).output
+    assert "Suppressed (hard_bounce)" in shown
+    assert f"{LIST}/{PERIOD}" in shown and "5.1.1" in shown and "file" in shown
+    clean = runner.invoke(app, ["subscribers", "show", "obcan0005@example.org"]).output
+    assert "No bounces or complaints." in clean
