@@ -58,6 +58,7 @@ class SettingsError(Exception):
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _CLOCK = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)")
+_DOMAIN = re.compile(r"(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}")
 
 
 class ScheduleEntry(BaseModel):
@@ -165,6 +166,23 @@ class Settings(BaseSettings):
         default="Mestna občina Novo mesto <novice@novomesto.example.org>",
         validation_alias=AliasChoices("from", "from_address", "PUBLISHER_FROM"),
     )
+    bounce_domain: str | None = None
+    """Where bounces of digest copies go (``bounces+<tag>@<domain>``); unset: the From domain."""
+    bounce_hard_statuses: list[str] = Field(default_factory=lambda: ["5.1"])
+    """``failed`` with a status starting so (a bad mailbox or domain): suppressed at once."""
+    bounce_soft_statuses: list[str] = Field(default_factory=lambda: ["5.2.2", "4"])
+    """``failed`` with a status starting so (a full mailbox, lasting deferrals): counted."""
+    bounce_soft_limit: int = Field(default=3, ge=1, le=100)
+    bounce_soft_days: int = Field(default=30, ge=1, le=365)
+    bounce_max_bytes: int = Field(default=2_000_000, ge=10_000, le=100_000_000)
+    """The largest bounce ``bounces listen`` takes (and any path stores)."""
+    breaker_min_copies: int = Field(default=500, ge=1)
+    breaker_hard_percent: float = Field(default=5.0, gt=0, le=100)
+    breaker_complaint_percent: float = Field(default=0.3, gt=0, le=100)
+    """An edition pauses when its hard bounces or complaints reach these shares of the copies
+    sent, once it has sent ``breaker_min_copies``."""
+    bounce_listen_host: str = "127.0.0.1"
+    bounce_listen_port: int = Field(default=2525, ge=1, le=65535)
     confirm_token_days: int = Field(default=7, ge=1, le=90)
     privacy_url: str | None = None
     consent_version: str = Field(default="2025-1", min_length=1, max_length=60)
@@ -290,6 +308,30 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown time zone {value!r} (e.g. Europe/Ljubljana)") from None
         return value
 
+    @field_validator("bounce_domain")
+    @classmethod
+    def _check_bounce_domain(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip().rstrip(".").lower()
+        try:
+            ascii_name = value.encode("idna").decode("ascii")
+        except UnicodeError:
+            raise ValueError(f"{value!r} is not a domain name") from None
+        if not _DOMAIN.fullmatch(ascii_name):
+            raise ValueError(f"{value!r} is not a domain name (e.g. bounces.example.org)")
+        return ascii_name
+
+    @field_validator("bounce_hard_statuses", "bounce_soft_statuses")
+    @classmethod
+    def _check_statuses(cls, value: list[str]) -> list[str]:
+        for prefix in value:
+            if not re.fullmatch(r"[245](\.\d{1,3}){0,2}", prefix):
+                raise ValueError(
+                    f"{prefix!r} is not a status code or its start (e.g. 5.1 or 5.2.2)"
+                )
+        return value
+
     @field_validator("from_address")
     @classmethod
     def _check_from(cls, value: str) -> str:
@@ -350,6 +392,17 @@ class Settings(BaseSettings):
     def secret(self) -> str:
         """The secret key's value; empty when none is configured (see :func:`weak_secret`)."""
         return self.secret_key.get_secret_value() if self.secret_key is not None else ""
+
+    @property
+    def bounce_domain_in_force(self) -> str:
+        """The bounce domain: the setting, else the domain of the From address."""
+        if self.bounce_domain:
+            return self.bounce_domain
+        domain = parseaddr(self.from_address)[1].rpartition("@")[2].lower()
+        try:
+            return domain.encode("idna").decode("ascii")
+        except UnicodeError:
+            return domain
 
     @property
     def tz(self) -> ZoneInfo:

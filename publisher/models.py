@@ -2,7 +2,7 @@
 
 from publisher.articles.models import Article, ArticleStatus, ArticleTopic
 from publisher.audit import AuditEntry
-from publisher.delivery.models import Delivery, JobMessage, RateCounter, SendJob, Worker
+from publisher.delivery.models import Bounce, Delivery, JobMessage, RateCounter, SendJob, Worker
 from publisher.digests.models import Edition, EditionContent
 from publisher.staff.models import ApiToken, StaffAccount
 from publisher.subscribers.models import (
@@ -22,6 +22,7 @@ __all__ = [
     "ArticleStatus",
     "ArticleTopic",
     "AuditEntry",
+    "Bounce",
     "Consent",
     "Delivery",
     "Edition",

@@ -26,13 +26,16 @@ The web layer turns :class:`InvalidToken` into a 400 page and :class:`ExpiredTok
 
 from __future__ import annotations
 
+import base64
 import enum
+import hashlib
+import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from itsdangerous import BadData, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
+from itsdangerous import BadData, SignatureExpired, Signer, TimestampSigner, URLSafeTimedSerializer
 from itsdangerous.encoding import base64_encode
 from itsdangerous.url_safe import URLSafeSerializerMixin
 
@@ -49,6 +52,9 @@ class Purpose(enum.StrEnum):
     confirm = "confirm"
     unsubscribe = "unsubscribe"
     preferences = "preferences"
+    bounce = "bounce"
+    """A delivery's id in its envelope sender (VERP), read back from its bounces; a short
+    :meth:`Tokens.tag`, not a link."""
 
 
 NEEDS_LIST = frozenset({Purpose.confirm})
@@ -101,7 +107,9 @@ class Tokens:
             Purpose.confirm: confirm_max_age,
             Purpose.unsubscribe: None,
             Purpose.preferences: None,
+            Purpose.bounce: None,
         }
+        self._tag_keys: dict[Purpose, bytes] = {}
 
     @classmethod
     def from_settings(cls, settings: Settings, clock: Clock = timestamp) -> Tokens:
@@ -137,6 +145,33 @@ class Tokens:
             [subscriber_uid] if list_id is None else [subscriber_uid, list_id]
         )
         return str(self._serializer(purpose).dumps(payload))
+
+    def tag(self, purpose: Purpose, number: int) -> str:
+        """``number`` and 80 bits of its signature, e.g. ``4711-k3j5xq2mz7vb4ndr``.
+
+        Short and in lowercase letters and digits, so it fits in the local part of an address
+        (at most 64 characters) and survives mail servers that change the case of one.
+        """
+        if not _is_id(number) or number < 0:
+            raise ValueError("a tag signs a whole number")
+        return f"{number}-{self._tag_signature(purpose, number)}"
+
+    def read_tag(self, tag: str, purpose: Purpose) -> int:
+        """The number in a genuine tag of this purpose, else :class:`InvalidToken`."""
+        number, _, signature = tag.strip().lower().partition("-")
+        if not number.isascii() or not number.isdigit() or len(number) > 18:
+            raise InvalidToken(f"not a valid {purpose} tag")
+        if not hmac.compare_digest(signature, self._tag_signature(purpose, int(number))):
+            raise InvalidToken(f"not a valid {purpose} tag")
+        return int(number)
+
+    def _tag_signature(self, purpose: Purpose, number: int) -> str:
+        key = self._tag_keys.get(purpose)
+        if key is None:  # the secret, derived for this purpose as itsdangerous derives it
+            key = Signer(self._secret_key, salt=f"publisher.{purpose.value}").derive_key()
+            self._tag_keys[purpose] = key
+        mac = hmac.new(key, str(number).encode("ascii"), hashlib.sha256).digest()[:10]
+        return base64.b32encode(mac).decode("ascii").lower()
 
     def read(self, token: str, purpose: Purpose) -> TokenClaims:
         """The claims of a genuine token of this purpose, else :class:`InvalidToken`."""

@@ -15,6 +15,7 @@ import typer
 from publisher import __version__
 from publisher.cli.api_tokens import api_token_app
 from publisher.cli.articles import articles_app, topics_app
+from publisher.cli.bounces import bounces_app
 from publisher.cli.context import console
 from publisher.cli.demo import demo
 from publisher.cli.digest import digest_app, worker_command
@@ -46,6 +47,7 @@ app.add_typer(subscribers_app, name="subscribers")
 digest_app.command("schedule")(schedule_command)
 app.add_typer(digest_app, name="digest")
 app.command("worker")(worker_command)
+app.add_typer(bounces_app, name="bounces")
 app.add_typer(api_token_app, name="api-token")
 app.add_typer(staff_app, name="staff")
 

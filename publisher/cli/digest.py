@@ -232,8 +232,11 @@ def print_report(result: EditionReport, name: str, settings: Settings | None = N
         "failed",
         "queued",
         "cancelled",
+        "bounced (hard/soft)",
+        "complaints",
         title=f"Edition {name}",
     )
+    bounces = result.bounces
     table.add_row(
         str(result.state),
         str(result.total),
@@ -242,6 +245,8 @@ def print_report(result: EditionReport, name: str, settings: Settings | None = N
         str(counts["failed"]),
         str(counts["queued"] + counts["sending"]),
         str(counts["cancelled"]),
+        f"{bounces['hard']}/{bounces['soft']}",
+        str(bounces["complaint"]),
     )
     console.print(table)
     if result.job is not None and result.job.state_reason:
@@ -252,6 +257,10 @@ def print_report(result: EditionReport, name: str, settings: Settings | None = N
         console.print("Top failure reasons:")
         for reply, count in result.top_failures:
             console.print(f"  {count:>6} × {safe(reply)}")
+    if result.top_bounces:
+        console.print("Bounces and complaints since (what the relay reported later):")
+        for reason, count in result.top_bounces:
+            console.print(f"  {count:>6} × {safe(reason)}")
 
 
 @digest_app.command("send")
@@ -334,6 +343,7 @@ def status(
     """Editions with their state and counts; for one edition, who failed or waits, and why."""
     from publisher.db import session_scope
     from publisher.delivery import ledger
+    from publisher.delivery.bounces.reports import edition_bounces
     from publisher.digests.editions import (
         EditionNotFound,
         edition_name,
@@ -373,6 +383,27 @@ def status(
                             str(row.attempts),
                             safe(reply[:120]),
                             nxt,
+                        )
+                    console.print(table)
+                bounces = edition_bounces(session, found.job_id)
+                if bounces:
+                    table = Table(
+                        "recipient",
+                        "kind",
+                        "status",
+                        "diagnostic",
+                        "received",
+                        "id",
+                        title="Bounces and complaints",
+                    )
+                    for bounce in bounces:
+                        table.add_row(
+                            safe(bounce.address),
+                            safe(bounce.kind),
+                            safe(bounce.status or "-"),
+                            safe(bounce.diagnostic[:100] or "-"),
+                            context.moment(bounce.received_at),
+                            str(bounce.id),
                         )
                     console.print(table)
             return

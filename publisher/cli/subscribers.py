@@ -345,14 +345,17 @@ def subscribers_show(ctx: typer.Context, email: Annotated[str, typer.Argument()]
     """One subscriber: lists and statuses, topics, consents, suppression."""
     from publisher.addresses import address_hash
     from publisher.db import session_scope
+    from publisher.delivery.bounces.reports import history
     from publisher.subscribers.errors import RegisterError
     from publisher.subscribers.privacy import subscriber_data
+    from publisher.subscribers.subscriptions import get_subscriber
     from publisher.subscribers.suppression import suppression_of
 
     context = get_context(ctx)
     with session_scope(context.ready_engine()) as session:
         try:
             data = subscriber_data(session, email)
+            bounces = history(session, get_subscriber(session, email).id or 0)
         except RegisterError:
             suppression = suppression_of(session, address_hash(email))
             note = f"; the address is suppressed ({suppression.reason})" if suppression else ""
@@ -391,6 +394,21 @@ def subscribers_show(ctx: typer.Context, email: Annotated[str, typer.Argument()]
         )
     else:
         console.print("Not suppressed.")
+    if bounces:
+        table = Table("Bounced", "Edition", "Kind", "Status", "Diagnostic", "Via", "Id")
+        for bounce, edition in bounces:
+            table.add_row(
+                context.moment(bounce.received_at),
+                safe(edition or "-"),
+                safe(bounce.kind),
+                safe(bounce.status or "-"),
+                safe(bounce.diagnostic[:100] or "-"),
+                safe(bounce.source),
+                str(bounce.id),
+            )
+        console.print(table)
+    else:
+        console.print("No bounces or complaints.")
 
 
 @subscribers_app.command("remove")

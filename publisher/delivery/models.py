@@ -77,6 +77,8 @@ class SendJob(SQLModel, table=True):
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
     )
     finished_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    breaker_tripped_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    """When too many hard bounces or complaints paused it (once: staff may resume)."""
 
 
 class JobMessage(SQLModel, table=True):
@@ -123,7 +125,8 @@ class Delivery(SQLModel, table=True):
     lease_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     last_code: int | None = Field(default=None, sa_column=Column(Integer))
     last_reply: str = Field(default="", sa_column=Column(Text, nullable=False))
-    message_id: str | None = Field(default=None, sa_column=Column(String(255)))
+    message_id: str | None = Field(default=None, sa_column=Column(String(255), index=True))
+    """Looked up by the bounces that lost their envelope sender but quote the original."""
     sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     updated_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
@@ -162,3 +165,61 @@ class RateCounter(SQLModel, table=True):
     updated_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
     )
+
+
+class BounceKind(enum.StrEnum):
+    """What a bounce or complaint means for the address (see :mod:`publisher.delivery.bounces`)."""
+
+    hard = "hard"
+    """The mailbox or domain does not exist: suppressed at once."""
+    soft = "soft"
+    """A full mailbox, a lasting deferral: counted, suppressed after a few in a while."""
+    delayed = "delayed"
+    """Still trying (a delay warning): recorded, not counted."""
+    complaint = "complaint"
+    """The resident marked the mail as spam: suppressed at once, counted per edition."""
+    other = "other"
+    """Failed for a reason that says nothing about the address (a spam verdict, a policy)."""
+
+
+class Bounce(SQLModel, table=True):
+    """One bounce or complaint about one copy, as it came back (kept for staff to open)."""
+
+    __tablename__ = "bounce"
+    __table_args__ = (
+        CheckConstraint(_in("kind", BounceKind), name="kind"),
+        Index("ix_bounce_address_hash_kind_received_at", "address_hash", "kind", "received_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    received_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
+    delivery_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("delivery.id", ondelete="SET NULL"), index=True),
+    )
+    job_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("send_job.id", ondelete="SET NULL"), index=True),
+    )
+    """The edition's send job: bounces and complaints are counted per edition by it."""
+    subscriber_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("subscriber.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    """Erasing the person erases their bounces with them."""
+    address: str = Field(sa_column=Column(String(320), nullable=False))
+    address_hash: str = Field(sa_column=Column(String(64), nullable=False))
+    kind: BounceKind = Field(sa_column=Column(String(16), nullable=False))
+    action: str = Field(default="", sa_column=Column(String(32), nullable=False))
+    """The DSN's ``Action`` (failed, delayed …), ``complaint`` for a feedback report."""
+    status: str = Field(default="", sa_column=Column(String(16), nullable=False))
+    """The RFC 3463 status code, e.g. ``5.1.1``; empty when the bounce gave none."""
+    diagnostic: str = Field(default="", sa_column=Column(Text, nullable=False))
+    source: str = Field(sa_column=Column(String(32), nullable=False))
+    """How it reached us: ``smtp``, ``lmtp``, ``file``, ``imap``, or a provider's name."""
+    fingerprint: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
+    """The same report processed twice has the same fingerprint, and is stored once."""
+    raw: bytes = Field(default=b"", sa_column=Column(LargeBinary, nullable=False))

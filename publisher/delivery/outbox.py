@@ -22,13 +22,43 @@ from types import TracebackType
 from publisher.config import Settings
 from publisher.delivery.smtp import Outcome, SmtpConfig, SmtpPool, Verdict
 from publisher.mail.dkim import DkimSigner, dkim_signer
+from publisher.tokens import InvalidToken, Purpose, Tokens
 
 log = logging.getLogger(__name__)
 
 
+VERP_LOCAL = "bounces"
+"""The local part of every digest copy's envelope sender, before its ``+tag``."""
+
+
 def envelope_sender(settings: Settings) -> str:
-    """The envelope sender (MAIL FROM): the From address itself, where bounces go."""
+    """The envelope sender (MAIL FROM) of a mail with no delivery row (a confirmation, a test
+    copy): the From address itself, where its bounces go to a person."""
     return parseaddr(settings.from_address)[1]
+
+
+def bounce_address(settings: Settings) -> str:
+    """A digest job's envelope sender before each copy's tag: ``bounces@<bounce domain>``."""
+    return f"{VERP_LOCAL}@{settings.bounce_domain_in_force}"
+
+
+def verp_address(base: str, delivery_id: int, tokens: Tokens) -> str:
+    """One copy's envelope sender, ``bounces+<signed delivery id>@<bounce domain>`` (VERP):
+    its bounce comes back to an address that names exactly one delivery row, and that
+    nobody without the secret key can make up for another."""
+    local, _, domain = base.rpartition("@")
+    return f"{local}+{tokens.tag(Purpose.bounce, delivery_id)}@{domain}"
+
+
+def delivery_of_address(address: str, tokens: Tokens) -> int | None:
+    """The delivery row a VERP address names, or ``None`` for any other, forged or altered
+    address (whatever its domain: the signature is what proves it ours)."""
+    local = address.strip().strip("<>").rpartition("@")[0]
+    tag = local.rpartition("+")[2] if "+" in local else ""
+    try:
+        return tokens.read_tag(tag, Purpose.bounce) if tag else None
+    except InvalidToken:
+        return None
 
 
 class Outbox:

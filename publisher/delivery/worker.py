@@ -32,7 +32,7 @@ from publisher.delivery import ledger, limits
 from publisher.delivery.ledger import Claimed, Result
 from publisher.delivery.limits import Hold
 from publisher.delivery.models import DeliveryStatus, JobState, SendJob
-from publisher.delivery.outbox import Outbox
+from publisher.delivery.outbox import Outbox, verp_address
 from publisher.delivery.smtp import Outcome, SmtpConfig, Verdict
 from publisher.links import SubscriberLinks
 from publisher.mail.message import MessageTemplate, Recipient, message_id_for, sender_domain
@@ -462,7 +462,8 @@ class SendWorker:
                 data = template.fill(recipient, now=now)
             except ValueError as exc:  # an address or value that cannot go in a header
                 return row, Outcome(Verdict.failed, None, f"refused before sending: {exc}"), ""
-            outcome = await outbox.send(row.email, data, envelope_from=job.job.envelope_from)
+            sender = verp_address(job.job.envelope_from, row.id, self.links.tokens)
+            outcome = await outbox.send(row.email, data, envelope_from=sender)
             if self._relay_in_trouble(row, outcome):
                 return row, None, ""  # handed back as it was: not an attempt of theirs
             if row.attempts == 0:

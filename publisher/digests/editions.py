@@ -22,9 +22,10 @@ from publisher.clock import utcnow
 from publisher.config import Settings
 from publisher.db import MAX_ROW_ID, conflict_insert
 from publisher.delivery import ledger, limits
+from publisher.delivery.bounces import reports as bounce_reports
 from publisher.delivery.limits import Hold
 from publisher.delivery.models import JobState, SendJob
-from publisher.delivery.outbox import Outbox, envelope_sender
+from publisher.delivery.outbox import Outbox, bounce_address
 from publisher.delivery.smtp import Outcome, SmtpConfig
 from publisher.digests.content import articles_for, compose, edition_key, sample_recipient
 from publisher.digests.models import Edition, EditionContent, EditionStatus
@@ -87,6 +88,9 @@ class EditionReport:
     job: SendJob | None
     counts: Counter[str] = field(default_factory=Counter)
     top_failures: list[tuple[str, int]] = field(default_factory=list)
+    bounces: Counter[str] = field(default_factory=Counter)
+    """Copies that bounced or drew a complaint after the relay took them, by kind."""
+    top_bounces: list[tuple[str, int]] = field(default_factory=list)
     held: Hold | None = None
     """A sending edition that waits for the sending window or the daily cap, and until when
     (known only where the report was asked with the settings)."""
@@ -271,7 +275,7 @@ def approve(
     job = ledger.create_job(
         session,
         name=edition_key(mailing_list.slug, period.key),
-        envelope_from=envelope_sender(settings),
+        envelope_from=bounce_address(settings),
         templates=templates,
         list_id=mailing_list.id,
     )
@@ -293,8 +297,14 @@ def report(session: Session, edition: Edition, settings: Settings | None = None)
     job = session.get(SendJob, edition.job_id) if edition.job_id else None
     if job is None:
         return EditionReport(edition, None)
+    job_id = job.id or 0
     result = EditionReport(
-        edition, job, ledger.counts(session, job.id or 0), ledger.top_failures(session, job.id or 0)
+        edition,
+        job,
+        ledger.counts(session, job_id),
+        ledger.top_failures(session, job_id),
+        bounce_reports.edition_counts(session, job_id),
+        bounce_reports.edition_reasons(session, job_id),
     )
     if settings is not None and result.state is EditionState.sending and result.waiting:
         result.held = limits.held(session, settings, SmtpConfig.from_settings(settings).relay)

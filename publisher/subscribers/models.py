@@ -51,6 +51,8 @@ class SuppressionReason(enum.StrEnum):
     unsubscribed = "unsubscribed"
     erased = "erased"
     hard_bounce = "hard_bounce"
+    soft_bounce = "soft_bounce"
+    """Mail to it bounced softly (a full mailbox, lasting deferrals) too often of late."""
     complaint = "complaint"
 
 

@@ -61,6 +61,8 @@ class RecordingHandler:
     def __init__(self) -> None:
         self.script = Script()
         self.received: list[tuple[str, bytes, float]] = []
+        self.envelope_senders: dict[str, str] = {}
+        """Recipient → the MAIL FROM of the last message accepted for them."""
         self.lock = threading.Lock()
         self.parked = 0
         self.in_data = 0
@@ -104,6 +106,7 @@ class RecordingHandler:
             await asyncio.sleep(self.script.delay)
         with self.lock:
             self.received.append((recipient, envelope.original_content or b"", time.monotonic()))
+            self.envelope_senders[recipient] = envelope.mail_from or ""
         return "250 2.0.0 queued"
 
     def per_recipient(self) -> Counter[str]:

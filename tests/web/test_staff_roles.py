@@ -261,6 +261,7 @@ EXPECTED_ROLES = {
     Role.approver: {
         "POST /admin/digests/{slug}/{period_key}/approve",
         "GET /admin/editions/{edition_id}/recipients/{delivery_id}",
+        "GET /admin/bounces/{bounce_id}/raw",
         *(
             f"POST /admin/editions/{{edition_id}}/{a}"
             for a in ("pause", "resume", "cancel", "retry")

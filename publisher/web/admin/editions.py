@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException
 from publisher.audit import EDITION_CONTROLS, AuditAction, record
 from publisher.db import session_scope
 from publisher.delivery import ledger
+from publisher.delivery.bounces import reports as bounce_reports
 from publisher.delivery.limits import describe
 from publisher.delivery.models import Delivery, JobState
 from publisher.delivery.runner import Sending
@@ -45,6 +46,14 @@ from publisher.web.csrf import require_csrf
 
 router = APIRouter()
 REFRESH_SECONDS = 1
+BOUNCE_KINDS = {
+    "hard": "trajno (naslov ne obstaja)",
+    "soft": "začasno (poln predal, odlog)",
+    "delayed": "zamuda (še poskuša)",
+    "complaint": "pritožba (označeno kot nezaželeno)",
+    "other": "zavrnjeno sporočilo (ne naslov)",
+}
+"""The kinds of bounces as the admin names them."""
 NOTICES = {
     "paused": "Pošiljanje je ustavljeno. Nihče ni izgubljen; nadaljujete lahko kadarkoli.",
     "resumed": "Pošiljanje se nadaljuje.",
@@ -126,6 +135,7 @@ def _edition_view(
         row = edition_rows(session, [edition], settings)[0]
         sending = senders.get(edition.job_id) if edition.job_id else None
         problems = ledger.problem_rows(session, edition.job_id) if edition.job_id else []
+        bounces = bounce_reports.edition_bounces(session, edition.job_id) if edition.job_id else []
         state = row.report.state
         live = state is EditionState.sending and (
             edition.job_id is not None and senders.is_sending(edition.job_id)
@@ -147,6 +157,8 @@ def _edition_view(
             period_text=format_period(period.start, period.end, "sl"),
             problems=problems,
             held=describe(row.report.held, settings, "sl") if row.report.held else None,
+            bounces=bounces,
+            bounce_kinds=BOUNCE_KINDS,
             notice=notice,
             error=error or (sending.error if sending is not None else None),
         )
@@ -172,6 +184,22 @@ def recipient_page(
             edition=edition,
             delivery=delivery,
         )
+
+
+@router.get("/admin/bounces/{bounce_id}/raw")
+def bounce_raw(request: Request, staff: Approver, bounce_id: int) -> Response:
+    """A bounce or complaint exactly as it came, as plain text: the browser shows it, never
+    renders it (``nosniff`` is on every answer), however hostile the message."""
+    with Session(engine_of(request)) as session:
+        bounce = bounce_reports.get_bounce(session, bounce_id)
+        if bounce is None:
+            raise HTTPException(status_code=404)
+        text = bounce.raw.decode("utf-8", "replace")
+    return Response(
+        text,
+        media_type="text/plain; charset=utf-8",
+        headers={"Content-Disposition": f'inline; filename="bounce-{bounce_id}.eml.txt"'},
+    )
 
 
 def _act(request: Request, staff: Staff, edition_id: int, action: str) -> Response:
