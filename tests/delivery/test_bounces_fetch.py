@@ -12,7 +12,9 @@ from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
 
 from publisher.cli import app
-from publisher.config import Settings
+from publisher.config import Settings, load_settings
+from publisher.delivery.runner import Senders
+from publisher.jobs import JobRunner
 from publisher.subscribers.models import SuppressionReason
 from tests.delivery.bounce_support import (
     BOUNCE_DOMAIN,
@@ -148,6 +150,25 @@ def test_fetch_refuses_a_wrong_password_and_a_password_in_the_url(
     in_url = runner.invoke(app, ["bounces", "fetch"])
     assert in_url.exit_code == 2
     assert "bounce_imap_url" in in_url.output and "skrito" not in in_url.output
+
+
+def test_serve_reads_the_mailbox_on_a_schedule_only_when_one_is_configured(
+    engine: Engine, database_url: str
+) -> None:
+    without = load_settings(database_url=database_url)
+    with_mailbox = load_settings(
+        database_url=database_url,
+        bounce_imap_url="imaps://odboji@mail.example.org/INBOX",
+        bounce_imap_every=120,
+    )
+    assert (
+        JobRunner(engine, without, Senders(engine, without)).scheduler.get_job("fetch-bounces")
+        is None
+    )
+    job = JobRunner(engine, with_mailbox, Senders(engine, with_mailbox)).scheduler.get_job(
+        "fetch-bounces"
+    )
+    assert job is not None and job.trigger.interval.total_seconds() == 120
 
 
 def test_publisher_serve_reads_the_mailbox_by_itself(

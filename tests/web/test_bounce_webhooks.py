@@ -251,6 +251,9 @@ def test_mailgun_is_believed_only_with_its_signature_and_a_fresh_timestamp(hooks
     assert suppressed(hooks.engine, B) is SuppressionReason.complaint
     assert suppressed(hooks.engine, C) is None
 
+    too_big = b'{"signature": {}, "event-data": "' + b"x" * (2 * 1024 * 1024) + b'"}'
+    assert hooks.post("mailgun", too_big).status_code == 413
+
     later = MAILGUN_SAMPLE_TIME + timedelta(hours=1)
     with time_machine.travel(later, tick=True):  # a signed post replayed an hour on
         replayed = mailgun_body(D, stamp=stamp)

@@ -77,6 +77,8 @@ def mailbox_of(settings: Settings) -> Mailbox | None:
     folder = unquote(parts.path.strip("/")) or "INBOX"
     if not _FOLDER.fullmatch(folder):
         raise MailboxError(f"bounce_imap_url: {folder!r} is not a folder name this can read")
+    if folder.lower() == settings.bounce_imap_folder.lower():
+        raise MailboxError("bounce_imap_folder must be another folder than the one read")
     return Mailbox(
         tls=tls,
         host=parts.hostname or "",
