@@ -29,6 +29,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from publisher.clock import timestamp
 from publisher.config import Settings
@@ -120,12 +121,13 @@ def process_webhook(
     certificates: sns.Certificates,
 ) -> WebhookResult:
     """Authenticate one post, then hand each of its events to the handler (a transaction
-    each); raises :class:`WebhookRefused`, :class:`WebhookInvalid` or
-    :class:`WebhookUnavailable` before anything changes."""
+    each). :class:`WebhookRefused` and :class:`WebhookInvalid` are raised before anything
+    changes; :class:`WebhookUnavailable` when the database fails midway (the provider posts
+    again, and the events already recorded count once, by their ids)."""
     check_headers(settings, provider, headers)
     result = WebhookResult()
     if provider == "ses":
-        message = _sns_message(settings, certificates, _json(body))
+        message = _sns_message(settings, certificates, _signed_json(body))
         if message.get("Type") == "SubscriptionConfirmation":
             try:
                 sns.confirm_subscription(settings, message)
@@ -141,7 +143,7 @@ def process_webhook(
     elif provider == "postmark":
         events = list(_postmark_events(_json(body), body))
     elif provider == "mailgun":
-        document = _json(body)
+        document = _signed_json(body)
         _check_mailgun_signature(settings, document)
         events = list(_mailgun_events(document, body))
     elif provider == "sendgrid":
@@ -150,24 +152,33 @@ def process_webhook(
     else:
         raise WebhookInvalid(f"unknown provider {provider!r}")
     tokens = Tokens.from_settings(settings)
-    for event in events:
-        with session_scope(engine) as session:
-            handled = handle_event(
-                session,
-                settings,
-                source=provider,
-                kind=event.kind,
-                address=event.address,
-                delivery_id=delivery_of_address(event.verp, tokens) if event.verp else None,
-                message_id=event.message_id,
-                action=event.action,
-                status=event.status,
-                diagnostic=event.diagnostic,
-                raw=event.raw,
-                event_id=event.event_id,
-            )
-        result.handled.append(handled)
+    try:
+        for event in events:
+            result.handled.append(_handle(engine, settings, provider, event, tokens))
+    except SQLAlchemyError as exc:  # the database is away: the provider posts again later
+        raise WebhookUnavailable(f"the database could not record it: {exc}") from None
     return result
+
+
+def _handle(
+    engine: Engine, settings: Settings, provider: str, event: ProviderEvent, tokens: Tokens
+) -> Handled:
+    """One event in a transaction of its own."""
+    with session_scope(engine) as session:
+        return handle_event(
+            session,
+            settings,
+            source=provider,
+            kind=event.kind,
+            address=event.address,
+            delivery_id=delivery_of_address(event.verp, tokens) if event.verp else None,
+            message_id=event.message_id,
+            action=event.action,
+            status=event.status,
+            diagnostic=event.diagnostic,
+            raw=event.raw,
+            event_id=event.event_id,
+        )
 
 
 # --- reading the bodies ----------------------------------------------------------------------
@@ -178,6 +189,14 @@ def _json(body: bytes) -> Any:
         return json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         raise WebhookInvalid("the body is not JSON") from None
+
+
+def _signed_json(body: bytes) -> Any:
+    """A body that carries its own signature: one that cannot be read cannot be believed."""
+    try:
+        return _json(body)
+    except WebhookInvalid:
+        raise WebhookRefused("the body is not JSON, so not signed") from None
 
 
 def _text(value: object, limit: int = 1000) -> str:
