@@ -14,6 +14,7 @@ import secrets
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -183,6 +184,29 @@ class Settings(BaseSettings):
     sent, once it has sent ``breaker_min_copies``."""
     bounce_listen_host: str = "127.0.0.1"
     bounce_listen_port: int = Field(default=2525, ge=1, le=65535)
+    bounce_imap_url: str | None = None
+    """The mailbox ``bounces fetch`` reads: ``imaps://USER@HOST[:PORT]/FOLDER`` (TLS) or
+    ``imap://…`` (STARTTLS, required); never a password in it."""
+    bounce_imap_password: SecretStr | None = None
+    bounce_imap_password_file: Path | None = None
+    """A file holding the mailbox password (its first line), instead of the setting."""
+    bounce_imap_folder: str = Field(default="Processed", min_length=1, max_length=200)
+    """Where processed bounces are moved (created if missing)."""
+    bounce_imap_ca_file: Path | None = None
+    """Certificates (PEM) trusted for the mailbox's TLS besides the system's own."""
+    bounce_imap_every: float = Field(default=300.0, ge=10, le=86_400)
+    """Seconds between ``serve``'s reads of the mailbox (only with ``bounce_imap_url``)."""
+    bounce_ses_topic_arns: list[str] = Field(default_factory=list)
+    """The SNS topics whose SES notifications are taken; empty: the SES webhook is off."""
+    bounce_sns_cert_url_prefixes: list[str] = Field(default_factory=list)
+    """Places besides ``https://sns.<region>.amazonaws.com/`` from which SNS signing
+    certificates and subscription confirmations are fetched (tests, a private endpoint)."""
+    bounce_postmark_credentials: SecretStr | None = None
+    """``user:password`` Postmark sends with Basic auth; unset: the Postmark webhook is off."""
+    bounce_mailgun_signing_key: SecretStr | None = None
+    """Mailgun's webhook signing key; unset: the Mailgun webhook is off."""
+    bounce_sendgrid_public_key: str | None = None
+    """SendGrid's Event Webhook verification key (base64); unset: the webhook is off."""
     confirm_token_days: int = Field(default=7, ge=1, le=90)
     privacy_url: str | None = None
     consent_version: str = Field(default="2025-1", min_length=1, max_length=60)
@@ -321,6 +345,56 @@ class Settings(BaseSettings):
         if not _DOMAIN.fullmatch(ascii_name):
             raise ValueError(f"{value!r} is not a domain name (e.g. bounces.example.org)")
         return ascii_name
+
+    @field_validator("bounce_imap_url")
+    @classmethod
+    def _check_bounce_imap_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        parts = urlsplit(value)
+        if parts.scheme not in ("imap", "imaps") or not parts.hostname:
+            raise ValueError("must be imaps://USER@HOST/FOLDER or imap://USER@HOST/FOLDER")
+        if parts.password is not None:
+            raise ValueError(
+                "must not hold the password: set bounce_imap_password or "
+                "bounce_imap_password_file instead"
+            )
+        if not parts.username:
+            raise ValueError("must name the mailbox's user, e.g. imaps://odboji@mail.example.org/")
+        try:
+            parts.port  # noqa: B018 (raises for a port that is no number)
+        except ValueError:
+            raise ValueError("has a port that is not a number") from None
+        return value
+
+    @field_validator("bounce_imap_folder")
+    @classmethod
+    def _check_bounce_imap_folder(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9 ._/-]+", value) or value.strip() != value:
+            raise ValueError(
+                f"{value!r}: use letters, digits, spaces, dots, dashes and slashes (e.g. Processed)"
+            )
+        return value
+
+    @field_validator("bounce_sns_cert_url_prefixes")
+    @classmethod
+    def _check_sns_prefixes(cls, value: list[str]) -> list[str]:
+        for prefix in value:
+            parts = urlsplit(prefix)
+            if parts.scheme not in ("http", "https") or not parts.netloc or not parts.path:
+                raise ValueError(f"{prefix!r}: give a URL up to a path, e.g. https://host/certs/")
+        return value
+
+    @field_validator("bounce_postmark_credentials")
+    @classmethod
+    def _check_postmark(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        user, sep, password = value.get_secret_value().partition(":")
+        if not sep or not user or len(password) < 16:
+            raise ValueError("give user:password, with a password of at least 16 characters")
+        return value
 
     @field_validator("bounce_hard_statuses", "bounce_soft_statuses")
     @classmethod

@@ -1,8 +1,9 @@
 """The job runner: scheduled work, run by exactly one process at a time.
 
-The digest schedule, resuming sends that a restart or crash interrupted (expired leases), and
-the jobs later issues add (fetching bounces, purging expired data, polling sources) are
-registered here and nowhere else. However many ``serve`` processes share a database, one runs
+The digest schedule, resuming sends that a restart or crash interrupted (expired leases),
+reading the bounce mailbox (every ``bounce_imap_every`` seconds, when ``bounce_imap_url`` is
+set), and the jobs later issues add (purging expired data, polling sources) are registered
+here and nowhere else. However many ``serve`` processes share a database, one runs
 them: on PostgreSQL the holder of a session advisory lock (it dies with the process's
 connection, and another process takes over at its next try, within ``jobs_poll`` seconds); on
 SQLite the ``serve`` that holds a lock file beside the database. ``serve --no-jobs`` starts a
@@ -31,6 +32,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from publisher.clock import local_now
 from publisher.config import ScheduleEntry, Settings
+from publisher.delivery.bounces.mailbox import MailboxError, fetch_bounces
 from publisher.delivery.runner import Senders
 from publisher.digests.schedule import (
     MISFIRE_GRACE,
@@ -152,6 +154,7 @@ class JobRunner:
         self.leadership = Leadership(engine)
         self._announced: bool | None = None
         self._leading = threading.Lock()
+        self._fetching = threading.Lock()
         self.scheduler = BackgroundScheduler(timezone=settings.tz)
         self.scheduler.add_job(
             self._lead,
@@ -169,6 +172,15 @@ class JobRunner:
             coalesce=True,
             max_instances=1,
         )
+        if settings.bounce_imap_url:
+            self.scheduler.add_job(
+                self._fetch_bounces,
+                IntervalTrigger(seconds=settings.bounce_imap_every),
+                id="fetch-bounces",
+                name="read the bounce mailbox",
+                coalesce=True,
+                max_instances=1,
+            )
         for index, entry in enumerate(settings.schedule):
             self.scheduler.add_job(
                 self._fire,
@@ -216,6 +228,10 @@ class JobRunner:
                 self.on_lead(now)
         if now and not was:
             self._catch_up()
+            if self.settings.bounce_imap_url:  # bounces that came while nobody read them
+                self.scheduler.add_job(
+                    self._fetch_bounces, id="fetch-bounces-now", replace_existing=True
+                )
 
     def _catch_up(self) -> None:
         """Runs owed from before we took over (a restart at 12:00), then interrupted sends."""
@@ -229,6 +245,30 @@ class JobRunner:
         started = self.senders.resume_waiting()
         if started:
             log.info("resumed the interrupted send jobs %s", started)
+
+    def _fetch_bounces(self) -> None:
+        if not self.leading:
+            return
+        with self._fetching:  # the periodic read and the one at take-over never overlap
+            try:
+                run = fetch_bounces(self.engine, self.settings)
+            except MailboxError as exc:
+                log.warning("bounces: %s", exc)
+                return
+            except Exception:
+                log.exception("bounces: reading the mailbox failed")
+                return
+        for result in run.results:
+            if result.error is not None:
+                log.warning("bounces: %s UID %s: %s", run.mailbox, result.uid, result.error)
+        if run.results:
+            log.info(
+                "bounces: %s: %d new message(s), %d moved, %d error(s)",
+                run.mailbox,
+                len(run.results),
+                sum(1 for result in run.results if result.moved),
+                run.errors,
+            )
 
     def _fire(self, entry: ScheduleEntry) -> None:
         if self.leading:

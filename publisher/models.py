@@ -2,7 +2,15 @@
 
 from publisher.articles.models import Article, ArticleStatus, ArticleTopic
 from publisher.audit import AuditEntry
-from publisher.delivery.models import Bounce, Delivery, JobMessage, RateCounter, SendJob, Worker
+from publisher.delivery.models import (
+    Bounce,
+    BounceMailbox,
+    Delivery,
+    JobMessage,
+    RateCounter,
+    SendJob,
+    Worker,
+)
 from publisher.digests.models import Edition, EditionContent
 from publisher.staff.models import ApiToken, StaffAccount
 from publisher.subscribers.models import (
@@ -23,6 +31,7 @@ __all__ = [
     "ArticleTopic",
     "AuditEntry",
     "Bounce",
+    "BounceMailbox",
     "Consent",
     "Delivery",
     "Edition",

@@ -1,4 +1,4 @@
-"""``publisher bounces``: process saved bounces, or listen for them over SMTP/LMTP.
+"""``publisher bounces``: process saved bounces, fetch them from a mailbox, or listen for them.
 
 Thin: what a bounce means is :mod:`publisher.delivery.bounces`'s decision; this module finds
 the messages, hands them over and prints what became of each.
@@ -18,7 +18,9 @@ from publisher.cli.context import console, err_console, fail, get_context, safe
 if TYPE_CHECKING:
     from publisher.delivery.bounces import Handled
 
-bounces_app = typer.Typer(help="Bounces and complaints: process saved ones, or listen for them.")
+bounces_app = typer.Typer(
+    help="Bounces and complaints: process saved ones, fetch them from a mailbox, or listen."
+)
 
 STYLE = {"recorded": "bold", "duplicate": "dim", "ignored": "dim", "not_ours": "yellow"}
 
@@ -78,6 +80,42 @@ def process(
     summary = ", ".join(f"{number} {what}" for what, number in sorted(counts.items()))
     console.print(f"{len(found)} message(s): {summary}.")
     if counts["error"]:
+        raise typer.Exit(1)
+
+
+@bounces_app.command("fetch")
+def fetch(ctx: typer.Context) -> None:
+    """Read the bounce mailbox (bounce_imap_url) once: bounces of ours are processed and moved
+    to bounce_imap_folder, everything else is left unread where it is. Each message is
+    reported; exits 1 if any could not be processed, 2 if the mailbox could not be read."""
+    from publisher.delivery.bounces.mailbox import Fetched, MailboxError, fetch_bounces
+
+    context = get_context(ctx)
+    context.require_secret()
+    engine = context.ready_engine()
+    settings = context.settings
+    counts: Counter[str] = Counter()
+
+    def report(result: Fetched) -> None:
+        name = f"UID {result.uid}"
+        if result.handled is not None:
+            counts[result.handled.disposition.value] += 1
+            moved = f" (moved to {safe(settings.bounce_imap_folder)})" if result.moved else ""
+            console.print(f"{name}: {describe(result.handled)}{moved}")
+        if result.error is not None:
+            counts["error"] += 1
+            err_console.print(f"{name}: [red]error[/red] - {safe(result.error)}")
+
+    try:
+        run = fetch_bounces(engine, settings, on_message=report)
+    except MailboxError as exc:
+        fail(str(exc), code=2)
+    summary = ", ".join(f"{number} {what}" for what, number in sorted(counts.items()))
+    console.print(
+        f"{safe(run.mailbox)}: {len(run.results)} new message(s)"
+        + (f": {summary}." if summary else ".")
+    )
+    if run.errors:
         raise typer.Exit(1)
 
 

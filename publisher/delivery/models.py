@@ -12,6 +12,7 @@ import enum
 from datetime import datetime
 
 from sqlalchemy import (
+    BigInteger,
     CheckConstraint,
     Column,
     Float,
@@ -223,3 +224,20 @@ class Bounce(SQLModel, table=True):
     fingerprint: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
     """The same report processed twice has the same fingerprint, and is stored once."""
     raw: bytes = Field(default=b"", sa_column=Column(LargeBinary, nullable=False))
+
+
+class BounceMailbox(SQLModel, table=True):
+    """How far ``bounces fetch`` has read one mailbox folder: every message up to ``last_uid``
+    of that ``uidvalidity`` was looked at, so none is read twice (bounces of ours are moved
+    away; everything else stays where it is, unread and unflagged)."""
+
+    __tablename__ = "bounce_mailbox"
+
+    id: int | None = Field(default=None, primary_key=True)
+    mailbox: str = Field(sa_column=Column(String(500), nullable=False, unique=True))
+    """``user@host:port/folder``: the folder read, never a password."""
+    uidvalidity: int = Field(sa_column=Column(BigInteger, nullable=False))
+    last_uid: int = Field(sa_column=Column(BigInteger, nullable=False))
+    checked_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )

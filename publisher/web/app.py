@@ -28,7 +28,7 @@ from publisher.feeds.cache import FeedCache
 from publisher.i18n import format_day
 from publisher.jobs import JobRunner
 from publisher.resources import STATIC_DIR, WEB_TEMPLATES_DIR
-from publisher.web import archive, feeds, public
+from publisher.web import archive, feeds, public, webhooks
 from publisher.web.admin import install as install_admin
 from publisher.web.admin.auth import StaffGate
 from publisher.web.admin.subscribers import IMPORT_BODY_RULE
@@ -102,12 +102,13 @@ def create_app(
     install_admin(app)
     for pages in (feeds, public, archive):
         app.include_router(pages.router, dependencies=[Depends(no_nul_in_path)])
+    webhooks.install(app)
     app.mount("/api", create_api(settings, engine, senders), name="api")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     # The last added runs first: headers on every answer, then who the client is, then who
     # may post (admin forms from our pages with a session; each route's own role), then
     # the size.
-    app.add_middleware(BodyLimit, rules=[IMPORT_BODY_RULE, API_BODY_RULE])
+    app.add_middleware(BodyLimit, rules=[IMPORT_BODY_RULE, API_BODY_RULE, webhooks.BODY_RULE])
     app.add_middleware(AuthoriseBeforeBody)
     app.add_middleware(StaffGate)
     app.add_middleware(ClientAddressMiddleware, trusted_proxies=settings.trusted_proxies)
