@@ -4,7 +4,7 @@ from publisher.articles.models import Article, ArticleStatus, ArticleTopic
 from publisher.audit import AuditEntry
 from publisher.delivery.models import Delivery, JobMessage, RateCounter, SendJob, Worker
 from publisher.digests.models import Edition, EditionContent
-from publisher.staff.models import ApiToken, StaffAccount
+from publisher.staff.models import ApiToken, StaffAccount, StaffRecoveryCode, StaffSession
 from publisher.subscribers.models import (
     Consent,
     MailingList,
@@ -32,6 +32,8 @@ __all__ = [
     "RateCounter",
     "SendJob",
     "StaffAccount",
+    "StaffRecoveryCode",
+    "StaffSession",
     "Subscriber",
     "SubscriberTopic",
     "Subscription",

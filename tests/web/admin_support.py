@@ -1,8 +1,9 @@
 """The admin over real HTTP: the app under uvicorn, a real aiosmtpd, a staff account, a client.
 
 ``admin_site`` serves the whole app (``create_app``) on a free port with settings that send
-to a recording SMTP server; ``login`` logs an httpx client in through the login form, the
-way a browser does (GET the form for its CSRF token, POST it back).
+to a recording SMTP server (``open_admin_site`` does the same with settings of a test's
+choosing); ``login`` logs an httpx client in through the login form, the way a browser does
+(GET the form for its CSRF token, POST it back).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import httpx
@@ -44,15 +46,22 @@ class AdminSite:
 
 @pytest.fixture
 def admin_site(engine: Engine, database_url: str) -> Iterator[AdminSite]:
+    with open_admin_site(engine, database_url) as site:
+        yield site
+
+
+@contextmanager
+def open_admin_site(engine: Engine, database_url: str, **settings: object) -> Iterator[AdminSite]:
+    """The admin served with ``settings`` on top of the test defaults, and its admin account."""
     with session_scope(engine) as session:
         add_staff(session, STAFF_EMAIL, STAFF_PASSWORD, "Urednica Ana", Role.admin)
     with SmtpServer() as smtp:
         settings_box: list[Settings] = []
 
         def make_app(url: str) -> FastAPI:
-            settings = settings_for(database_url, smtp.port, base_url=url)
-            settings_box.append(settings)
-            return create_app(settings, engine)
+            made = settings_for(database_url, smtp.port, base_url=url, **settings)
+            settings_box.append(made)
+            return create_app(made, engine)
 
         with serve(make_app) as (url, app):
             site = AdminSite(url, app, settings_box[0], engine, smtp)

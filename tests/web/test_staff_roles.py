@@ -274,6 +274,8 @@ EXPECTED_ROLES = {
         "GET /admin/lists/{slug}/export.csv",
         "GET /admin/audit",
         "GET /admin/audit.csv",
+        "GET /admin/staff",
+        "POST /admin/staff/{account_id}/reset-two-factor",
     },
 }
 
