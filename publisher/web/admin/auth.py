@@ -397,11 +397,8 @@ def _signed_in(
 
 T = TypeVar("T")
 
-FAILURES = {
-    Verdict.wrong: "wrong code",
-    Verdict.replayed: "code used before (replay)",
-}
-"""How the audit log words a refused second factor."""
+FAILURES = {Verdict.wrong: "wrong", Verdict.replayed: "replayed"}
+"""How the audit log words a refused second factor: wrong, or right but used before."""
 
 
 @dataclass(frozen=True)

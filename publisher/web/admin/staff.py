@@ -93,7 +93,7 @@ def staff_reset_two_factor(request: Request, staff: Admin, account_id: int) -> R
             actor=staff.email,
             client=client_of(request),
             subject=account.email,
-            detail="by an admin" if had else "by an admin; none was set up",
+            detail="from the staff page" if had else "from the staff page; none was set up",
         )
         log.info("staff two-factor reset: account=%r by=%r", account.email, staff.email)
     return RedirectResponse(
