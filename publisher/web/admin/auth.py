@@ -376,9 +376,9 @@ def login(
         _cookie(request, response, SESSION_COOKIE, session_cookie, SECOND_STEP_MAX_AGE)
         return response
     log.info("staff sign-in: account=%r client=%s", account.email, client)
-    if must_set_up(account, settings_of(request).require_two_factor):
-        next = TWO_FACTOR_PATH
-    return _signed_in(request, account, session_cookie, device, _safe_next(next))
+    required = settings_of(request).require_two_factor
+    target = TWO_FACTOR_PATH if must_set_up(account, required) else _safe_next(next)
+    return _signed_in(request, account, session_cookie, device, target)
 
 
 def _signed_in(
