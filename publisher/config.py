@@ -53,6 +53,11 @@ KNOWN_SECRETS = frozenset(
 """Secrets that appear in the project's files (old defaults, examples): never good enough."""
 
 
+StaffRoleName = Literal["editor", "approver", "admin"]
+"""The staff roles as settings name them (``publisher.staff.models.Role``, which sits above
+the settings, has the same values; a test keeps the two equal)."""
+
+
 class SettingsError(Exception):
     """A setting is missing, unknown or invalid; the message names the key and the file."""
 
@@ -216,6 +221,9 @@ class Settings(BaseSettings):
     """Addresses or networks of reverse proxies whose ``X-Forwarded-For`` is believed."""
     ratelimit_storage: str = "memory://"
     """Where rate-limit counts live: ``memory://`` (per process) or ``redis://HOST:PORT/DB``."""
+    require_two_factor: Annotated[tuple[StaffRoleName, ...], NoDecode] = ()
+    """Staff roles that must sign in with a second factor (e.g. ``approver,admin``); empty:
+    each staff member chooses."""
     confirm_mail_limit_ip: str = "10/hour;30/day"
     """Confirmation mails one client's submissions may cause (each address also gets at most
     one a day, whoever asks)."""
@@ -427,9 +435,9 @@ class Settings(BaseSettings):
             raise ValueError(f"{value!r}: write e.g. 20/hour or 5/minute;50/day") from None
         return value
 
-    @field_validator("trusted_proxies", mode="before")
+    @field_validator("trusted_proxies", "require_two_factor", mode="before")
     @classmethod
-    def _split_proxies(cls, value: object) -> object:
+    def _split_list(cls, value: object) -> object:
         if isinstance(value, str):  # PUBLISHER_TRUSTED_PROXIES="10.0.0.1, 10.0.0.0/24"
             return tuple(part for part in re.split(r"[\s,]+", value) if part)
         return value

@@ -12,7 +12,7 @@ from publisher.delivery.models import (
     Worker,
 )
 from publisher.digests.models import Edition, EditionContent
-from publisher.staff.models import ApiToken, StaffAccount
+from publisher.staff.models import ApiToken, StaffAccount, StaffRecoveryCode, StaffSession
 from publisher.subscribers.models import (
     Consent,
     MailingList,
@@ -42,6 +42,8 @@ __all__ = [
     "RateCounter",
     "SendJob",
     "StaffAccount",
+    "StaffRecoveryCode",
+    "StaffSession",
     "Subscriber",
     "SubscriberTopic",
     "Subscription",

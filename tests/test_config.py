@@ -73,6 +73,7 @@ def test_unknown_key_in_file_is_named(in_empty_dir: Path) -> None:
         ("PUBLISHER_SENDING_WINDOW", "7-21", "sending_window"),
         ("PUBLISHER_SENDING_WINDOW", "07:00-07:00", "sending_window"),
         ("PUBLISHER_PAUSE_FAILURE_RATE", "0", "pause_failure_rate"),
+        ("PUBLISHER_REQUIRE_TWO_FACTOR", "approver,boss", "require_two_factor"),
     ],
 )
 def test_bad_values_fail_with_the_key_name(
@@ -104,3 +105,12 @@ def test_dkim_settings_go_together_and_need_a_key_file(in_empty_dir: Path, monke
     monkeypatch.setenv("PUBLISHER_DKIM_KEY_PATH", str(in_empty_dir / "missing.key"))
     with pytest.raises(SettingsError, match="not a readable file"):
         load_settings()
+
+
+def test_two_factor_is_required_of_the_roles_named(in_empty_dir: Path, monkeypatch) -> None:
+    assert load_settings().require_two_factor == ()  # the demo signs in with a password
+    monkeypatch.setenv("PUBLISHER_REQUIRE_TWO_FACTOR", "approver, admin")
+    assert load_settings().require_two_factor == ("approver", "admin")
+    monkeypatch.delenv("PUBLISHER_REQUIRE_TWO_FACTOR")
+    write_config(in_empty_dir, 'require_two_factor = ["admin"]\n')
+    assert load_settings().require_two_factor == ("admin",)

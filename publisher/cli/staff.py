@@ -104,22 +104,61 @@ def staff_password(
 
 @staff_app.command("list")
 def staff_list(ctx: typer.Context) -> None:
-    """Every staff account, with its role and last login."""
+    """Every staff account, with its role, two-factor sign-in and last login."""
     from publisher.db import session_scope
     from publisher.staff.accounts import list_staff
+    from publisher.staff.two_factor import enabled, must_set_up
 
     context = get_context(ctx)
+    required = context.settings.require_two_factor
     with session_scope(context.ready_engine()) as session:
-        table = Table("E-mail", "Name", "Role", "Active", "Last login", title="Staff")
+        table = Table("E-mail", "Name", "Role", "Two-factor", "Active", "Last login", title="Staff")
         for account in list_staff(session):
+            if enabled(account):
+                second = "on"
+            else:
+                second = "required, not set up" if must_set_up(account, required) else "off"
             table.add_row(
                 safe(account.email),
                 safe(account.name),
                 str(account.role),
+                second,
                 "yes" if account.active else "no",
                 context.moment(account.last_login_at),
             )
         console.print(table)
+
+
+@staff_app.command("reset-two-factor")
+def staff_reset_two_factor(
+    ctx: typer.Context,
+    email: Annotated[str, typer.Argument(help="The account's e-mail address.")],
+) -> None:
+    """Take away an account's second factor and recovery codes (a lost phone) and end its
+    sessions; it signs in with the password alone, or sets it up again where required."""
+    from publisher.audit import AuditAction, command_line_actor, record
+    from publisher.db import session_scope
+    from publisher.staff.accounts import StaffError, get_staff
+    from publisher.staff.two_factor import reset
+
+    context = get_context(ctx)
+    with session_scope(context.ready_engine()) as session:
+        try:
+            account = get_staff(session, email)
+        except StaffError as exc:
+            fail(str(exc))
+        had = reset(session, account)
+        record(
+            session,
+            AuditAction.two_factor_reset,
+            actor=command_line_actor(),
+            subject=account.email,
+            detail="from the command line" if had else "from the command line; none was set up",
+        )
+        if had:
+            console.print(f"Two-factor sign-in of {safe(account.email)} reset; its sessions ended.")
+        else:
+            console.print(f"{safe(account.email)} had no two-factor sign-in; its sessions ended.")
 
 
 @staff_app.command("remove")

@@ -69,7 +69,17 @@ def check_password(password: str) -> None:
 
 
 def hash_password(password: str) -> str:
+    """argon2id of a password (or of anything else a person types that must not be kept in
+    clear, such as a recovery code)."""
     return _hasher.hash(password)
+
+
+def password_matches(password_hash: str, password: str) -> bool:
+    """Whether ``password`` is the one :func:`hash_password` made ``password_hash`` of."""
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
 
 
 def find_staff(session: Session, email: str) -> StaffAccount | None:
@@ -132,9 +142,9 @@ def authenticate(
     :class:`LoginRefused`, after the same one verification either way. The caller commits."""
     account = find_staff(session, email)
     if account is None or not account.active:
-        _verify(_DUMMY_HASH, password)
+        password_matches(_DUMMY_HASH, password)
         raise LoginRefused("wrong e-mail address or password")
-    if not _verify(account.password_hash, password):
+    if not password_matches(account.password_hash, password):
         raise LoginRefused("wrong e-mail address or password")
     if _hasher.check_needs_rehash(account.password_hash):
         account.password_hash = hash_password(password)
@@ -147,11 +157,4 @@ def authenticate(
 def verify_nothing(password: str) -> None:
     """Spend one verification on a throttled attempt, so that refusing it takes as long as
     checking it (whether or not the address has an account)."""
-    _verify(_DUMMY_HASH, password)
-
-
-def _verify(password_hash: str, password: str) -> bool:
-    try:
-        return _hasher.verify(password_hash, password)
-    except (VerifyMismatchError, VerificationError, InvalidHashError):
-        return False
+    password_matches(_DUMMY_HASH, password)

@@ -1,7 +1,8 @@
 """Who may act for the news office: staff accounts (admin pages) and API tokens (the CMS).
 
-Passwords are stored only as argon2 hashes and API tokens only as SHA-256 hashes, so a copy
-of the database lets nobody in. No ``from __future__ import annotations``: SQLModel reads
+Passwords and recovery codes are stored only as argon2 hashes, API tokens only as SHA-256
+hashes and the two-factor secrets only encrypted with a key derived from the secret key, so a
+copy of the database alone lets nobody in. No ``from __future__ import annotations``: SQLModel reads
 annotations at runtime.
 """
 
@@ -58,6 +59,31 @@ class StaffAccount(SQLModel, table=True):
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
     )
     last_login_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    totp_secret: str | None = Field(default=None, sa_column=Column(String(255)))
+    """The TOTP secret, encrypted (:mod:`publisher.staff.two_factor`); set while setting up."""
+    totp_enabled_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    """When two-factor sign-in was turned on; None: a password is enough (or it is being set up)."""
+    totp_last_step: int | None = Field(default=None, sa_column=Column(Integer))
+    """The time step of the last code accepted: that code, and older ones, never work again."""
+
+
+class StaffRecoveryCode(SQLModel, table=True):
+    """One of the one-time codes that stand in for the authenticator app (a lost phone)."""
+
+    __tablename__ = "staff_recovery_code"
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("staff_account.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    code_hash: str = Field(sa_column=Column(String(255), nullable=False))
+    """argon2id of the code, as for passwords: the code itself is shown once and never kept."""
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
+    used_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
 
 
 class StaffSession(SQLModel, table=True):
@@ -79,6 +105,9 @@ class StaffSession(SQLModel, table=True):
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
     )
     expires_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    awaiting_second_factor: bool = Field(default=False, sa_column=Column(Boolean, nullable=False))
+    """The password was right but the second factor is still to come: such a session opens
+    nothing but the page that asks for the code (:mod:`publisher.staff.sessions`)."""
 
 
 class ApiToken(SQLModel, table=True):

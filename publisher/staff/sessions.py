@@ -4,7 +4,14 @@ A session is a random key, given to the browser (inside the signed cookie the we
 and stored here only as its SHA-256, with the account and an expiry. Logging out deletes the
 row, "log out everywhere" and a new password delete all the account's rows, and removing an
 account deletes them with it: a cookie copied before any of these opens nothing afterwards,
-in every web process at once. Nothing here knows about HTTP.
+in every web process at once.
+
+An account with two-factor sign-in gets, for the right password, a session *awaiting the
+second factor*: short-lived (:data:`SECOND_STEP_MAX_AGE`) and invisible to
+:func:`session_account`, so it opens nothing but the page that asks for the code
+(:func:`awaiting_account`). The right code replaces it with a new, full session
+(:func:`complete_second_factor`), so the key that was handed out before the code is worth
+nothing afterwards. Nothing here knows about HTTP.
 """
 
 from __future__ import annotations
@@ -21,6 +28,8 @@ from publisher.staff.models import StaffAccount, StaffSession
 
 SESSION_MAX_AGE = timedelta(hours=8)
 """A working day: staff log in again the next morning."""
+SECOND_STEP_MAX_AGE = timedelta(minutes=10)
+"""Time to type the code after the password; then the password is asked again."""
 
 session_table = StaffSession.__table__  # type: ignore[attr-defined]
 
@@ -29,28 +38,36 @@ def _hash(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
-def open_session(session: Session, account: StaffAccount, *, now: datetime | None = None) -> str:
-    """A new session for ``account``; returns the key for the cookie (never stored)."""
+def open_session(
+    session: Session,
+    account: StaffAccount,
+    *,
+    awaiting_second_factor: bool = False,
+    now: datetime | None = None,
+) -> str:
+    """A new session for ``account`` (full, or only waiting for the second factor); returns
+    the key for the cookie (never stored)."""
     moment = now or utcnow()
     assert account.id is not None
     session.execute(delete(session_table).where(session_table.c.expires_at <= moment))
     key = secrets.token_urlsafe(32)
+    lasts = SECOND_STEP_MAX_AGE if awaiting_second_factor else SESSION_MAX_AGE
     session.add(
         StaffSession(
             account_id=account.id,
             key_hash=_hash(key),
             created_at=moment,
-            expires_at=moment + SESSION_MAX_AGE,
+            expires_at=moment + lasts,
+            awaiting_second_factor=awaiting_second_factor,
         )
     )
     session.flush()
     return key
 
 
-def session_account(
-    session: Session, key: str, *, now: datetime | None = None
+def _account_of(
+    session: Session, key: str, awaiting_second_factor: bool, now: datetime | None
 ) -> StaffAccount | None:
-    """The active account whose unexpired session ``key`` is, else None."""
     moment = now or utcnow()
     row = (
         session.execute(select(StaffSession).where(session_table.c.key_hash == _hash(key)))
@@ -59,10 +76,35 @@ def session_account(
     )
     if row is None or row.expires_at <= moment:
         return None
+    if row.awaiting_second_factor != awaiting_second_factor:
+        return None
     account = session.get(StaffAccount, row.account_id)
     if account is None or not account.active:
         return None
     return account
+
+
+def session_account(
+    session: Session, key: str, *, now: datetime | None = None
+) -> StaffAccount | None:
+    """The active account whose unexpired, full session ``key`` is, else None (also for a
+    session still waiting for the second factor)."""
+    return _account_of(session, key, False, now)
+
+
+def awaiting_account(
+    session: Session, key: str, *, now: datetime | None = None
+) -> StaffAccount | None:
+    """The account whose password was right in session ``key`` but whose second factor is
+    still to come, else None."""
+    return _account_of(session, key, True, now)
+
+
+def complete_second_factor(session: Session, key: str, account: StaffAccount) -> str:
+    """The second factor was right: the waiting session ends and a full one begins; returns
+    the new key."""
+    close_session(session, key)
+    return open_session(session, account)
 
 
 def close_session(session: Session, key: str) -> None:

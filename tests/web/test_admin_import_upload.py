@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from publisher.cli import app as cli_app
 from tests.delivery.sending_support import LIST, cli_env, stock
 from tests.web import admin_support
-from tests.web.admin_support import AdminSite, logged_in, serve_admin, token_for
+from tests.web.admin_support import AdminSite, logged_in, open_admin_site, token_for
 
 admin_site = admin_support.admin_site
 UNICODE_ROWS = "email;ime\nžiga@example.org;Žiga\nana@šola.si;Ana\nmarko@example.org;Marko\n"
@@ -60,7 +60,7 @@ def test_an_upload_is_written_to_disk_once(admin_site: AdminSite) -> None:
 def test_the_admin_import_refuses_what_the_relay_cannot_deliver_like_the_form(
     engine: Engine, database_url: str
 ) -> None:
-    with serve_admin(engine, database_url, smtputf8=False) as site:
+    with open_admin_site(engine, database_url, smtputf8=False) as site:
         stock(site.engine, 0)
         answer = import_upload(logged_in(site), "naslovi.csv", UNICODE_ROWS.encode())
     assert answer.status_code == 200
@@ -79,7 +79,7 @@ def test_with_smtputf8_the_admin_import_takes_such_addresses(admin_site: AdminSi
 def test_staff_adding_one_address_from_the_cli_meet_the_same_rule(
     engine: Engine, database_url: str
 ) -> None:
-    with serve_admin(engine, database_url, smtputf8=False) as site:
+    with open_admin_site(engine, database_url, smtputf8=False) as site:
         stock(site.engine, 0)
         env = cli_env(database_url, site.smtp.port)
         runner = CliRunner()

@@ -4,12 +4,7 @@ token's role decides whether it may approve; existing accounts and tokens become
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
-
 import httpx
-from fastapi.dependencies.models import Dependant
-from fastapi.routing import APIRoute
 from sqlalchemy import column, insert, select, table
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -24,7 +19,14 @@ from publisher.staff.models import ApiToken, Role
 from publisher.subscribers.lists import status_counts
 from tests.delivery.sending_support import LIST, PERIOD, stock
 from tests.web import admin_support
-from tests.web.admin_support import AdminSite, csrf_of, login, token_for
+from tests.web.admin_support import (
+    AdminSite,
+    csrf_of,
+    login,
+    roles_needed,
+    routes_with_roles,
+    token_for,
+)
 
 admin_site = admin_support.admin_site
 DIGEST = f"/admin/digests/{LIST}/{PERIOD}"
@@ -276,44 +278,20 @@ EXPECTED_ROLES = {
         "GET /admin/lists/{slug}/export.csv",
         "GET /admin/audit",
         "GET /admin/audit.csv",
+        "GET /admin/staff",
+        "POST /admin/staff/{account_id}/reset-two-factor",
     },
 }
-
-
-def _role_named(call: object) -> Role | None:
-    """The role a ``require_role`` check stands for (it is named ``require_<role>``)."""
-    name = getattr(call, "__name__", "").removeprefix("require_")
-    return Role(name) if name in Role.__members__ else None
-
-
-def _needed(dependant: Dependant) -> list[Role]:
-    """Every role a route's dependencies (and theirs) check."""
-    found = []
-    for dependency in dependant.dependencies:
-        role = _role_named(dependency.call)
-        found.extend([role] if role else [])
-        found.extend(_needed(dependency))
-    return found
-
-
-def _routes(routes: list[Any], inherited: list[Role]) -> Iterator[tuple[APIRoute, list[Role]]]:
-    """Every route of the app with the roles its routers check (routers are included whole)."""
-    for route in routes:
-        if isinstance(route, APIRoute):
-            yield route, inherited
-        elif (inner := getattr(route, "original_router", None)) is not None:
-            checks = [_role_named(d.dependency) for d in inner.dependencies]
-            yield from _routes(inner.routes, inherited + [r for r in checks if r])
 
 
 def test_every_admin_route_states_its_role(admin_site: AdminSite) -> None:
     """The class, not the examples: every admin page and form checks a role, and the ones
     for approvers and admins are exactly these; only the sign-in forms need none."""
     seen: dict[Role, set[str]] = {role: set() for role in Role}
-    for route, inherited in _routes(admin_site.app.routes, []):
+    for route, inherited in routes_with_roles(admin_site.app.routes):
         if not route.path.startswith("/admin"):
             continue
-        roles = inherited + _needed(route.dependant)
+        roles = inherited + roles_needed(route.dependant)
         for method in sorted(route.methods - {"HEAD"}):
             name = f"{method} {route.path}"
             if route.path.startswith(("/admin/login", "/admin/logout")):

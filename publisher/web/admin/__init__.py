@@ -20,7 +20,9 @@ from publisher.web.admin import (
     dashboard,
     digests,
     editions,
+    staff,
     subscribers,
+    two_factor,
 )
 from publisher.web.admin.auth import RoleRefused, current_staff, require_role
 from publisher.web.admin.render import render
@@ -36,7 +38,7 @@ def _protected() -> APIRouter:
     """Every page but the login page: only for a logged-in staff member (any role; the
     routes that need more say so with :func:`require_role`)."""
     router = APIRouter(dependencies=[Depends(require_role(Role.editor))])
-    for module in (dashboard, articles, digests, editions, subscribers, audit):
+    for module in (dashboard, articles, digests, editions, subscribers, audit, staff, two_factor):
         router.include_router(module.router)
     return router
 

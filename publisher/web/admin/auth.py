@@ -18,6 +18,14 @@ browser out (see there), and every answer to a wrong or throttled attempt is the
 known and an unknown address, after the same one password verification. Sign-ins, failures,
 throttling and logouts are logged (logger ``publisher.web.admin.auth``; throttling at
 WARNING) with the address typed and the client's.
+
+Two-factor sign-in (:mod:`publisher.staff.two_factor`): for an account that has it, the
+right password opens only a session *awaiting the second factor*, which no admin page, form
+or API call accepts; the code (or a recovery code) typed on :data:`SECOND_STEP_PATH` turns
+it into a full session with a new key. Wrong codes count in the same throttle as wrong
+passwords. Where the ``require_two_factor`` setting names the account's role and it has no
+second factor yet, a full session reaches only :data:`BEFORE_TWO_FACTOR_PATHS` (the set-up
+page, logging out) until it is set up.
 """
 
 from __future__ import annotations
@@ -25,9 +33,10 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
-from typing import Annotated
+from typing import Annotated, Generic, TypeVar
 from urllib.parse import urlencode, urlunsplit
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -43,12 +52,16 @@ from publisher.db import session_scope
 from publisher.staff.accounts import LoginRefused, authenticate, verify_nothing
 from publisher.staff.models import ROLE_NAMES, Role, StaffAccount
 from publisher.staff.sessions import (
+    SECOND_STEP_MAX_AGE,
     SESSION_MAX_AGE,
+    awaiting_account,
     close_all_sessions,
     close_session,
+    complete_second_factor,
     open_session,
     session_account,
 )
+from publisher.staff.two_factor import Check, Verdict, enabled, must_set_up, verify
 from publisher.web.admin.render import engine_of, render, settings_of
 from publisher.web.clients import client_address
 from publisher.web.csrf import refuse_before_body, require_csrf
@@ -60,10 +73,23 @@ DEVICE_COOKIE = "publisher_device"
 DEVICE_MAX_AGE = timedelta(days=365)
 """How long a browser that signed in stays a known device of its account."""
 LOGIN_PATH = "/admin/login"
+SECOND_STEP_PATH = "/admin/login/code"
 LOGOUT_PATH = "/admin/logout"
+LOGOUT_EVERYWHERE_PATH = "/admin/logout/everywhere"
+TWO_FACTOR_PATH = "/admin/two-factor"
+TWO_FACTOR_ENABLE_PATH = "/admin/two-factor/enable"
+BEFORE_TWO_FACTOR_PATHS = frozenset(
+    {TWO_FACTOR_PATH, TWO_FACTOR_ENABLE_PATH, LOGOUT_PATH, LOGOUT_EVERYWHERE_PATH}
+)
+"""All that a staff member whose role requires two-factor sign-in may open before setting it up."""
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 NOT_SIGNED_IN = "Za to dejanje se morate prijaviti."
+SET_UP_FIRST = "Vaša vloga zahteva dvostopenjsko prijavo: najprej jo nastavite."
 WRONG = "Napačen e-poštni naslov ali geslo."
+WRONG_CODE = (
+    "Koda ni pravilna. Vpišite trenutno kodo iz aplikacije ali neuporabljeno obnovitveno kodo."
+)
+REPLAYED_CODE = "Ta koda je že bila uporabljena. Počakajte na naslednjo kodo v aplikaciji."
 NOT_ALLOWED = "Tega vaša vloga ({have}) ne dovoli: potrebna je vloga {need}."
 THROTTLED = "Preveč neuspelih prijav. Poskusite znova čez nekaj minut."
 
@@ -102,7 +128,8 @@ def _session_key(request: Request) -> str | None:
 
 
 def current_staff(request: Request) -> StaffAccount | None:
-    """The logged-in account, or None for a missing, forged, expired or ended session."""
+    """The signed-in account, or None for a missing, forged, expired or ended session, and
+    for one whose second factor is still to come."""
     cached = getattr(request.state, "staff", None)
     if cached is not None:
         return cached  # type: ignore[no-any-return]
@@ -116,16 +143,36 @@ def current_staff(request: Request) -> StaffAccount | None:
     return account
 
 
+def awaiting_staff(request: Request) -> StaffAccount | None:
+    """The account whose password was right in this browser, if its second factor is due."""
+    key = _session_key(request)
+    if key is None:
+        return None
+    with Session(engine_of(request), expire_on_commit=False) as session:
+        return awaiting_account(session, key)
+
+
+def setting_up_only(request: Request, account: StaffAccount) -> bool:
+    """Whether this request is out of bounds for ``account`` because its role requires
+    two-factor sign-in and it has none yet (only :data:`BEFORE_TWO_FACTOR_PATHS` are not)."""
+    required = settings_of(request).require_two_factor
+    return must_set_up(account, required) and request.url.path not in BEFORE_TWO_FACTOR_PATHS
+
+
 def require_staff(request: Request) -> StaffAccount:
-    """Dependency of every admin route: the staff member, else login page (GET) or 403."""
+    """Dependency of every admin route: the staff member, else login page (GET) or 403; the
+    set-up page for one who must set up two-factor sign-in first."""
     account = current_staff(request)
-    if account is not None:
+    if account is not None and not setting_up_only(request, account):
         return account
     if request.method in ("GET", "HEAD"):
-        target = urlunsplit(("", "", request.url.path, request.url.query, ""))
-        location = f"{LOGIN_PATH}?{urlencode({'next': target}, safe='/')}"
+        if account is not None:
+            location = TWO_FACTOR_PATH
+        else:
+            target = urlunsplit(("", "", request.url.path, request.url.query, ""))
+            location = f"{LOGIN_PATH}?{urlencode({'next': target}, safe='/')}"
         raise HTTPException(status_code=303, detail="Prijavite se.", headers={"Location": location})
-    raise HTTPException(status_code=403, detail=NOT_SIGNED_IN)
+    raise HTTPException(status_code=403, detail=SET_UP_FIRST if account else NOT_SIGNED_IN)
 
 
 class RoleRefused(HTTPException):
@@ -180,8 +227,10 @@ class StaffGate:
     """ASGI middleware: admin forms from strangers or other sites are refused before their
     body is read (FastAPI reads a route's form before any of its dependencies run).
 
-    The login and logout forms need no session; every other admin form does. The full CSRF
-    token check still runs in the route, on the body the size limit let through.
+    The login and logout forms need no session, the second step of a sign-in a session
+    awaiting it; every other admin form needs a full session (and, where the role requires
+    it, a second factor set up). The full CSRF token check still runs in the route, on the
+    body the size limit let through.
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -198,18 +247,24 @@ class StaffGate:
             return
         request = Request(scope)
         refusal = refuse_before_body(request)
-        needs_session = path not in (LOGIN_PATH, LOGOUT_PATH)
-        if (
-            refusal is None
-            and needs_session
-            and not await run_in_threadpool(current_staff, request)
-        ):
-            refusal = NOT_SIGNED_IN
+        if refusal is None:
+            refusal = await run_in_threadpool(self._session_refusal, request, path)
         if refusal is not None:
             response = PlainTextResponse(refusal + "\n", status_code=403)
             await response(scope, receive, send)
             return
         await self.app(scope, receive, send)
+
+    @staticmethod
+    def _session_refusal(request: Request, path: str) -> str | None:
+        if path in (LOGIN_PATH, LOGOUT_PATH):
+            return None
+        if path == SECOND_STEP_PATH:
+            return None if awaiting_staff(request) is not None else NOT_SIGNED_IN
+        account = current_staff(request)
+        if account is None:
+            return NOT_SIGNED_IN
+        return SET_UP_FIRST if setting_up_only(request, account) else None
 
 
 def _safe_next(value: str | None) -> str:
@@ -219,7 +274,8 @@ def _safe_next(value: str | None) -> str:
     return "/admin"
 
 
-def _client(request: Request) -> str:
+def client_of(request: Request) -> str:
+    """The client's address as the audit log and the throttle count it."""
     return client_address(request) or "unknown"
 
 
@@ -257,7 +313,7 @@ def login(
     next: Annotated[str, Form(max_length=2000)] = "/admin",
 ) -> Response:
     throttle: LoginThrottle = request.app.state.admin.throttle
-    client = _client(request)
+    client = client_of(request)
     typed = email.strip().lower()
     device = _known_device(request, typed)
 
@@ -290,9 +346,11 @@ def login(
             account = authenticate(session, email, password)
         except LoginRefused:
             account = None
+        second_step = account is not None and enabled(account)
         if account is not None:
-            key = open_session(session, account)
-            record(session, AuditAction.sign_in, actor=account.email, client=client)
+            key = open_session(session, account, awaiting_second_factor=second_step)
+            if not second_step:
+                record(session, AuditAction.sign_in, actor=account.email, client=client)
         else:
             record(session, AuditAction.sign_in_failed, actor=typed, client=client)
     if account is None:
@@ -310,14 +368,171 @@ def login(
                 device is not None,
             )
         return refused(WRONG, 401)
+    session_cookie = _signed(request, "session", key)
+    if second_step:
+        log.info("staff password right, second factor due: account=%r client=%s", typed, client)
+        response = RedirectResponse(
+            f"{SECOND_STEP_PATH}?{urlencode({'next': _safe_next(next)}, safe='/')}",
+            status_code=303,
+        )
+        _cookie(request, response, SESSION_COOKIE, session_cookie, SECOND_STEP_MAX_AGE)
+        return response
     log.info("staff sign-in: account=%r client=%s", account.email, client)
-    response = RedirectResponse(_safe_next(next), status_code=303)
-    _cookie(request, response, SESSION_COOKIE, _signed(request, "session", key), SESSION_MAX_AGE)
+    required = settings_of(request).require_two_factor
+    target = TWO_FACTOR_PATH if must_set_up(account, required) else _safe_next(next)
+    return _signed_in(request, account, session_cookie, device, target)
+
+
+def _signed_in(
+    request: Request, account: StaffAccount, session_cookie: str, device: str | None, target: str
+) -> Response:
+    """Off to ``target`` with the full session's cookie, and this browser now a known device
+    of the account (see :class:`~publisher.web.ratelimit.LoginThrottle`)."""
+    response = RedirectResponse(target, status_code=303)
+    _cookie(request, response, SESSION_COOKIE, session_cookie, SESSION_MAX_AGE)
     device_value = [account.email, device or secrets.token_urlsafe(16)]
     _cookie(
         request, response, DEVICE_COOKIE, _signed(request, "device", device_value), DEVICE_MAX_AGE
     )
     return response
+
+
+T = TypeVar("T")
+
+FAILURES = {Verdict.wrong: "wrong", Verdict.replayed: "replayed"}
+"""How the audit log words a refused second factor: wrong, or right but used before."""
+
+
+@dataclass(frozen=True)
+class SecondFactorAttempt(Generic[T]):
+    """What :func:`second_factor_attempt` came to: ``check`` None means it was throttled."""
+
+    check: Check | None
+    result: T | None = None
+    retry_after: int = 0
+
+    @property
+    def passed(self) -> bool:
+        return self.check is not None and self.check.passed
+
+    def refusal(self) -> tuple[str, int]:
+        """The message and status to answer a refused attempt with."""
+        if self.check is None:
+            return THROTTLED, 429
+        if self.check.verdict is Verdict.replayed:
+            return REPLAYED_CODE, 401
+        return WRONG_CODE, 401
+
+
+def second_factor_attempt(
+    request: Request,
+    account: StaffAccount,
+    purpose: str,
+    attempt: Callable[[Session, StaffAccount], tuple[Check, T]],
+) -> SecondFactorAttempt[T]:
+    """Run one check of a second factor (or of a password standing in for it) for ``account``
+    under the login throttle: refused unasked while the throttle says wait, counted there when
+    wrong, and a failure recorded in the audit log as ``purpose: why``. ``attempt`` gets the
+    database session and the account loaded in it, and records its own success."""
+    throttle: LoginThrottle = request.app.state.admin.throttle
+    client = client_of(request)
+    device = _known_device(request, account.email)
+    throttled = throttle.check(client, account.email, device)
+    if throttled is not None:
+        log.warning("staff second factor throttled: account=%r client=%s", account.email, client)
+        with session_scope(engine_of(request)) as session:
+            record(
+                session,
+                AuditAction.two_factor_failed,
+                actor=account.email,
+                client=client,
+                detail=f"{purpose}: throttled",
+            )
+        return SecondFactorAttempt(None, retry_after=throttled.retry_after)
+    with session_scope(engine_of(request)) as session:
+        loaded = session.get(StaffAccount, account.id)
+        if loaded is None:
+            raise HTTPException(status_code=403, detail=NOT_SIGNED_IN)
+        check, result = attempt(session, loaded)
+        if not check.passed:
+            record(
+                session,
+                AuditAction.two_factor_failed,
+                actor=account.email,
+                client=client,
+                detail=f"{purpose}: {FAILURES.get(check.verdict, check.verdict)}",
+            )
+    if not check.passed:
+        throttle.failed(client, account.email, device)
+        log.info("staff second factor refused: account=%r client=%s", account.email, client)
+        return SecondFactorAttempt(check)
+    return SecondFactorAttempt(check, result)
+
+
+@router.get(SECOND_STEP_PATH)
+def second_step_page(request: Request, next: str | None = None) -> Response:
+    """The second step of a sign-in: the code from the app, or a recovery code."""
+    if awaiting_staff(request) is None:
+        return RedirectResponse(
+            f"{LOGIN_PATH}?{urlencode({'next': _safe_next(next)}, safe='/')}", status_code=303
+        )
+    return render(request, "admin/login_code.html", staff=None, next=_safe_next(next), error=None)
+
+
+@router.post(SECOND_STEP_PATH, dependencies=[Depends(require_csrf)])
+def second_step(
+    request: Request,
+    code: Annotated[str, Form(max_length=100)] = "",
+    next: Annotated[str, Form(max_length=2000)] = "/admin",
+) -> Response:
+    key = _session_key(request)
+    account = awaiting_staff(request)
+    if key is None or account is None:  # the ten minutes are over, or it was ended
+        return RedirectResponse(LOGIN_PATH, status_code=303)
+    client = client_of(request)
+
+    def attempt(session: Session, loaded: StaffAccount) -> tuple[Check, str | None]:
+        check = verify(session, loaded, settings_of(request).secret, code)
+        if not check.passed:
+            return check, None
+        full_key = complete_second_factor(session, key, loaded)
+        how = "recovery code" if check.verdict is Verdict.recovery_code else "code"
+        record(
+            session, AuditAction.sign_in, actor=loaded.email, client=client, detail=f"with {how}"
+        )
+        if check.verdict is Verdict.recovery_code:
+            record(
+                session,
+                AuditAction.recovery_code_used,
+                actor=loaded.email,
+                client=client,
+                detail=f"{check.recovery_codes_left} left",
+            )
+        return check, full_key
+
+    outcome = second_factor_attempt(request, account, "sign-in", attempt)
+    if not outcome.passed or outcome.result is None:
+        message, status_code = outcome.refusal()
+        response = render(
+            request,
+            "admin/login_code.html",
+            staff=None,
+            status_code=status_code,
+            next=_safe_next(next),
+            error=message,
+        )
+        if outcome.retry_after:
+            response.headers["Retry-After"] = str(outcome.retry_after)
+        return response
+    log.info("staff sign-in with second factor: account=%r client=%s", account.email, client)
+    assert outcome.check is not None
+    target = _safe_next(next)
+    if outcome.check.verdict is Verdict.recovery_code:
+        target = f"{TWO_FACTOR_PATH}?{urlencode({'ostalo': outcome.check.recovery_codes_left})}"
+    session_cookie = _signed(request, "session", outcome.result)
+    return _signed_in(
+        request, account, session_cookie, _known_device(request, account.email), target
+    )
 
 
 def _signed(request: Request, purpose: str, value: object) -> str:
@@ -339,13 +554,15 @@ def logout(request: Request) -> Response:
         with session_scope(engine_of(request)) as session:
             close_session(session, key)
             if account is not None:
-                record(session, AuditAction.sign_out, actor=account.email, client=_client(request))
+                record(
+                    session, AuditAction.sign_out, actor=account.email, client=client_of(request)
+                )
     if account is not None:
-        log.info("staff logout: account=%r client=%s", account.email, _client(request))
+        log.info("staff logout: account=%r client=%s", account.email, client_of(request))
     return _logged_out(request)
 
 
-@router.post(f"{LOGOUT_PATH}/everywhere", dependencies=[Depends(require_csrf)])
+@router.post(LOGOUT_EVERYWHERE_PATH, dependencies=[Depends(require_csrf)])
 def logout_everywhere(request: Request, staff: Staff) -> Response:
     """End every session of this staff member, in every browser (a lost phone, a shared PC)."""
     with session_scope(engine_of(request)) as session:
@@ -354,13 +571,13 @@ def logout_everywhere(request: Request, staff: Staff) -> Response:
             session,
             AuditAction.sign_out_everywhere,
             actor=staff.email,
-            client=_client(request),
+            client=client_of(request),
             detail=f"{ended} session(s) ended",
         )
     log.info(
         "staff logout everywhere: account=%r client=%s sessions=%d",
         staff.email,
-        _client(request),
+        client_of(request),
         ended,
     )
     return _logged_out(request)

@@ -21,6 +21,7 @@ from publisher.config import Settings
 from publisher.delivery.runner import Senders
 from publisher.i18n import format_day, format_moment
 from publisher.staff.models import Role, StaffAccount
+from publisher.staff.two_factor import must_set_up
 from publisher.web.csrf import attach_csrf_cookie, csrf_token
 from publisher.web.security import CONTENT_SECURITY_POLICY
 
@@ -65,7 +66,8 @@ def render(
     **context: Any,
 ) -> Response:
     """Render ``templates/web/admin/…`` with what every admin page needs; ``can("approver")``
-    tells a template whether to show what only that role (and those above) may do."""
+    tells a template whether to show what only that role (and those above) may do, and
+    ``setting_up`` whether the staff member may do nothing but set up two-factor sign-in."""
     settings = settings_of(request)
     templates: Jinja2Templates = request.app.state.templates
     token = csrf_token(request)  # before rendering: the forms carry it
@@ -76,6 +78,7 @@ def render(
         csrf=token,
         refresh=refresh,
         can=lambda needed: staff is not None and Role(staff.role).allows(Role(needed)),
+        setting_up=staff is not None and must_set_up(staff, settings.require_two_factor),
         when=lambda moment, with_time=True: when(settings, moment, with_time),
     )
     response = templates.TemplateResponse(request, template, context, status_code=status_code)
