@@ -17,6 +17,7 @@ from sqlmodel import Session, select
 
 from publisher.addresses import address_hash
 from publisher.config import Settings
+from publisher.db import session_scope
 from publisher.delivery import ledger
 from publisher.delivery.models import Delivery, DeliveryStatus, JobState
 from publisher.delivery.runner import Senders
@@ -28,6 +29,8 @@ from publisher.digests.editions import (
 from publisher.digests.models import Edition
 from publisher.digests.periods import parse_period
 from publisher.subscribers.lists import get_list
+from publisher.subscribers.models import Source
+from publisher.subscribers.subscriptions import subscribe
 from publisher.subscribers.suppression import suppression_of
 from tests.delivery.sending_support import (
     LIST,
@@ -280,14 +283,25 @@ def test_two_workers_on_postgresql_never_send_a_row_twice(
 def test_configured_dkim_key_signs_every_copy(
     engine: Engine, database_url: str, smtp, tmp_path: Path
 ) -> None:
+    """RSA-2048, as receivers require, on every copy as it arrives over SMTP: names with
+    č, š, ž in encoded words, and a UTF-8 address in a raw UTF-8 To header (SMTPUTF8)."""
     import dkim
 
-    from tests.mail.test_dkim import ed25519_keys
+    from tests.mail.test_dkim import rsa_keys
 
-    private, record = ed25519_keys()
+    private, record = rsa_keys()
     key_file = tmp_path / "dkim.key"
     key_file.write_bytes(private)
-    addresses = stock(engine, 3)
+    addresses = stock(engine, 6)
+    with session_scope(engine) as session:
+        subscribe(
+            session,
+            "žiga.šušteršič@example.org",
+            LIST,
+            source=Source.staff,
+            name="Žiga „Žiži“ Šušteršič",
+            confirmed=True,
+        )
     settings = settings_for(
         database_url,
         smtp.port,
@@ -296,7 +310,9 @@ def test_configured_dkim_key_signs_every_copy(
         dkim_key_path=str(key_file),
     )
     send(engine, settings, approve_edition(engine, settings))
-    assert len(smtp.handler.received) == len(addresses)
-    for _, raw, _ in smtp.handler.received:
-        assert raw.startswith(b"DKIM-Signature: ")
+    received = {rcpt: raw for rcpt, raw, _ in smtp.handler.received}
+    assert set(received) == {*addresses, "žiga.šušteršič@example.org"}
+    for raw in received.values():
+        assert raw.startswith(b"DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/simple;")
         assert dkim.verify(raw, dnsfunc=lambda name, timeout=5: record)
+    assert "Žiga „Žiži“ Šušteršič".encode() in received["žiga.šušteršič@example.org"]
