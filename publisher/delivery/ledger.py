@@ -1,9 +1,10 @@
 """The ledger's queries: create a job, freeze its recipients, claim, record, control.
 
 Every step is a short transaction. The order that makes a crash harmless is: claim (rows
-become ``sending`` with a lease) → send → record the SMTP reply. A crash between send and
-record leaves rows ``sending``; when the lease runs out, or the worker's heartbeat stops,
-another claim takes them again, so a message may go twice (at most the ones in flight)
+become ``sending`` with a lease) → send → record the SMTP reply, copy by copy, before the
+connection that sent it takes the next one. A crash between send and record leaves rows
+``sending``; when the lease runs out, or the worker's heartbeat stops, another claim takes
+them again, so a message may go twice (at most the copies in flight, one per connection)
 but never zero times.
 """
 
@@ -294,7 +295,7 @@ class Result:
 
 
 def record(session: Session, worker_id: str, results: Iterable[Result]) -> None:
-    """Write the outcome of a batch in one statement per kind of outcome."""
+    """Write the outcomes of a group of copies in one statement."""
     now = utcnow()
     rows = [
         {

@@ -147,6 +147,9 @@ class SendWorker:
         three threads (and so at most three database connections) are all a sender needs."""
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop_asked = False
+        self._unwritten: list[tuple[tuple[Claimed, Outcome | None, str], asyncio.Future[None]]] = []
+        """Copies the relay has answered for, waiting for the next ledger write."""
+        self._writing: asyncio.Task[None] | None = None
 
     # --- database steps, run in a thread so SMTP I/O keeps flowing -------------------------
 
@@ -227,31 +230,24 @@ class SendWorker:
         outbox = Outbox(self.settings, smtp=self.smtp)
         watcher = asyncio.create_task(self._watch())
         claiming: asyncio.Task[list[Claimed]] = asyncio.create_task(self._claim())
-        recording: asyncio.Task[Any] | None = None
         try:
             while not self._stop.is_set():
                 claimed = await claiming
                 if not claimed:
-                    if recording is not None:
-                        await recording
-                        recording = None
                     if await self._idle() and until_idle:
                         break
                     await self._wait_for_work()
                     claiming = asyncio.create_task(self._claim())
                     continue
-                # Claim the next batch and record the last one while this one is on the wire.
+                # Claim the next batch while this one is on the wire; each copy of it is
+                # recorded as soon as the relay has answered for it (see _send).
                 claiming = asyncio.create_task(self._claim())
-                done = await self._send(outbox, claimed)
-                if recording is not None:
-                    await recording
-                recording = asyncio.create_task(self._run_db(partial(self._record, done=done)))
-                if self.on_progress is not None:
-                    recording.add_done_callback(lambda _: self._report_progress())
+                await self._send(outbox, claimed)
         finally:
             watcher.cancel()
-            if recording is not None:
-                await recording
+            if self._writing is not None:
+                with contextlib.suppress(Exception):
+                    await self._writing
             if not claiming.done():
                 claiming.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -352,18 +348,18 @@ class SendWorker:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stop.wait(), timeout=0.5)
 
-    async def _send(
-        self, outbox: Outbox, claimed: list[Claimed]
-    ) -> list[tuple[Claimed, Outcome | None, str]]:
+    async def _send(self, outbox: Outbox, claimed: list[Claimed]) -> None:
         now = utcnow()
         # As many copies in hand as there are connections: a copy is filled only when a
         # connection is free for it (memory stays flat however large the batch), and a pause
-        # or a stop takes effect for every copy not yet on the wire.
+        # or a stop takes effect for every copy not yet on the wire. A copy keeps its place
+        # until its outcome is in the ledger, so a crash at any moment leaves at most that
+        # many copies sent but not recorded: the only ones a restart can send twice.
         slots = asyncio.Semaphore(outbox.config.pool_size)
 
-        async def send_one(row: Claimed) -> tuple[Claimed, Outcome | None, str]:
+        async def send_one(row: Claimed) -> None:
             async with slots:
-                return await fill_and_send(row)
+                await self._recorded(await fill_and_send(row))
 
         async def fill_and_send(row: Claimed) -> tuple[Claimed, Outcome | None, str]:
             if row.job_id in self._halted or self._stop.is_set():
@@ -385,7 +381,33 @@ class SendWorker:
             outcome = await outbox.send(row.email, data, envelope_from=job.job.envelope_from)
             return row, outcome, message_id
 
-        return list(await asyncio.gather(*(send_one(row) for row in claimed)))
+        await asyncio.gather(*(send_one(row) for row in claimed))
+
+    async def _recorded(self, done: tuple[Claimed, Outcome | None, str]) -> None:
+        """Return once this copy's outcome is committed to the ledger.
+
+        Group commit: outcomes that arrive while a write is under way go together in the
+        next one, so the ledger takes one short transaction per handful of copies rather
+        than one per copy, and no connection waits for more than about two of them.
+        """
+        written = asyncio.get_running_loop().create_future()
+        self._unwritten.append((done, written))
+        if self._writing is None or self._writing.done():
+            self._writing = asyncio.create_task(self._write_outcomes())
+        await written
+
+    async def _write_outcomes(self) -> None:
+        while self._unwritten:
+            group, self._unwritten = self._unwritten, []
+            try:
+                await self._run_db(partial(self._record, done=[done for done, _ in group]))
+            except Exception as exc:  # the sender stops; the rows stay claimed, none is lost
+                for _, written in group:
+                    written.set_exception(exc)
+                continue
+            for _, written in group:
+                written.set_result(None)
+            self._report_progress()
 
     def _record(self, session: Session, *, done: list[tuple[Claimed, Outcome | None, str]]) -> None:
         results: list[Result] = []
