@@ -12,15 +12,20 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
+    ARRAY,
+    DateTime,
+    Integer,
     Select,
+    String,
+    Text,
     Update,
     and_,
     bindparam,
@@ -31,7 +36,8 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 from publisher.clock import utcnow
@@ -48,6 +54,8 @@ from publisher.delivery.models import (
 )
 from publisher.mail.message import MessageTemplate, Slots, split_template
 from publisher.subscribers.models import Subscriber
+
+T = TypeVar("T")
 
 delivery = Delivery.__table__  # type: ignore[attr-defined]
 job_table = SendJob.__table__  # type: ignore[attr-defined]
@@ -322,8 +330,15 @@ def record(session: Session, worker_id: str, results: Iterable[Result]) -> None:
         }
         for r in results
     ]
-    if rows:
-        session.connection().execute(_record_statement(), rows)
+    if not rows:
+        return
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        connection.execute(_record_statement(), rows)
+        return
+    # One round trip however many copies (an executemany would make one per row).
+    columns = {name: [row[name] for row in rows] for name in _UNNESTED}
+    connection.execute(_record_unnest_statement(), {**columns, "b_now": now})
 
 
 @cache
@@ -346,6 +361,89 @@ def _record_statement() -> Update:
             updated_at=bindparam("b_now", type_=delivery.c.updated_at.type),
         )
     )
+
+
+_UNNESTED = {
+    "b_id": Integer(),
+    "b_status": String(),
+    "b_code": Integer(),
+    "b_reply": Text(),
+    "b_message_id": String(),
+    "b_next": DateTime(timezone=True),
+    "b_sent_at": DateTime(timezone=True),
+}
+
+
+@cache
+def _record_unnest_statement() -> Update:
+    """PostgreSQL's: ``UPDATE … FROM unnest(arrays)``, one parameter per column."""
+    given = (
+        func.unnest(*[bindparam(name, type_=ARRAY(kind)) for name, kind in _UNNESTED.items()])
+        .table_valued(*_UNNESTED)
+        .render_derived()
+    )
+    return (
+        update(delivery)
+        .where(delivery.c.id == given.c.b_id)
+        .values(
+            status=given.c.b_status,
+            attempts=delivery.c.attempts + 1,
+            last_code=given.c.b_code,
+            last_reply=given.c.b_reply,
+            message_id=given.c.b_message_id,
+            next_attempt_at=given.c.b_next,
+            sent_at=given.c.b_sent_at,
+            claimed_by=None,
+            lease_until=None,
+            updated_at=bindparam("b_now", type_=delivery.c.updated_at.type),
+        )
+    )
+
+
+class OutcomeWriter:
+    """The connection a sender keeps for writing outcomes, a few hundred times a second.
+
+    The sender waits for each write before the connection that sent those copies takes its
+    next one, so a write must cost as few round trips as it can: no pool check-out and
+    liveness ping each time, and on PostgreSQL a commit confirmed without waiting for the
+    server's own disk (``synchronous_commit`` off, for this connection only). A killed sender
+    cannot undo a commit either way; only a crash of the database server itself could lose
+    the last fraction of a second of outcomes, whose copies then go twice, never zero times.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._connection: Connection | None = None
+
+    def write(self, fn: Callable[[Session], T]) -> T:
+        """Run ``fn`` in one transaction and commit; once more on a fresh connection if the
+        database dropped this one (a restart of PostgreSQL between two writes)."""
+        for attempt in range(2):
+            connection = self._connect()
+            try:
+                with Session(bind=connection, expire_on_commit=False) as session:
+                    result = fn(session)
+                    session.commit()
+                return result
+            except DBAPIError as exc:
+                self.close()
+                if attempt or not exc.connection_invalidated:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _connect(self) -> Connection:
+        if self._connection is None or self._connection.closed:
+            connection = self.engine.connect()
+            if connection.dialect.name == "postgresql":
+                connection.exec_driver_sql("SET synchronous_commit TO OFF")
+                connection.commit()
+            self._connection = connection
+        return self._connection
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
 
 
 def release(session: Session, worker_id: str, ids: Sequence[int] | None = None) -> int:

@@ -155,6 +155,7 @@ class SendWorker:
         """Copies the relay has answered for, waiting for the next ledger write."""
         self._writing: asyncio.Task[None] | None = None
         self._arrived = asyncio.Event()
+        self._outcomes = ledger.OutcomeWriter(engine)
         self._in_hand = 0
         """Copies between their connection's turn and their outcome's write."""
         self._group_size = max(self.smtp.pool_size // 2, 1)
@@ -261,6 +262,7 @@ class SendWorker:
                 with contextlib.suppress(asyncio.CancelledError):
                     await claiming
             await outbox.close()
+            await asyncio.get_running_loop().run_in_executor(self._database, self._outcomes.close)
             await self._run_db(lambda s: ledger.unregister_worker(s, self.id))
             self._database.shutdown(wait=False)
         return self.tally
@@ -425,7 +427,11 @@ class SendWorker:
                     await asyncio.wait_for(self._arrived.wait(), deadline - loop.time())
             group, self._unwritten = self._unwritten, []
             try:
-                await self._run_db(partial(self._record, done=[done for done, _ in group]))
+                await asyncio.get_running_loop().run_in_executor(
+                    self._database,
+                    self._outcomes.write,
+                    partial(self._record, done=[done for done, _ in group]),
+                )
             except Exception as exc:  # the sender stops; the rows stay claimed, none is lost
                 for _, written in group:
                     written.set_exception(exc)
