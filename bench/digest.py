@@ -1,14 +1,16 @@
 """Freeze and send one edition to N generated subscribers, end to end, through a fast sink.
 
     python bench/digest.py [--subscribers 100000] [--pg postgresql://postgres@127.0.0.1/test]
-                           [--naive 40] [--skip-sqlite]
+                           [--naive 40] [--skip-sqlite] [--skip-signed]
 
 Everything is measured in the same run, against the same sink (a minimal asyncio SMTP server
 in its own process, faster than our sender, unlike aiosmtpd):
   - the ceiling: pre-serialised message bytes over one smtplib connection;
   - the naive sender: render + premailer + EmailMessage per recipient, one smtplib connection;
   - ours: approve (freeze recipients, one INSERT … SELECT) then ``publisher worker`` processes
-    (1 on SQLite; 1 and 2 on PostgreSQL) until the edition is done, ledger updates included.
+    (1 on SQLite; 1 and 2 on PostgreSQL) until the edition is done, ledger updates included
+    (each copy's outcome committed before its connection sends the next copy);
+  - ours again with DKIM: one SQLite worker signing every copy with an RSA-2048 key.
 It prints messages/s, the ratios, and each worker's peak RSS (VmHWM).
 """
 
@@ -19,6 +21,7 @@ import asyncio
 import hashlib
 import multiprocessing
 import os
+import secrets
 import signal
 import smtplib
 import socket
@@ -50,12 +53,18 @@ from publisher.digests.content import compose, sample_recipient  # noqa: E402
 from publisher.digests.editions import approve  # noqa: E402
 from publisher.digests.periods import parse_period  # noqa: E402
 from publisher.subscribers.lists import create_list, get_list  # noqa: E402
-from publisher.subscribers.models import Subscriber, Subscription  # noqa: E402
+from publisher.subscribers.models import (  # noqa: E402
+    Subscriber,
+    Subscription,
+    new_token_uid,
+)
 
 TZ = ZoneInfo("Europe/Ljubljana")
 PERIOD = "2025-W10"
 LIST = "tedenske-novice"
 ARTICLES = 8
+SECRET_KEY = secrets.token_urlsafe(48)
+"""The workers sign every copy's links; any long random key will do for a benchmark."""
 """A realistic weekly digest: eight short municipal news items."""
 
 
@@ -143,6 +152,7 @@ def stock(engine: Engine, subscribers: int) -> None:
                         "email": email,
                         "email_key": email,
                         "address_hash": hashlib.sha256(email.encode()).hexdigest(),
+                        "token_uid": new_token_uid(),
                         "name": f"Občan Številka {n}",
                         "language": "en" if n % 10 == 0 else "sl",
                         "created_at": now,
@@ -192,15 +202,46 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def run_workers(engine: Engine, url: str, port: int, job_id: int, workers: int) -> dict[str, float]:
+def dkim_env(folder: Path) -> dict[str, str]:
+    """Settings that make a worker sign every copy with a fresh RSA-2048 key."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    path = folder / "dkim.key"
+    path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.TraditionalOpenSSL,
+            serialization.NoEncryption(),
+        )
+    )
+    return {
+        "PUBLISHER_DKIM_DOMAIN": "example.org",
+        "PUBLISHER_DKIM_SELECTOR": "bench",
+        "PUBLISHER_DKIM_KEY_PATH": str(path),
+    }
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far: steadier than a rate on a busy machine."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_workers(
+    engine: Engine, url: str, port: int, job_id: int, workers: int, extra: dict[str, str]
+) -> dict[str, float]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PUBLISHER_")}
     env.update(
         {
             "PUBLISHER_DATABASE_URL": url,
             "PUBLISHER_SMTP_PORT": str(port),
+            "PUBLISHER_SECRET_KEY": SECRET_KEY,
             "PUBLISHER_DELIVERY_BATCH": os.environ.get("BENCH_BATCH", "500"),
             "PUBLISHER_SMTP_POOL": os.environ.get("BENCH_POOL", "16"),
             "PYTHONPATH": str(REPO),
+            **extra,
         }
     )
     start = time.perf_counter()
@@ -229,6 +270,7 @@ def run_workers(engine: Engine, url: str, port: int, job_id: int, workers: int) 
                 if job is not None and job.state in (JobState.done, JobState.done.value):
                     break
         wall = time.perf_counter() - start
+        cpu = sum(cpu_seconds(process.pid) for process in processes)
     finally:
         for process in processes:
             process.send_signal(signal.SIGTERM)
@@ -248,6 +290,7 @@ def run_workers(engine: Engine, url: str, port: int, job_id: int, workers: int) 
         "sending": sending,
         "rate": sent / sending,
         "peak_mb": max(peaks),
+        "cpu_per_copy": cpu / sent if sent else float("nan"),
     }
 
 
@@ -302,6 +345,7 @@ def main() -> None:
     parser.add_argument("--pg", default=os.environ.get("PUBLISHER_TEST_DATABASE_URL"))
     parser.add_argument("--naive", type=int, default=40)
     parser.add_argument("--skip-sqlite", action="store_true")
+    parser.add_argument("--skip-signed", action="store_true", help="no RSA-2048 DKIM run")
     args = parser.parse_args()
 
     port = free_port()
@@ -310,17 +354,20 @@ def main() -> None:
     sink.start()
     time.sleep(0.5)
 
-    runs: list[tuple[str, int]] = []
+    runs: list[tuple[str, int, bool]] = []
     if not args.skip_sqlite:
-        runs.append(("sqlite", 1))
+        runs.append(("sqlite", 1, False))
+        if not args.skip_signed:
+            runs.append(("sqlite", 1, True))
     if args.pg:
-        runs += [("postgresql", 1), ("postgresql", 2)]
+        runs += [("postgresql", 1, False), ("postgresql", 2, False)]
 
     results = []
+    rates: dict[tuple[str, int, bool], tuple[float, float]] = {}
     measured_baselines = False
     with tempfile.TemporaryDirectory() as tmp:
-        for backend, workers in runs:
-            folder = Path(tmp) / f"{backend}-{workers}"
+        for backend, workers, signed in runs:
+            folder = Path(tmp) / f"{backend}-{workers}{'-signed' if signed else ''}"
             folder.mkdir()
             store = (
                 postgres_schema(args.pg)
@@ -344,17 +391,31 @@ def main() -> None:
                 # The machine is noisy: measure the ceiling again right before each run and
                 # compare the run with the ceiling of its own moment.
                 top = ceiling(port, data)
-                outcome = run_workers(engine, url, port, job_id, workers)
+                extra = dkim_env(folder) if signed else {}
+                outcome = run_workers(engine, url, port, job_id, workers, extra)
                 results.append((backend, workers, stocked, freeze, outcome))
+                rates[(backend, workers, signed)] = (outcome["rate"], top)
                 print(
-                    f"{backend:<10} {workers} worker(s): {outcome['sent']:,} sent; "
+                    f"{backend:<10} {workers} worker(s){' RSA-2048 DKIM' if signed else ''}: "
+                    f"{outcome['sent']:,} sent; "
                     f"freeze+compose {freeze:.2f} s; sending {outcome['sending']:.1f} s "
                     f"= {outcome['rate']:,.0f} msg/s "
                     f"({outcome['rate'] / top:.0%} of a ceiling of {top:,.0f} msg/s, "
                     f"{outcome['rate'] / slow:,.0f}x naive);"
-                    f" wall {outcome['wall']:.1f} s; peak RSS {outcome['peak_mb']:.0f} MB"
+                    f" wall {outcome['wall']:.1f} s; peak RSS {outcome['peak_mb']:.0f} MB;"
+                    f" worker CPU {outcome['cpu_per_copy'] * 1e6:.0f} µs a copy"
                 )
     sink.terminate()
+    if ("sqlite", 1, True) in rates and ("sqlite", 1, False) in rates:
+        (plain, plain_top), (signed_rate, signed_top) = (
+            rates[("sqlite", 1, False)],
+            rates[("sqlite", 1, True)],
+        )
+        print(
+            f"RSA-2048 signing / unsigned, one worker: {signed_rate / plain:.0%} "
+            f"(each against its own ceiling: {signed_rate / signed_top:.0%} / "
+            f"{plain / plain_top:.0%})"
+        )
 
 
 if __name__ == "__main__":

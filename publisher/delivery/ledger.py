@@ -1,9 +1,10 @@
 """The ledger's queries: create a job, freeze its recipients, claim, record, control.
 
 Every step is a short transaction. The order that makes a crash harmless is: claim (rows
-become ``sending`` with a lease) → send → record the SMTP reply. A crash between send and
-record leaves rows ``sending``; when the lease runs out, or the worker's heartbeat stops,
-another claim takes them again, so a message may go twice (at most the ones in flight)
+become ``sending`` with a lease) → send → record the SMTP reply, copy by copy, before the
+connection that sent it takes the next one. A crash between send and record leaves rows
+``sending``; when the lease runs out, or the worker's heartbeat stops, another claim takes
+them again, so a message may go twice (at most the copies in flight, one per connection)
 but never zero times.
 """
 
@@ -11,14 +12,32 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from functools import cache
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, and_, bindparam, func, insert, literal, or_, select, update
-from sqlalchemy.engine import Connection
+from sqlalchemy import (
+    ARRAY,
+    DateTime,
+    Integer,
+    Select,
+    String,
+    Text,
+    Update,
+    and_,
+    bindparam,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 from publisher.clock import utcnow
@@ -35,6 +54,8 @@ from publisher.delivery.models import (
 )
 from publisher.mail.message import MessageTemplate, Slots, split_template
 from publisher.subscribers.models import Subscriber
+
+T = TypeVar("T")
 
 delivery = Delivery.__table__  # type: ignore[attr-defined]
 job_table = SendJob.__table__  # type: ignore[attr-defined]
@@ -299,7 +320,7 @@ class Result:
 
 
 def record(session: Session, worker_id: str, results: Iterable[Result]) -> None:
-    """Write the outcome of a batch in one statement per kind of outcome."""
+    """Write the outcomes of a group of copies in one statement."""
     now = utcnow()
     rows = [
         {
@@ -310,12 +331,26 @@ def record(session: Session, worker_id: str, results: Iterable[Result]) -> None:
             "b_message_id": r.message_id,
             "b_next": r.next_attempt_at,
             "b_sent_at": now if r.status is DeliveryStatus.sent else None,
+            "b_now": now,
         }
         for r in results
     ]
     if not rows:
         return
-    statement = (
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        connection.execute(_record_statement(), rows)
+        return
+    # One round trip however many copies (an executemany would make one per row).
+    columns = {name: [row[name] for row in rows] for name in _UNNESTED}
+    connection.execute(_record_unnest_statement(), {**columns, "b_now": now})
+
+
+@cache
+def _record_statement() -> Update:
+    """Built once: the sender records a handful of copies at a time, hundreds of times a
+    second, and making the statement afresh cost more than running it."""
+    return (
         update(delivery)
         .where(delivery.c.id == bindparam("b_id"))
         .values(
@@ -328,10 +363,92 @@ def record(session: Session, worker_id: str, results: Iterable[Result]) -> None:
             sent_at=bindparam("b_sent_at", type_=delivery.c.sent_at.type),
             claimed_by=None,
             lease_until=None,
-            updated_at=now,
+            updated_at=bindparam("b_now", type_=delivery.c.updated_at.type),
         )
     )
-    session.connection().execute(statement, rows)
+
+
+_UNNESTED = {
+    "b_id": Integer(),
+    "b_status": String(),
+    "b_code": Integer(),
+    "b_reply": Text(),
+    "b_message_id": String(),
+    "b_next": DateTime(timezone=True),
+    "b_sent_at": DateTime(timezone=True),
+}
+
+
+@cache
+def _record_unnest_statement() -> Update:
+    """PostgreSQL's: ``UPDATE … FROM unnest(arrays)``, one parameter per column."""
+    given = (
+        func.unnest(*[bindparam(name, type_=ARRAY(kind)) for name, kind in _UNNESTED.items()])
+        .table_valued(*_UNNESTED)
+        .render_derived()
+    )
+    return (
+        update(delivery)
+        .where(delivery.c.id == given.c.b_id)
+        .values(
+            status=given.c.b_status,
+            attempts=delivery.c.attempts + 1,
+            last_code=given.c.b_code,
+            last_reply=given.c.b_reply,
+            message_id=given.c.b_message_id,
+            next_attempt_at=given.c.b_next,
+            sent_at=given.c.b_sent_at,
+            claimed_by=None,
+            lease_until=None,
+            updated_at=bindparam("b_now", type_=delivery.c.updated_at.type),
+        )
+    )
+
+
+class OutcomeWriter:
+    """The connection a sender keeps for writing outcomes, a few hundred times a second.
+
+    The sender waits for each write before the connection that sent those copies takes its
+    next one, so a write must cost as few round trips as it can: no pool check-out and
+    liveness ping each time, and on PostgreSQL a commit confirmed without waiting for the
+    server's own disk (``synchronous_commit`` off, for this connection only). A killed sender
+    cannot undo a commit either way; only a crash of the database server itself could lose
+    the last fraction of a second of outcomes, whose copies then go twice, never zero times.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._connection: Connection | None = None
+
+    def write(self, fn: Callable[[Session], T]) -> T:
+        """Run ``fn`` in one transaction and commit; once more on a fresh connection if the
+        database dropped this one (a restart of PostgreSQL between two writes)."""
+        for attempt in range(2):
+            connection = self._connect()
+            try:
+                with Session(bind=connection, expire_on_commit=False) as session:
+                    result = fn(session)
+                    session.commit()
+                return result
+            except DBAPIError as exc:
+                self.close()
+                if attempt or not exc.connection_invalidated:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _connect(self) -> Connection:
+        if self._connection is None or self._connection.closed:
+            connection = self.engine.connect()
+            if connection.dialect.name == "postgresql":
+                connection.exec_driver_sql("SET synchronous_commit TO OFF")
+                connection.commit()
+            self._connection = connection
+        return self._connection
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
 
 
 def release(session: Session, worker_id: str, ids: Sequence[int] | None = None) -> int:

@@ -43,6 +43,10 @@ ERASED = "erased"
 """The link reference of someone erased after the claim: it leads to "no longer here"."""
 
 
+GROUP_WAIT = 0.005
+"""Longest a copy's outcome waits for others to share its ledger write (seconds)."""
+
+
 class AnotherSenderRunning(RuntimeError):
     """SQLite allows one sender process at a time; the message says which one is running."""
 
@@ -198,6 +202,14 @@ class SendWorker:
         three threads (and so at most three database connections) are all a sender needs."""
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop_asked = False
+        self._unwritten: list[tuple[tuple[Claimed, Outcome | None, str], asyncio.Future[None]]] = []
+        """Copies the relay has answered for, waiting for the next ledger write."""
+        self._writing: asyncio.Task[None] | None = None
+        self._arrived = asyncio.Event()
+        self._outcomes = ledger.OutcomeWriter(engine)
+        self._in_hand = 0
+        """Copies between their connection's turn and their outcome's write."""
+        self._group_size = max(self.smtp.pool_size // 2, 1)
 
     # --- database steps, run in a thread so SMTP I/O keeps flowing -------------------------
 
@@ -278,14 +290,10 @@ class SendWorker:
         outbox = Outbox(self.settings, smtp=self.smtp)
         watcher = asyncio.create_task(self._watch())
         claiming: asyncio.Task[list[Claimed]] = asyncio.create_task(self._claim())
-        recording: asyncio.Task[Any] | None = None
         try:
             while not self._stop.is_set():
                 claimed = await claiming
                 if not claimed:
-                    if recording is not None:
-                        await recording
-                        recording = None
                     if await self._idle() and until_idle:
                         break
                     if self._held is not None:
@@ -297,23 +305,21 @@ class SendWorker:
                         await self._wait_for_work()
                     claiming = asyncio.create_task(self._claim())
                     continue
-                # Claim the next batch and record the last one while this one is on the wire.
+                # Claim the next batch while this one is on the wire; each copy of it is
+                # recorded as soon as the relay has answered for it (see _send).
                 claiming = asyncio.create_task(self._claim())
-                done = await self._send(outbox, claimed)
-                if recording is not None:
-                    await recording
-                recording = asyncio.create_task(self._run_db(partial(self._record, done=done)))
-                if self.on_progress is not None:
-                    recording.add_done_callback(lambda _: self._report_progress())
+                await self._send(outbox, claimed)
         finally:
             watcher.cancel()
-            if recording is not None:
-                await recording
+            if self._writing is not None:
+                with contextlib.suppress(Exception):
+                    await self._writing
             if not claiming.done():
                 claiming.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await claiming
             await outbox.close()
+            await asyncio.get_running_loop().run_in_executor(self._database, self._outcomes.close)
             await self._run_db(lambda s: ledger.unregister_worker(s, self.id))
             self._database.shutdown(wait=False)
         return self.tally
@@ -432,18 +438,22 @@ class SendWorker:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stop.wait(), timeout=0.5)
 
-    async def _send(
-        self, outbox: Outbox, claimed: list[Claimed]
-    ) -> list[tuple[Claimed, Outcome | None, str]]:
+    async def _send(self, outbox: Outbox, claimed: list[Claimed]) -> None:
         now = utcnow()
         # As many copies in hand as there are connections: a copy is filled only when a
         # connection is free for it (memory stays flat however large the batch), and a pause
-        # or a stop takes effect for every copy not yet on the wire.
+        # or a stop takes effect for every copy not yet on the wire. A copy keeps its place
+        # until its outcome is in the ledger, so a crash at any moment leaves at most that
+        # many copies sent but not recorded: the only ones a restart can send twice.
         slots = asyncio.Semaphore(outbox.config.pool_size)
 
-        async def send_one(row: Claimed) -> tuple[Claimed, Outcome | None, str]:
+        async def send_one(row: Claimed) -> None:
             async with slots:
-                return await fill_and_send(row)
+                self._in_hand += 1
+                try:
+                    await self._recorded(await fill_and_send(row))
+                finally:
+                    self._in_hand -= 1
 
         async def fill_and_send(row: Claimed) -> tuple[Claimed, Outcome | None, str]:
             if not self._may_send(row):
@@ -470,7 +480,50 @@ class SendWorker:
                 self._judge(row.job_id, outcome)
             return row, outcome, message_id
 
-        return list(await asyncio.gather(*(send_one(row) for row in claimed)))
+        await asyncio.gather(*(send_one(row) for row in claimed))
+
+    async def _recorded(self, done: tuple[Claimed, Outcome | None, str]) -> None:
+        """Return once this copy's outcome is committed to the ledger (see _write_outcomes)."""
+        written = asyncio.get_running_loop().create_future()
+        self._unwritten.append((done, written))
+        self._arrived.set()
+        if self._writing is None or self._writing.done():
+            self._writing = asyncio.create_task(self._write_outcomes())
+        await written
+
+    async def _write_outcomes(self) -> None:
+        """Group commit: one short transaction for a handful of copies, not one per copy.
+
+        A write waits until half the connections have an outcome to record, or every copy in
+        hand has one, or GROUP_WAIT has passed, whichever comes first: so the ledger takes a
+        few hundred small transactions a second at full speed, not thousands, and no copy
+        waits long for its own.
+        """
+        loop = asyncio.get_running_loop()
+        while self._unwritten:
+            deadline = loop.time() + GROUP_WAIT
+            while (
+                len(self._unwritten) < self._group_size
+                and len(self._unwritten) < self._in_hand
+                and loop.time() < deadline
+            ):
+                self._arrived.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._arrived.wait(), deadline - loop.time())
+            group, self._unwritten = self._unwritten, []
+            try:
+                await asyncio.get_running_loop().run_in_executor(
+                    self._database,
+                    self._outcomes.write,
+                    partial(self._record, done=[done for done, _ in group]),
+                )
+            except Exception as exc:  # the sender stops; the rows stay claimed, none is lost
+                for _, written in group:
+                    written.set_exception(exc)
+                continue
+            for _, written in group:
+                written.set_result(None)
+            self._report_progress()
 
     def _may_send(self, row: Claimed) -> bool:
         """Whether this copy may go on the wire now: its job is not halted, nobody asked us to

@@ -7,15 +7,12 @@ are received by a real SMTP server and their signatures verified as a receiver w
 from __future__ import annotations
 
 import asyncio
-import base64
 import re
 from pathlib import Path
 
 import dkim
 import httpx
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -24,6 +21,7 @@ from publisher.digests.editions import approve, plan, send_test
 from publisher.digests.periods import parse_period
 from publisher.subscribers.lists import get_list
 from tests.delivery.sending_support import LIST, PERIOD, SmtpServer, settings_for, stock
+from tests.mail.test_dkim import ed25519_keys, rsa_keys
 from tests.web.residents_support import live_town, subscribe_form
 
 PACKAGE = Path(__file__).resolve().parents[2] / "publisher"
@@ -31,18 +29,13 @@ DOMAIN = "novomesto.example.org"
 SELECTOR = "novice2026"
 
 
-@pytest.fixture
-def dkim_key(tmp_path: Path) -> tuple[Path, bytes]:
-    key = ed25519.Ed25519PrivateKey.generate()
-    seed = key.private_bytes(
-        serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
-    )
-    public = key.public_key().public_bytes(
-        serialization.Encoding.Raw, serialization.PublicFormat.Raw
-    )
+@pytest.fixture(params=["rsa-2048", "ed25519"])
+def dkim_key(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[Path, bytes]:
+    """A key file and its DNS record: RSA-2048 (what every receiver verifies) or Ed25519."""
+    private, record = rsa_keys() if request.param == "rsa-2048" else ed25519_keys()
     path = tmp_path / "dkim.key"
-    path.write_bytes(base64.b64encode(seed))
-    return path, b"v=DKIM1; k=ed25519; p=" + base64.b64encode(public)
+    path.write_bytes(private)
+    return path, record
 
 
 def verified(raw: bytes, record: bytes) -> bool:
