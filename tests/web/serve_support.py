@@ -54,7 +54,7 @@ def publisher_serve(database_url: str, *args: str, **settings: str) -> Iterator[
     )
     served = Served(f"http://127.0.0.1:{port}", process)
     try:
-        give_up = time.monotonic() + 20
+        give_up = time.monotonic() + 60
         while True:
             try:
                 httpx.get(f"{served.url}/privacy", timeout=5)
@@ -62,7 +62,7 @@ def publisher_serve(database_url: str, *args: str, **settings: str) -> Iterator[
             except httpx.TransportError:
                 if process.poll() is not None:
                     raise AssertionError(served.output()) from None
-                assert time.monotonic() < give_up, "publisher serve did not start in 20 s"
+                assert time.monotonic() < give_up, "publisher serve did not start in 60 s"
                 time.sleep(0.1)
         yield served
     finally:
