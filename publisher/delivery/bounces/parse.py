@@ -18,8 +18,6 @@ from email import policy as email_policy
 from email.message import Message
 from email.utils import getaddresses
 
-from flufl.bounce import all_failures
-
 _STATUS = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
 """An RFC 3463 enhanced status code, e.g. 5.1.1."""
 _MESSAGE_ID = re.compile(r"^Message-ID:\s*<([^<>\s]{1,250})>", re.IGNORECASE | re.MULTILINE)
@@ -177,6 +175,8 @@ def _read_other(message: Message) -> Reading:
     """Non-standard bounces (flufl.bounce), auto-replies, and everything else."""
     if _strong_auto_reply(message):
         return Reading(shape=Shape.auto_reply, detail=_auto_reply_reason(message))
+    from flufl.bounce import all_failures  # here: the web app imports this module, rarely this
+
     try:
         temporary, permanent = all_failures(message)
     except Exception:  # a detector that trips over a broken message has found nothing
