@@ -127,11 +127,17 @@ PUBLIC_BODY_ROUTES = {
     "^/subscribe$",
     "^/admin/login$",
     "^/admin/logout$",
+    # The code step: the staff gate refuses it before the body without the half session of a
+    # right password (test_the_second_sign_in_step_takes_a_body_only_after_the_password_step).
+    "^/admin/login/code$",
     # A resident's signed link is checked before the form is read (residents/preferences.py).
     "^/preferences/(?P<token>[^/]+)$",
     "^/preferences/(?P<token>[^/]+)/unsubscribe$",
     "^/preferences/(?P<token>[^/]+)/erase$",
     "^/unsubscribe/(?P<token>[^/]+)$",
+    # Each provider's own authentication, from the headers where its scheme allows, before the
+    # route reads the body itself (web/webhooks.py; tests/web/test_bounce_webhooks.py).
+    "^/webhooks/bounces/(?P<provider>[^/]+)$",
 }
 
 
@@ -150,3 +156,16 @@ def test_every_route_that_takes_a_body_is_authorised_before_it_or_public_by_desi
             assert route.checks, f"{sorted(route.methods)} {route.pattern.pattern} checks no role"
     assert seen >= PUBLIC_BODY_ROUTES
     assert seen >= {"^/api/articles$", "^/api/editions$", "^/api/articles/(?P<key>[^/]+)$"}
+
+
+def test_the_second_sign_in_step_takes_a_body_only_after_the_password_step(
+    admin_site: AdminSite,
+) -> None:
+    """Without the half session of a right password, a post to the code step is refused
+    before its body is read."""
+    with admin_site.client() as client:
+        body = multipart(csrf_field(token_for(client, "/admin/login")))
+        answer = post_streamed(admin_site, "/admin/login/code", body, client)
+    assert answer.status == 403, (answer.status, answer.text)
+    assert "prijaviti" in answer.text
+    assert answer.sent < SLACK
