@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from email.utils import parseaddr
 from types import TracebackType
@@ -79,7 +78,6 @@ class Outbox:
         self.config = config
         self.signer = signer if signer is not None else dkim_signer(settings)
         self.envelope_from = envelope_sender(settings)
-        self._signing: ThreadPoolExecutor | None = None
         self._pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, SmtpPool] = (
             weakref.WeakKeyDictionary()
         )
@@ -91,17 +89,8 @@ class Outbox:
             pool = self._pools[loop] = SmtpPool(self.config)
         return pool
 
-    async def _signed(self, data: bytes) -> bytes:
-        """Signed with the private-key step on a thread of its own: OpenSSL lets go of the
-        interpreter while it works, so the event loop's SMTP work goes on beside it."""
-        if self.signer is None:
-            return data
-        if self._signing is None:
-            self._signing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dkim")
-        draft = self.signer.prepare(data)
-        loop = asyncio.get_running_loop()
-        signature = await loop.run_in_executor(self._signing, self.signer.sign_digest, draft.digest)
-        return draft.finish(signature)
+    def sign(self, data: bytes) -> bytes:
+        return self.signer.sign(data) if self.signer is not None else data
 
     async def send(
         self,
@@ -117,7 +106,7 @@ class Outbox:
         reply (a pooled connection the server closed while idle): for a mail someone waits
         for. The sender leaves that to the ledger's retries instead.
         """
-        signed = await self._signed(data)
+        signed = self.sign(data)
         sender = envelope_from or self.envelope_from
         pool = self._pool()
         outcome = await pool.send(sender, recipient, signed)
@@ -139,9 +128,6 @@ class Outbox:
         pool = self._pools.pop(asyncio.get_running_loop(), None)
         if pool is not None:
             await pool.close()
-        if self._signing is not None:
-            self._signing.shutdown(wait=False)
-            self._signing = None
 
     async def __aenter__(self) -> Outbox:
         return self

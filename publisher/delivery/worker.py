@@ -480,7 +480,14 @@ class SendWorker:
                 self._judge(row.job_id, outcome)
             return row, outcome, message_id
 
-        await asyncio.gather(*(send_one(row) for row in claimed))
+        sending = [asyncio.ensure_future(send_one(row)) for row in claimed]
+        try:
+            await asyncio.gather(*sending)
+        except BaseException:  # a ledger write failed: stop the other copies of the batch
+            for task in sending:
+                task.cancel()
+            await asyncio.gather(*sending, return_exceptions=True)
+            raise
 
     async def _recorded(self, done: tuple[Claimed, Outcome | None, str]) -> None:
         """Return once this copy's outcome is committed to the ledger (see _write_outcomes)."""
@@ -512,17 +519,19 @@ class SendWorker:
                     await asyncio.wait_for(self._arrived.wait(), deadline - loop.time())
             group, self._unwritten = self._unwritten, []
             try:
-                await asyncio.get_running_loop().run_in_executor(
+                await loop.run_in_executor(
                     self._database,
                     self._outcomes.write,
                     partial(self._record, done=[done for done, _ in group]),
                 )
             except Exception as exc:  # the sender stops; the rows stay claimed, none is lost
                 for _, written in group:
-                    written.set_exception(exc)
+                    if not written.done():  # its copy may have been cancelled meanwhile
+                        written.set_exception(exc)
                 continue
             for _, written in group:
-                written.set_result(None)
+                if not written.done():
+                    written.set_result(None)
             self._report_progress()
 
     def _may_send(self, row: Claimed) -> bool:

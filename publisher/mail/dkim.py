@@ -15,7 +15,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,11 +75,6 @@ class DkimSigner:
 
     def sign(self, message: bytes) -> bytes:
         """The message with a ``DKIM-Signature`` header in front."""
-        draft = self.prepare(message)
-        return draft.finish(self.sign_digest(draft.digest))
-
-    def prepare(self, message: bytes) -> Draft:
-        """Everything of the signature but the private-key step: parse, canonicalise, hash."""
         # dkimpy and dnspython: loaded only where DKIM is configured.
         from dkim import fold, hash_headers, rfc822_parse
         from dkim.canonicalization import CanonicalizationPolicy
@@ -125,33 +119,18 @@ class DkimSigner:
             (SIGNATURE_HEADER, b" " + unsigned),  # hash_headers leaves b= empty
             {},
         )
-        return Draft(message, tuple(fields[:-1]), hasher.digest())
+        fields[-1] = (b"b", base64.b64encode(self._sign_digest(hasher.digest())))
+        value = fold(_joined(fields) + b"\r\n", namelen=len(SIGNATURE_HEADER), linesep=b"\r\n")
+        return SIGNATURE_HEADER + b": " + value + message
 
-    def sign_digest(self, digest: bytes) -> bytes:
-        """The private-key step: OpenSSL's, which lets go of the interpreter while it works."""
+    def _sign_digest(self, digest: bytes) -> bytes:
+        """The private-key step, OpenSSL's."""
         if isinstance(self.key, rsa.RSAPrivateKey):
             return self.key.sign(digest, padding.PKCS1v15(), Prehashed(hashes.SHA256()))
         return self.key.sign(digest)  # RFC 8463: Ed25519 signs the SHA-256 of the headers
 
 
-@dataclass(frozen=True)
-class Draft:
-    """A message's signature before its ``b=``: what :meth:`DkimSigner.prepare` makes."""
-
-    message: bytes
-    fields: tuple[tuple[bytes, bytes], ...]
-    digest: bytes
-    """What the private key signs."""
-
-    def finish(self, signature: bytes) -> bytes:
-        from dkim import fold
-
-        fields = [*self.fields, (b"b", base64.b64encode(signature))]
-        value = fold(_joined(fields) + b"\r\n", namelen=len(SIGNATURE_HEADER), linesep=b"\r\n")
-        return SIGNATURE_HEADER + b": " + value + self.message
-
-
-def _joined(fields: Sequence[tuple[bytes, bytes]]) -> bytes:
+def _joined(fields: list[tuple[bytes, bytes]]) -> bytes:
     return b"; ".join(name + b"=" + value for name, value in fields)
 
 
