@@ -493,14 +493,14 @@ def subscribers_data(ctx: typer.Context, email: Annotated[str, typer.Argument()]
     """GDPR access: everything held about one person, as JSON on standard output."""
     from publisher.audit import AuditAction, command_line_actor, record
     from publisher.db import session_scope
+    from publisher.delivery.privacy import person_data
     from publisher.subscribers.errors import RegisterError
-    from publisher.subscribers.privacy import subscriber_data
     from publisher.subscribers.subscriptions import find_subscriber
 
     context = get_context(ctx)
     with session_scope(context.ready_engine()) as session:
         try:
-            data = subscriber_data(session, email, context.settings.tz)
+            data = person_data(session, email, context.settings.tz)
         except RegisterError as exc:
             fail(str(exc))
         found = find_subscriber(session, email)

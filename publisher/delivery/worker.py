@@ -29,6 +29,8 @@ from sqlmodel import Session
 from publisher.clock import utcnow
 from publisher.config import Settings
 from publisher.delivery import ledger, limits
+from publisher.delivery.bounces import handle_event
+from publisher.delivery.bounces.parse import enhanced_status
 from publisher.delivery.ledger import Claimed, Result
 from publisher.delivery.limits import Hold
 from publisher.delivery.models import DeliveryStatus, JobState, SendJob
@@ -36,8 +38,6 @@ from publisher.delivery.outbox import Outbox, verp_address
 from publisher.delivery.smtp import Outcome, SmtpConfig, Verdict
 from publisher.links import SubscriberLinks
 from publisher.mail.message import MessageTemplate, Recipient, message_id_for, sender_domain
-from publisher.subscribers.models import SuppressionReason
-from publisher.subscribers.suppression import suppress
 
 ERASED = "erased"
 """The link reference of someone erased after the claim: it leads to "no longer here"."""
@@ -591,6 +591,7 @@ class SendWorker:
     def _record(self, session: Session, *, done: list[tuple[Claimed, Outcome | None, str]]) -> None:
         results: list[Result] = []
         unsent: list[int] = []
+        refused: list[tuple[Claimed, Outcome]] = []
         for row, outcome, message_id in done:
             if outcome is None:
                 unsent.append(row.id)
@@ -607,11 +608,31 @@ class SendWorker:
                     None if final else ledger.retry_at(row.attempts + 1, self.config.retry_base)
                 )
                 if outcome.verdict is Verdict.failed and outcome.recipient_refused:
-                    suppress(session, row.email, SuppressionReason.hard_bounce)
+                    refused.append((row, outcome))
             results.append(
                 Result(row.id, status, outcome.code, outcome.reply, message_id or None, next_at)
             )
         ledger.record(session, self.id, results)
+        for row, outcome in refused:
+            self._bounced_at_rcpt(session, row, outcome)
         if unsent:
             ledger.release(session, self.id, unsent)
         self._pause_halted(session)
+
+    def _bounced_at_rcpt(self, session: Session, row: Claimed, outcome: Outcome) -> None:
+        """A 5xx at RCPT is a bounce like a DSN, and goes through the same policy: 5.1.x
+        suppresses at once, 5.2.2 is counted soft, a refusal of the relay's own (5.7.1
+        "relay denied") is kept as ``other``. A reply without an enhanced code is a failure
+        without a code, which the policy counts soft, as it does a DSN that gives none.
+        Recorded in this same transaction, so a refusal is never lost nor counted twice."""
+        reply = f"{outcome.code} {outcome.reply}".strip()
+        handle_event(
+            session,
+            self.settings,
+            source="smtp",
+            delivery_id=row.id,
+            action="failed",
+            status=enhanced_status(outcome.reply),
+            diagnostic=reply,
+            event_id=f"rcpt:{row.id}:{row.attempts + 1}",
+        )

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import mailbox
 import smtplib
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 from typer.testing import CliRunner
 
+from publisher.addresses import address_hash
 from publisher.cli import app
 from publisher.delivery.bounces.listener import bounce_listener
+from publisher.delivery.models import Bounce
 from publisher.subscribers.models import SuppressionReason
 from tests.delivery.bounce_support import (
     BOUNCE_DOMAIN,
@@ -172,3 +177,40 @@ def test_digest_status_and_subscribers_show_tell_of_the_bounces(
     assert f"{LIST}/{PERIOD}" in shown and "5.1.1" in shown and "file" in shown
     clean = runner.invoke(app, ["subscribers", "show", "obcan0005@example.org"]).output
     assert "No bounces or complaints." in clean
+
+
+def test_subscribers_data_holds_the_persons_bounces_and_erasure_leaves_none(
+    engine: Engine, cli_sent, tmp_path: Path
+) -> None:
+    _, senders = cli_sent
+    person, other = "obcan0002@example.org", "obcan0003@example.org"
+    files = {
+        "polno.eml": dsn(
+            senders[person], person, status="5.2.2", diagnostic="smtp; 552 5.2.2 Mailbox full"
+        ),
+        "drugi.eml": dsn(senders[other], other),
+    }
+    for name, raw in files.items():
+        (tmp_path / name).write_bytes(raw)
+    assert runner.invoke(app, ["bounces", "process", str(tmp_path)]).exit_code == 0
+
+    result = runner.invoke(app, ["subscribers", "data", person])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert [d["mailing"] for d in data["deliveries"]] == [f"{LIST}/{PERIOD}"]
+    (bounce,) = data["bounces"]
+    assert bounce["received_at"].endswith(("+01:00", "+02:00"))  # the town's own time
+    del bounce["received_at"]
+    assert bounce == {
+        "mailing": f"{LIST}/{PERIOD}",
+        "kind": "soft",
+        "status": "5.2.2",
+        "diagnostic": "552 5.2.2 Mailbox full",
+    }
+    assert "Content-Type" not in result.output  # the bounce's raw message is not in it
+
+    erased = runner.invoke(app, ["subscribers", "erase", person, "--yes"])
+    assert erased.exit_code == 0, erased.output
+    with Session(engine) as session:
+        left = session.execute(select(Bounce.address, Bounce.address_hash)).all()
+    assert left == [(other, address_hash(other))]  # the other person's bounce stays

@@ -20,7 +20,7 @@ from publisher.addresses import address_hash
 from publisher.config import Settings
 from publisher.db import session_scope
 from publisher.delivery import ledger
-from publisher.delivery.models import Delivery, DeliveryStatus, JobState
+from publisher.delivery.models import Bounce, BounceKind, Delivery, DeliveryStatus, JobState
 from publisher.delivery.runner import Senders
 from publisher.digests.editions import (
     approve,
@@ -138,6 +138,57 @@ def test_permanent_refusal_fails_at_once_and_suppresses_the_address(
         "550 5.1.1 no such user": 1,
         "554 5.7.1 message refused as spam": 1,
     }
+
+
+def test_a_refusal_at_rcpt_goes_through_the_bounce_policy(
+    engine: Engine, database_url: str, smtp
+) -> None:
+    """Only a bad mailbox (5.1.1) suppresses at once; a full one (5.2.2) is counted soft and a
+    refusal of the relay's own (5.7.1) says nothing about the address; all are the edition's
+    bounces, beside those that come back as DSNs."""
+    unknown, full, denied, good = stock(engine, 4)
+    smtp.handler.script.rcpt[unknown] = ["550 5.1.1 no such user"]
+    smtp.handler.script.rcpt[full] = ["552 5.2.2 mailbox full"]
+    smtp.handler.script.rcpt[denied] = ["550 5.7.1 relay denied"]
+    settings = settings_for(database_url, smtp.port)
+    edition_id = approve_edition(engine, settings)
+    send(engine, settings, edition_id)
+    rows = deliveries(engine)
+    assert [rows[a].status for a in (unknown, full, denied, good)] == [
+        DeliveryStatus.failed,
+        DeliveryStatus.failed,
+        DeliveryStatus.failed,
+        DeliveryStatus.sent,
+    ]
+    with Session(engine) as session:
+        reasons = {a: suppression_of(session, address_hash(a)) for a in (unknown, full, denied)}
+        bounces = {b.address: b for b in session.execute(select(Bounce)).scalars()}
+        result = report(session, session.get(Edition, edition_id))
+    assert reasons[unknown] is not None and reasons[unknown].reason == "hard_bounce"
+    assert reasons[full] is None and reasons[denied] is None
+    assert {a: (b.kind, b.status, b.source) for a, b in bounces.items()} == {
+        unknown: (BounceKind.hard, "5.1.1", "smtp"),
+        full: (BounceKind.soft, "5.2.2", "smtp"),
+        denied: (BounceKind.other, "5.7.1", "smtp"),
+    }
+    assert bounces[denied].diagnostic == "550 5.7.1 relay denied"
+    assert bounces[full].delivery_id == rows[full].id
+    assert result.bounces == Counter({"hard": 1, "soft": 1, "other": 1})
+
+
+def test_a_refusal_without_an_enhanced_code_is_counted_soft(
+    engine: Engine, database_url: str, smtp
+) -> None:
+    """A bare "550 no such user" carries no RFC 3463 code: counted, as a DSN without one is,
+    and the address suppressed only after the soft-bounce limit."""
+    (address,) = stock(engine, 1)
+    smtp.handler.script.rcpt[address] = ["550 no such user here"]
+    settings = settings_for(database_url, smtp.port)
+    send(engine, settings, approve_edition(engine, settings))
+    with Session(engine) as session:
+        (bounce,) = session.execute(select(Bounce)).scalars()
+        assert suppression_of(session, address_hash(address)) is None
+    assert (bounce.kind, bounce.status) == (BounceKind.soft, "")
 
 
 def test_dropped_connection_is_survived(engine: Engine, database_url: str, smtp) -> None:

@@ -19,6 +19,7 @@ from sqlmodel import Session, select
 from publisher.addresses import address_hash
 from publisher.clock import utcnow
 from publisher.db import session_scope
+from publisher.delivery.bounces import handle_event
 from publisher.delivery.models import Delivery, DeliveryStatus, SendJob
 from publisher.links import SubscriberLinks
 from publisher.mail.confirmation import confirmation_template
@@ -489,7 +490,7 @@ def test_preferences_unsubscribe_from_everything(client: TestClient, town: Town)
     assert subscription_status(town.engine, "mojca@example.org", WEEKLY) == "unsubscribed"
 
 
-def test_download_holds_subscriber_consents_subscriptions_and_deliveries(
+def test_download_holds_subscriber_consents_subscriptions_deliveries_and_bounces(
     client: TestClient, town: Town
 ) -> None:
     sid = confirmed_resident(town, name="Mojca Kranjc")
@@ -506,6 +507,18 @@ def test_download_holds_subscriber_consents_subscriptions_and_deliveries(
                 sent_at=utcnow(),
                 message_id="x@example.org",
             )
+        )
+    with session_scope(town.engine) as session:  # the relay's report, as its webhook gives it
+        handle_event(
+            session,
+            town.settings,
+            source="postmark",
+            message_id="x@example.org",
+            action="failed",
+            status="5.2.2",
+            diagnostic="552 5.2.2 Mailbox full",
+            raw=b'{"RecordType": "Bounce", "Description": "raw report"}',
+            event_id="1",
         )
     response = client.get(path_of(links(town).preferences(token_uid(town.engine, sid))) + "/data")
     assert response.status_code == 200
@@ -526,6 +539,16 @@ def test_download_holds_subscriber_consents_subscriptions_and_deliveries(
             "message_id": "x@example.org",
         }
     ]
+    assert data["bounces"] == [
+        {
+            "received_at": data["bounces"][0]["received_at"],
+            "mailing": "tedenske-novice/2025-W10",
+            "kind": "soft",
+            "status": "5.2.2",
+            "diagnostic": "552 5.2.2 Mailbox full",
+        }
+    ]
+    assert "raw report" not in response.text
 
 
 def test_erasure_keeps_only_a_hash_and_resubscribing_needs_double_opt_in(

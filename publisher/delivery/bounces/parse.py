@@ -109,7 +109,7 @@ def _read_dsn(message: Message) -> Reading | None:
     chosen = max(recipients, key=lambda b: SEVERITY.get(_field(b, "Action").lower(), 0))
     action = _field(chosen, "Action").lower()
     diagnostic = _field(chosen, "Diagnostic-Code")
-    status = _status(_field(chosen, "Status")) or _status(diagnostic)
+    status = enhanced_status(_field(chosen, "Status")) or enhanced_status(diagnostic)
     final = _typed_address(_field(chosen, "Final-Recipient"))
     envelope_id = _field(per_message, "Original-Envelope-Id")
     return Reading(
@@ -183,7 +183,7 @@ def _read_other(message: Message) -> Reading:
         temporary, permanent = frozenset(), frozenset()
     if permanent or temporary:
         found = sorted(_text(a) for a in (permanent or temporary))
-        status = _status(_body_text(message))
+        status = enhanced_status(_body_text(message))
         return Reading(
             shape=Shape.detected,
             action="failed" if permanent else "delayed",
@@ -277,7 +277,8 @@ def _typed_address(value: str) -> str:
     return address.strip().strip("<>")
 
 
-def _status(text: str) -> str:
+def enhanced_status(text: str) -> str:
+    """The first RFC 3463 code in ``text`` (``550 5.1.1 no such user`` → ``5.1.1``), or ``""``."""
     match = _STATUS.search(text)
     return ".".join(match.groups()) if match else ""
 

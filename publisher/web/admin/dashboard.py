@@ -12,6 +12,7 @@ from fastapi.responses import Response
 from sqlmodel import Session
 
 from publisher.config import Settings
+from publisher.delivery.bounces.reports import list_rates
 from publisher.digests.editions import EditionReport, editions_of, report
 from publisher.digests.models import Edition, EditionStatus
 from publisher.digests.periods import Period, current_period
@@ -22,6 +23,8 @@ from publisher.web.admin.render import engine_of, render, settings_of
 
 router = APIRouter()
 RECENT_EDITIONS = 10
+RATE_EDITIONS = 5
+"""How many of each list's last sent editions the bounce and complaint rates cover."""
 
 
 @dataclass
@@ -115,4 +118,6 @@ def dashboard(request: Request, staff: Staff) -> Response:
             states=STATE_NAMES,
             upcoming=scheduled(settings),
             list_names={m.slug: m.name for m in lists},
+            rates=list_rates(session, RATE_EDITIONS),
+            rate_editions=RATE_EDITIONS,
         )

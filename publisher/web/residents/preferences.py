@@ -19,12 +19,12 @@ from starlette.datastructures import FormData
 
 from publisher.audit import RESIDENT, AuditAction, record
 from publisher.db import session_scope
-from publisher.delivery import ledger
+from publisher.delivery.privacy import person_data
 from publisher.i18n import LANGUAGES, Language
 from publisher.subscribers.errors import RegisterError
 from publisher.subscribers.models import MailingList
 from publisher.subscribers.preferences import Preferences, load_preferences, save_preferences
-from publisher.subscribers.privacy import erase, subscriber_data
+from publisher.subscribers.privacy import erase
 from publisher.subscribers.subscriptions import (
     SubscriberNotFound,
     get_subscriber_by_id,
@@ -193,8 +193,7 @@ def preferences_data(request: Request, token: str) -> Response:
     try:
         with session_scope(request.app.state.engine) as session:
             subscriber = get_subscriber_by_id(session, claims.subscriber_id)
-            data = subscriber_data(session, subscriber.email, settings.tz)
-            data["deliveries"] = ledger.deliveries_of(session, claims.subscriber_id, settings.tz)
+            data = person_data(session, subscriber.email, settings.tz)
             record(
                 session,
                 AuditAction.data_download,
