@@ -22,6 +22,7 @@ from types import TracebackType
 from publisher.config import Settings
 from publisher.delivery.smtp import Outcome, SmtpConfig, SmtpPool, Verdict
 from publisher.mail.dkim import DkimSigner, dkim_signer
+from publisher.mail.message import downgrade_to_7bit
 from publisher.tokens import InvalidToken, Purpose, Tokens
 
 log = logging.getLogger(__name__)
@@ -109,9 +110,15 @@ class Outbox:
         signed = self.sign(data)
         sender = envelope_from or self.envelope_from
         pool = self._pool()
-        outcome = await pool.send(sender, recipient, signed)
+
+        def seven_bit() -> bytes:
+            """For a relay without 8BITMIME: re-encoded first, then signed, since a signature
+            holds only over the bytes the receiver gets."""
+            return self.sign(downgrade_to_7bit(data))
+
+        outcome = await pool.send(sender, recipient, signed, seven_bit=seven_bit)
         if retry_dropped and outcome.verdict is Verdict.deferred and outcome.code is None:
-            outcome = await pool.send(sender, recipient, signed)
+            outcome = await pool.send(sender, recipient, signed, seven_bit=seven_bit)
         if outcome.verdict is not Verdict.sent:
             log.info(
                 "mail not sent (%s): %s %s", outcome.verdict, outcome.code or "", outcome.reply

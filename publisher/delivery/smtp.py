@@ -145,8 +145,18 @@ class SmtpPool:
             await client.login(config.username, config.password or "")
         return client
 
-    async def send(self, envelope_from: str, recipient: str, data: bytes) -> Outcome:
-        """Send one message on an idle connection; never raises for SMTP or network trouble."""
+    async def send(
+        self,
+        envelope_from: str,
+        recipient: str,
+        data: bytes,
+        *,
+        seven_bit: Callable[[], bytes] | None = None,
+    ) -> Outcome:
+        """Send one message on an idle connection; never raises for SMTP or network trouble.
+
+        ``seven_bit`` makes the message for a relay without 8BITMIME (re-encoded, and signed
+        again over what is sent); by default ``data`` is only re-encoded."""
         client = await self._idle.get()
         handed_over = [False]
         """Set once DATA began: from then on the relay may have the message."""
@@ -154,7 +164,9 @@ class SmtpPool:
             if client is None or not client.is_connected:
                 client = None
                 client = await self._connect()
-            reply = await self._transaction(client, envelope_from, recipient, data, handed_over)
+            reply = await self._transaction(
+                client, envelope_from, recipient, data, handed_over, seven_bit
+            )
             return Outcome(Verdict.sent, 250, reply)
         except AddressNeedsSmtpUtf8 as exc:
             return classify_exception(exc)  # refused before any command: the connection is fine
@@ -183,6 +195,7 @@ class SmtpPool:
         recipient: str,
         data: bytes,
         handed_over: list[bool],
+        seven_bit: Callable[[], bytes] | None = None,
     ) -> str:
         """MAIL, RCPT, DATA on an open connection.
 
@@ -206,7 +219,7 @@ class SmtpPool:
         if client.supports_extension("8bitmime"):
             mail.append(b"BODY=8BITMIME")
         else:
-            data = downgrade_to_7bit(data)
+            data = seven_bit() if seven_bit is not None else downgrade_to_7bit(data)
         response = await client.execute_command(b"MAIL", *mail)
         if response.code != 250:
             raise aiosmtplib.SMTPSenderRefused(response.code, response.message, envelope_from)

@@ -122,18 +122,24 @@ class RecordingHandler:
 
 
 class SmtpServer:
-    def __init__(self, *, smtputf8: bool = True) -> None:
-        """``smtputf8``: announce SMTPUTF8 (aiosmtpd's default); False for a relay that does not."""
+    def __init__(self, *, smtputf8: bool = True, eight_bit: bool = True) -> None:
+        """``smtputf8``: announce SMTPUTF8 (aiosmtpd's default); False for a relay that does not.
+        ``eight_bit``: announce 8BITMIME (aiosmtpd does unless it decodes the data)."""
         self.handler = RecordingHandler()
         self.port = free_port()
         self.smtputf8 = smtputf8
+        self.eight_bit = eight_bit
         self.controller: Controller | None = None
 
     def start(self) -> None:
         """Listen (again) on the same port, with the same handler and what it received."""
         self.handler.script.park = False
         self.controller = Controller(
-            self.handler, hostname="127.0.0.1", port=self.port, enable_SMTPUTF8=self.smtputf8
+            self.handler,
+            hostname="127.0.0.1",
+            port=self.port,
+            enable_SMTPUTF8=self.smtputf8,
+            decode_data=not self.eight_bit,
         )
         self.controller.start()
 

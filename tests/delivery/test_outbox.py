@@ -66,12 +66,15 @@ def test_a_confirmation_mail_is_dkim_signed_when_dkim_is_configured(
     assert not verified(raw.replace(b"/confirm/", b"/confirm/x"), record)
 
 
+@pytest.mark.parametrize("eight_bit", [True, False], ids=["8bitmime", "7bit-relay"])
 def test_test_copies_and_digest_copies_are_signed_the_same_way(
-    engine: Engine, database_url: str, dkim_key: tuple[Path, bytes]
+    engine: Engine, database_url: str, dkim_key: tuple[Path, bytes], eight_bit: bool
 ) -> None:
+    """Also through a relay without 8BITMIME, where each copy goes out re-encoded in 7 bits:
+    the signature must be made over what is sent."""
     key_path, record = dkim_key
     addresses = stock(engine, 3)
-    with SmtpServer() as smtp:
+    with SmtpServer(eight_bit=eight_bit) as smtp:
         settings = settings_for(database_url, smtp.port, **dkim_settings(key_path))
         with Session(engine) as session:
             mailing_list = get_list(session, LIST)
@@ -96,6 +99,8 @@ def test_test_copies_and_digest_copies_are_signed_the_same_way(
         received = {rcpt: raw for rcpt, raw, _ in smtp.handler.received}
     assert sorted(received) == sorted([*addresses, "urednica@example.org"])
     assert all(verified(raw, record) for raw in received.values())
+    if not eight_bit:
+        assert all(max(raw) < 128 for raw in received.values())
 
 
 def sources_outside(folder: str) -> dict[Path, str]:
