@@ -20,7 +20,9 @@ from publisher.subscribers.models import (
     SuppressionReason,
 )
 
-LIFTABLE = frozenset({SuppressionReason.hard_bounce, SuppressionReason.complaint})
+LIFTABLE = frozenset(
+    {SuppressionReason.hard_bounce, SuppressionReason.soft_bounce, SuppressionReason.complaint}
+)
 """What staff may lift: the mail system's verdicts. The resident's own (unsubscribed,
 erased) only the resident can undo, by subscribing and confirming again."""
 LIFT_REASON_MAX_LENGTH = 500

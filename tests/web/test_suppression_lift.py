@@ -114,3 +114,20 @@ def test_the_cli_lifts_a_complaint_but_refuses_an_unsubscribe_in_words(
     assert refused.exit_code == 1
     assert "only they can undo it" in refused.output
     assert is_suppressed(admin_site, left)
+
+
+def test_a_soft_bounce_suppression_is_lifted_like_a_hard_one(
+    admin_site: AdminSite, database_url: str
+) -> None:
+    """Repeated soft bounces (a mailbox full for weeks) are the mail system's verdict too."""
+    [full] = stock(admin_site.engine, 1)
+    suppressed(admin_site, full, SuppressionReason.soft_bounce)
+    done = CliRunner().invoke(
+        cli_app,
+        ["subscribers", "lift-suppression", full, "--reason", "Nabiralnik spet sprejema pošto"],
+        env={"PUBLISHER_DATABASE_URL": database_url},
+    )
+    assert done.exit_code == 0, done.output
+    assert not is_suppressed(admin_site, full)
+    entry = only(admin_site.engine, AuditAction.suppression_lifted)
+    assert entry.detail == "was=soft_bounce why=Nabiralnik spet sprejema pošto"
