@@ -156,30 +156,18 @@ class JobRunner:
         self._leading = threading.Lock()
         self._fetching = threading.Lock()
         self.scheduler = BackgroundScheduler(timezone=settings.tz)
-        self.scheduler.add_job(
-            self._lead,
-            IntervalTrigger(seconds=settings.jobs_poll),
-            id="leadership",
-            name="take over the jobs if nobody runs them",
-            coalesce=True,
-            max_instances=1,
+        self._every(
+            settings.jobs_poll, self._lead, "leadership", "take over the jobs if nobody runs them"
         )
-        self.scheduler.add_job(
-            self._resume,
-            IntervalTrigger(seconds=settings.jobs_resume_every),
-            id="resume-sending",
-            name="resume interrupted sends",
-            coalesce=True,
-            max_instances=1,
+        self._every(
+            settings.jobs_resume_every, self._resume, "resume-sending", "resume interrupted sends"
         )
         if settings.bounce_imap_url:
-            self.scheduler.add_job(
+            self._every(
+                settings.bounce_imap_every,
                 self._fetch_bounces,
-                IntervalTrigger(seconds=settings.bounce_imap_every),
-                id="fetch-bounces",
-                name="read the bounce mailbox",
-                coalesce=True,
-                max_instances=1,
+                "fetch-bounces",
+                "read the bounce mailbox",
             )
         for index, entry in enumerate(settings.schedule):
             self.scheduler.add_job(
@@ -206,6 +194,17 @@ class JobRunner:
         self.leadership.release()
 
     # --- the jobs --------------------------------------------------------------------------
+
+    def _every(self, seconds: float, job: Callable[[], object], job_id: str, name: str) -> None:
+        """A periodic job of this runner: never two runs of it at once, missed runs merged."""
+        self.scheduler.add_job(
+            job,
+            IntervalTrigger(seconds=seconds),
+            id=job_id,
+            name=name,
+            coalesce=True,
+            max_instances=1,
+        )
 
     def _lead(self) -> None:
         with self._leading:  # the start-up try and the periodic one must not overlap
