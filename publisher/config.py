@@ -247,6 +247,15 @@ class Settings(BaseSettings):
     """Let feed URL imports reach loopback, private and link-local addresses."""
     import_allowed_hosts: list[str] = Field(default_factory=list)
     """``host:port`` pairs a feed URL import may reach even at a private address."""
+    media_store: Literal["auto", "folder", "database"] = "auto"
+    """Where photos are kept: ``auto`` is a folder on SQLite and the database on PostgreSQL
+    (so that every web machine serves the same photos)."""
+    media_dir: Path | None = None
+    """The folder of the ``folder`` store; by default ``media`` beside the SQLite file."""
+    photo_max_bytes: int = Field(default=15_000_000, ge=100_000, le=200_000_000)
+    """The largest photo file taken (upload, file beside an export, ``image_url``)."""
+    photo_max_pixels: int = Field(default=50_000_000, ge=1_000_000, le=500_000_000)
+    """The most pixels a photo may have: Pillow's decompression-bomb guard refuses more."""
 
     @field_validator("database_url")
     @classmethod

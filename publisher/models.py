@@ -1,6 +1,6 @@
 """Every table of the store, imported in one place so migrations and tests see the whole schema."""
 
-from publisher.articles.models import Article, ArticleStatus, ArticleTopic
+from publisher.articles.models import Article, ArticleRevision, ArticleStatus, ArticleTopic
 from publisher.audit import AuditEntry
 from publisher.delivery.models import (
     Bounce,
@@ -12,6 +12,7 @@ from publisher.delivery.models import (
     Worker,
 )
 from publisher.digests.models import Edition, EditionContent
+from publisher.media.models import MediaObject, Photo
 from publisher.staff.models import ApiToken, StaffAccount, StaffRecoveryCode, StaffSession
 from publisher.subscribers.models import (
     Consent,
@@ -27,6 +28,7 @@ from publisher.topics import Topic
 __all__ = [
     "ApiToken",
     "Article",
+    "ArticleRevision",
     "ArticleStatus",
     "ArticleTopic",
     "AuditEntry",
@@ -39,6 +41,8 @@ __all__ = [
     "JobMessage",
     "MailingList",
     "MailingListTopic",
+    "MediaObject",
+    "Photo",
     "RateCounter",
     "SendJob",
     "StaffAccount",

@@ -12,12 +12,15 @@ from sqlmodel import Field, Relationship, SQLModel
 
 from publisher.clock import utcnow
 from publisher.db import UTCDateTime
+from publisher.media.models import Photo  # noqa: F401  (the photo table the FKs name)
 from publisher.topics import Topic
 
 
 class ArticleStatus(enum.StrEnum):
-    """Published articles are in feeds and digests; withdrawn ones are kept but shown nowhere."""
+    """Published articles are public from their ``published_at`` on (before it they are
+    *scheduled*: embargoed, shown nowhere public); drafts and withdrawn ones are shown nowhere."""
 
+    draft = "draft"
     published = "published"
     withdrawn = "withdrawn"
 
@@ -45,7 +48,7 @@ class Article(SQLModel, table=True):
 
     __tablename__ = "article"
     __table_args__ = (
-        CheckConstraint("status IN ('published', 'withdrawn')", name="status"),
+        CheckConstraint("status IN ('draft', 'published', 'withdrawn')", name="status"),
         Index("ix_article_status_published_at", "status", "published_at"),
     )
 
@@ -77,4 +80,75 @@ class Article(SQLModel, table=True):
         sa_column=Column(String(16), nullable=False),
     )
 
+    body_markdown: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    """What staff wrote in the admin's editor (``body_html`` is made from it); ``None`` for an
+    article that came from an import and was never edited."""
+    photo_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("photo.id", ondelete="SET NULL"), nullable=True),
+    )
+    image_alt: str = Field(default="", sa_column=Column(Text, nullable=False))
+    """The photo's text for readers who cannot see it (defaults to the caption)."""
+    image_credit: str = Field(default="", sa_column=Column(Text, nullable=False))
+    image_source: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    """Where the stored photo came from (a URL, or a file's name and hash): fetched once."""
+    edited_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    """When staff last changed what readers see (the article page's "Popravljeno")."""
+    edited_by: str = Field(default="", sa_column=Column(String(320), nullable=False))
+    version: int = Field(default=1, sa_column=Column(Integer, nullable=False, server_default="1"))
+    """Raised by every save: a form that carries an older number is stale and is refused."""
+
     topics: list[Topic] = Relationship(link_model=ArticleTopic)
+
+
+class RevisionKind(enum.StrEnum):
+    """How a revision came to be."""
+
+    imported = "imported"
+    """The article as an import, the API or the CMS brought it."""
+    edited = "edited"
+    """Staff changed it in the admin (or the CLI)."""
+    held = "held"
+    """An import brought a new version of an article staff had edited; kept aside, not applied,
+    until staff take it (the admin's button, ``articles import --overwrite``)."""
+
+
+class ArticleRevision(SQLModel, table=True):
+    """One version of an article as it was stored: who, when, what (a public body must be able
+    to show what it published and when). The differences are computed between neighbours."""
+
+    __tablename__ = "article_revision"
+    __table_args__ = (
+        CheckConstraint("kind IN ('imported', 'edited', 'held')", name="kind"),
+        Index("ix_article_revision_article_id_id", "article_id", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    article_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("article.id", ondelete="CASCADE"), nullable=False)
+    )
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
+    kind: RevisionKind = Field(sa_column=Column(String(16), nullable=False))
+    actor: str = Field(default="", sa_column=Column(String(320), nullable=False))
+    """A staff member's address, or the import's source (file name, feed URL, ``api``)."""
+    title: str = Field(sa_column=Column(Text, nullable=False))
+    published_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    status: str = Field(sa_column=Column(String(16), nullable=False))
+    summary: str = Field(default="", sa_column=Column(Text, nullable=False))
+    body_html: str = Field(sa_column=Column(Text, nullable=False))
+    body_text: str = Field(sa_column=Column(Text, nullable=False))
+    body_markdown: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    topics: str = Field(default="[]", sa_column=Column(Text, nullable=False))
+    """JSON list of topic slugs."""
+    photo_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("photo.id", ondelete="SET NULL"), nullable=True),
+    )
+    image_caption: str = Field(default="", sa_column=Column(Text, nullable=False))
+    image_alt: str = Field(default="", sa_column=Column(Text, nullable=False))
+    image_credit: str = Field(default="", sa_column=Column(Text, nullable=False))
+    image_url: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    url: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    content_hash: str = Field(sa_column=Column(String(64), nullable=False))

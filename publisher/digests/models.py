@@ -54,7 +54,12 @@ class Edition(SQLModel, table=True):
     )
     subject: str = Field(default="", sa_column=Column(Text, nullable=False))
     article_ids: str = Field(default="[]", sa_column=Column(Text, nullable=False))
-    """JSON list of the article ids frozen at approval, newest first."""
+    """JSON list of the article ids frozen at approval, in the order the digest shows them."""
+    chosen_ids: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    """JSON list of the article ids staff chose for the draft, in their order; ``None``: every
+    article of the period, newest first. Frozen into ``article_ids`` at approval."""
+    notes: str = Field(default="{}", sa_column=Column(Text, nullable=False))
+    """JSON object of the editor's note at the top of the digest, by language (optional)."""
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
     )

@@ -1,0 +1,1 @@
+"""Photos: checked by content, resized, stripped of EXIF, kept in the media store, served."""
