@@ -38,6 +38,11 @@ def static_url(settings: Settings, name: str) -> str:
     return f"{settings.base_url}/static/{name}"
 
 
+def media_url(settings: Settings, name: str) -> str:
+    """A stored file of the media store (a photo in one size, ``photos.rendition_name``)."""
+    return f"{settings.base_url}/media/{name}"
+
+
 def subscribe_url(settings: Settings) -> str:
     return f"{settings.base_url}/subscribe"
 

@@ -12,7 +12,7 @@ from sqlmodel import Field, Relationship, SQLModel
 
 from publisher.clock import utcnow
 from publisher.db import UTCDateTime
-from publisher.media.models import Photo  # noqa: F401  (the photo table the FKs name)
+from publisher.media.models import Photo
 from publisher.topics import Topic
 
 
@@ -99,6 +99,7 @@ class Article(SQLModel, table=True):
     """Raised by every save: a form that carries an older number is stale and is refused."""
 
     topics: list[Topic] = Relationship(link_model=ArticleTopic)
+    photo: Photo | None = Relationship()
 
 
 class RevisionKind(enum.StrEnum):
