@@ -41,13 +41,15 @@ class SourceReport:
     outcomes: Counter[SaveOutcome] = field(default_factory=Counter)
     rejections: list[Rejection] = field(default_factory=list)
     titles: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)
+    """Titles of articles staff had edited, whose new imported version was held, not applied."""
 
     @property
     def status(self) -> str:
         """One word for the file: rejected, partly imported, or the outcome of its articles."""
         if self.rejections:
             return "partial" if self.outcomes else "rejected"
-        for outcome in (SaveOutcome.imported, SaveOutcome.updated):
+        for outcome in (SaveOutcome.imported, SaveOutcome.updated, SaveOutcome.kept_edit):
             if self.outcomes[outcome]:
                 return str(outcome)
         return str(SaveOutcome.unchanged)
@@ -118,14 +120,18 @@ def import_sources(
     default_topics: list[TopicRef] | None = None,
     on_source_done: Callable[[SourceReport, int, int], None] | None = None,
     fetch_policy: FetchPolicy | None = None,
+    overwrite: bool = False,
 ) -> ImportReport:
     """Import every source and return a report; ``on_source_done(report, done, total)`` drives
-    progress display in the CLI or the web; ``fetch_policy`` bounds feed URL downloads."""
+    progress display in the CLI or the web; ``fetch_policy`` bounds feed URL downloads.
+
+    An article staff have edited keeps their edit (outcome ``kept_edit``, the import's version
+    held for them to take in the admin) unless ``overwrite``, which takes the imported one."""
     items = expand_sources(sources)
     report = ImportReport()
     done = 0
     with Session(engine, expire_on_commit=False) as session:
-        writer = ArticleWriter(session)
+        writer = ArticleWriter(session, overwrite=overwrite)
         for batch_start in range(0, len(items), COMMIT_EVERY):
             batch = items[batch_start : batch_start + COMMIT_EVERY]
             parsed_batch = [
@@ -161,6 +167,8 @@ def _report(parsed: ParsedSource, outcomes: list[SaveOutcome | SQLAlchemyError])
             result.rejections.append(Rejection(draft.source or parsed.source, draft.line, reason))
             continue
         result.outcomes[outcome] += 1
-        if outcome is not SaveOutcome.unchanged:
+        if outcome is SaveOutcome.kept_edit:
+            result.kept.append(draft.title)
+        elif outcome is not SaveOutcome.unchanged:
             result.titles.append(draft.title)
     return result

@@ -90,6 +90,13 @@ def sanitize_html(html_text: str) -> str:
     ).strip()
 
 
+def sanitized_body(raw_html: str) -> tuple[str, str]:
+    """An article body as the store keeps it: sanitised HTML and the plain text rendered from
+    it. Every source of HTML (JSON, feeds, the admin's Markdown) makes its body here."""
+    body_html = sanitize_html(raw_html)
+    return body_html, html_to_text(body_html)
+
+
 def text_to_html(paragraphs: list[str]) -> str:
     """Wrap plain-text paragraphs in ``<p>``, escaping markup characters exactly once.
 

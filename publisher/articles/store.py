@@ -12,17 +12,29 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert
+from sqlalchemy import and_, case, insert, type_coerce
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import selectinload
 from sqlmodel import Session, col, select
 
 from publisher.articles.drafts import ArticleDraft, TopicRef
-from publisher.articles.models import Article, ArticleStatus, ArticleTopic, new_article_uid
+from publisher.articles.models import (
+    Article,
+    ArticleStatus,
+    ArticleTopic,
+    RevisionKind,
+    new_article_uid,
+)
+from publisher.articles.revisions import (
+    held_revision,
+    last_import_hash,
+    record_change,
+    revision_of,
+)
 from publisher.articles.sanitize import slugify_title
 from publisher.audit import AuditAction, record, settings_change
 from publisher.clock import utcnow
-from publisher.db import MAX_ROW_ID
+from publisher.db import MAX_ROW_ID, UTCDateTime
 from publisher.slugs import check_slug
 from publisher.topics import Topic
 
@@ -31,14 +43,23 @@ class SaveOutcome(enum.StrEnum):
     imported = "imported"
     updated = "updated"
     unchanged = "unchanged"
+    kept_edit = "kept_edit"
+    """Staff had edited the article: the import's different version is held, not applied."""
+
+    @property
+    def label(self) -> str:
+        """How a report names the outcome."""
+        return "kept staff's edit" if self is SaveOutcome.kept_edit else self.value
 
 
 class ArticleNotFound(LookupError):
     """No article has that id or slug."""
 
 
-def content_hash(draft: ArticleDraft) -> str:
-    """A fingerprint of everything a reader sees; a re-import that changes none of it is a no-op."""
+def content_hash(draft: ArticleDraft | Article) -> str:
+    """A fingerprint of everything a reader sees; a re-import that changes none of it is a no-op.
+
+    An article's own content gives the same fingerprint as the draft it was saved from."""
     payload = {
         "title": draft.title,
         "published_at": draft.published_at.isoformat(),
@@ -61,8 +82,10 @@ class ArticleWriter:
     Call ``forget`` after rolling back a savepoint, since cached rows may then be gone.
     """
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, *, overwrite: bool = False) -> None:
         self.session = session
+        self.overwrite = overwrite
+        """Take an import's version even of an article staff have edited."""
         self._articles: dict[str, Article | None] = {}
         self._topics: dict[str, Topic] = {}
 
@@ -202,7 +225,13 @@ class ArticleWriter:
         return self._articles[external_id]
 
     def save(self, draft: ArticleDraft) -> tuple[SaveOutcome, Article]:
-        """Insert a new article or update the one with the same ``external_id``; id and uid stay."""
+        """Insert a new article or update the one with the same ``external_id``; id and uid stay.
+
+        An article staff have edited (it has ``body_markdown``) is not overwritten: a version
+        different from the one last imported is kept as a ``held`` revision and the outcome is
+        ``kept_edit``, unless the writer was made with ``overwrite``. Every update of an
+        existing article is recorded as a revision (its prior state first, the first time).
+        """
         digest = content_hash(draft)
         article = self._existing(draft.external_id)
         if article is not None and article.content_hash == digest:
@@ -210,6 +239,15 @@ class ArticleWriter:
 
         session = self.session
         outcome = SaveOutcome.updated
+        before = None
+        if article is not None:
+            if article.body_markdown is not None and not self.overwrite:
+                if last_import_hash(session, article) == digest:
+                    return SaveOutcome.unchanged, article
+                session.add(held_revision(article, draft, digest))
+                session.flush()
+                return SaveOutcome.kept_edit, article
+            before = revision_of(article, RevisionKind.imported, article.source, article.updated_at)
         if article is None:
             outcome = SaveOutcome.imported
             article = Article(
@@ -236,8 +274,13 @@ class ArticleWriter:
         article.source = draft.source
         article.content_hash = digest
         article.topics = self.topics_for(draft.topics)
+        article.body_markdown = None
+        if before is not None:
+            article.version += 1
         session.add(article)
         session.flush()
+        if before is not None:
+            record_change(session, article, before, RevisionKind.imported, draft.source or "import")
         self._articles[draft.external_id] = article
         return outcome, article
 
@@ -259,6 +302,20 @@ def get_article(session: Session, key: str | int) -> Article:
     if article is None:
         raise ArticleNotFound(f"no article with id or slug {text!r}")
     return article
+
+
+def public_clause(now: datetime | None = None) -> Any:
+    """The one test of what the public may see: published, and its time has come (a
+    scheduled article is published with a ``published_at`` still ahead: public nowhere)."""
+    return and_(
+        Article.status == ArticleStatus.published,
+        col(Article.published_at) <= (now or utcnow()),
+    )
+
+
+def is_public(article: Article, now: datetime | None = None) -> bool:
+    """:func:`public_clause` for one article already loaded."""
+    return article.status == ArticleStatus.published and article.published_at <= (now or utcnow())
 
 
 def list_articles(
@@ -293,7 +350,7 @@ def list_articles(
 
 def _filtered(query: Any, *, topic: str | None, include_withdrawn: bool) -> Any:
     if not include_withdrawn:
-        query = query.where(Article.status == ArticleStatus.published)
+        query = query.where(public_clause())
     if topic is not None:
         query = query.where(
             col(Article.id).in_(
@@ -306,7 +363,7 @@ def _filtered(query: Any, *, topic: str | None, include_withdrawn: bool) -> Any:
 
 
 def count_articles(session: Session, *, topic: str | None = None) -> int:
-    """How many published articles there are, optionally of one topic."""
+    """How many public articles there are, optionally of one topic."""
     from sqlalchemy import func
 
     query = _filtered(
@@ -320,24 +377,44 @@ class StoreChange:
     """A cheap fingerprint of everything readers can see: it changes whenever the store does.
 
     Every write through this module bumps ``updated_at`` (saves, publish, withdraw), so the
-    row count and the newest ``updated_at`` catch articles; topics are few and read whole.
+    row count and the newest ``updated_at`` catch articles; the count of public articles and
+    the newest public ``published_at`` change when a scheduled article's time comes, with no
+    write at all; topics are few and read whole.
     """
 
     articles: int
     last_updated: datetime | None
     topics: tuple[tuple[str, str], ...]
+    public: int = 0
+    last_published: datetime | None = None
+
+    @property
+    def last_modified(self) -> datetime | None:
+        """When readers' view last changed: an edit, or a scheduled article's time coming."""
+        moments = [m for m in (self.last_updated, self.last_published) if m is not None]
+        return max(moments) if moments else None
 
 
 def last_change(session: Session) -> StoreChange:
     """The store's :class:`StoreChange`, in two small queries (caches are keyed on it)."""
     from sqlalchemy import func
 
-    count, newest = session.exec(
-        select(func.count(), func.max(Article.updated_at)).select_from(Article)
+    public = public_clause()
+    count, newest, public_count, newest_public = session.exec(
+        select(
+            func.count(),
+            func.max(Article.updated_at),
+            func.coalesce(func.sum(case((public, 1), else_=0)), 0),
+            type_coerce(func.max(case((public, Article.published_at))), UTCDateTime),
+        ).select_from(Article)
     ).one()
     topics = session.exec(select(Topic.slug, Topic.name).order_by(col(Topic.slug))).all()
     return StoreChange(
-        articles=int(count), last_updated=newest, topics=tuple((s, n) for s, n in topics)
+        articles=int(count),
+        last_updated=newest,
+        topics=tuple((s, n) for s, n in topics),
+        public=int(public_count),
+        last_published=newest_public,
     )
 
 
@@ -362,11 +439,14 @@ def set_status(
     article = get_article(session, key)
     if article.status == status:
         return article, False
+    before = revision_of(article, RevisionKind.imported, article.source, article.updated_at)
     article.status = status
     article.updated_at = utcnow()
+    article.version += 1
     session.add(article)
     session.flush()
     if actor is not None:
+        record_change(session, article, before, RevisionKind.edited, actor)
         record(
             session, STATUS_ACTIONS[status], actor=actor, client=client, subject=article.external_id
         )
@@ -405,14 +485,14 @@ def set_article_topics(
 
 
 def list_topics(session: Session) -> list[tuple[Topic, int]]:
-    """Every topic with its count of published articles."""
+    """Every topic with its count of public articles."""
     from sqlalchemy import func
 
     counts = dict(
         session.exec(
             select(ArticleTopic.topic_id, func.count())
             .join(Article, col(Article.id) == col(ArticleTopic.article_id))
-            .where(Article.status == ArticleStatus.published)
+            .where(public_clause())
             .group_by(col(ArticleTopic.topic_id))
         ).all()
     )

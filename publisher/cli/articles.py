@@ -39,13 +39,18 @@ def _print_source(report: SourceReport, out: Console, *, short_names: bool = Fal
     colour = {"rejected": "red", "partial": "yellow", "unchanged": "dim"}.get(
         report.status, "green"
     )
-    counts = ", ".join(f"{n} {outcome}" for outcome, n in report.outcomes.items() if n)
+    counts = ", ".join(f"{n} {outcome.label}" for outcome, n in report.outcomes.items() if n)
     detail = f" ({counts})" if counts and report.format in {"json", "jsonl", "feed"} else ""
     if report.encoding.lower().replace("_", "-") not in {"utf-8", "ascii"}:
         detail += f" [decoded from {report.encoding}]"
     title = f" — {report.titles[0]}" if len(report.titles) == 1 else ""
     name = Path(report.source).name if short_names else report.source
     out.print(f"[{colour}]{report.status:>9}[/{colour}]  {safe(name)}{safe(title)}{safe(detail)}")
+    for title in report.kept:
+        out.print(
+            f"           [yellow]kept staff's edit[/yellow] — {safe(title)} "
+            "(the imported version waits in the admin; --overwrite takes it)"
+        )
     for rejection in report.rejections:
         out.print(f"           [red]✗[/red] {safe(str(rejection))}")
 
@@ -57,6 +62,7 @@ def run_import(
     topics: list[TopicRef],
     *,
     short_names: bool = False,
+    overwrite: bool = False,
 ) -> ImportReport:
     from publisher.articles.formats import FetchPolicy
     from publisher.articles.importing import import_sources
@@ -83,6 +89,7 @@ def run_import(
             default_topics=topics,
             on_source_done=on_done,
             fetch_policy=FetchPolicy.from_settings(settings),
+            overwrite=overwrite,
         )
 
 
@@ -90,7 +97,7 @@ def print_totals(report: ImportReport) -> None:
     from publisher.articles.store import SaveOutcome
 
     rejected = len(report.rejections)
-    counts = [f"{report.count(outcome)} {outcome}" for outcome in SaveOutcome]
+    counts = [f"{report.count(outcome)} {outcome.label}" for outcome in SaveOutcome]
     colour = "red" if rejected else "green"
     line = ", ".join([*counts, f"{rejected} rejected"])
     console.print(f"[{colour}]{line}[/{colour}] from {len(report.sources)} source(s).")
@@ -105,6 +112,14 @@ def articles_import(
     topic: Annotated[
         list[str] | None, typer.Option("--topic", "-t", help="File every article under this topic.")
     ] = None,
+    overwrite: Annotated[
+        bool,
+        typer.Option(
+            "--overwrite",
+            help="Take the imported version even of articles staff have edited "
+            "(without it their edit is kept and the import's version waits in the admin).",
+        ),
+    ] = False,
 ) -> None:
     """Import office exports, JSON/JSON Lines files and RSS/Atom feeds (detected by content).
 
@@ -115,7 +130,9 @@ def articles_import(
 
     context = get_context(ctx)
     engine = context.ready_engine()
-    report = run_import(engine, paths, context.settings, _topic_refs(topic or []))
+    report = run_import(
+        engine, paths, context.settings, _topic_refs(topic or []), overwrite=overwrite
+    )
     print_totals(report)
     if report.count(SaveOutcome.imported) or report.count(SaveOutcome.updated):
         notify_hub(engine, context.settings)

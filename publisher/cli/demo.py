@@ -100,14 +100,13 @@ def newest_week(context) -> Period | None:  # type: ignore[no-untyped-def]
     from sqlalchemy import func, select
     from sqlmodel import Session
 
-    from publisher.articles.models import Article, ArticleStatus
+    from publisher.articles.models import Article
+    from publisher.articles.store import public_clause
     from publisher.digests.periods import period_containing
 
     with Session(context.engine) as session:
         newest: datetime | None = session.execute(
-            select(func.max(Article.published_at)).where(  # type: ignore[arg-type]
-                Article.status == ArticleStatus.published
-            )
+            select(func.max(Article.published_at)).where(public_clause())  # type: ignore[arg-type]
         ).scalar_one()
     if newest is None:
         return None

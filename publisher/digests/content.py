@@ -12,7 +12,8 @@ from sqlalchemy.orm import selectinload
 from sqlmodel import Session, col, select
 
 from publisher import links
-from publisher.articles.models import Article, ArticleStatus, ArticleTopic
+from publisher.articles.models import Article, ArticleTopic
+from publisher.articles.store import public_clause
 from publisher.config import Settings
 from publisher.digests.periods import Period
 from publisher.links import article_url
@@ -24,7 +25,10 @@ from publisher.subscribers.models import MailingList, MailingListTopic
 def articles_for(
     session: Session, mailing_list: MailingList, period: Period, settings: Settings
 ) -> list[Article]:
-    """Published articles of ``period`` (local time) for the list, newest first.
+    """Public articles of ``period`` (local time) for the list, newest first.
+
+    Public now (:func:`~publisher.articles.store.public_clause`): an edition composed before a
+    scheduled article's time does not carry it; the next one composed after it does.
 
     A list with topics carries only articles filed under at least one of them; a list
     without topics carries everything.
@@ -32,7 +36,7 @@ def articles_for(
     start, end = period.bounds(settings.tz)
     query = (
         select(Article)
-        .where(Article.status == ArticleStatus.published)
+        .where(public_clause())
         .where(col(Article.published_at) >= start, col(Article.published_at) < end)
         .options(selectinload(Article.topics))  # type: ignore[arg-type]
         .order_by(col(Article.published_at).desc(), col(Article.id).desc())

@@ -100,7 +100,7 @@ class FeedCache:
 
     @staticmethod
     def last_modified(change: StoreChange) -> datetime:
-        return change.last_updated or EPOCH
+        return change.last_modified or EPOCH
 
     def get(self, key: FeedKey, change: StoreChange) -> BuiltFeed | None:
         """The built document for ``key`` at ``change``; None if the topic or page is unknown."""

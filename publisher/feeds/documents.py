@@ -100,7 +100,7 @@ def make_document(
     pages = content.archive_pages
     updated = max((entry.updated for entry in entries), default=None)
     if updated is None:
-        updated = (change.last_updated or EPOCH).astimezone(settings.tz)
+        updated = (change.last_modified or EPOCH).astimezone(settings.tz)
 
     def url(page: int | None) -> str:
         return feed_url(settings, key.sibling(page=page).path)

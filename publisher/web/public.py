@@ -11,7 +11,13 @@ from fastapi.templating import Jinja2Templates
 from sqlmodel import Session
 
 from publisher.articles.models import ArticleStatus
-from publisher.articles.store import ArticleNotFound, get_article, list_articles, list_topics
+from publisher.articles.store import (
+    ArticleNotFound,
+    get_article,
+    is_public,
+    list_articles,
+    list_topics,
+)
 from publisher.config import Settings
 from publisher.feeds.entries import entry_from_article
 from publisher.feeds.models import FeedFormat, FeedKey
@@ -82,8 +88,10 @@ def article_page(request: Request, slug: str) -> Response:
             article = None
         if article is None or article.slug != slug:  # digits are ids to get_article
             return _render(request, "not_found.html", session, status_code=404)
-        if article.status != ArticleStatus.published:
+        if article.status == ArticleStatus.withdrawn:
             return _render(request, "withdrawn.html", session, status_code=410)
+        if not is_public(article):  # a draft, or scheduled and not yet due: as if not there
+            return _render(request, "not_found.html", session, status_code=404)
         entry = entry_from_article(article, settings)
         return _render(request, "article.html", session, entry=entry)
 

@@ -28,6 +28,7 @@ from publisher.articles.sanitize import (
     make_summary,
     normalise_space,
     sanitize_html,
+    sanitized_body,
     slugify_title,
 )
 
@@ -147,8 +148,7 @@ def _draft_from_entry(
 
     content = entry.get("content") or []
     raw_html = content[0].get("value", "") if content else entry.get("summary", "")
-    body_html = sanitize_html(raw_html or "")
-    body_text = html_to_text(body_html)
+    body_html, body_text = sanitized_body(raw_html or "")
     if not body_text:
         return Rejection(source, None, f"{named} has no text")
     summary_text = html_to_text(sanitize_html(entry.get("summary", ""))) if content else ""

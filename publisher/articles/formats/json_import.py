@@ -20,10 +20,10 @@ from publisher.articles.drafts import (
     source_id_problem,
 )
 from publisher.articles.sanitize import (
-    html_to_text,
     make_summary,
     normalise_space,
     sanitize_html,
+    sanitized_body,
     slugify_title,
     text_to_html,
 )
@@ -280,8 +280,7 @@ def _body(item: dict[str, Any], problems: list[str]) -> tuple[str, str]:
         problems.extend(f"{key} must be text" for key in wrong)
         return "", ""
     if raw_html and raw_html.strip():
-        body_html = sanitize_html(raw_html)
-        body_text = html_to_text(body_html)
+        body_html, body_text = sanitized_body(raw_html)
     elif raw_text and raw_text.strip():
         paragraphs = [normalise_space(p) for p in _PARAGRAPH_BREAK.split(raw_text)]
         body_text = "\n\n".join(p for p in paragraphs if p)

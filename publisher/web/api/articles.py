@@ -40,9 +40,12 @@ from publisher.web.clients import client_address
 router = APIRouter()
 
 
-def _article_out(article: Article, settings: Settings) -> ArticleOut:
+def _article_out(
+    article: Article, settings: Settings, outcome: SaveOutcome | None = None
+) -> ArticleOut:
     data = article_to_dict(article, settings.tz)
     data["link"] = article_url(settings, article.slug)
+    data["outcome"] = None if outcome is None else outcome.value
     return ArticleOut.model_validate(data)
 
 
@@ -136,7 +139,7 @@ def create_article(
     if outcome is not SaveOutcome.imported:
         response.status_code = 200
     response.headers["Location"] = f"{request.scope.get('root_path', '')}/articles/{article.id}"
-    return _article_out(article, settings_of(request))
+    return _article_out(article, settings_of(request), outcome)
 
 
 @router.get(
@@ -165,7 +168,7 @@ def replace_article(request: Request, session: Db, key: str, body: ArticleIn, to
     if isinstance(saved, JSONResponse):
         return saved
     publish_changes(request, session)
-    return _article_out(saved[1], settings_of(request))
+    return _article_out(saved[1], settings_of(request), saved[0])
 
 
 @router.delete(

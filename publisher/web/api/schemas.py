@@ -152,7 +152,7 @@ class ArticleOut(BaseModel):
     title: str
     published_at: datetime
     updated_at: datetime
-    status: Literal["published", "withdrawn"]
+    status: Literal["draft", "published", "withdrawn"]
     summary: str
     image_caption: str
     image_url: str | None
@@ -161,6 +161,11 @@ class ArticleOut(BaseModel):
     source: str
     body_html: str
     body_text: str
+    outcome: Literal["imported", "updated", "unchanged", "kept_edit"] | None = Field(
+        default=None,
+        description="What a push did; `kept_edit`: staff had edited the article, so this "
+        "version is kept aside for them to take in the admin, and the article is unchanged.",
+    )
 
 
 class TopicOut(BaseModel):
