@@ -31,6 +31,7 @@ from publisher.resources import STATIC_DIR, WEB_TEMPLATES_DIR
 from publisher.web import archive, feeds, public, webhooks
 from publisher.web.admin import install as install_admin
 from publisher.web.admin.auth import StaffGate
+from publisher.web.admin.editor import editor_body_rule
 from publisher.web.admin.subscribers import IMPORT_BODY_RULE
 from publisher.web.api import BODY_RULE as API_BODY_RULE
 from publisher.web.api import create_api
@@ -108,7 +109,15 @@ def create_app(
     # The last added runs first: headers on every answer, then who the client is, then who
     # may post (admin forms from our pages with a session; each route's own role), then
     # the size.
-    app.add_middleware(BodyLimit, rules=[IMPORT_BODY_RULE, API_BODY_RULE, webhooks.BODY_RULE])
+    app.add_middleware(
+        BodyLimit,
+        rules=[
+            IMPORT_BODY_RULE,
+            editor_body_rule(settings.photo_max_bytes),
+            API_BODY_RULE,
+            webhooks.BODY_RULE,
+        ],
+    )
     app.add_middleware(AuthoriseBeforeBody)
     app.add_middleware(StaffGate)
     app.add_middleware(ClientAddressMiddleware, trusted_proxies=settings.trusted_proxies)

@@ -20,6 +20,7 @@ from publisher.web.admin import (
     dashboard,
     digests,
     editions,
+    editor,
     staff,
     subscribers,
     two_factor,
@@ -38,7 +39,17 @@ def _protected() -> APIRouter:
     """Every page but the login page: only for a logged-in staff member (any role; the
     routes that need more say so with :func:`require_role`)."""
     router = APIRouter(dependencies=[Depends(require_role(Role.editor))])
-    for module in (dashboard, articles, digests, editions, subscribers, audit, staff, two_factor):
+    for module in (
+        dashboard,
+        editor,
+        articles,
+        digests,
+        editions,
+        subscribers,
+        audit,
+        staff,
+        two_factor,
+    ):
         router.include_router(module.router)
     return router
 

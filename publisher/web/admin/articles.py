@@ -14,7 +14,9 @@ from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 from starlette.exceptions import HTTPException
 
+from publisher.articles.editing import edit_status
 from publisher.articles.models import ArticleStatus
+from publisher.articles.revisions import waiting_import
 from publisher.articles.sanitize import slugify_title
 from publisher.articles.store import (
     ArticleNotFound,
@@ -63,6 +65,7 @@ def articles_page(
             page=page,
             topic=topic or "",
             topics=[t for t, _ in list_topics(session)],
+            states={article.id: edit_status(article) for article in found},
         )
 
 
@@ -78,6 +81,10 @@ def article_page(request: Request, staff: Staff, key: int, notice: str | None = 
             "published": "Članek je objavljen: viden je v virih in pride v naslednje izdaje.",
             "withdrawn": "Članek je umaknjen: izginil je iz virov in prihodnjih izdaj.",
             "topics": "Teme so shranjene: članek je v virih in izdajah teh tem.",
+            "created": "Članek je shranjen.",
+            "edited": "Popravki so shranjeni; bralci virov dobijo popravljeni članek.",
+            "unchanged": "Ničesar niste spremenili.",
+            "taken": "Prevzeli ste uvoženo različico članka.",
         }
         return render(
             request,
@@ -89,6 +96,8 @@ def article_page(request: Request, staff: Staff, key: int, notice: str | None = 
             notice=notices.get(notice or ""),
             all_topics=[topic for topic, _ in list_topics(session)],
             chosen={topic.slug for topic in article.topics},
+            state=edit_status(article),
+            waiting=waiting_import(session, key),
         )
 
 
