@@ -16,25 +16,11 @@ from pathlib import PurePath
 from PIL import Image, ImageCms, ImageOps
 from pillow_heif import register_heif_opener
 
+from publisher.media.formats import FORMAT_NAMES, extension_format
+
 register_heif_opener()
 
 JPEG_QUALITY = 82
-
-FORMAT_NAMES = {"JPEG": "JPEG", "PNG": "PNG", "WEBP": "WebP", "HEIF": "HEIC"}
-"""The formats we take, by Pillow's name, as people call them."""
-
-EXTENSIONS = {
-    ".jpg": "JPEG",
-    ".jpeg": "JPEG",
-    ".jpe": "JPEG",
-    ".png": "PNG",
-    ".webp": "WEBP",
-    ".heic": "HEIF",
-    ".heif": "HEIF",
-    ".hif": "HEIF",
-}
-"""The file name endings of the formats we take (a photo beside an office export is found by
-these, and a name that says another format than the content is refused)."""
 
 _HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1", b"heif"}
 
@@ -74,11 +60,6 @@ def sniff_format(data: bytes) -> str | None:
 def _looks_like_svg(data: bytes) -> bool:
     head = data[:1024].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     return head.startswith((b"<?xml", b"<svg", b"<!doctype svg")) or b"<svg" in head
-
-
-def extension_format(name: str) -> str | None:
-    """The format a file name's ending says, among those we take."""
-    return EXTENSIONS.get(PurePath(name).suffix.lower())
 
 
 def check_file(data: bytes, name: str, *, max_bytes: int) -> str:
