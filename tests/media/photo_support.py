@@ -5,9 +5,19 @@ from __future__ import annotations
 
 import io
 import struct
+import threading
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from PIL import Image
+from sqlalchemy.engine import Engine
+
+from publisher.articles.drafts import ArticleDraft
+from publisher.articles.store import save_draft
+from publisher.db import session_scope
 
 GPS_IFD = 0x8825
 ORIENTATION = 0x0112
@@ -68,3 +78,66 @@ def truncated_jpeg() -> bytes:
     """A real JPEG cut off half way, as an interrupted upload leaves it."""
     data = phone_jpeg(800, 600, orientation=1)
     return data[: len(data) // 2]
+
+
+def an_article(engine: Engine, external_id: str = "test:photo", caption: str = "") -> int:
+    """A stored article without a photo; its id."""
+    with session_scope(engine) as session:
+        _, article = save_draft(
+            session,
+            ArticleDraft(
+                external_id=external_id,
+                title="Obnova Glavnega trga",
+                published_at=datetime(2025, 3, 4, 9, tzinfo=UTC),
+                body_html="<p>Dela se začnejo v ponedeljek.</p>",
+                body_text="Dela se začnejo v ponedeljek.",
+                image_caption=caption,
+            ),
+        )
+        assert article.id is not None
+        return article.id
+
+
+class PhotoServer(ThreadingHTTPServer):
+    """A partner's web server on 127.0.0.1 with files at paths; counts what it is asked."""
+
+    def __init__(self, files: dict[str, tuple[bytes, str]]) -> None:
+        super().__init__(("127.0.0.1", 0), _PhotoHandler)
+        self.files = files
+        self.requests: list[str] = []
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class _PhotoHandler(BaseHTTPRequestHandler):
+    server: PhotoServer
+
+    def do_GET(self) -> None:
+        self.server.requests.append(self.path)
+        found = self.server.files.get(self.path)
+        if found is None:
+            self.send_error(404)
+            return
+        body, content_type = found
+        self.send_response(200)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@contextmanager
+def photo_server(files: dict[str, tuple[bytes, str]]) -> Iterator[PhotoServer]:
+    server = PhotoServer(files)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
