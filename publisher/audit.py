@@ -44,6 +44,8 @@ class AuditAction(StrEnum):
     """Staff changed an article (``detail``: which fields)."""
     article_import_taken = "article_import_taken"
     """Staff took an import's held version of an article they had edited."""
+    article_photo_changed = "article_photo_changed"
+    """Staff gave an article a photo, changed its texts or took it away."""
     edition_approved = "edition_approved"
     edition_send_started = "edition_send_started"
     edition_paused = "edition_paused"

@@ -53,6 +53,8 @@ def _print_source(report: SourceReport, out: Console, *, short_names: bool = Fal
         )
     for rejection in report.rejections:
         out.print(f"           [red]✗[/red] {safe(str(rejection))}")
+    for warning in report.warnings:
+        out.print(f"           [yellow]![/yellow] {safe(str(warning))}")
 
 
 def run_import(
@@ -66,6 +68,7 @@ def run_import(
 ) -> ImportReport:
     from publisher.articles.formats import FetchPolicy
     from publisher.articles.importing import import_sources
+    from publisher.articles.photos import PhotoIntake
 
     with Progress(
         TextColumn("[progress.description]{task.description}"),
@@ -90,6 +93,7 @@ def run_import(
             on_source_done=on_done,
             fetch_policy=FetchPolicy.from_settings(settings),
             overwrite=overwrite,
+            photos=PhotoIntake.from_settings(settings),
         )
 
 
@@ -99,7 +103,8 @@ def print_totals(report: ImportReport) -> None:
     rejected = len(report.rejections)
     counts = [f"{report.count(outcome)} {outcome.label}" for outcome in SaveOutcome]
     colour = "red" if rejected else "green"
-    line = ", ".join([*counts, f"{rejected} rejected"])
+    warned = len(report.warnings)
+    line = ", ".join([*counts, f"{rejected} rejected", *([f"{warned} warned"] if warned else [])])
     console.print(f"[{colour}]{line}[/{colour}] from {len(report.sources)} source(s).")
 
 

@@ -28,8 +28,9 @@ from publisher.feeds.cache import FeedCache
 from publisher.i18n import format_day
 from publisher.jobs import JobRunner
 from publisher.resources import STATIC_DIR, WEB_TEMPLATES_DIR
-from publisher.web import archive, feeds, public, webhooks
+from publisher.web import archive, feeds, media, public, webhooks
 from publisher.web.admin import install as install_admin
+from publisher.web.admin.articles import photo_body_rule
 from publisher.web.admin.auth import StaffGate
 from publisher.web.admin.editor import editor_body_rule
 from publisher.web.admin.subscribers import IMPORT_BODY_RULE
@@ -101,7 +102,7 @@ def create_app(
     app.state.feed_cache = FeedCache(app.state.engine, settings)
     install_residents_pages(app, settings)
     install_admin(app)
-    for pages in (feeds, public, archive):
+    for pages in (feeds, public, archive, media):
         app.include_router(pages.router, dependencies=[Depends(no_nul_in_path)])
     webhooks.install(app)
     app.mount("/api", create_api(settings, engine, senders), name="api")
@@ -116,6 +117,7 @@ def create_app(
             editor_body_rule(settings.photo_max_bytes),
             API_BODY_RULE,
             webhooks.BODY_RULE,
+            photo_body_rule(settings),
         ],
     )
     app.add_middleware(AuthoriseBeforeBody)
