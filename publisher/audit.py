@@ -38,6 +38,8 @@ class AuditAction(StrEnum):
     suppression_lifted = "suppression_lifted"
     article_published = "article_published"
     article_withdrawn = "article_withdrawn"
+    article_photo_changed = "article_photo_changed"
+    """Staff gave an article a photo, changed its texts or took it away."""
     edition_approved = "edition_approved"
     edition_send_started = "edition_send_started"
     edition_paused = "edition_paused"

@@ -9,6 +9,8 @@ the same bounds (dates between 1900 and 2199, ids and URLs of a length that fits
 
 from __future__ import annotations
 
+import hashlib
+import re
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 
@@ -24,6 +26,10 @@ URL_MAX_LENGTH = 480
 """The longest ``url`` of an article: its ``url:`` key must fit the 500 of the key column."""
 EXTERNAL_ID_MAX_LENGTH = 500
 """The key column's width: a feed entry's id longer than this is refused, not cut."""
+IMAGE_ALT_MAX_LENGTH = 1000
+"""The longest text for a photo's readers who cannot see it."""
+IMAGE_CREDIT_MAX_LENGTH = 300
+"""The longest photo credit ("Foto: …")."""
 
 
 def moment_problem(moment: datetime) -> str | None:
@@ -52,6 +58,22 @@ class TopicRef:
     name: str
 
 
+@dataclass(frozen=True)
+class PhotoFile:
+    """A photo's bytes as an import found them (the image beside an office export), read by
+    the importer so that the parsers stay free of the database and the writer of files."""
+
+    name: str
+    data: bytes
+
+    @property
+    def source(self) -> str:
+        """What ``Article.image_source`` records: the file's name and hash, so a re-import of
+        the same photo is not processed again."""
+        base = re.split(r"[\\/]", self.name)[-1]
+        return f"{base} sha256:{hashlib.sha256(self.data).hexdigest()}"
+
+
 @dataclass
 class ArticleDraft:
     """One article as read from a source, before it is stored.
@@ -70,6 +92,14 @@ class ArticleDraft:
     summary: str = ""
     image_caption: str = ""
     image_url: str | None = None
+    image_alt: str = ""
+    """The photo's text for readers who cannot see it; empty: the caption."""
+    image_credit: str = ""
+    fetch_image: bool = False
+    """``image_url`` is a photo to fetch once and store (JSON and the API); a feed's image
+    stays a link to the partner's site."""
+    photo: PhotoFile | None = None
+    """A photo file that came with the article (the image beside an office export)."""
     url: str | None = None
     updated_at: datetime | None = None
     topics: list[TopicRef] = field(default_factory=list)
@@ -102,7 +132,21 @@ class ArticleDraft:
             found.append(f"url is longer than {URL_MAX_LENGTH} characters")
         if len(self.external_id) > EXTERNAL_ID_MAX_LENGTH:
             found.append(f"the item's id is longer than {EXTERNAL_ID_MAX_LENGTH} characters")
+        if len(self.image_alt) > IMAGE_ALT_MAX_LENGTH:
+            found.append(f"image_alt is longer than {IMAGE_ALT_MAX_LENGTH} characters")
+        if len(self.image_credit) > IMAGE_CREDIT_MAX_LENGTH:
+            found.append(f"image_credit is longer than {IMAGE_CREDIT_MAX_LENGTH} characters")
         return found
+
+    @property
+    def photo_source(self) -> str | None:
+        """What the stored photo of this draft would come from (``Article.image_source``): the
+        file beside it, or the ``image_url`` to fetch; ``None`` when it brings no photo."""
+        if self.photo is not None:
+            return self.photo.source
+        if self.fetch_image and self.image_url:
+            return self.image_url
+        return None
 
 
 @dataclass(frozen=True)
@@ -128,6 +172,8 @@ class ParsedSource:
     drafts: list[ArticleDraft] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
     encoding: str = "utf-8"
+    warnings: list[Rejection] = field(default_factory=list)
+    """Items kept with a loss (a photo beside the file that could not be read)."""
 
     def add(self, item: ArticleDraft | Rejection) -> None:
         """File a parser's verdict on one item where it belongs."""

@@ -7,13 +7,14 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
-from publisher.articles.drafts import ParsedSource, Rejection, TopicRef
+from publisher.articles.drafts import ParsedSource, PhotoFile, Rejection, TopicRef
 from publisher.articles.formats import (
     FeedFetchError,
     FetchPolicy,
@@ -22,7 +23,11 @@ from publisher.articles.formats import (
     parse_path,
     parse_source,
 )
+from publisher.articles.formats.sources import PHOTO_SUFFIXES
 from publisher.articles.store import ArticleWriter, SaveOutcome
+
+if TYPE_CHECKING:
+    from publisher.articles.photos import PhotoIntake
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +46,9 @@ class SourceReport:
     outcomes: Counter[SaveOutcome] = field(default_factory=Counter)
     rejections: list[Rejection] = field(default_factory=list)
     titles: list[str] = field(default_factory=list)
+    warnings: list[Rejection] = field(default_factory=list)
+    """Articles saved with a loss: a photo that could not be fetched or is not one we take
+    (the article is saved without it), at the file and line, with the reason."""
 
     @property
     def status(self) -> str:
@@ -65,6 +73,10 @@ class ImportReport:
         return [rejection for report in self.sources for rejection in report.rejections]
 
     @property
+    def warnings(self) -> list[Rejection]:
+        return [warning for report in self.sources for warning in report.warnings]
+
+    @property
     def ok(self) -> bool:
         return not self.rejections
 
@@ -87,10 +99,13 @@ def read_source(
     tz: ZoneInfo,
     default_topics: list[TopicRef],
     fetch_policy: FetchPolicy | None = None,
+    photo_max_bytes: int | None = None,
 ) -> ParsedSource:
     """Parse one source; I/O problems become a rejection of that source, never an exception.
 
-    Feed URLs are fetched under ``fetch_policy`` (by default: the public internet only)."""
+    Feed URLs are fetched under ``fetch_policy`` (by default: the public internet only).
+    With ``photo_max_bytes``, an office export's photo (the image file of the same name
+    beside it) is read onto its draft."""
     name = str(source)
     if isinstance(source, str):
         try:
@@ -101,9 +116,38 @@ def read_source(
     if not source.exists():
         return _unreadable(name, "no such file or folder")
     try:
-        return parse_path(source, tz=tz, default_topics=default_topics)
+        parsed = parse_path(source, tz=tz, default_topics=default_topics)
     except OSError as exc:
         return _unreadable(name, f"cannot read file: {exc.strerror or exc}")
+    if photo_max_bytes is not None and parsed.format == "office-export" and parsed.drafts:
+        _read_photo_beside(source, parsed, photo_max_bytes)
+    return parsed
+
+
+def _read_photo_beside(path: Path, parsed: ParsedSource, max_bytes: int) -> None:
+    """``novica.jpg`` (``.jpeg``, ``.png``, ``.webp``, ``.heic``) beside ``novica.txt``, read
+    onto the draft (a little past ``max_bytes`` at most, so a huge file is refused unread);
+    one that cannot be read is a warning, never the article's loss."""
+    try:
+        siblings = sorted(
+            child
+            for child in path.parent.iterdir()
+            if child.stem == path.stem and child.suffix.lower() in PHOTO_SUFFIXES
+        )
+    except OSError:
+        return
+    if not siblings:
+        return
+    photo = siblings[0]
+    try:
+        with photo.open("rb") as file:
+            data = file.read(max_bytes + 1)
+    except OSError as exc:
+        draft = parsed.drafts[0]
+        reason = f"saved without its photo {photo}: cannot read it: {exc.strerror or exc}"
+        parsed.warnings.append(Rejection(parsed.source, draft.line, reason))
+        return
+    parsed.drafts[0].photo = PhotoFile(str(photo), data)
 
 
 def _unreadable(name: str, reason: str, format: str = "unknown") -> ParsedSource:
@@ -118,26 +162,36 @@ def import_sources(
     default_topics: list[TopicRef] | None = None,
     on_source_done: Callable[[SourceReport, int, int], None] | None = None,
     fetch_policy: FetchPolicy | None = None,
+    photos: PhotoIntake | None = None,
 ) -> ImportReport:
     """Import every source and return a report; ``on_source_done(report, done, total)`` drives
-    progress display in the CLI or the web; ``fetch_policy`` bounds feed URL downloads."""
+    progress display in the CLI or the web; ``fetch_policy`` bounds feed URL downloads;
+    with ``photos``, the photos articles bring are stored (a file beside an office export,
+    a JSON ``image_url``)."""
     items = expand_sources(sources)
     report = ImportReport()
     done = 0
     with Session(engine, expire_on_commit=False) as session:
-        writer = ArticleWriter(session)
+        writer = ArticleWriter(session, photos)
+        photo_max_bytes = photos.settings.photo_max_bytes if photos is not None else None
         for batch_start in range(0, len(items), COMMIT_EVERY):
             batch = items[batch_start : batch_start + COMMIT_EVERY]
             parsed_batch = [
                 read_source(
-                    item, tz=tz, default_topics=default_topics or [], fetch_policy=fetch_policy
+                    item,
+                    tz=tz,
+                    default_topics=default_topics or [],
+                    fetch_policy=fetch_policy,
+                    photo_max_bytes=photo_max_bytes,
                 )
                 for item in batch
             ]
             drafts = [draft for parsed in parsed_batch for draft in parsed.drafts]
             outcomes = iter(writer.save_all(drafts))
+            warnings, writer.warnings = writer.warnings, []
             for parsed in parsed_batch:
                 source_report = _report(parsed, [next(outcomes) for _ in parsed.drafts])
+                source_report.warnings += [w for w in warnings if w.source == parsed.source]
                 report.sources.append(source_report)
                 done += 1
                 if on_source_done is not None:
@@ -152,6 +206,7 @@ def _report(parsed: ParsedSource, outcomes: list[SaveOutcome | SQLAlchemyError])
         format=parsed.format,
         encoding=parsed.encoding,
         rejections=list(parsed.rejections),
+        warnings=list(parsed.warnings),
     )
     for draft, outcome in zip(parsed.drafts, outcomes, strict=True):
         if isinstance(outcome, SQLAlchemyError):

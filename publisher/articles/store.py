@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert
@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import selectinload
 from sqlmodel import Session, col, select
 
-from publisher.articles.drafts import ArticleDraft, TopicRef
+from publisher.articles.drafts import ArticleDraft, Rejection, TopicRef
 from publisher.articles.models import Article, ArticleStatus, ArticleTopic, new_article_uid
 from publisher.articles.sanitize import slugify_title
 from publisher.audit import AuditAction, record, settings_change
@@ -25,6 +25,9 @@ from publisher.clock import utcnow
 from publisher.db import MAX_ROW_ID
 from publisher.slugs import check_slug
 from publisher.topics import Topic
+
+if TYPE_CHECKING:
+    from publisher.articles.photos import PhotoIntake
 
 
 class SaveOutcome(enum.StrEnum):
@@ -49,6 +52,14 @@ def content_hash(draft: ArticleDraft) -> str:
         "url": draft.url,
         "topics": sorted(topic.slug for topic in draft.topics),
     }
+    # Only when there is one, so that the articles without a photo keep their fingerprints.
+    for key, value in (
+        ("photo", draft.photo.source if draft.photo is not None else None),
+        ("image_alt", draft.image_alt),
+        ("image_credit", draft.image_credit),
+    ):
+        if value:
+            payload[key] = value
     encoded = json.dumps(payload, ensure_ascii=False, sort_keys=True).encode()
     return hashlib.sha256(encoded).hexdigest()
 
@@ -59,10 +70,16 @@ class ArticleWriter:
     Importing thousands of files one query at a time is slow; ``prefetch`` loads the articles a
     batch of drafts may update in one query, and topics are cached for the writer's life.
     Call ``forget`` after rolling back a savepoint, since cached rows may then be gone.
+
+    With ``photos``, the photo a draft brings is stored too (:meth:`_take_photo`); one that
+    cannot be had leaves the article without it and a line in :attr:`warnings`.
     """
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, photos: PhotoIntake | None = None) -> None:
         self.session = session
+        self.photos = photos
+        self.warnings: list[Rejection] = []
+        """What was saved with a loss (a photo not stored), at the draft's source and line."""
         self._articles: dict[str, Article | None] = {}
         self._topics: dict[str, Topic] = {}
 
@@ -127,7 +144,7 @@ class ArticleWriter:
         results: list[SaveOutcome | SQLAlchemyError | None] = [None] * len(drafts)
         fresh: dict[str, int] = {}
         for index, draft in enumerate(drafts):
-            if self._articles.get(draft.external_id) is None:
+            if self._articles.get(draft.external_id) is None and not self._wants_photo(None, draft):
                 fresh.setdefault(draft.external_id, index)
         if fresh:
             savepoint = self.session.begin_nested()
@@ -206,6 +223,9 @@ class ArticleWriter:
         digest = content_hash(draft)
         article = self._existing(draft.external_id)
         if article is not None and article.content_hash == digest:
+            if self._wants_photo(article, draft) and self._take_photo(article, draft):
+                article.updated_at = utcnow()  # the same text, now with its photo
+                return SaveOutcome.updated, article
             return SaveOutcome.unchanged, article
 
         session = self.session
@@ -238,8 +258,26 @@ class ArticleWriter:
         article.topics = self.topics_for(draft.topics)
         session.add(article)
         session.flush()
+        self._take_photo(article, draft)
         self._articles[draft.external_id] = article
         return outcome, article
+
+    def _wants_photo(self, article: Article | None, draft: ArticleDraft) -> bool:
+        return self.photos is not None and self.photos.pending(article, draft)
+
+    def _take_photo(self, article: Article, draft: ArticleDraft) -> bool:
+        """The photo the draft brings (the file beside an export, a JSON ``image_url``),
+        stored once per source; the reason it was not, as a warning at the draft's line.
+        Returns whether the article has a photo it had not before."""
+        if self.photos is None:
+            return False
+        before = article.photo_id, article.image_source
+        warning = self.photos.take(self.session, article, draft)
+        if warning is not None:
+            self.warnings.append(Rejection(draft.source, draft.line, warning))
+        self.session.add(article)
+        self.session.flush()
+        return (article.photo_id, article.image_source) != before
 
 
 def save_draft(session: Session, draft: ArticleDraft) -> tuple[SaveOutcome, Article]:
@@ -472,6 +510,8 @@ def article_to_dict(article: Article, tz: ZoneInfo) -> dict[str, Any]:
         "summary": article.summary,
         "image_caption": article.image_caption,
         "image_url": article.image_url,
+        "image_alt": article.image_alt,
+        "image_credit": article.image_credit,
         "url": article.url,
         "topics": [topic.slug for topic in article.topics],
         "source": article.source,

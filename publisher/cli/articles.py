@@ -48,6 +48,8 @@ def _print_source(report: SourceReport, out: Console, *, short_names: bool = Fal
     out.print(f"[{colour}]{report.status:>9}[/{colour}]  {safe(name)}{safe(title)}{safe(detail)}")
     for rejection in report.rejections:
         out.print(f"           [red]✗[/red] {safe(str(rejection))}")
+    for warning in report.warnings:
+        out.print(f"           [yellow]![/yellow] {safe(str(warning))}")
 
 
 def run_import(
@@ -60,6 +62,7 @@ def run_import(
 ) -> ImportReport:
     from publisher.articles.formats import FetchPolicy
     from publisher.articles.importing import import_sources
+    from publisher.articles.photos import PhotoIntake
 
     with Progress(
         TextColumn("[progress.description]{task.description}"),
@@ -83,6 +86,7 @@ def run_import(
             default_topics=topics,
             on_source_done=on_done,
             fetch_policy=FetchPolicy.from_settings(settings),
+            photos=PhotoIntake.from_settings(settings),
         )
 
 
@@ -92,7 +96,8 @@ def print_totals(report: ImportReport) -> None:
     rejected = len(report.rejections)
     counts = [f"{report.count(outcome)} {outcome}" for outcome in SaveOutcome]
     colour = "red" if rejected else "green"
-    line = ", ".join([*counts, f"{rejected} rejected"])
+    warned = len(report.warnings)
+    line = ", ".join([*counts, f"{rejected} rejected", *([f"{warned} warned"] if warned else [])])
     console.print(f"[{colour}]{line}[/{colour}] from {len(report.sources)} source(s).")
 
 

@@ -13,8 +13,8 @@ from publisher.db import UTCDateTime
 
 
 class Photo(SQLModel, table=True):
-    """A photo as stored: its key (the SHA-256 of the upright, EXIF-free picture) names every
-    size of it in the media store, so the same photo uploaded twice is stored once."""
+    """A photo as stored: its key (the SHA-256 of the file as it came) names every size of it
+    in the media store, so the same photo uploaded twice is stored once."""
 
     __tablename__ = "photo"
 

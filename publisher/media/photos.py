@@ -1,34 +1,39 @@
 """Photos of articles: the one way a picture gets in (checked, upright, EXIF-free, resized,
 stored under its hash) and the one way its addresses are made.
 
-CONTRACT (this session's helpers build behind it; see each function):
-``store_photo`` is not written yet and raises; ``rendition_name``/``photo_url``/``WIDTHS`` are.
+The Pillow work is in :mod:`publisher.media.images`, the bytes' home in
+:mod:`publisher.media.store`; this module ties them to the :class:`Photo` rows.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 
-from sqlmodel import Session
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
 
 from publisher.config import Settings
 from publisher.links import media_url
+from publisher.media.images import PhotoRefused, check_file, decode, render_sizes
 from publisher.media.models import Photo
+from publisher.media.store import media_store
+
+__all__ = [
+    "WIDTHS",
+    "PhotoRefused",
+    "photo_key",
+    "photo_url",
+    "rendition_name",
+    "rendition_size",
+    "store_photo",
+    "stored_widths",
+]
 
 WIDTHS = {"large": 1200, "medium": 800, "thumb": 400}
 """The sizes kept of every photo, by use: ``large`` is the digest's 600 px column at 2× and
 the article page; ``medium`` the article page on phones; ``thumb`` the lists. A photo
 narrower than a size is kept at its own width for it (never enlarged)."""
-
-
-class PhotoRefused(ValueError):
-    """A file that is not a photo we take, and why, in English (``reason``) and Slovenian
-    (``reason_sl``, for the admin); nothing else about the article is lost."""
-
-    def __init__(self, reason: str, reason_sl: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.reason_sl = reason_sl
 
 
 def rendition_name(photo: Photo, use: str) -> str:
@@ -61,4 +66,33 @@ def store_photo(session: Session, settings: Settings, data: bytes, name: str) ->
     within ``photo_max_bytes`` and ``photo_max_pixels``, and for a name whose extension
     says another type than the content.
     """
-    raise NotImplementedError("store_photo: being written in this session")
+    fmt = check_file(data, name, max_bytes=settings.photo_max_bytes)
+    key = photo_key(data)
+    existing = session.exec(select(Photo).where(Photo.key == key)).first()
+    if existing is not None:
+        return existing
+    picture = decode(data, name, fmt, max_pixels=settings.photo_max_pixels)
+    renditions = render_sizes(picture, sorted(WIDTHS.values()))
+    store = media_store(settings, session)
+    for rendition in renditions:
+        store.put(f"{key}-{rendition.width}.jpg", rendition.data, "image/jpeg")
+    largest = renditions[0]
+    photo = Photo(
+        key=key,
+        width=largest.width,
+        height=largest.height,
+        sizes=json.dumps([rendition.width for rendition in renditions]),
+    )
+    try:
+        with session.begin_nested():
+            session.add(photo)
+    except IntegrityError:  # the same picture, stored at this moment by another request
+        session.expunge(photo)
+        return session.exec(select(Photo).where(Photo.key == key)).one()
+    return photo
+
+
+def photo_key(data: bytes) -> str:
+    """The name of a photo's files: the SHA-256 of the bytes as they came (the same file
+    brought twice is looked up, not decoded again)."""
+    return hashlib.sha256(data).hexdigest()

@@ -29,8 +29,9 @@ from publisher.i18n import format_day, format_moment
 from publisher.jobs import JobRunner
 from publisher.resources import STATIC_DIR, WEB_TEMPLATES_DIR
 from publisher.translations import translations
-from publisher.web import archive, feeds, public, webhooks
+from publisher.web import archive, feeds, media, public, webhooks
 from publisher.web.admin import install as install_admin
+from publisher.web.admin.articles import photo_body_rule
 from publisher.web.admin.auth import StaffGate
 from publisher.web.admin.subscribers import IMPORT_BODY_RULE
 from publisher.web.api import BODY_RULE as API_BODY_RULE
@@ -110,7 +111,7 @@ def create_app(
     app.state.feed_cache = FeedCache(app.state.engine, settings)
     install_residents_pages(app, settings)
     install_admin(app)
-    for pages in (feeds, public, archive):
+    for pages in (feeds, public, archive, media):
         app.include_router(pages.router, dependencies=[Depends(no_nul_in_path)])
     webhooks.install(app)
     app.mount("/api", create_api(settings, engine, senders), name="api")
@@ -118,7 +119,10 @@ def create_app(
     # The last added runs first: headers on every answer, then who the client is, then who
     # may post (admin forms from our pages with a session; each route's own role), then
     # the size.
-    app.add_middleware(BodyLimit, rules=[IMPORT_BODY_RULE, API_BODY_RULE, webhooks.BODY_RULE])
+    app.add_middleware(
+        BodyLimit,
+        rules=[IMPORT_BODY_RULE, API_BODY_RULE, webhooks.BODY_RULE, photo_body_rule(settings)],
+    )
     app.add_middleware(AuthoriseBeforeBody)
     app.add_middleware(StaffGate)
     app.add_middleware(ClientAddressMiddleware, trusted_proxies=settings.trusted_proxies)

@@ -78,8 +78,9 @@ async def _serve(request: Request, name: str, *, topic: str | None, page: str | 
     )
 
 
-def not_modified(headers: Headers, etag: str, last_modified: datetime) -> bool:
-    """RFC 9110 §13.1: If-None-Match (weak comparison) wins; If-Modified-Since otherwise."""
+def not_modified(headers: Headers, etag: str, last_modified: datetime | None) -> bool:
+    """RFC 9110 §13.1: If-None-Match (weak comparison) wins; If-Modified-Since otherwise
+    (when the answer has a ``last_modified``)."""
     if_none_match = headers.get("if-none-match")
     if if_none_match is not None:
         if if_none_match.strip() == "*":
@@ -87,7 +88,7 @@ def not_modified(headers: Headers, etag: str, last_modified: datetime) -> bool:
         tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
         return etag in tags
     if_modified_since = headers.get("if-modified-since")
-    if if_modified_since:
+    if if_modified_since and last_modified is not None:
         try:
             since = parsedate_to_datetime(if_modified_since)
         except (TypeError, ValueError):

@@ -62,23 +62,24 @@ class FetchPolicy:
         )
 
 
-def fetch_feed(url: str, policy: FetchPolicy | None = None) -> bytes:
-    """Download a feed, refusing error pages, internal addresses, slow servers and anything
-    larger than the policy's ``max_bytes``."""
-    return asyncio.run(_fetch(url, policy or FetchPolicy()))
+def fetch_feed(url: str, policy: FetchPolicy | None = None, *, what: str = "feed") -> bytes:
+    """Download a feed (or, with ``what="photo"``, an article's ``image_url``), refusing error
+    pages, internal addresses, slow servers and anything larger than the policy's
+    ``max_bytes``; ``what`` names the thing in the reasons."""
+    return asyncio.run(_fetch(url, policy or FetchPolicy(), what))
 
 
-async def _fetch(url: str, policy: FetchPolicy) -> bytes:
+async def _fetch(url: str, policy: FetchPolicy, what: str) -> bytes:
     try:
         async with asyncio.timeout(policy.deadline):
-            return await _follow(url, policy)
+            return await _follow(url, policy, what)
     except TimeoutError:
         raise FeedFetchError(
-            url, f"the feed did not arrive within {policy.deadline:g} seconds"
+            url, f"the {what} did not arrive within {policy.deadline:g} seconds"
         ) from None
 
 
-async def _follow(url: str, policy: FetchPolicy) -> bytes:
+async def _follow(url: str, policy: FetchPolicy, what: str) -> bytes:
     headers = {"User-Agent": USER_AGENT}
     async with httpx.AsyncClient(follow_redirects=False, timeout=None, trust_env=False) as client:
         current = _parse_url(url, url)
@@ -96,10 +97,10 @@ async def _follow(url: str, policy: FetchPolicy) -> bytes:
                     if response.status_code in REDIRECTS and "Location" in response.headers:
                         current = _parse_url(url, str(current.join(response.headers["Location"])))
                         continue
-                    return await _body(url, response, policy.max_bytes)
+                    return await _body(url, response, policy.max_bytes, what)
             except httpx.HTTPError as exc:
                 raise FeedFetchError(
-                    url, f"could not download the feed: {_in_words(exc)}"
+                    url, f"could not download the {what}: {_in_words(exc)}"
                 ) from None
     raise FeedFetchError(url, f"more than {policy.max_redirects} redirects")
 
@@ -139,7 +140,7 @@ async def _checked_address(original: str, url: httpx.URL, policy: FetchPolicy) -
                 resolved = "" if address == url.host else f" ({address})"
                 raise FeedFetchError(
                     original,
-                    f"refused: {url.host} is {kind} address{resolved}; feeds are only "
+                    f"refused: {url.host} is {kind} address{resolved}; imports are only "
                     "fetched from the public internet (see import_allow_private_networks)",
                 )
     return addresses[0]
@@ -162,26 +163,26 @@ def _internal_kind(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> st
     return None
 
 
-async def _body(url: str, response: httpx.Response, max_bytes: int) -> bytes:
+async def _body(url: str, response: httpx.Response, max_bytes: int, what: str) -> bytes:
     if response.status_code >= 400:
         raise FeedFetchError(
             url, f"the server answered HTTP {response.status_code} {response.reason_phrase}"
         )
     declared = response.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > max_bytes:
-        raise FeedFetchError(url, _too_large(max_bytes))
+        raise FeedFetchError(url, _too_large(max_bytes, what))
     chunks: list[bytes] = []
     size = 0
     async for chunk in response.aiter_bytes():
         size += len(chunk)
         if size > max_bytes:
-            raise FeedFetchError(url, _too_large(max_bytes))
+            raise FeedFetchError(url, _too_large(max_bytes, what))
         chunks.append(chunk)
     return b"".join(chunks)
 
 
-def _too_large(max_bytes: int) -> str:
-    return f"the feed is larger than {max_bytes / 1_000_000:g} MB"
+def _too_large(max_bytes: int, what: str) -> str:
+    return f"the {what} is larger than {max_bytes / 1_000_000:g} MB"
 
 
 def _in_words(exc: httpx.HTTPError) -> str:

@@ -193,6 +193,8 @@ def _draft_from_item(
         item, "image_caption", problems
     )
     image_url = _optional_text(item, "image_url", problems) or None
+    image_alt = _optional_text(item, "image_alt", problems)
+    image_credit = _optional_text(item, "image_credit", problems)
     url = _optional_text(item, "url", problems) or None
     item_id = item.get("id")
     if item_id is not None and (isinstance(item_id, bool) or not isinstance(item_id, str | int)):
@@ -219,6 +221,9 @@ def _draft_from_item(
         summary=summary or make_summary(body_text),
         image_caption=caption,
         image_url=image_url,
+        image_alt=image_alt,
+        image_credit=image_credit,
+        fetch_image=image_url is not None,  # fetched once and stored as the photo
         url=url,
         updated_at=updated_at,
         topics=topics,

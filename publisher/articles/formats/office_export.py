@@ -1,6 +1,6 @@
 """The town hall's text export: one article per file, laid out as staff type it.
 
-    [photo caption line(s)]
+    [photo caption line(s), perhaps ending "Foto: Name"]
     Title
     datum: 7. 3. 2025
     paragraph
@@ -27,6 +27,10 @@ DATE_HINT = "datum: DD. MM. YYYY"
 _DATUM_LINE = re.compile(r"datum\s*:\s*(?P<value>.*)", re.IGNORECASE)
 _DATE_VALUE = re.compile(r"(?P<day>\d{1,2})\s*\.\s*(?P<month>\d{1,2})\s*\.\s*(?P<year>\d{4})\s*\.?")
 _BACK_LINK = "nazaj"
+_CREDIT = re.compile(
+    r"(?P<caption>.*?)[\s(]*\b(?:foto(?:grafija)?|photo)\s*:\s*(?P<credit>[^()]+?)\)?\s*",
+    re.IGNORECASE,
+)
 
 
 def parse_office_export(
@@ -65,7 +69,7 @@ def _read_article(
     if datum_at == 0:
         return Rejection(source, datum_line, "no title above the 'datum:' line")
     title_line, title = filled[datum_at - 1]
-    caption = " ".join(line for _, line in filled[: datum_at - 1])
+    caption, credit = split_credit(" ".join(line for _, line in filled[: datum_at - 1]))
 
     paragraphs = [line for _, line in filled[datum_at + 1 :]]
     if paragraphs and paragraphs[-1].casefold() == _BACK_LINK:
@@ -81,10 +85,21 @@ def _read_article(
         body_text="\n\n".join(paragraphs),
         summary=make_summary(paragraphs[0]),
         image_caption=caption,
+        image_credit=credit,
         topics=topics,
         source=source,
         line=title_line,
     )
+
+
+def split_credit(caption: str) -> tuple[str, str]:
+    """A caption and the photo credit at its end: ``"Trg. Foto: Ana Novak"`` is
+    ``("Trg.", "Ana Novak")`` (also ``(foto: …)``, ``Fotografija: …``); else no credit.
+    A caption that is nothing but ``Fotografija: …`` stays the caption, as it always was."""
+    match = _CREDIT.fullmatch(caption)
+    if match is None or not match.group("caption").strip():
+        return caption, ""
+    return match.group("caption").strip(), match.group("credit").strip()
 
 
 def _find_datum(filled: list[tuple[int, str]]) -> tuple[int, str] | None:

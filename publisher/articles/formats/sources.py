@@ -17,12 +17,16 @@ from publisher.articles.formats.json_import import parse_json, parse_json_lines
 from publisher.articles.formats.office_export import parse_office_export
 from publisher.articles.sanitize import without_controls
 from publisher.decoding import UndecodableFile, decode_bytes
+from publisher.media.formats import EXTENSIONS, is_photo_name
 
 log = logging.getLogger(__name__)
 
 
 MAX_FILE_BYTES = 20_000_000
 """Larger files are not articles; reading them would only waste memory."""
+PHOTO_SUFFIXES = frozenset(EXTENSIONS)
+"""Endings of photo files: in a folder, they are the photos of the office exports beside them
+(``novica.jpg`` of ``novica.txt``), not articles."""
 
 _TEXT_PARSERS = {
     "office-export": parse_office_export,
@@ -107,7 +111,8 @@ def parse_path(
 
 
 def iter_import_paths(paths: list[Path]) -> list[Path]:
-    """Expand folders into the files below them, sorted, skipping hidden files and folders.
+    """Expand folders into the files below them, sorted, skipping hidden files and folders
+    and photos (each one is its office export's, read with it).
 
     Files named explicitly are kept as given, even missing or huge ones, so ``parse_path``
     can report them instead of them vanishing silently.
@@ -122,6 +127,7 @@ def iter_import_paths(paths: list[Path]) -> list[Path]:
                 child
                 for child in path.rglob("*")
                 if child.is_file()
+                and not is_photo_name(child.name)
                 and not any(part.startswith(".") for part in child.relative_to(path).parts)
             )
         )

@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException
 
 from publisher.articles.formats.json_import import draft_from_object
 from publisher.articles.models import Article, ArticleStatus
+from publisher.articles.photos import PhotoIntake
 from publisher.articles.store import (
     ArticleNotFound,
     ArticleWriter,
@@ -30,6 +31,7 @@ from publisher.audit import api_actor
 from publisher.config import Settings
 from publisher.feeds.websub import notify_hub_of_changes
 from publisher.links import article_url
+from publisher.media.photos import photo_url
 from publisher.staff.models import ApiToken
 from publisher.web.api.auth import Caller
 from publisher.web.api.dependencies import Db, settings_of
@@ -40,9 +42,13 @@ from publisher.web.clients import client_address
 router = APIRouter()
 
 
-def _article_out(article: Article, settings: Settings) -> ArticleOut:
+def _article_out(
+    article: Article, settings: Settings, warnings: list[str] | None = None
+) -> ArticleOut:
     data = article_to_dict(article, settings.tz)
     data["link"] = article_url(settings, article.slug)
+    data["photo"] = photo_url(settings, article.photo, "large") if article.photo else None
+    data["warnings"] = warnings or []
     return ArticleOut.model_validate(data)
 
 
@@ -55,7 +61,7 @@ def _find_article(session: Session, key: str) -> Article:
 
 def _save(
     request: Request, session: Session, body: ArticleIn, token: ApiToken, external_id: str | None
-) -> tuple[SaveOutcome, Article] | JSONResponse:
+) -> tuple[SaveOutcome, Article, list[str]] | JSONResponse:
     settings = settings_of(request)
     try:
         draft = draft_from_object(body.as_import_item(), f"api:{token.name}", tz=settings.tz)
@@ -63,7 +69,9 @@ def _save(
         return unprocessable([problem_at(["body"], problem) for problem in str(exc).split("; ")])
     if external_id is not None:
         draft.external_id = external_id
-    outcome, article = ArticleWriter(session).save(draft)
+    writer = ArticleWriter(session, PhotoIntake.from_settings(settings))
+    outcome, article = writer.save(draft)
+    warnings = [warning.reason for warning in writer.warnings]
     if body.status is not None:
         article, changed = set_status(
             session,
@@ -74,7 +82,7 @@ def _save(
         )
         if changed and outcome is SaveOutcome.unchanged:
             outcome = SaveOutcome.updated
-    return outcome, article
+    return outcome, article, warnings
 
 
 def publish_changes(request: Request, session: Session) -> None:
@@ -131,12 +139,12 @@ def create_article(
     saved = _save(request, session, body, token, None)
     if isinstance(saved, JSONResponse):
         return saved
-    outcome, article = saved
+    outcome, article, warnings = saved
     publish_changes(request, session)
     if outcome is not SaveOutcome.imported:
         response.status_code = 200
     response.headers["Location"] = f"{request.scope.get('root_path', '')}/articles/{article.id}"
-    return _article_out(article, settings_of(request))
+    return _article_out(article, settings_of(request), warnings)
 
 
 @router.get(
@@ -165,7 +173,7 @@ def replace_article(request: Request, session: Db, key: str, body: ArticleIn, to
     if isinstance(saved, JSONResponse):
         return saved
     publish_changes(request, session)
-    return _article_out(saved[1], settings_of(request))
+    return _article_out(saved[1], settings_of(request), saved[2])
 
 
 @router.delete(

@@ -13,6 +13,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 from publisher.articles.drafts import (
     EARLIEST,
     ID_MAX_LENGTH,
+    IMAGE_ALT_MAX_LENGTH,
+    IMAGE_CREDIT_MAX_LENGTH,
     LATEST,
     URL_MAX_LENGTH,
     moment_problem,
@@ -105,7 +107,20 @@ class ArticleIn(RequestBody):
     body_text: str | None = Field(default=None, max_length=1_000_000)
     summary: str = Field(default="", max_length=2000)
     image_caption: str = Field(default="", max_length=2000)
-    image_url: str | None = Field(default=None, max_length=2000, pattern=r"^https?://\S+$")
+    image_url: str | None = Field(
+        default=None,
+        max_length=2000,
+        pattern=r"^https?://\S+$",
+        description="A photo to fetch once and store (JPEG, PNG, WebP or HEIC); one that "
+        "cannot be fetched or is refused leaves the article without a photo and is named "
+        "in `warnings`.",
+    )
+    image_alt: str = Field(
+        default="",
+        max_length=IMAGE_ALT_MAX_LENGTH,
+        description="The photo's text for readers who cannot see it; empty: the caption.",
+    )
+    image_credit: str = Field(default="", max_length=IMAGE_CREDIT_MAX_LENGTH)
     url: str | None = Field(
         default=None,
         max_length=URL_MAX_LENGTH,
@@ -137,6 +152,8 @@ class ArticleIn(RequestBody):
             "summary": self.summary,
             "caption": self.image_caption,
             "image_url": self.image_url,
+            "image_alt": self.image_alt,
+            "image_credit": self.image_credit,
             "url": self.url,
             "topics": [
                 topic if isinstance(topic, str) else topic.model_dump() for topic in self.topics
@@ -156,11 +173,21 @@ class ArticleOut(BaseModel):
     summary: str
     image_caption: str
     image_url: str | None
+    image_alt: str
+    image_credit: str
+    photo: str | None = Field(
+        default=None, description="The stored photo's address on this site (its largest size)."
+    )
     url: str | None
     topics: list[str]
     source: str
     body_html: str
     body_text: str
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="What was saved with a loss, e.g. an `image_url` that could not be "
+        "fetched or is not a photo we take (the article is saved without it).",
+    )
 
 
 class TopicOut(BaseModel):
