@@ -373,7 +373,10 @@ def list_articles(
     ``oldest_first`` with ``offset`` reads fixed slices counted from the oldest article, which
     stay the same as new articles arrive (feed archive pages rely on that).
     """
-    query = select(Article).options(selectinload(Article.topics))  # type: ignore[arg-type]
+    query = select(Article).options(
+        selectinload(Article.topics),  # type: ignore[arg-type]
+        selectinload(Article.photo),  # type: ignore[arg-type]  # lists show each thumbnail
+    )
     query = _filtered(query, topic=topic, include_withdrawn=include_withdrawn)
     if since is not None:
         query = query.where(col(Article.published_at) >= since)

@@ -17,8 +17,16 @@ from publisher.articles.store import public_clause
 from publisher.config import Settings
 from publisher.digests.periods import Period
 from publisher.links import article_url
-from publisher.mail.compose import Branding, ComposedDigest, Digest, DigestItem, compose_digest
+from publisher.mail.compose import (
+    Branding,
+    ComposedDigest,
+    Digest,
+    DigestItem,
+    DigestPhoto,
+    compose_digest,
+)
 from publisher.mail.message import Recipient, message_id_for
+from publisher.media.photos import photo_url, rendition_size
 from publisher.subscribers.models import MailingList, MailingListTopic
 
 
@@ -58,6 +66,21 @@ def edition_key(list_slug: str, period_key: str) -> str:
     return f"{list_slug}/{period_key}"
 
 
+def digest_photo(settings: Settings, article: Article) -> DigestPhoto | None:
+    """The article's stored photo in its large size (the column at 2×), fitted to the column."""
+    photo = article.photo
+    if photo is None:
+        return None
+    caption = article.image_caption.strip()
+    return DigestPhoto.at_column_width(
+        photo_url(settings, photo, "large"),
+        rendition_size(photo, "large"),
+        alt=article.image_alt.strip() or caption,
+        caption=caption,
+        credit=article.image_credit.strip(),
+    )
+
+
 def build_digest(
     settings: Settings,
     mailing_list: MailingList,
@@ -81,6 +104,7 @@ def build_digest(
                 summary=article.summary,
                 image_caption=article.image_caption,
                 topics=tuple(topic.name for topic in article.topics),
+                photo=digest_photo(settings, article),
             )
             for article in articles
         ],

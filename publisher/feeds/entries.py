@@ -9,8 +9,11 @@ from publisher.articles.models import Article
 from publisher.articles.sanitize import make_summary
 from publisher.config import Settings
 from publisher.feeds.content import absolutise_urls, xml_clean
-from publisher.feeds.models import Category, Entry
+from publisher.feeds.models import Category, Entry, EntryPhoto, Picture
 from publisher.links import article_url
+from publisher.media.models import Photo
+from publisher.media.photos import WIDTHS, photo_url, rendition_size, stored_widths
+from publisher.translations import translations
 
 
 def entry_from_article(article: Article, settings: Settings) -> Entry:
@@ -19,16 +22,22 @@ def entry_from_article(article: Article, settings: Settings) -> Entry:
     The id is the article's ``uid``, minted once when it was first stored, so an edit, a new
     slug or a new domain never makes an aggregator show the article again as new.
     Dates are given in the site's time zone (with its offset), content with absolute URLs
-    and with the photo and its caption as a ``<figure>`` when the article has a photo.
+    and with the photo and its caption as a ``<figure>`` when the article has a photo: a
+    stored one (with its size and credit), else the ``image_url`` a feed import brought.
+    A caption without a photo is shown nowhere: "Foto: …" under nothing reads as broken.
     """
     tz = settings.tz
     url = article_url(settings, article.slug)
     base = article.url if article.url and article.url.startswith(("http://", "https://")) else url
-    body = absolutise_urls(article.body_html, base)
-    image_url = urljoin_safe(base, article.image_url)
+    body = xml_clean(absolutise_urls(article.body_html, base))
     caption = xml_clean(article.image_caption).strip()
-    if image_url:
-        body = _figure(image_url, caption) + "\n" + body
+    photo = entry_photo(article, settings)
+    if photo is not None:
+        image_url: str | None = photo.large.url
+        figure = _photo_figure(photo, translations(settings.language).gettext("Photo:"))
+    else:
+        image_url = urljoin_safe(base, article.image_url)
+        figure = _figure(image_url, caption) if image_url else ""
     summary = article.summary or make_summary(article.body_text)
     published = article.published_at.astimezone(tz)
     updated = max(article.updated_at, article.published_at).astimezone(tz)
@@ -39,7 +48,7 @@ def entry_from_article(article: Article, settings: Settings) -> Entry:
         title=xml_clean(article.title).strip(),
         published=published,
         updated=updated,
-        content_html=xml_clean(body),
+        content_html=f"{figure}\n{body}" if figure else body,
         summary=xml_clean(summary).strip(),
         categories=tuple(
             Category(slug=topic.slug, name=xml_clean(topic.name))
@@ -48,6 +57,36 @@ def entry_from_article(article: Article, settings: Settings) -> Entry:
         image_url=image_url,
         image_caption=caption,
         author=settings.site_name,
+        body_html=body,
+        photo=photo,
+        edited=article.edited_at.astimezone(tz) if article.edited_at else None,
+    )
+
+
+def entry_photo(article: Article, settings: Settings) -> EntryPhoto | None:
+    """The stored photo of ``article`` in every size, with its words (XML-clean); None when
+    it has none."""
+    photo: Photo | None = article.photo
+    if photo is None:
+        return None
+    pictures = {
+        use: Picture(photo_url(settings, photo, use), *rendition_size(photo, use)) for use in WIDTHS
+    }
+    stored = set(stored_widths(photo))
+    by_width = {
+        picture.width: picture
+        for picture in pictures.values()
+        if not stored or picture.width in stored
+    }
+    caption = xml_clean(article.image_caption).strip()
+    return EntryPhoto(
+        large=pictures["large"],
+        medium=pictures["medium"],
+        thumb=pictures["thumb"],
+        srcset=", ".join(f"{by_width[width].url} {width}w" for width in sorted(by_width)),
+        alt=xml_clean(article.image_alt).strip() or caption,
+        caption=caption,
+        credit=xml_clean(article.image_credit).strip(),
     )
 
 
@@ -63,3 +102,16 @@ def _figure(image_url: str, caption: str) -> str:
     alt = html.escape(caption)
     figcaption = f"<figcaption>{html.escape(caption, quote=False)}</figcaption>" if caption else ""
     return f'<figure><img src="{html.escape(image_url)}" alt="{alt}">{figcaption}</figure>'
+
+
+def _photo_figure(photo: EntryPhoto, credit_label: str) -> str:
+    """The stored photo at the top of a feed entry: sized, so readers lay it out at once."""
+    large = photo.large
+    words = [html.escape(photo.caption, quote=False)] if photo.caption else []
+    if photo.credit:
+        words.append(f"{html.escape(credit_label)} {html.escape(photo.credit, quote=False)}")
+    figcaption = f"<figcaption>{' '.join(words)}</figcaption>" if words else ""
+    return (
+        f'<figure><img src="{html.escape(large.url)}" alt="{html.escape(photo.alt)}" '
+        f'width="{large.width}" height="{large.height}">{figcaption}</figure>'
+    )

@@ -67,6 +67,32 @@ class Category:
 
 
 @dataclass(frozen=True)
+class Picture:
+    """One stored size of a photo: its absolute URL and its size in pixels."""
+
+    url: str
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
+class EntryPhoto:
+    """An article's stored photo in the sizes pages and feeds use (``publisher.media.photos``)."""
+
+    large: Picture
+    """The article page and the feeds."""
+    medium: Picture
+    thumb: Picture
+    """The lists."""
+    srcset: str
+    """Every stored size, ``"URL 400w, URL 800w, …"``, narrowest first."""
+    alt: str
+    """The article's alt text, else its caption (the admin asks for one or the other)."""
+    caption: str = ""
+    credit: str = ""
+
+
+@dataclass(frozen=True)
 class Entry:
     """One article as every feed format and page shows it: text XML-clean, URLs absolute."""
 
@@ -79,11 +105,19 @@ class Entry:
     published: datetime
     updated: datetime
     content_html: str
+    """What feeds carry: the photo (as a ``<figure>``) and then the body."""
     summary: str
     categories: tuple[Category, ...] = ()
     image_url: str | None = None
+    """The photo's absolute URL: the large size of a stored photo, else the URL a feed
+    import brought."""
     image_caption: str = ""
     author: str = ""
+    body_html: str = ""
+    """The body alone, for the article page, which shows a stored photo in its own figure."""
+    photo: EntryPhoto | None = None
+    edited: datetime | None = None
+    """When staff last corrected the article (the page's "Popravljeno …"), in the site's zone."""
 
 
 @dataclass(frozen=True)

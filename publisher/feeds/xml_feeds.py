@@ -2,7 +2,8 @@
 
 feedgen writes only the ``self`` atom:link into RSS and knows nothing of RFC 5005, so two
 small extensions add the paging and hub links to RSS, ``<fh:archive/>`` to archive pages,
-``dc:creator`` (RSS ``author`` must be an email address) and the photo as ``media:content``.
+``dc:creator`` (RSS ``author`` must be an email address) and the photo as ``media:content``
+(in Atom too, for a stored photo).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ ATOM_NS = "http://www.w3.org/2005/Atom"
 HISTORY_NS = "http://purl.org/syndication/history/1.0"
 DC_NS = "http://purl.org/dc/elements/1.1/"
 MEDIA_NS = "http://search.yahoo.com/mrss/"
+PHOTO_TYPE = "image/jpeg"
+"""Every stored size is a JPEG (``publisher.media.photos.rendition_name``)."""
 ICON_SIZE = "144"
 """The RSS ``<image>`` may be at most 144 pixels wide; the site icon is exactly that."""
 
@@ -67,7 +70,9 @@ def _generator(doc: FeedDocument, fmt: FeedFormat) -> FeedGenerator:
         fg.register_extension("rss_extras", _RssFeedExtras, _RssEntryExtras, atom=False)
         fg.rss_extras.configure(doc, _paging_links(doc), fmt.media_type)
     else:
-        fg.register_extension("atom_extras", _AtomFeedExtras, atom=True, rss=False)
+        fg.register_extension(
+            "atom_extras", _AtomFeedExtras, _AtomEntryExtras, atom=True, rss=False
+        )
         fg.atom_extras.archive = doc.is_archive
     fg.id(doc.id)
     fg.title(doc.title)
@@ -110,8 +115,41 @@ def _add_entry(fg: FeedGenerator, entry: Entry, fmt: FeedFormat) -> None:
             fe.category(term=category.name)  # RSS has no label: show readers the name
     if fmt is FeedFormat.atom:
         fe.author({"name": entry.author})
+        fe.atom_extras.entry = entry
     else:
         fe.rss_extras.entry = entry
+
+
+def add_media_content(item: Any, entry: Entry) -> None:
+    """The entry's photo as Media RSS ``media:content``: a stored photo with its size, type,
+    caption and credit; an imported ``image_url`` as it came (URL and caption only)."""
+    photo = entry.photo
+    if photo is not None:
+        large = photo.large
+        media = etree.SubElement(
+            item,
+            f"{{{MEDIA_NS}}}content",
+            url=large.url,
+            medium="image",
+            type=PHOTO_TYPE,
+            width=str(large.width),
+            height=str(large.height),
+        )
+        caption, credit = photo.caption, photo.credit
+    elif entry.image_url:
+        media = etree.SubElement(
+            item, f"{{{MEDIA_NS}}}content", url=entry.image_url, medium="image"
+        )
+        caption, credit = entry.image_caption, ""
+    else:
+        return
+    if caption:
+        # Declared HTML and escaped for it: feedparser and others take it as HTML
+        # whatever the type says, so the caption is text either way.
+        description = etree.SubElement(media, f"{{{MEDIA_NS}}}description", type="html")
+        description.text = html_text(caption)
+    if credit:
+        etree.SubElement(media, f"{{{MEDIA_NS}}}credit").text = credit
 
 
 class _RssFeedExtras(BaseExtension):  # type: ignore[misc]
@@ -152,15 +190,7 @@ class _RssEntryExtras(BaseEntryExtension):  # type: ignore[misc]
             return item
         creator = etree.SubElement(item, f"{{{DC_NS}}}creator")
         creator.text = entry.author
-        if entry.image_url:
-            media = etree.SubElement(
-                item, f"{{{MEDIA_NS}}}content", url=entry.image_url, medium="image"
-            )
-            if entry.image_caption:
-                # Declared HTML and escaped for it: feedparser and others take it as HTML
-                # whatever the type says, so the caption is text either way.
-                description = etree.SubElement(media, f"{{{MEDIA_NS}}}description", type="html")
-                description.text = html_text(entry.image_caption)
+        add_media_content(item, entry)
         return item
 
 
@@ -169,10 +199,26 @@ class _AtomFeedExtras(BaseExtension):  # type: ignore[misc]
         self.archive = False
 
     def extend_ns(self) -> dict[str, str]:
-        return {"fh": HISTORY_NS} if self.archive else {}
+        namespaces = {"media": MEDIA_NS}
+        if self.archive:
+            namespaces["fh"] = HISTORY_NS
+        return namespaces
 
     def extend_atom(self, feed: Any) -> Any:
         if self.archive:
             # RFC 5005 §4: an archive document says so, and it sits before the entries.
             feed.append(etree.Element(f"{{{HISTORY_NS}}}archive"))
         return feed
+
+
+class _AtomEntryExtras(BaseEntryExtension):  # type: ignore[misc]
+    """A stored photo as ``media:content`` in Atom too; an imported ``image_url`` stays only
+    in the content, as before."""
+
+    def __init__(self) -> None:
+        self.entry: Entry | None = None
+
+    def extend_atom(self, item: Any) -> Any:
+        if self.entry is not None and self.entry.photo is not None:
+            add_media_content(item, self.entry)
+        return item

@@ -25,6 +25,35 @@ from publisher.mail.message import MessageTemplate, Slots, build_template, new_s
 from publisher.resources import TEMPLATES_DIR
 from publisher.translations import translations
 
+PHOTO_WIDTH = 552
+"""The width a photo is shown at: the 600 px column less the article's 24 px padding each side.
+Outlook sizes an image by its ``width``/``height`` attributes alone, so they say this width;
+other clients scale it down on phones (``max-width: 100%``)."""
+
+
+@dataclass(frozen=True)
+class DigestPhoto:
+    """An article's photo as the digest shows it: linked from the site, never attached, so a
+    digest of a dozen photos stays small; ``url`` is absolute and sharp at twice the width."""
+
+    url: str
+    width: int
+    height: int
+    """As shown (``width`` at most :data:`PHOTO_WIDTH`), for the ``width``/``height``
+    attributes, so that the layout holds with images blocked."""
+    alt: str
+    caption: str = ""
+    credit: str = ""
+
+    @classmethod
+    def at_column_width(
+        cls, url: str, size: tuple[int, int], alt: str, caption: str = "", credit: str = ""
+    ) -> DigestPhoto:
+        """The photo of ``size`` (pixels) fitted to the column, never enlarged."""
+        width, height = size
+        shown = min(width, PHOTO_WIDTH)
+        return cls(url, shown, max(1, round(height * shown / width)), alt, caption, credit)
+
 
 @dataclass(frozen=True)
 class DigestItem:
@@ -35,7 +64,9 @@ class DigestItem:
     published_at: datetime
     summary: str
     image_caption: str = ""
+    """Shown only with a photo: a caption under nothing reads as a broken picture."""
     topics: tuple[str, ...] = ()
+    photo: DigestPhoto | None = None
 
 
 @dataclass(frozen=True)
@@ -221,8 +252,8 @@ def compose_digest(digest: Digest, language: str, branding: Branding) -> Compose
                 "url": item.url,
                 "date_label": format_day(item.published_at, language, tz),
                 "summary": item.summary,
-                "image_caption": item.image_caption,
                 "topics": item.topics,
+                "photo": item.photo,
             }
             for item in digest.items
         ],

@@ -25,9 +25,10 @@ from publisher.delivery.outbox import Outbox
 from publisher.delivery.runner import Senders
 from publisher.digests.schedule import ScheduledRun
 from publisher.feeds.cache import FeedCache
-from publisher.i18n import format_day
+from publisher.i18n import format_day, format_moment
 from publisher.jobs import JobRunner
 from publisher.resources import STATIC_DIR, WEB_TEMPLATES_DIR
+from publisher.translations import translations
 from publisher.web import archive, feeds, media, public, webhooks
 from publisher.web.admin import install as install_admin
 from publisher.web.admin.articles import photo_body_rule
@@ -44,13 +45,22 @@ from publisher.web.security import SecurityHeadersMiddleware
 
 
 def make_templates(settings: Settings) -> Jinja2Templates:
-    """Jinja2 with autoescaping and the site's date format as the ``day`` filter."""
+    """Jinja2 with autoescaping, the site language's catalog (``_``), and the site's date
+    formats as the ``day`` ("7. marec 2025") and ``moment`` ("7. 3. 2025 ob 14:20") filters."""
     templates = Jinja2Templates(directory=WEB_TEMPLATES_DIR)
+    templates.env.add_extension("jinja2.ext.i18n")
+    templates.env.install_gettext_translations(  # type: ignore[attr-defined]
+        translations(settings.language), newstyle=True
+    )
 
     def day(moment: datetime) -> str:
         return format_day(moment, settings.language, settings.tz)
 
+    def moment(value: datetime) -> str:
+        return format_moment(value, settings.language, settings.tz)
+
     templates.env.filters["day"] = day
+    templates.env.filters["moment"] = moment
     return templates
 
 
