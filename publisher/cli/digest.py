@@ -302,9 +302,7 @@ def send(
         if not planned.articles:
             console.print(f"No articles for {safe(mailing_list.name)} in {chosen.key}.")
             return
-        outcome = asyncio.run(
-            send_test(settings, mailing_list, chosen, planned.articles, test_to, lang)
-        )
+        outcome = asyncio.run(send_test(settings, planned, test_to, lang))
         if outcome.verdict is not Verdict.sent:
             fail(f"test copy to {test_to} not sent: {outcome.code or ''} {outcome.reply}")
         console.print(f"Test copy of {name} sent to {safe(test_to)} (no delivery recorded).")

@@ -191,9 +191,7 @@ def send_test_copy(
             error="V tem obdobju ni člankov za ta seznam, zato ni kaj poslati.",
             status_code=409,
         )
-    outcome = asyncio.run(
-        send_test(settings, mailing_list, period, planned.articles, staff.email, lang)
-    )
+    outcome = asyncio.run(send_test(settings, planned, staff.email, lang))
     if outcome.verdict is not Verdict.sent:
         reply = f"{outcome.code or ''} {outcome.reply}".strip()
         return _digest_page(
