@@ -53,6 +53,10 @@ class EditionChangeRefused(EditionError):
         self.reason_sl = reason_sl
 
 
+class EditionFrozen(EditionChangeRefused):
+    """The edition is approved (or sending, or sent): nothing of it changes any more."""
+
+
 def clean_note(text: str) -> str:
     """The note as stored: plain text, line breaks kept (a blank line starts a paragraph),
     control characters and trailing spaces removed. Raises if it is too long."""
@@ -72,7 +76,7 @@ def _refuse_unless_draft(session: Session, edition: Edition) -> None:
         return
     state = report(session, edition).state
     name = edition_name(session, edition)
-    raise EditionChangeRefused(
+    raise EditionFrozen(
         f"edition {name} is {state}: its articles and note were frozen at approval "
         "and cannot be changed",
         f"Izdaja {name} je {_STATE_SL.get(state, state)}: članki in uvodnik so bili ob "
