@@ -117,13 +117,118 @@ def preview(
         err_console.print(f"Wrote {safe(eml)} ({len(shown.data):,} bytes).")
 
 
+# --- preparing a draft: the editor's note and the articles' order ----------------------------
+
+
+def _draft(session: Session, settings: Settings, list_slug: str, period: str | None):  # type: ignore[no-untyped-def]
+    """The edition of (list, period), created as a draft if there is none yet."""
+    from publisher.digests.editions import get_or_create_edition
+
+    mailing_list, chosen = _list_and_period(session, settings, list_slug, period)
+    return mailing_list, chosen, get_or_create_edition(session, mailing_list, chosen)
+
+
+@digest_app.command("note")
+def note(
+    ctx: typer.Context,
+    list_slug: Annotated[str, typer.Option("--list", help="The list's slug.")],
+    text: Annotated[
+        str | None, typer.Argument(help="The note: plain text, a blank line between paragraphs.")
+    ] = None,
+    period: Annotated[
+        str | None, typer.Option("--period", help="e.g. 2025-W10; default: this week.")
+    ] = None,
+    language: Annotated[
+        str, typer.Option("--language", "--lang", help="The note's language: sl or en.")
+    ] = "sl",
+    clear: Annotated[bool, typer.Option("--clear", help="Remove the note of --language.")] = False,
+) -> None:
+    """Set the editor's note at the top of a draft edition, in one language (optional; each
+    language shows only its own note)."""
+    from publisher.audit import command_line_actor
+    from publisher.db import session_scope
+    from publisher.digests.content import edition_key
+    from publisher.digests.editing import EditionChangeRefused, set_edition_note
+
+    if (text is None) == (not clear):
+        raise typer.BadParameter("give the note's text, or --clear to remove it")
+    lang = _language(language) or "sl"
+    context = get_context(ctx)
+    settings = context.settings
+    try:
+        with session_scope(context.ready_engine()) as session:
+            mailing_list, chosen, edition = _draft(session, settings, list_slug, period)
+            stored = set_edition_note(
+                session, edition, lang, "" if clear else text or "", actor=command_line_actor()
+            )
+    except EditionChangeRefused as exc:
+        fail(str(exc))
+    name = edition_key(mailing_list.slug, chosen.key)
+    if stored:
+        console.print(f"Note ({lang}) of {safe(name)} saved: {len(stored)} characters.")
+    else:
+        console.print(f"Edition {safe(name)} has no note in {lang}.")
+
+
+@digest_app.command("choose")
+def choose(
+    ctx: typer.Context,
+    list_slug: Annotated[str, typer.Option("--list", help="The list's slug.")],
+    ids: Annotated[
+        list[int] | None, typer.Argument(help="Article ids, in the order the digest shows them.")
+    ] = None,
+    period: Annotated[
+        str | None, typer.Option("--period", help="e.g. 2025-W10; default: this week.")
+    ] = None,
+    every: Annotated[
+        bool, typer.Option("--all", help="Every article of the period again, newest first.")
+    ] = False,
+) -> None:
+    """Choose which of the period's articles a draft edition carries, and in what order."""
+    from publisher.audit import command_line_actor
+    from publisher.db import session_scope
+    from publisher.digests.content import edition_key
+    from publisher.digests.editing import EditionChangeRefused, choose_articles
+    from publisher.digests.editions import plan
+
+    if bool(ids) == every:
+        raise typer.BadParameter("give the article ids in order, or --all for every article")
+    context = get_context(ctx)
+    settings = context.settings
+    try:
+        with session_scope(context.ready_engine()) as session:
+            mailing_list, chosen, edition = _draft(session, settings, list_slug, period)
+            stored = choose_articles(
+                session,
+                settings,
+                edition,
+                None if every else list(ids or []),
+                actor=command_line_actor(),
+            )
+            planned = plan(session, settings, mailing_list, chosen)
+    except EditionChangeRefused as exc:
+        fail(str(exc))
+    name = edition_key(mailing_list.slug, chosen.key)
+    what = (
+        "every article of the period, newest first"
+        if stored is None
+        else "the chosen ones, in the chosen order"
+    )
+    console.print(f"Edition {safe(name)} carries {len(planned.articles)} article(s): {what}.")
+    _show_plan(planned, context)
+
+
 # --- editions: send, status, control ---------------------------------------------------------
 
 
 def _show_plan(plan: EditionPlan, context: Context) -> None:
-    table = Table("Date", "Article", title=f"{safe(plan.mailing_list.name)}, {plan.period.key}")
-    for article in plan.articles:
-        table.add_row(context.day(article.published_at), safe(article.title))
+    table = Table(
+        "#", "Id", "Date", "Article", title=f"{safe(plan.mailing_list.name)}, {plan.period.key}"
+    )
+    for place, article in enumerate(plan.articles, start=1):
+        table.add_row(
+            str(place), str(article.id), context.day(article.published_at), safe(article.title)
+        )
     console.print(table)
     console.print(f"Recipients: [bold]{plan.recipients}[/bold]")
 
@@ -302,9 +407,7 @@ def send(
         if not planned.articles:
             console.print(f"No articles for {safe(mailing_list.name)} in {chosen.key}.")
             return
-        outcome = asyncio.run(
-            send_test(settings, mailing_list, chosen, planned.articles, test_to, lang)
-        )
+        outcome = asyncio.run(send_test(settings, planned, test_to, lang))
         if outcome.verdict is not Verdict.sent:
             fail(f"test copy to {test_to} not sent: {outcome.code or ''} {outcome.reply}")
         console.print(f"Test copy of {name} sent to {safe(test_to)} (no delivery recorded).")

@@ -1,12 +1,14 @@
 """What an edition contains: the articles of a list for a period, and the digest built from them.
 
-``articles_for`` is the one place that decides which articles a list's digest carries; the
-preview, the editions, the admin and the scheduler all call it.
+``articles_for`` is the one place that finds the articles of a list's period (the
+candidates); which of them an edition carries, and in what order, is
+:func:`publisher.digests.editions.edition_articles`, which the preview, the editions, the
+admin, the CLI and the scheduler call.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from sqlalchemy.orm import selectinload
 from sqlmodel import Session, col, select
@@ -87,9 +89,11 @@ def build_digest(
     period: Period,
     articles: Sequence[Article],
     *,
+    notes: Mapping[str, str] | None = None,
     is_test: bool = False,
 ) -> Digest:
-    """The language-neutral content of one edition."""
+    """The language-neutral content of one edition (the note is by language, each shown only
+    in its own)."""
     return Digest(
         edition_key=edition_key(mailing_list.slug, period.key),
         list_slug=mailing_list.slug,
@@ -109,6 +113,7 @@ def build_digest(
             for article in articles
         ],
         archive_url=links.archive_url(settings, mailing_list.slug, period.key),
+        notes=dict(notes or {}),
         is_test=is_test,
     )
 
@@ -120,10 +125,11 @@ def compose(
     articles: Sequence[Article],
     language: str,
     *,
+    notes: Mapping[str, str] | None = None,
     is_test: bool = False,
 ) -> ComposedDigest:
     """The function preview, test sends and editions all call to turn articles into a message."""
-    digest = build_digest(settings, mailing_list, period, articles, is_test=is_test)
+    digest = build_digest(settings, mailing_list, period, articles, notes=notes, is_test=is_test)
     return compose_digest(digest, language, Branding.from_settings(settings))
 
 

@@ -58,8 +58,14 @@ class EditionPlan:
     mailing_list: MailingList
     period: Period
     articles: list[Article]
+    """What the edition carries, in its order (:func:`edition_articles`)."""
     recipients: int
     edition: Edition | None = None
+    notes: dict[str, str] = field(default_factory=dict)
+    """The editor's note by language (:func:`edition_notes`); a language may have none."""
+    candidates: list[Article] = field(default_factory=list)
+    """A draft's choice: every article of the period for the list, newest first (empty once
+    approved, when nothing is chosen any more)."""
 
 
 class EditionState(enum.StrEnum):
@@ -144,20 +150,70 @@ def count_recipients(session: Session, mailing_list: MailingList, articles: list
     return int(session.execute(select(func.count()).select_from(query)).scalar_one())
 
 
+def chosen_ids(edition: Edition | None) -> list[int] | None:
+    """The ids staff chose for a draft, in their order; ``None``: every article."""
+    if edition is None or edition.chosen_ids is None:
+        return None
+    return [int(article_id) for article_id in json.loads(edition.chosen_ids)]
+
+
+def edition_notes(edition: Edition | None) -> dict[str, str]:
+    """The editor's note of each language that has one (none for a language left empty)."""
+    if edition is None:
+        return {}
+    stored = json.loads(edition.notes or "{}")
+    return {language: stored[language] for language in LANGUAGES if stored.get(language)}
+
+
+def _articles_by_id(session: Session, ids: list[int]) -> list[Article]:
+    found = session.execute(select(Article).where(Article.id.in_(ids))).scalars()  # type: ignore[attr-defined]
+    by_id = {article.id: article for article in found}
+    return [by_id[article_id] for article_id in ids if article_id in by_id]
+
+
+def edition_articles(
+    session: Session,
+    settings: Settings,
+    mailing_list: MailingList,
+    period: Period,
+    edition: Edition | None,
+) -> list[Article]:
+    """The articles the edition of (list, period) carries, in the order it shows them.
+
+    The one decision the preview, approval, test copies, the schedule, the admin and the CLI
+    share: an approved edition carries what was frozen; a draft with a choice carries the
+    chosen articles in the chosen order, less any that left the period since (withdrawn,
+    unpublished, moved); otherwise every article of the period, newest first
+    (:func:`~publisher.digests.content.articles_for`).
+    """
+    if edition is not None and edition.status == EditionStatus.approved:
+        return _articles_by_id(session, json.loads(edition.article_ids))
+    candidates = articles_for(session, mailing_list, period, settings)
+    chosen = chosen_ids(edition)
+    if chosen is None:
+        return candidates
+    by_id = {article.id: article for article in candidates}
+    return [by_id[article_id] for article_id in chosen if article_id in by_id]
+
+
 def plan(
     session: Session, settings: Settings, mailing_list: MailingList, period: Period
 ) -> EditionPlan:
     """Articles and recipient count of (list, period), and the edition if one exists."""
     edition = find_edition(session, mailing_list, period)
+    articles = edition_articles(session, settings, mailing_list, period, edition)
+    notes = edition_notes(edition)
     if edition is not None and edition.status == EditionStatus.approved:
-        ids = json.loads(edition.article_ids)
-        articles = list(session.execute(select(Article).where(Article.id.in_(ids))).scalars())  # type: ignore[attr-defined]
-        articles.sort(key=lambda a: ids.index(a.id))
         total = ledger.counts(session, edition.job_id).total() if edition.job_id else 0
-        return EditionPlan(mailing_list, period, articles, total, edition)
-    articles = articles_for(session, mailing_list, period, settings)
+        return EditionPlan(mailing_list, period, articles, total, edition, notes)
     return EditionPlan(
-        mailing_list, period, articles, count_recipients(session, mailing_list, articles), edition
+        mailing_list,
+        period,
+        articles,
+        count_recipients(session, mailing_list, articles),
+        edition,
+        notes,
+        articles_for(session, mailing_list, period, settings),
     )
 
 
@@ -208,6 +264,7 @@ def get_or_create_edition(session: Session, mailing_list: MailingList, period: P
             status=EditionStatus.draft.value,
             subject="",
             article_ids="[]",
+            notes="{}",
             approved_by="",
             created_at=utcnow(),
         )
@@ -235,15 +292,16 @@ def approve(
     approved edition back and can join the sending. Raises :class:`NothingToSend` for a
     period without articles, leaving no edition behind.
     """
-    articles = articles_for(session, mailing_list, period, settings)
+    existing = find_edition(session, mailing_list, period)
+    articles = edition_articles(session, settings, mailing_list, period, existing)
     if not articles:
-        existing = find_edition(session, mailing_list, period)
         if existing is None or existing.status == EditionStatus.draft:
             raise NothingToSend(
                 f"no articles for {mailing_list.name} in {period.key}: nothing to send"
             )
         return existing
-    edition = get_or_create_edition(session, mailing_list, period)
+    edition = existing or get_or_create_edition(session, mailing_list, period)
+    notes = edition_notes(edition)
     won = session.execute(
         update(edition_table)
         .where(
@@ -257,7 +315,7 @@ def approve(
 
     templates: dict[str, tuple[bytes, str]] = {}
     for language in LANGUAGES:
-        composed = compose(settings, mailing_list, period, articles, language)
+        composed = compose(settings, mailing_list, period, articles, language, notes=notes)
         public_unsubscribe = unsubscribe_url(settings)
         public_preferences = subscribe_url(settings)
         session.add(
@@ -331,15 +389,20 @@ def retry(session: Session, edition: Edition) -> int:
 
 
 async def send_test(
-    settings: Settings,
-    mailing_list: MailingList,
-    period: Period,
-    articles: list[Article],
-    to_address: str,
-    language: str,
+    settings: Settings, planned: EditionPlan, to_address: str, language: str
 ) -> Outcome:
-    """One copy marked as a test to ``to_address``; records no delivery and no edition."""
-    composed = compose(settings, mailing_list, period, articles, language, is_test=True)
+    """One copy of ``planned`` (its articles and note) marked as a test to ``to_address``;
+    records no delivery and no edition."""
+    mailing_list, period = planned.mailing_list, planned.period
+    composed = compose(
+        settings,
+        mailing_list,
+        period,
+        planned.articles,
+        language,
+        notes=planned.notes,
+        is_test=True,
+    )
     sample = sample_recipient(settings, mailing_list, period)
     recipient = Recipient(
         email=to_address,

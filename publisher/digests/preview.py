@@ -44,7 +44,9 @@ def preview(session: Session, settings: Settings, planned: EditionPlan, language
         templates = ledger.load_templates(session, edition.job_id)
         template = templates.get(language) or next(iter(templates.values()))
     else:
-        template = compose(settings, mailing_list, period, planned.articles, language).template
+        template = compose(
+            settings, mailing_list, period, planned.articles, language, notes=planned.notes
+        ).template
     data = template.fill(sample_recipient(settings, mailing_list, period), now=utcnow())
     parsed = message_from_bytes(data, policy=policy.default)
     parts = {

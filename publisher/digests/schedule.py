@@ -26,8 +26,7 @@ from publisher.clock import local_now
 from publisher.config import ScheduleEntry, Settings
 from publisher.db import session_scope
 from publisher.delivery.runner import Senders
-from publisher.digests.content import articles_for
-from publisher.digests.editions import find_edition, get_or_create_edition
+from publisher.digests.editions import edition_articles, find_edition, get_or_create_edition
 from publisher.digests.models import EditionStatus
 from publisher.digests.periods import Period, PeriodKind, current_period, period_containing
 from publisher.digests.workflow import (
@@ -139,7 +138,8 @@ def fire(
         except ListNotFound as exc:
             return ScheduledRun(entry, period, RunOutcome.unknown_list, message=str(exc))
         if entry.approval:
-            if not articles_for(session, mailing_list, period, settings):
+            existing = find_edition(session, mailing_list, period)
+            if not edition_articles(session, settings, mailing_list, period, existing):
                 return ScheduledRun(
                     entry, period, RunOutcome.nothing, message=f"no articles in {period.key}"
                 )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache
@@ -82,6 +82,8 @@ class Digest:
     """Inclusive."""
     items: Sequence[DigestItem]
     archive_url: str
+    notes: Mapping[str, str] = field(default_factory=dict)
+    """The editor's note at the top, by language; a language without one shows none."""
     is_test: bool = False
 
 
@@ -214,6 +216,17 @@ def inline_css(html: str) -> str:
 
 
 _BLANK_LINES = re.compile(r"\n{3,}")
+_PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
+
+
+def note_paragraphs(note: str) -> list[list[str]]:
+    """An editor's note (plain text) as paragraphs, split at blank lines, each a list of its
+    lines: the templates escape every line and join them with line breaks."""
+    return [
+        [line.strip() for line in block.strip().split("\n")]
+        for block in _PARAGRAPH_BREAK.split(note.replace("\r\n", "\n"))
+        if block.strip()
+    ]
 
 
 def subject_for(digest: Digest, language: str, branding: Branding) -> str:
@@ -246,6 +259,7 @@ def compose_digest(digest: Digest, language: str, branding: Branding) -> Compose
         "period_label": format_period(digest.period_start, digest.period_end, language),
         "archive_url": digest.archive_url,
         "count": len(digest.items),
+        "note": note_paragraphs(digest.notes.get(language, "")),
         "items": [
             {
                 "title": item.title,

@@ -79,16 +79,7 @@ def test_test_copies_and_digest_copies_are_signed_the_same_way(
         with Session(engine) as session:
             mailing_list = get_list(session, LIST)
             planned = plan(session, settings, mailing_list, parse_period(PERIOD))
-            outcome = asyncio.run(
-                send_test(
-                    settings,
-                    mailing_list,
-                    planned.period,
-                    planned.articles,
-                    "urednica@example.org",
-                    "sl",
-                )
-            )
+            outcome = asyncio.run(send_test(settings, planned, "urednica@example.org", "sl"))
             assert outcome.verdict == "sent"
             edition = approve(session, settings, mailing_list, planned.period, approved_by="t")
             session.commit()

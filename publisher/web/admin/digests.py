@@ -1,14 +1,17 @@
-"""The digest page of one list and period: preview, a test to myself, approve & send.
+"""The digest page of one list and period: prepare, preview, a test to myself, approve & send.
 
-The safe path is the page's order: look at the preview (the message exactly as a resident
-gets it, in both languages), send a test copy to my own address, then approve & send,
-which leads to the edition's progress page. Once an edition is approved the preview shows
-the frozen message, not a fresh composition, so it stays what was sent.
+The safe path is the page's order: prepare the draft (an editor's note per language, which
+of the period's articles go in and in what order: any editor may), look at the preview (the
+message exactly as a resident gets it, in both languages), send a test copy to my own
+address, then approve & send (an approver), which leads to the edition's progress page.
+Once an edition is approved the preview shows the frozen message, not a fresh composition,
+so it stays what was sent.
 """
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated
 from urllib.parse import urlencode
@@ -18,8 +21,24 @@ from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 from starlette.exceptions import HTTPException
 
+from publisher.articles.models import Article
+from publisher.db import session_scope
 from publisher.delivery.smtp import Verdict
-from publisher.digests.editions import plan, report, send_test
+from publisher.digests.editing import (
+    NOTE_MAX_CHARS,
+    EditionChangeRefused,
+    EditionFrozen,
+    choose_articles,
+    set_edition_note,
+)
+from publisher.digests.editions import (
+    EditionPlan,
+    chosen_ids,
+    get_or_create_edition,
+    plan,
+    report,
+    send_test,
+)
 from publisher.digests.models import EditionStatus
 from publisher.digests.periods import (
     BadPeriod,
@@ -35,7 +54,7 @@ from publisher.digests.workflow import (
     send_or_resume,
 )
 from publisher.i18n import LANGUAGES
-from publisher.mail.compose import format_period
+from publisher.mail.compose import format_period, note_paragraphs
 from publisher.subscribers.lists import ListNotFound, get_list
 from publisher.subscribers.models import MailingList
 from publisher.web.admin.auth import Approver, Staff
@@ -60,7 +79,54 @@ PREVIEW_CSP = "; ".join(
 LANGUAGE_NAMES = {"sl": "slovenščina", "en": "angleščina"}
 NOTICES = {
     "test": "Poskusni izvod je poslan na vaš naslov. Preverite ga v svojem predalu.",
+    "saved": "Uvodnik in izbor člankov sta shranjena; predogled spodaj ju že kaže.",
+    "reset": "Izdaja spet vsebuje vse članke obdobja, najnovejše prve; uvodnik je shranjen.",
 }
+NOTE_LABELS = {"sl": "Uvodnik urednika (slovensko)", "en": "Uvodnik urednika (angleško)"}
+
+
+@dataclass(frozen=True)
+class ChoiceRow:
+    """One candidate article in the draft's form: in the edition or not, at which place."""
+
+    article: Article
+    included: bool
+    order: str
+
+
+@dataclass(frozen=True)
+class Typed:
+    """What staff typed into the preparation form, shown again as typed if it is refused."""
+
+    notes: dict[str, str]
+    included: set[int]
+    orders: dict[int, str]
+
+
+def _choice_rows(planned: EditionPlan, typed: Typed | None) -> list[ChoiceRow]:
+    """The candidates as the form lists them: the edition's articles first, in its order."""
+    if typed is not None:
+        rows = [
+            ChoiceRow(article, article.id in typed.included, typed.orders.get(article.id or 0, ""))
+            for article in planned.candidates
+        ]
+        return sorted(rows, key=lambda row: (not row.included, _number(row.order)))
+    carried = [article.id for article in planned.articles]
+    others = [article for article in planned.candidates if article.id not in carried]
+    if chosen_ids(planned.edition) is None:
+        others = []  # no choice: every candidate is in, newest first
+    ordered = [*planned.articles, *others]
+    return [
+        ChoiceRow(article, article.id in carried, str(place))
+        for place, article in enumerate(ordered, start=1)
+    ]
+
+
+def _number(text: str) -> float:
+    try:
+        return float(int(text))
+    except ValueError:
+        return float("inf")
 
 
 def _list_and_period(session: Session, slug: str, period_key: str) -> tuple[MailingList, Period]:
@@ -95,6 +161,7 @@ def _digest_page(
     notice: str | None = None,
     error: str | None = None,
     status_code: int = 200,
+    typed: Typed | None = None,
 ) -> Response:
     settings = settings_of(request)
     with Session(engine_of(request), expire_on_commit=False) as session:
@@ -125,6 +192,11 @@ def _digest_page(
             language=lang,
             languages=LANGUAGE_NAMES,
             preview=shown,
+            choice=_choice_rows(planned, typed) if planned.candidates else [],
+            notes=typed.notes if typed is not None else planned.notes,
+            note_labels=NOTE_LABELS,
+            paragraphs=note_paragraphs,
+            note_max=NOTE_MAX_CHARS,
             notice=notice,
             error=error,
         )
@@ -191,9 +263,7 @@ def send_test_copy(
             error="V tem obdobju ni člankov za ta seznam, zato ni kaj poslati.",
             status_code=409,
         )
-    outcome = asyncio.run(
-        send_test(settings, mailing_list, period, planned.articles, staff.email, lang)
-    )
+    outcome = asyncio.run(send_test(settings, planned, staff.email, lang))
     if outcome.verdict is not Verdict.sent:
         reply = f"{outcome.code or ''} {outcome.reply}".strip()
         return _digest_page(
@@ -207,6 +277,73 @@ def send_test_copy(
             status_code=502,
         )
     return RedirectResponse(digest_url(mailing_list, period, lang=lang, notice="test"), 303)
+
+
+@router.post("/admin/digests/{slug}/{period_key}/content", dependencies=[Depends(require_csrf)])
+def save_content(
+    request: Request,
+    staff: Staff,
+    slug: str,
+    period_key: str,
+    note_sl: Annotated[str, Form()] = "",
+    note_en: Annotated[str, Form()] = "",
+    article: Annotated[list[str], Form()] = [],  # noqa: B006 (FastAPI copies defaults)
+    order: Annotated[list[str], Form()] = [],  # noqa: B006
+    include: Annotated[list[str], Form()] = [],  # noqa: B006
+    action: Annotated[str, Form()] = "save",
+) -> Response:
+    """Save the draft's notes and its articles in the order of the numbers typed (ties keep
+    the listed order); "reset" goes back to every article of the period, newest first."""
+    settings = settings_of(request)
+    orders = {int(a): o.strip() for a, o in zip(article, order, strict=False) if a.isdigit()}
+    typed = Typed(
+        {"sl": note_sl, "en": note_en},
+        {int(value) for value in include if value.isdigit()},
+        orders,
+    )
+    refused: str | None = None
+    status_code = 400
+    if any(not value.isdigit() for value in [*article, *include]):
+        refused = "Obrazec je poslal neznan članek; osvežite stran in poskusite znova."
+    elif any(text and not text.isdigit() for text in orders.values()):
+        refused = "Vrstni red naj bo celo število (1, 2, 3 …) pri vsakem izbranem članku."
+    if refused is None:
+        ids = [int(value) for value in include]
+        listed = {article_id: place for place, article_id in enumerate(orders)}
+        ids.sort(key=lambda i: (_number(orders.get(i, "")), listed.get(i, len(listed))))
+        try:
+            with session_scope(engine_of(request)) as session:
+                mailing_list, period = _list_and_period(session, slug, period_key)
+                edition = get_or_create_edition(session, mailing_list, period)
+                by, client = f"{staff.email} (admin)", client_address(request)
+                for language, text in typed.notes.items():
+                    set_edition_note(session, edition, language, text, actor=by, client=client)
+                choose_articles(
+                    session,
+                    settings,
+                    edition,
+                    None if action == "reset" else ids,
+                    actor=by,
+                    client=client,
+                )
+        except EditionChangeRefused as exc:
+            refused = exc.reason_sl
+            status_code = 409 if isinstance(exc, EditionFrozen) else 400
+    if refused is not None:
+        return _digest_page(
+            request,
+            staff,
+            slug,
+            period_key,
+            None,
+            error=refused,
+            status_code=status_code,
+            typed=typed,
+        )
+    with Session(engine_of(request)) as session:
+        mailing_list, period = _list_and_period(session, slug, period_key)
+    notice = "reset" if action == "reset" else "saved"
+    return RedirectResponse(digest_url(mailing_list, period, notice=notice), status_code=303)
 
 
 @router.post("/admin/digests/{slug}/{period_key}/approve", dependencies=[Depends(require_csrf)])

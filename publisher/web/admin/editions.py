@@ -31,15 +31,17 @@ from publisher.digests.editions import (
     control,
     editions_of,
     get_edition,
+    plan,
     retry,
 )
 from publisher.digests.models import Edition
 from publisher.digests.periods import parse_period
-from publisher.mail.compose import format_period
+from publisher.mail.compose import format_period, note_paragraphs
 from publisher.subscribers.lists import ListNotFound, get_list
 from publisher.subscribers.models import MailingList
 from publisher.web.admin.auth import Approver, Staff
 from publisher.web.admin.dashboard import STATE_NAMES, EditionRow, edition_rows
+from publisher.web.admin.digests import NOTE_LABELS
 from publisher.web.admin.render import engine_of, render, senders_of, settings_of
 from publisher.web.clients import client_address
 from publisher.web.csrf import require_csrf
@@ -141,6 +143,7 @@ def _edition_view(
             edition.job_id is not None and senders.is_sending(edition.job_id)
         )
         period = parse_period(edition.period_key)
+        planned = plan(session, settings, row.list, period)
         return render(
             request,
             "admin/edition.html",
@@ -155,6 +158,9 @@ def _edition_view(
             state_name=STATE_NAMES.get(state, state),
             live=live,
             period_text=format_period(period.start, period.end, "sl"),
+            planned=planned,
+            note_labels=NOTE_LABELS,
+            paragraphs=note_paragraphs,
             problems=problems,
             held=describe(row.report.held, settings, "sl") if row.report.held else None,
             bounces=bounces,
