@@ -59,6 +59,16 @@ class ArticleNotFound(LookupError):
     """No article has that id or slug."""
 
 
+def with_topics_and_photo() -> tuple[Any, ...]:
+    """The loader options of every query that hands articles to pages, feeds and digests:
+    their topics and photo come in the same round trip, and stay readable after the session
+    closes (a digest is composed after its articles were read)."""
+    return (
+        selectinload(Article.topics),  # type: ignore[arg-type]
+        selectinload(Article.photo),  # type: ignore[arg-type]
+    )
+
+
 def content_hash(draft: ArticleDraft | Article) -> str:
     """A fingerprint of everything a reader sees; a re-import that changes none of it is a no-op.
 
@@ -75,7 +85,7 @@ def content_hash(draft: ArticleDraft | Article) -> str:
     }
     # Only when there is one, so that the articles without a photo keep their fingerprints.
     for key, value in (
-        ("photo", draft.photo.source if draft.photo is not None else None),
+        ("photo", draft.image_source if isinstance(draft, Article) else draft.photo_source),
         ("image_alt", draft.image_alt),
         ("image_credit", draft.image_credit),
     ):
@@ -333,7 +343,7 @@ def save_draft(session: Session, draft: ArticleDraft) -> tuple[SaveOutcome, Arti
 def get_article(session: Session, key: str | int) -> Article:
     """An article by numeric id or by slug."""
     text = str(key).strip()
-    query = select(Article).options(selectinload(Article.topics))  # type: ignore[arg-type]
+    query = select(Article).options(*with_topics_and_photo())
     if text.isdigit():
         query = query.where(Article.id == (int(text) if int(text) <= MAX_ROW_ID else None))
     else:
@@ -373,10 +383,7 @@ def list_articles(
     ``oldest_first`` with ``offset`` reads fixed slices counted from the oldest article, which
     stay the same as new articles arrive (feed archive pages rely on that).
     """
-    query = select(Article).options(
-        selectinload(Article.topics),  # type: ignore[arg-type]
-        selectinload(Article.photo),  # type: ignore[arg-type]  # lists show each thumbnail
-    )
+    query = select(Article).options(*with_topics_and_photo())
     query = _filtered(query, topic=topic, include_withdrawn=include_withdrawn)
     if since is not None:
         query = query.where(col(Article.published_at) >= since)

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from sqlalchemy.orm import selectinload
 from sqlmodel import Session, col, select
 
 from publisher import links
 from publisher.articles.models import Article, ArticleTopic
-from publisher.articles.store import public_clause
+from publisher.articles.store import public_clause, with_topics_and_photo
 from publisher.config import Settings
 from publisher.digests.periods import Period
 from publisher.links import article_url
@@ -48,7 +47,7 @@ def articles_for(
         select(Article)
         .where(public_clause())
         .where(col(Article.published_at) >= start, col(Article.published_at) < end)
-        .options(selectinload(Article.topics))  # type: ignore[arg-type]
+        .options(*with_topics_and_photo())
         .order_by(col(Article.published_at).desc(), col(Article.id).desc())
     )
     list_topics = select(MailingListTopic.topic_id).where(

@@ -18,6 +18,7 @@ from sqlalchemy import func, select, update
 from sqlmodel import Session
 
 from publisher.articles.models import Article
+from publisher.articles.store import with_topics_and_photo
 from publisher.clock import utcnow
 from publisher.config import Settings
 from publisher.db import MAX_ROW_ID, conflict_insert
@@ -166,7 +167,8 @@ def edition_notes(edition: Edition | None) -> dict[str, str]:
 
 
 def _articles_by_id(session: Session, ids: list[int]) -> list[Article]:
-    found = session.execute(select(Article).where(Article.id.in_(ids))).scalars()  # type: ignore[attr-defined]
+    query = select(Article).where(Article.id.in_(ids)).options(*with_topics_and_photo())  # type: ignore[attr-defined]
+    found = session.execute(query).scalars()
     by_id = {article.id: article for article in found}
     return [by_id[article_id] for article_id in ids if article_id in by_id]
 
