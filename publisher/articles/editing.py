@@ -118,6 +118,10 @@ class ArticleInput:
     """The article's version the form was made from (edits only)."""
 
     def __post_init__(self) -> None:
+        self.clean()
+
+    def clean(self) -> None:
+        """Drop control characters (as :class:`ArticleDraft` does) and Windows line ends."""
         for one in fields(self):
             value = getattr(self, one.name)
             if isinstance(value, str):
@@ -236,6 +240,7 @@ def check(
     problem at once. A photo that is accepted is stored (and put in ``form.photo_id``) even
     when another field is wrong, so that the staff member does not have to choose it again."""
     now = now or utcnow()
+    form.clean()
     problems: dict[str, str] = {}
     title = " ".join(form.title.split())
     if not title:

@@ -225,7 +225,12 @@ def test_a_correction_keeps_id_slug_and_feed_id_moves_updated_and_shows_in_histo
 ) -> None:
     add_articles(
         site.engine,
-        draft(1, title="Zapora Ljubljanske cesce", published_at=utcnow() - timedelta(days=1)),
+        draft(
+            1,
+            title="Zapora Ljubljanske cesce",
+            published_at=utcnow() - timedelta(days=1),
+            updated_at=utcnow() - timedelta(hours=20),
+        ),
     )
     with Session(site.engine) as session:
         article = session.exec(select(Article)).one()
