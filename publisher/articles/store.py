@@ -73,9 +73,13 @@ def content_hash(draft: ArticleDraft | Article) -> str:
         "url": draft.url,
         "topics": sorted(topic.slug for topic in draft.topics),
     }
+    if isinstance(draft, Article):
+        photo = draft.image_source if draft.photo_id is not None else None
+    else:
+        photo = draft.photo.source if draft.photo is not None else None
     # Only when there is one, so that the articles without a photo keep their fingerprints.
     for key, value in (
-        ("photo", draft.photo.source if draft.photo is not None else None),
+        ("photo", photo),
         ("image_alt", draft.image_alt),
         ("image_credit", draft.image_credit),
     ):
