@@ -362,6 +362,25 @@ def is_public(article: Article, now: datetime | None = None) -> bool:
     return article.status == ArticleStatus.published and article.published_at <= (now or utcnow())
 
 
+def came_public(session: Session, since: datetime, until: datetime) -> list[str] | None:
+    """The topics of articles whose scheduled time came in (``since``, ``until``]; None when
+    no article did (the job that tells the WebSub hub asks this)."""
+    ids = select(Article.id).where(
+        Article.status == ArticleStatus.published,
+        col(Article.published_at) > since,
+        col(Article.published_at) <= until,
+    )
+    if session.exec(ids.limit(1)).first() is None:
+        return None
+    slugs = session.exec(
+        select(Topic.slug)
+        .join(ArticleTopic, col(ArticleTopic.topic_id) == col(Topic.id))
+        .where(col(ArticleTopic.article_id).in_(ids))
+        .distinct()
+    ).all()
+    return sorted(slugs)
+
+
 def list_articles(
     session: Session,
     *,

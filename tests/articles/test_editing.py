@@ -21,6 +21,7 @@ from publisher.articles.editing import (
 )
 from publisher.articles.models import Article, ArticleRevision
 from publisher.articles.revisions import waiting_import
+from publisher.articles.store import came_public
 from publisher.audit import AuditEntry
 from publisher.cli import app
 from publisher.clock import utcnow
@@ -194,3 +195,15 @@ def test_a_new_article_gets_an_admin_key_a_slug_and_a_summary_from_its_body(
             == "<p>Cesta bo zaprta <strong>tri dni</strong>.</p>\n<p>Drugi odstavek.</p>"
         )
         assert json.loads(session.exec(select(ArticleRevision.topics)).one()) == []
+
+
+def test_the_hub_job_learns_which_topics_a_scheduled_article_made_public(
+    engine: Engine,
+) -> None:
+    now = utcnow()
+    at = now + timedelta(hours=3)
+    add_articles(engine, draft(1, published_at=at, topics=("promet",)))
+    with Session(engine) as session:
+        assert came_public(session, now, at - timedelta(minutes=1)) is None
+        assert came_public(session, at - timedelta(minutes=1), at) == ["promet"]
+        assert came_public(session, at, at + timedelta(minutes=1)) is None
