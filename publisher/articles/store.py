@@ -521,7 +521,7 @@ class UnknownTopic(LookupError):
 
 
 def set_article_topics(
-    session: Session, key: str | int, slugs: Iterable[str]
+    session: Session, key: str | int, slugs: Iterable[str], *, actor: str | None = None
 ) -> tuple[Article, bool]:
     """File an article under exactly these topics; returns it and whether anything changed.
 
@@ -540,10 +540,14 @@ def set_article_topics(
         raise UnknownTopic(f"no topic {', '.join(sorted(unknown))}")
     if {topic.slug for topic in article.topics} == wanted:
         return article, False
+    before = revision_of(article, RevisionKind.imported, article.source, article.updated_at)
     article.topics = sorted(topics, key=lambda topic: topic.slug)
     article.updated_at = utcnow()  # feeds and their caches see the change
+    article.version += 1
     session.add(article)
     session.flush()
+    if actor is not None:  # a staff member's change is a revision, like an edit
+        record_change(session, article, before, RevisionKind.edited, actor)
     return article, True
 
 
