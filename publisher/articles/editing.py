@@ -461,6 +461,8 @@ def edit_article(
     :class:`~publisher.articles.store.ArticleNotFound`."""
     article = get_article(session, key)
     checked = check(session, settings, form, photo)
+    if checked.published_at == article.published_at.replace(second=0, microsecond=0):
+        checked.published_at = article.published_at  # the form shows minutes: same moment
     was_public = is_public(article)
     kind = RevisionKind.imported if article.body_markdown is None else RevisionKind.edited
     before = revision_of(article, kind, article.edited_by or article.source, article.updated_at)
