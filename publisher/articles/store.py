@@ -222,6 +222,9 @@ class ArticleWriter:
                 "summary": draft.summary,
                 "image_caption": draft.image_caption,
                 "image_url": draft.image_url,
+                "image_alt": draft.image_alt,
+                "image_credit": draft.image_credit,
+                "edited_by": "",  # the columns have no default in the database (0013)
                 "url": draft.url,
                 "source": draft.source,
                 "content_hash": content_hash(draft),

@@ -208,6 +208,7 @@ def get_or_create_edition(session: Session, mailing_list: MailingList, period: P
             status=EditionStatus.draft.value,
             subject="",
             article_ids="[]",
+            notes="{}",  # no database default since 0013
             approved_by="",
             created_at=utcnow(),
         )

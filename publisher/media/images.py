@@ -1,9 +1,9 @@
 """The Pillow work on a photo: what the bytes really are, whether we take them, and the
 upright, metadata-free JPEG of each size.
 
-Nothing here knows the database or the media store: :func:`read_photo` turns untrusted bytes
-into a checked picture or a :class:`PhotoRefused`, and
-:func:`render_sizes` makes the files to keep.
+Nothing here knows the database or the media store: :func:`check_file` (cheap, from the
+first bytes and the name) and :func:`decode` turn untrusted bytes into a checked picture or a
+:class:`PhotoRefused`, and :func:`render_sizes` makes the files to keep.
 """
 
 from __future__ import annotations

@@ -110,3 +110,12 @@ def test_a_file_over_the_size_cap_is_refused(engine: Engine, database_url: str, 
     assert len(out.getvalue()) > 100_000
     with Session(engine) as session, pytest.raises(PhotoRefused, match=r"larger than 0\.1 MB"):
         store_photo(session, settings, out.getvalue(), "noise.png")
+
+
+@pytest.mark.parametrize(("fmt", "name"), [("WEBP", "a.webp"), ("HEIF", "iphone.HEIC")])
+def test_webp_and_a_phones_heic_are_taken(engine: Engine, settings, fmt: str, name: str) -> None:
+    out = io.BytesIO()
+    Image.new("RGB", (640, 480), (30, 90, 150)).save(out, fmt)
+    with Session(engine) as session:
+        photo = store_photo(session, settings, out.getvalue(), name)
+        assert (photo.width, photo.height, json.loads(photo.sizes)) == (640, 480, [640, 400])

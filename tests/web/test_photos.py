@@ -187,13 +187,18 @@ def test_on_postgresql_a_photo_stored_by_one_web_machine_is_served_by_another(
     (tmp_path / "two").mkdir()
     elsewhere = {"database_url": database_url, "media_dir": tmp_path / "two"}
 
-    def another_machine(url: str) -> FastAPI:
-        return create_app(load_settings(**elsewhere, base_url=url), make_engine(database_url))
+    its_engine = make_engine(database_url)
 
-    with serve(another_machine) as (url, _):
-        served = httpx.get(f"{url}/media/{rendition_name(photo, 'thumb')}")
-        assert served.status_code == 200
-        assert Image.open(io.BytesIO(served.content)).size == (400, 533)
+    def another_machine(url: str) -> FastAPI:
+        return create_app(load_settings(**elsewhere, base_url=url), its_engine)
+
+    try:
+        with serve(another_machine) as (url, _):
+            served = httpx.get(f"{url}/media/{rendition_name(photo, 'thumb')}")
+            assert served.status_code == 200
+            assert Image.open(io.BytesIO(served.content)).size == (400, 533)
+    finally:
+        its_engine.dispose()
     assert not any((tmp_path / "two").iterdir())
     assert not (tmp_path / "one").exists()
 
