@@ -2,8 +2,9 @@
 
 The digest schedule, resuming sends that a restart or crash interrupted (expired leases),
 reading the bounce mailbox (every ``bounce_imap_every`` seconds, when ``bounce_imap_url`` is
-set), and the jobs later issues add (purging expired data, polling sources) are registered
-here and nowhere else. However many ``serve`` processes share a database, one runs
+set), telling the WebSub hub when scheduled articles go public (when ``websub_hub`` is set),
+and the jobs later issues add (purging expired data, polling sources) are registered here and
+nowhere else. However many ``serve`` processes share a database, one runs
 them: on PostgreSQL the holder of a session advisory lock (it dies with the process's
 connection, and another process takes over at its next try, within ``jobs_poll`` seconds); on
 SQLite the ``serve`` that holds a lock file beside the database. ``serve --no-jobs`` starts a
@@ -29,8 +30,10 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
+from sqlmodel import Session
 
-from publisher.clock import local_now
+from publisher.articles.store import came_public
+from publisher.clock import local_now, utcnow
 from publisher.config import ScheduleEntry, Settings
 from publisher.delivery.bounces.mailbox import MailboxError, fetch_bounces
 from publisher.delivery.runner import Senders
@@ -42,8 +45,12 @@ from publisher.digests.schedule import (
     owed,
     trigger_for,
 )
+from publisher.feeds.websub import notify_hub_of_changes
 
 log = logging.getLogger(__name__)
+
+ANNOUNCE_EVERY = 60.0
+"""Seconds between looks for scheduled articles that went public (and a WebSub ping)."""
 
 
 def lock_key(connection: Connection) -> int:
@@ -162,6 +169,14 @@ class JobRunner:
         self._every(
             settings.jobs_resume_every, self._resume, "resume-sending", "resume interrupted sends"
         )
+        self._public_until = utcnow()
+        if settings.websub_hub:
+            self._every(
+                ANNOUNCE_EVERY,
+                self._announce_scheduled,
+                "announce-scheduled",
+                "tell the WebSub hub when scheduled articles go public",
+            )
         if settings.bounce_imap_url:
             self._every(
                 settings.bounce_imap_every,
@@ -244,6 +259,17 @@ class JobRunner:
         started = self.senders.resume_waiting()
         if started:
             log.info("resumed the interrupted send jobs %s", started)
+
+    def _announce_scheduled(self) -> None:
+        """Scheduled articles go public with no write to the store: ping the hub for them."""
+        if not self.leading:
+            return
+        since, until = self._public_until, utcnow()
+        with Session(self.engine) as session:
+            topics = came_public(session, since, until)
+        self._public_until = until
+        if topics is not None:
+            notify_hub_of_changes(self.engine, self.settings, topics)
 
     def _fetch_bounces(self) -> None:
         if not self.leading:

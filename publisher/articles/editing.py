@@ -118,6 +118,10 @@ class ArticleInput:
     """The article's version the form was made from (edits only)."""
 
     def __post_init__(self) -> None:
+        self.clean()
+
+    def clean(self) -> None:
+        """Drop control characters (as :class:`ArticleDraft` does) and Windows line ends."""
         for one in fields(self):
             value = getattr(self, one.name)
             if isinstance(value, str):
@@ -236,6 +240,7 @@ def check(
     problem at once. A photo that is accepted is stored (and put in ``form.photo_id``) even
     when another field is wrong, so that the staff member does not have to choose it again."""
     now = now or utcnow()
+    form.clean()
     problems: dict[str, str] = {}
     title = " ".join(form.title.split())
     if not title:
@@ -456,6 +461,8 @@ def edit_article(
     :class:`~publisher.articles.store.ArticleNotFound`."""
     article = get_article(session, key)
     checked = check(session, settings, form, photo)
+    if checked.published_at == article.published_at.replace(second=0, microsecond=0):
+        checked.published_at = article.published_at  # the form shows minutes: same moment
     was_public = is_public(article)
     kind = RevisionKind.imported if article.body_markdown is None else RevisionKind.edited
     before = revision_of(article, kind, article.edited_by or article.source, article.updated_at)

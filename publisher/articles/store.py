@@ -83,9 +83,13 @@ def content_hash(draft: ArticleDraft | Article) -> str:
         "url": draft.url,
         "topics": sorted(topic.slug for topic in draft.topics),
     }
+    if isinstance(draft, Article):
+        photo = draft.image_source if draft.photo_id is not None else None
+    else:
+        photo = draft.photo.source if draft.photo is not None else None
     # Only when there is one, so that the articles without a photo keep their fingerprints.
     for key, value in (
-        ("photo", draft.image_source if isinstance(draft, Article) else draft.photo_source),
+        ("photo", photo),
         ("image_alt", draft.image_alt),
         ("image_credit", draft.image_credit),
     ):
@@ -371,6 +375,25 @@ def is_public(article: Article, now: datetime | None = None) -> bool:
     return article.status == ArticleStatus.published and article.published_at <= (now or utcnow())
 
 
+def came_public(session: Session, since: datetime, until: datetime) -> list[str] | None:
+    """The topics of articles whose scheduled time came in (``since``, ``until``]; None when
+    no article did (the job that tells the WebSub hub asks this)."""
+    ids = select(Article.id).where(
+        Article.status == ArticleStatus.published,
+        col(Article.published_at) > since,
+        col(Article.published_at) <= until,
+    )
+    if session.exec(ids.limit(1)).first() is None:
+        return None
+    slugs = session.exec(
+        select(Topic.slug)
+        .join(ArticleTopic, col(ArticleTopic.topic_id) == col(Topic.id))
+        .where(col(ArticleTopic.article_id).in_(ids))
+        .distinct()
+    ).all()
+    return sorted(slugs)
+
+
 def list_articles(
     session: Session,
     *,
@@ -511,7 +534,7 @@ class UnknownTopic(LookupError):
 
 
 def set_article_topics(
-    session: Session, key: str | int, slugs: Iterable[str]
+    session: Session, key: str | int, slugs: Iterable[str], *, actor: str | None = None
 ) -> tuple[Article, bool]:
     """File an article under exactly these topics; returns it and whether anything changed.
 
@@ -530,10 +553,14 @@ def set_article_topics(
         raise UnknownTopic(f"no topic {', '.join(sorted(unknown))}")
     if {topic.slug for topic in article.topics} == wanted:
         return article, False
+    before = revision_of(article, RevisionKind.imported, article.source, article.updated_at)
     article.topics = sorted(topics, key=lambda topic: topic.slug)
     article.updated_at = utcnow()  # feeds and their caches see the change
+    article.version += 1
     session.add(article)
     session.flush()
+    if actor is not None:  # a staff member's change is a revision, like an edit
+        record_change(session, article, before, RevisionKind.edited, actor)
     return article, True
 
 

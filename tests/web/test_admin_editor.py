@@ -225,7 +225,12 @@ def test_a_correction_keeps_id_slug_and_feed_id_moves_updated_and_shows_in_histo
 ) -> None:
     add_articles(
         site.engine,
-        draft(1, title="Zapora Ljubljanske cesce", published_at=utcnow() - timedelta(days=1)),
+        draft(
+            1,
+            title="Zapora Ljubljanske cesce",
+            published_at=utcnow() - timedelta(days=1),
+            updated_at=utcnow() - timedelta(hours=20),
+        ),
     )
     with Session(site.engine) as session:
         article = session.exec(select(Article)).one()
@@ -298,3 +303,31 @@ def test_the_preview_is_the_public_page_and_only_the_editor_runs_a_script(
     assert "<strong>odprta</strong>" in preview.text and "<h2>Kje</h2>" in preview.text
     refused = client.post("/admin/articles/preview", data=fields(site))
     assert refused.status_code == 403
+
+
+def test_the_admin_button_takes_the_imported_version_staff_kept_aside(site: AdminSite) -> None:
+    past = utcnow() - timedelta(days=1)
+    add_articles(site.engine, draft(7, title="Izvirni naslov", published_at=past))
+    with Session(site.engine) as session:
+        key = session.exec(select(Article)).one().id or 0
+    client = logged_in(site)
+    token, version = edit_form(client, key)
+    saved = client.post(
+        f"/admin/articles/{key}/edit",
+        data={
+            "csrf_token": token,
+            "version": version,
+            **fields(site, when=past, title="Popravljeni naslov", topics=[]),
+        },
+    )
+    assert saved.status_code == 303
+    add_articles(site.engine, draft(7, title="Novejši uvoženi naslov", published_at=past))
+    page = client.get(f"/admin/articles/{key}")
+    assert "Popravljeni naslov" in page.text
+    assert "Čaka novejša uvožena različica" in page.text
+    taken = client.post(f"/admin/articles/{key}/take-import", data={"csrf_token": csrf_of(page)})
+    assert taken.status_code == 303
+    page = client.get(f"/admin/articles/{key}")
+    assert "Novejši uvoženi naslov" in page.text and "Čaka novejša" not in page.text
+    history = client.get(f"/admin/articles/{key}/revisions").text
+    assert "+Novejši uvoženi naslov" in history

@@ -258,7 +258,7 @@ def save_article_topics(
     with session_scope(engine) as session:
         try:
             before = {topic.slug for topic in get_article(session, key).topics}
-            article, changed = set_article_topics(session, key, topics or [])
+            article, changed = set_article_topics(session, key, topics or [], actor=staff.email)
         except ArticleNotFound:
             raise HTTPException(status_code=404) from None
         except UnknownTopic as exc:
