@@ -98,7 +98,6 @@ def build_digest(
                 url=article_url(settings, article.slug),
                 published_at=article.published_at,
                 summary=article.summary,
-                image_caption=article.image_caption,
                 topics=tuple(topic.name for topic in article.topics),
                 photo=digest_photo(settings, article),
             )
