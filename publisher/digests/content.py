@@ -17,6 +17,7 @@ from publisher.articles.models import Article, ArticleTopic
 from publisher.articles.store import public_clause, with_topics_and_photo
 from publisher.config import Settings
 from publisher.digests.periods import Period
+from publisher.feeds.entries import entry_photo
 from publisher.links import article_url
 from publisher.mail.compose import (
     Branding,
@@ -27,7 +28,6 @@ from publisher.mail.compose import (
     compose_digest,
 )
 from publisher.mail.message import Recipient, message_id_for
-from publisher.media.photos import photo_url, rendition_size
 from publisher.subscribers.models import MailingList, MailingListTopic
 
 
@@ -68,17 +68,17 @@ def edition_key(list_slug: str, period_key: str) -> str:
 
 
 def digest_photo(settings: Settings, article: Article) -> DigestPhoto | None:
-    """The article's stored photo in its large size (the column at 2×), fitted to the column."""
-    photo = article.photo
+    """The article's stored photo as the feeds and pages have it (:func:`entry_photo`), in
+    its large size (the column at 2×), fitted to the column."""
+    photo = entry_photo(article, settings)
     if photo is None:
         return None
-    caption = article.image_caption.strip()
     return DigestPhoto.at_column_width(
-        photo_url(settings, photo, "large"),
-        rendition_size(photo, "large"),
-        alt=article.image_alt.strip() or caption,
-        caption=caption,
-        credit=article.image_credit.strip(),
+        photo.large.url,
+        (photo.large.width, photo.large.height),
+        alt=photo.alt,
+        caption=photo.caption,
+        credit=photo.credit,
     )
 
 
@@ -105,7 +105,6 @@ def build_digest(
                 url=article_url(settings, article.slug),
                 published_at=article.published_at,
                 summary=article.summary,
-                image_caption=article.image_caption,
                 topics=tuple(topic.name for topic in article.topics),
                 photo=digest_photo(settings, article),
             )

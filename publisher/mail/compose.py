@@ -63,10 +63,10 @@ class DigestItem:
     url: str
     published_at: datetime
     summary: str
-    image_caption: str = ""
-    """Shown only with a photo: a caption under nothing reads as a broken picture."""
     topics: tuple[str, ...] = ()
     photo: DigestPhoto | None = None
+    """With its caption: an article without a photo shows no caption (under nothing, a
+    caption reads as a broken picture)."""
 
 
 @dataclass(frozen=True)

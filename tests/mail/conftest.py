@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from publisher.mail.compose import Branding, Digest, DigestItem
+from publisher.mail.compose import Branding, Digest, DigestItem, DigestPhoto
 
 LJUBLJANA = ZoneInfo("Europe/Ljubljana")
 
@@ -42,7 +42,12 @@ def digest() -> Digest:
             url="https://novice.example.org/articles/obnova-glavnega-trga",
             published_at=datetime(2025, 3, 7, 10, 30, tzinfo=LJUBLJANA),
             summary="Gradbinci bodo v drugi fazi uredili južni del trga & pločnike.",
-            image_caption="Glavni trg med prvo fazo del",
+            photo=DigestPhoto.at_column_width(
+                "https://novice.example.org/media/trg-1200.jpg",
+                (1200, 800),
+                alt="Gradbinci na Glavnem trgu",
+                caption="Glavni trg med prvo fazo del",
+            ),
             topics=("Promet", "Občina"),
         ),
         DigestItem(

@@ -238,7 +238,7 @@ def test_logo_and_colour_come_from_settings(digest: Digest, branding: Branding) 
     )
     html = compose_digest(digest, "sl", styled).html
     document = lxml_html.fromstring(html)
-    [logo] = document.xpath("//img")
+    [logo] = document.xpath("//img[@class='logo']")
     assert logo.get("src") == "https://novice.example.org/static/logo.png"
     assert logo.get("alt") == "Mestna občina Novo mesto"
     assert (logo.get("width"), logo.get("height")) == ("96", "48")
