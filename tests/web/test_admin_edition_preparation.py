@@ -217,6 +217,9 @@ def test_approval_freezes_note_and_order_for_the_mail_the_archive_and_later_chan
         assert frozen.index("Novica 1") < frozen.index("Novica 0") and "Novica 2" not in frozen
         assert "Drage bralke in bralci," in page.text and "&lt;zapiramo&gt;" in page.text
 
+    audit = client.get("/admin/audit").text
+    assert "uvodnik izdaje" in audit and "izbor člankov izdaje" in audit
+
     with Session(admin_site.engine) as session:
         before = session.exec(select(Edition)).one()
     late = form(token_for(client, DIGEST), ids, ["Novica 2"], note_sl="Popravek")
