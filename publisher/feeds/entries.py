@@ -110,7 +110,7 @@ def _photo_figure(photo: EntryPhoto, credit_label: str) -> str:
     words = [html.escape(photo.caption, quote=False)] if photo.caption else []
     if photo.credit:
         words.append(f"{html.escape(credit_label)} {html.escape(photo.credit, quote=False)}")
-    figcaption = f"<figcaption>{' '.join(words)}</figcaption>" if words else ""
+    figcaption = f"<figcaption>{' · '.join(words)}</figcaption>" if words else ""
     return (
         f'<figure><img src="{html.escape(large.url)}" alt="{html.escape(photo.alt)}" '
         f'width="{large.width}" height="{large.height}">{figcaption}</figure>'

@@ -106,7 +106,7 @@ def test_each_photo_is_linked_absolute_sized_for_the_column_and_described(
     assert re.search(
         r'<a[^>]+href="[^"]+/articles/novica-1-obnova-ceste-v-smihelu"[^>]*><img', composed.html
     )
-    assert "Cesta pred obnovo Foto: Ana Novak" in composed.html
+    assert "Cesta pred obnovo · Foto: Ana Novak" in composed.html
     # The other article names a photo it does not have: no caption, no "Foto:" line.
     assert "Zapora pri šoli" not in composed.html and "Zapora pri šoli" not in composed.text
     assert "Foto:" not in composed.text  # the text part shows no pictures

@@ -88,7 +88,7 @@ def test_the_article_page_shows_its_photo_sized_with_every_stored_width_and_alt_
     assert all(part.startswith(base) for part in photo["srcset"].split(", "))
     assert photo["sizes"]
     [caption] = images_of(html).captions
-    assert caption == "Novi električni avtobus pri Glavnem trgu Foto: Ana Novak"
+    assert caption == "Novi električni avtobus pri Glavnem trgu · Foto: Ana Novak"
     assert html.index("<h1>") < html.index(photo["src"]) < html.index("<p>Besedilo novice")
 
 
