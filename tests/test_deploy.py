@@ -16,7 +16,7 @@ import ssl
 import subprocess
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -262,24 +262,22 @@ def test_a_misspelled_nginx_directive_does_not_pass(tmp_path: Path) -> None:
 
 
 @contextmanager
-def running_nginx(site: NginxSite) -> Iterator[str]:
-    """nginx in the foreground until the block ends; yields its https URL once it answers."""
+def running(command: list[str], url: str, tls: ssl.SSLContext, **env: str) -> Iterator[str]:
+    """A proxy started by ``command`` in the foreground until the block ends; yields ``url``
+    once it answers there (bounded)."""
     process = subprocess.Popen(
-        nginx_command(site, "-g", "daemon off;"),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=os.environ | env
     )
-    url = f"https://127.0.0.1:{site.port}"
     try:
         give_up = time.monotonic() + 30
         while True:
             try:
-                httpx.get(f"{url}/privacy", verify=site.tls(), timeout=5)
+                httpx.get(f"{url}/privacy", verify=tls, timeout=5)
                 break
             except httpx.TransportError:
                 if process.poll() is not None:
                     raise AssertionError(process.communicate()[1].decode()) from None
-                assert time.monotonic() < give_up, "nginx did not answer in 30 s"
+                assert time.monotonic() < give_up, f"{command[0]} did not answer in 30 s"
                 time.sleep(0.1)
         yield url
     finally:
@@ -287,10 +285,16 @@ def running_nginx(site: NginxSite) -> Iterator[str]:
         process.wait(timeout=10)
 
 
-def client_from(address: str, url: str, site: NginxSite, **options: object) -> httpx.Client:
-    """A browser on the loopback address ``address`` (not nginx's own 127.0.0.1)."""
-    transport = httpx.HTTPTransport(local_address=address, verify=site.tls())
-    return httpx.Client(base_url=url, transport=transport, timeout=10, **options)  # type: ignore[arg-type]
+def running_nginx(site: NginxSite) -> AbstractContextManager[str]:
+    """nginx of ``site`` in the foreground; its https URL."""
+    command = nginx_command(site, "-g", "daemon off;")
+    return running(command, f"https://127.0.0.1:{site.port}", site.tls())
+
+
+def client_from(address: str, url: str, tls: ssl.SSLContext) -> httpx.Client:
+    """A browser on the loopback address ``address`` (not the proxy's own 127.0.0.1)."""
+    transport = httpx.HTTPTransport(local_address=address, verify=tls)
+    return httpx.Client(base_url=url, transport=transport, timeout=10)
 
 
 def csrf_cookie_header(response: httpx.Response) -> str:
@@ -298,15 +302,12 @@ def csrf_cookie_header(response: httpx.Response) -> str:
     return cookie
 
 
-@needs_nginx
-def test_behind_the_nginx_site_the_app_sees_each_client_and_https(
-    engine: Engine, database_url: str, tmp_path: Path
-) -> None:
+@contextmanager
+def served_behind_a_proxy(engine: Engine, database_url: str) -> Iterator[tuple[str, int]]:
+    """``publisher serve`` with the production settings that concern a proxy (an https
+    ``base_url``, the proxy on 127.0.0.1 trusted) and a subscribe limit of two an hour per
+    client; yields its URL and port."""
     stock_town(engine)
-    photo = "ab" * 32 + "-800.jpg"
-    with session_scope(engine) as session:
-        store = media_store(make_settings(database_url), session)
-        store.put(photo, b"\xff\xd8 a photo", "image/jpeg")
     with publisher_serve(
         database_url,
         base_url=f"https://{SITE}",
@@ -314,35 +315,48 @@ def test_behind_the_nginx_site_the_app_sees_each_client_and_https(
         subscribe_limit_ip="2/hour",
         subscribe_limit_address="100/hour",
     ) as served:
-        app_port = int(served.url.rsplit(":", 1)[1])
+        yield served.url, int(served.url.rsplit(":", 1)[1])
+
+
+def assert_the_app_sees_each_client_and_https(url: str, tls: ssl.SSLContext) -> None:
+    """Through the proxy at ``url``: HSTS once (from the app), the cookie Secure (the app was
+    told https), and the subscribe limit counting each client (127.0.0.2 and 127.0.0.3), not
+    the proxy, and not an ``X-Forwarded-For`` the client made up."""
+    with client_from("127.0.0.2", url, tls) as ana:
+        page = ana.get("/subscribe")
+        hsts = page.headers.get_list("strict-transport-security")
+        cookie = csrf_cookie_header(page)
+        ana_statuses = [subscribe_form(ana, f"ana{n}@example.org").status_code for n in range(2)]
+        ana.headers["X-Forwarded-For"] = "192.0.2.50"
+        ana_statuses.append(subscribe_form(ana, "ana9@example.org").status_code)
+    with client_from("127.0.0.3", url, tls) as bor:
+        bor_status = subscribe_form(bor, "bor@example.org").status_code
+    assert hsts == ["max-age=31536000; includeSubDomains"]
+    assert "secure" in cookie.lower()
+    assert ana_statuses == [200, 200, 429]
+    assert bor_status == 200
+
+
+@needs_nginx
+def test_behind_the_nginx_site_the_app_sees_each_client_and_https(
+    engine: Engine, database_url: str, tmp_path: Path
+) -> None:
+    photo = "ab" * 32 + "-800.jpg"
+    with session_scope(engine) as session:
+        store = media_store(make_settings(database_url), session)
+        store.put(photo, b"\xff\xd8 a photo", "image/jpeg")
+    with served_behind_a_proxy(engine, database_url) as (app_url, app_port):
         site = nginx_site(tmp_path / "nginx", app_port=app_port, port=free_port())
         with running_nginx(site) as url:
-            with client_from("127.0.0.2", url, site) as ana:
-                page = ana.get("/subscribe")
-                # The app sets HSTS once (nginx adds none) and, told https by the proxy,
-                # marks its cookie Secure.
-                assert page.headers.get_list("strict-transport-security") == [
-                    "max-age=31536000; includeSubDomains"
-                ]
-                assert "secure" in csrf_cookie_header(page).lower()
-                # The subscribe limit counts the client, not nginx: two for 127.0.0.2, then
-                # 429, even with a made-up X-Forwarded-For (nginx adds the real one last).
-                ana_statuses = [
-                    subscribe_form(ana, f"ana{n}@example.org").status_code for n in range(2)
-                ]
-                ana.headers["X-Forwarded-For"] = "192.0.2.50"
-                ana_statuses.append(subscribe_form(ana, "ana9@example.org").status_code)
-            with client_from("127.0.0.3", url, site) as bor:
-                bor_status = subscribe_form(bor, "bor@example.org").status_code
+            assert_the_app_sees_each_client_and_https(url, site.tls())
+            with client_from("127.0.0.3", url, site.tls()) as bor:
                 first, again = (bor.get(f"/media/{photo}") for _ in range(2))
             # The admin is never kept by the proxy: two visitors get two sign-in forms.
             logins = []
             for address in ("127.0.0.4", "127.0.0.5"):
-                with client_from(address, url, site) as visitor:
+                with client_from(address, url, site.tls()) as visitor:
                     logins.append(visitor.get("/admin/login"))
-        direct = httpx.get(f"{served.url}/subscribe", timeout=10)
-    assert ana_statuses == [200, 200, 429]
-    assert bor_status == 200
+        direct = httpx.get(f"{app_url}/subscribe", timeout=10)
     assert (first.content, again.content) == (b"\xff\xd8 a photo",) * 2
     assert [first.headers["x-cache-status"], again.headers["x-cache-status"]] == ["MISS", "HIT"]
     assert [login.status_code for login in logins] == [200, 200]
@@ -360,10 +374,15 @@ needs_caddy = pytest.mark.skipif(
 )
 
 
+def caddy_home(folder: Path) -> dict[str, str]:
+    """Caddy's data and config folders in ``folder``, not the user's."""
+    return {"HOME": str(folder), "XDG_DATA_HOME": str(folder), "XDG_CONFIG_HOME": str(folder)}
+
+
 def caddy_validate(caddyfile: Path, home: Path) -> subprocess.CompletedProcess[str]:
     """``caddy validate`` with its data and config folders in ``home``, not the user's."""
     assert CADDY is not None
-    env = os.environ | {"HOME": str(home), "XDG_DATA_HOME": str(home), "XDG_CONFIG_HOME": str(home)}
+    env = os.environ | caddy_home(home)
     return subprocess.run(
         [CADDY, "validate", "--config", str(caddyfile), "--adapter", "caddyfile"],
         capture_output=True,
@@ -389,3 +408,35 @@ def test_a_misspelled_caddy_directive_does_not_pass(tmp_path: Path) -> None:
     checked = caddy_validate(broken, tmp_path)
     assert checked.returncode != 0
     assert "reverse_proxi" in checked.stderr
+
+
+@needs_caddy
+def test_behind_the_caddyfile_the_app_sees_each_client_and_https(
+    engine: Engine, database_url: str, tmp_path: Path
+) -> None:
+    """The Caddyfile names no proxy header: Caddy's own defaults must do what nginx's lines do."""
+    assert CADDY is not None
+    ca = make_ca()
+    cert = issue(ca, SITE, hosts=(SITE, "127.0.0.1"))
+    for name, pem in (
+        ("cert.pem", cert.cert_pem),
+        ("key.pem", cert.key_pem),
+        ("ca.pem", ca.cert_pem),
+    ):
+        (tmp_path / name).write_bytes(pem)
+    port = free_port()
+    tls_line = f"tls {tmp_path / 'cert.pem'} {tmp_path / 'key.pem'}"
+    with served_behind_a_proxy(engine, database_url) as (_, app_port):
+        text = replaced(
+            (DEPLOY / "caddy" / "Caddyfile").read_text(encoding="utf-8"),
+            (f"{SITE} {{", f"https://127.0.0.1:{port} {{\n\t{tls_line}"),
+            ("reverse_proxy 127.0.0.1:8000", f"reverse_proxy 127.0.0.1:{app_port}"),
+        )
+        options = f"{{\n\tadmin off\n\thttp_port {free_port()}\n\thttps_port {port}\n}}\n"
+        caddyfile = tmp_path / "Caddyfile"
+        caddyfile.write_text(options + text, encoding="utf-8")
+        command = [CADDY, "run", "--config", str(caddyfile), "--adapter", "caddyfile"]
+        tls = ssl.create_default_context(cafile=tmp_path / "ca.pem")
+        url = f"https://127.0.0.1:{port}"
+        with running(command, url, tls, **caddy_home(tmp_path)):
+            assert_the_app_sees_each_client_and_https(url, tls)
