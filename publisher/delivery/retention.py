@@ -64,9 +64,9 @@ class PurgeKind(enum.StrEnum):
     """Anonymised: a bounce keeps its kind and code, loses address, diagnostic and report."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PurgeRow:
-    """One row the purge deletes or anonymises."""
+    """One row the purge deletes or anonymises (slotted: a first purge may list many)."""
 
     kind: PurgeKind
     id: int
