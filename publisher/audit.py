@@ -69,6 +69,8 @@ class AuditAction(StrEnum):
     api_token_revoked = "api_token_revoked"
     settings_changed = "settings_changed"
     """A list or a topic created or changed (``before=… after=…``)."""
+    retention_purge = "retention_purge"
+    """Expired personal data deleted or anonymised (``detail``: the counts per kind)."""
 
 
 EDITION_CONTROLS = {

@@ -213,6 +213,25 @@ class Settings(BaseSettings):
     bounce_sendgrid_public_key: str | None = None
     """SendGrid's Event Webhook verification key (base64); unset: the webhook is off."""
     confirm_token_days: int = Field(default=7, ge=1, le=90)
+    # --- retention (storage limitation) ---
+    purge_unconfirmed_days: int = Field(default=30, ge=0, le=3650)
+    """Days after which a subscription never confirmed is deleted with its consent attempts
+    (``publisher purge``, and daily under ``serve``); 0: never. At least
+    ``confirm_token_days``, so that no confirmation link still valid leads nowhere."""
+    purge_delivery_months: int = Field(default=13, ge=0, le=240)
+    """Months after which a copy's ledger row and its bounces lose the address, the name, the
+    server's reply and the raw report (the counts stay); 0: never."""
+
+    @model_validator(mode="after")
+    def _check_purge_unconfirmed_days(self) -> Settings:
+        days = self.purge_unconfirmed_days
+        if 0 < days < self.confirm_token_days:
+            raise ValueError(
+                f"purge_unconfirmed_days: {days} is shorter than confirm_token_days "
+                f"({self.confirm_token_days}); set it to at least that, or 0 for never"
+            )
+        return self
+
     privacy_url: str | None = None
     consent_version: str = Field(default="2025-1", min_length=1, max_length=60)
     subscribe_limit_ip: str = "20/hour"

@@ -3,8 +3,9 @@
 The digest schedule, resuming sends that a restart or crash interrupted (expired leases),
 reading the bounce mailbox (every ``bounce_imap_every`` seconds, when ``bounce_imap_url`` is
 set), telling the WebSub hub when scheduled articles go public (when ``websub_hub`` is set),
-and the jobs later issues add (purging expired data, polling sources) are registered here and
-nowhere else. However many ``serve`` processes share a database, one runs
+the daily purge of personal data kept past its time (at :data:`PURGE_AT`, unless both
+``purge_*`` settings are 0), and the jobs later issues add (polling sources) are registered
+here and nowhere else. However many ``serve`` processes share a database, one runs
 them: on PostgreSQL the holder of a session advisory lock (it dies with the process's
 connection, and another process takes over at its next try, within ``jobs_poll`` seconds); on
 SQLite the ``serve`` that holds a lock file beside the database. ``serve --no-jobs`` starts a
@@ -27,6 +28,7 @@ from pathlib import Path
 from typing import IO
 
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
@@ -36,6 +38,7 @@ from publisher.articles.store import came_public
 from publisher.clock import local_now, utcnow
 from publisher.config import ScheduleEntry, Settings
 from publisher.delivery.bounces.mailbox import MailboxError, fetch_bounces
+from publisher.delivery.retention import plan_purge, purge
 from publisher.delivery.runner import Senders
 from publisher.digests.schedule import (
     MISFIRE_GRACE,
@@ -51,6 +54,10 @@ log = logging.getLogger(__name__)
 
 ANNOUNCE_EVERY = 60.0
 """Seconds between looks for scheduled articles that went public (and a WebSub ping)."""
+PURGE_AT = (3, 30)
+"""The daily retention purge, on the site's wall clock: a quiet hour, after the night's
+bounces and before anyone sends. Missed (no process ran), it runs within the hour after."""
+PURGE_ACTOR = "schedule (daily retention purge)"
 
 
 def lock_key(connection: Connection) -> int:
@@ -184,6 +191,16 @@ class JobRunner:
                 "fetch-bounces",
                 "read the bounce mailbox",
             )
+        if settings.purge_unconfirmed_days or settings.purge_delivery_months:
+            self.scheduler.add_job(
+                self._purge,
+                CronTrigger(hour=PURGE_AT[0], minute=PURGE_AT[1], timezone=settings.tz),
+                id="retention-purge",
+                name="delete or anonymise personal data kept past its time",
+                misfire_grace_time=3600,
+                coalesce=True,
+                max_instances=1,
+            )
         for index, entry in enumerate(settings.schedule):
             self.scheduler.add_job(
                 self._fire,
@@ -294,6 +311,17 @@ class JobRunner:
                 sum(1 for result in run.results if result.moved),
                 run.errors,
             )
+
+    def _purge(self) -> None:
+        if not self.leading:
+            return
+        try:
+            with Session(self.engine) as session:
+                result = purge(session, plan_purge(session, self.settings), actor=PURGE_ACTOR)
+        except Exception:
+            log.exception("retention purge failed; it runs again tomorrow")
+            return
+        log.info("retention purge: %s", result.summary())
 
     def _fire(self, entry: ScheduleEntry) -> None:
         if self.leading:

@@ -21,6 +21,7 @@ from publisher.cli.demo import demo
 from publisher.cli.digest import digest_app, worker_command
 from publisher.cli.feeds import feeds_app
 from publisher.cli.mailcatcher import mailcatcher
+from publisher.cli.purge import purge_command
 from publisher.cli.schedule import schedule_command
 from publisher.cli.setup import db_app, init, show_config
 from publisher.cli.staff import staff_app
@@ -50,6 +51,7 @@ app.command("worker")(worker_command)
 app.add_typer(bounces_app, name="bounces")
 app.add_typer(api_token_app, name="api-token")
 app.add_typer(staff_app, name="staff")
+app.command("purge")(purge_command)
 
 
 def version_callback(value: bool) -> None:

@@ -604,10 +604,15 @@ def deliveries_of(session: Session, subscriber_id: int, tz: ZoneInfo) -> list[di
 
 
 def retry_failed(session: Session, job_id: int) -> int:
-    """Put failed rows back in the queue (staff asked for it) and reopen the job."""
+    """Put failed rows back in the queue (staff asked for it) and reopen the job; rows whose
+    address the retention purge took out stay failed (there is nobody to send them to)."""
     result = session.execute(
         update(delivery)
-        .where(delivery.c.job_id == job_id, delivery.c.status == DeliveryStatus.failed.value)
+        .where(
+            delivery.c.job_id == job_id,
+            delivery.c.status == DeliveryStatus.failed.value,
+            delivery.c.email != "",
+        )
         .values(status=DeliveryStatus.queued.value, next_attempt_at=None, updated_at=utcnow())
     )
     count = int(result.rowcount or 0)

@@ -6,6 +6,7 @@ erased address is never mailed again and nothing else about them remains.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -34,13 +35,53 @@ def erase(session: Session, email: str) -> str:
     """
     subscriber = get_subscriber(session, email)
     suppression = suppress(session, subscriber.email, SuppressionReason.erased)
-    sid = subscriber.id
-    for table in (Consent, SubscriberTopic, Subscription):
-        session.execute(delete(table).where(col(table.subscriber_id) == sid))  # type: ignore[attr-defined]
-    session.execute(delete(Subscriber).where(col(Subscriber.id) == sid))
+    assert subscriber.id is not None
     session.expunge(subscriber)
-    session.flush()
+    delete_subscribers(session, [subscriber.id])
     return suppression.address_hash
+
+
+def delete_subscribers(session: Session, subscriber_ids: Collection[int]) -> int:
+    """The one way people leave the register: each with their consents, topic choices and
+    subscriptions (their copies sent and bounces go with them, by the database's cascade).
+
+    Suppressions are not touched: they are kept by the address's hash, not the person, and
+    are what keeps an address from being mailed again. Erasure adds one first; the purge of
+    requests never confirmed adds none. Returns how many consent records went.
+    """
+    if not subscriber_ids:
+        return 0
+    ids = sorted(subscriber_ids)
+    consents = session.execute(delete(Consent).where(col(Consent.subscriber_id).in_(ids)))
+    for table in (SubscriberTopic, Subscription):
+        session.execute(delete(table).where(col(table.subscriber_id).in_(ids)))  # type: ignore[attr-defined]
+    session.execute(delete(Subscriber).where(col(Subscriber.id).in_(ids)))
+    session.flush()
+    return int(consents.rowcount or 0)
+
+
+def delete_subscriptions(session: Session, subscription_ids: Collection[int]) -> int:
+    """Take subscriptions off the register with the consent records of their lists, for a
+    person who stays on other lists (a request never confirmed, past its time). Returns how
+    many consent records went."""
+    if not subscription_ids:
+        return 0
+    pairs = session.execute(
+        select(Subscription.subscriber_id, Subscription.list_id).where(
+            col(Subscription.id).in_(sorted(subscription_ids))
+        )
+    ).all()
+    gone = 0
+    for subscriber_id, list_id in pairs:
+        result = session.execute(
+            delete(Consent).where(
+                col(Consent.subscriber_id) == subscriber_id, col(Consent.list_id) == list_id
+            )
+        )
+        gone += int(result.rowcount or 0)
+    session.execute(delete(Subscription).where(col(Subscription.id).in_(sorted(subscription_ids))))
+    session.flush()
+    return gone
 
 
 def _time(value: datetime | None, tz: ZoneInfo | None) -> str | None:

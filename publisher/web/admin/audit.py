@@ -57,6 +57,7 @@ ACTION_NAMES = {
     AuditAction.api_token_created: "nov žeton API",
     AuditAction.api_token_revoked: "preklican žeton API",
     AuditAction.settings_changed: "sprememba nastavitev",
+    AuditAction.retention_purge: "brisanje zastarelih podatkov",
 }
 """Each action as the audit page names it (the CSV and the log keep the codes)."""
 
