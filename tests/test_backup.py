@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from sqlmodel import Session, select
 
 from publisher.config import ensure_secret, load_settings
-from publisher.db import make_engine, upgrade
+from publisher.db import make_engine, revisions, schema_state, upgrade
 from publisher.delivery.models import OPEN_STATUSES, Delivery, DeliveryStatus
 from publisher.delivery.runner import Senders
 from publisher.digests.editions import approve
@@ -28,7 +28,7 @@ from publisher.media.store import media_store
 from publisher.subscribers.lists import get_list
 from publisher.subscribers.models import Subscriber
 from publisher.web.app import create_app
-from tests.backup_support import add_photo, cli, flat, ids, installation
+from tests.backup_support import add_photo, cli, flat, ids, installation, throwaway_database
 from tests.delivery.sending_support import LIST, PERIOD, SmtpServer, settings_for, stock
 from tests.web.conftest import serve
 
@@ -214,3 +214,48 @@ def test_a_backup_never_replaces_an_existing_file(
     code, out = cli("backup", str(archive))
     assert code == 1 and "exists already" in flat(out)
     assert archive.read_bytes() == before
+
+
+def test_a_backup_of_an_older_release_is_restored_and_says_to_upgrade(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source_url = f"sqlite:///{tmp_path / 'site' / 'publisher.db'}"
+    previous = revisions()[-2]
+    upgrade(make_engine(source_url), previous)
+    archive = tmp_path / "old.tar.gz"
+    monkeypatch.setenv("PUBLISHER_DATABASE_URL", source_url)
+    assert cli("backup", str(archive))[0] == 0
+
+    target_url = f"sqlite:///{tmp_path / 'elsewhere' / 'publisher.db'}"
+    monkeypatch.setenv("PUBLISHER_DATABASE_URL", target_url)
+    code, out = cli("restore", str(archive))
+    assert code == 0, out
+    assert f"the backup is at migration {previous}" in flat(out)
+    assert "run `publisher db upgrade`" in flat(out)
+    assert schema_state(make_engine(target_url)).current == previous
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    ("tool", "said"),
+    [
+        (None, "pg_dump is not installed"),
+        ("echo 'pg_dump (PostgreSQL) 9.6.24'", "pg_dump is version 9, older than the server's"),
+    ],
+)
+def test_a_postgresql_backup_says_when_pg_dump_is_missing_or_too_old(
+    tool: str | None, said: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    if tool is not None:
+        script = tools / "pg_dump"
+        script.write_text(f"#!/bin/sh\n{tool}\n")
+        script.chmod(0o755)
+    with throwaway_database() as url:
+        upgrade(make_engine(url))
+        monkeypatch.setenv("PUBLISHER_DATABASE_URL", url)
+        monkeypatch.setenv("PATH", str(tools))
+        code, out = cli("backup", str(tmp_path / "never.tar.gz"))
+    assert code == 1 and said in flat(out)
+    assert list(tmp_path.glob("*.tar.gz*")) == []

@@ -71,16 +71,19 @@ def backup(
 ) -> None:
     """Write one archive with the database, the photos and the generated secret key; safe
     while the site runs and a digest is being sent."""
+    from sqlalchemy.exc import OperationalError
+
     from publisher.maintenance.backup import BackupError, make_backup
     from publisher.maintenance.postgres import ToolError
 
     context = get_context(ctx)
-    engine = context.ready_engine()
     try:
         with step_bar() as on_step:
-            report = make_backup(context.settings, engine, file, on_step)
+            report = make_backup(context.settings, context.engine, file, on_step)
     except (BackupError, ToolError, FileExistsError) as exc:
         fail(str(exc))
+    except OperationalError as exc:
+        fail(f"cannot open the database {context.settings.database_url_safe}: {exc.orig}")
     print_backup(report)
 
 
@@ -89,6 +92,8 @@ def restore(
     file: Annotated[Path, typer.Argument(help="An archive written by `publisher backup`.")],
 ) -> None:
     """Put a backup back into an empty installation (the settings in force say where)."""
+    from sqlalchemy.exc import OperationalError
+
     from publisher.maintenance.archive import ArchiveError
     from publisher.maintenance.postgres import ToolError
     from publisher.maintenance.restore import RestoreRefused, restore_backup
@@ -101,6 +106,9 @@ def restore(
             report = restore_backup(context.settings, context.engine, file, on_step)
     except (ArchiveError, RestoreRefused, ToolError) as exc:
         fail(f"not restored: {exc}")
+    except OperationalError as exc:
+        where = context.settings.database_url_safe
+        fail(f"not restored: cannot open the database {where}: {exc.orig}")
     manifest = report.manifest
     console.print(
         f"[green]Restored[/green] the backup of {safe(manifest.created_at)} (publisher "
