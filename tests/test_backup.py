@@ -23,6 +23,8 @@ from publisher.digests.editions import approve
 from publisher.digests.models import Edition
 from publisher.digests.periods import parse_period
 from publisher.links import SubscriberLinks
+from publisher.maintenance.postgres import ToolError, tool_environment
+from publisher.maintenance.tables import table_names
 from publisher.media.photos import rendition_name
 from publisher.media.store import media_store
 from publisher.subscribers.lists import get_list
@@ -259,3 +261,28 @@ def test_a_postgresql_backup_says_when_pg_dump_is_missing_or_too_old(
         code, out = cli("backup", str(tmp_path / "never.tar.gz"))
     assert code == 1 and said in flat(out)
     assert list(tmp_path.glob("*.tar.gz*")) == []
+
+
+@pytest.mark.postgres
+def test_an_sqlite_backup_is_not_restored_into_postgresql_and_points_to_db_copy(
+    small_backup: tuple[Path, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    archive, _ = small_backup
+    with throwaway_database() as url:
+        monkeypatch.setenv("PUBLISHER_DATABASE_URL", url)
+        code, out = cli("restore", str(archive))
+        assert code == 1
+        assert "a restore does not convert" in flat(out)
+        assert "`publisher db copy --to postgresql://…`" in flat(out)
+        assert table_names(make_engine(url)) == []
+
+
+def test_the_postgresql_tools_get_the_password_through_the_environment() -> None:
+    env = tool_environment(
+        "postgresql+psycopg://novice:S3cret%40x@db.example.org:5433/novice?sslmode=require"
+    )
+    assert env["PGPASSWORD"] == "S3cret@x" and env["PGUSER"] == "novice"
+    assert (env["PGHOST"], env["PGPORT"], env["PGDATABASE"]) == ("db.example.org", "5433", "novice")
+    assert env["PGSSLMODE"] == "require"
+    with pytest.raises(ToolError, match="'krbsrvname' is not understood"):
+        tool_environment("postgresql://u@h/d?krbsrvname=x")

@@ -87,6 +87,8 @@ def db_copy(
 ) -> None:
     """Copy this store (normally SQLite), photos included, into an empty PostgreSQL database;
     stop `publisher serve` and the workers first."""
+    from sqlalchemy.exc import OperationalError
+
     from publisher.cli.backup import step_bar
     from publisher.config import SettingsError, load_settings
     from publisher.maintenance.copy import CopyRefused, copy_store
@@ -102,6 +104,8 @@ def db_copy(
             report = copy_store(context.settings, target, on_step)
     except CopyRefused as exc:
         fail(f"not copied: {exc}")
+    except OperationalError as exc:
+        fail(f"not copied: cannot open {target.database_url_safe}: {exc.orig}")
     table = Table("table", "rows in the source", "rows copied", title="Copied")
     for name, (source_rows, target_rows) in report.counts.items():
         table.add_row(name, f"{source_rows:,}", f"{target_rows:,}")
