@@ -52,6 +52,8 @@ def print_backup(report: BackupReport) -> None:
         console.print("The photos are kept in the database, so they are inside its dump.")
     if report.secret_from is not None:
         console.print(f"The secret key (from {safe(report.secret_from)}) is in the backup.")
+    elif not report.secret_set:
+        console.print("No secret key is set yet, so none is in the backup.")
     else:
         console.print(
             "[yellow]The secret key is not in the backup:[/yellow] it is set in the settings "

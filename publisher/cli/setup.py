@@ -124,6 +124,11 @@ def db_copy(
             f'PUBLISHER_SECRET_KEY="$(cat {safe(report.secret_file)})" in the service\'s '
             "environment; never make a new one."
         )
+    elif not report.secret_set:
+        console.print(
+            "No secret key is set: give the production settings a long random secret_key "
+            "(see `publisher config`) before `publisher serve`."
+        )
     else:
         console.print(
             "[yellow]Keep the secret key:[/yellow] it is set in these settings (secret_key / "

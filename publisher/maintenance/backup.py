@@ -62,7 +62,9 @@ class BackupReport:
     manifest: Manifest
     secret_from: Path | None
     """The file the secret key came from and went into the archive; ``None`` when the secret
-    is set in the settings (and so not in the backup)."""
+    is set in the settings (and so not in the backup), or not at all."""
+    secret_set: bool
+    """Whether the installation has a secret key at all."""
 
 
 def database_kind(settings: Settings) -> str:
@@ -169,7 +171,9 @@ def make_backup(
             secret_included=secret_from is not None,
         )
         archive.finish(manifest)
-    return BackupReport(path=path, manifest=manifest, secret_from=secret_from)
+    return BackupReport(
+        path=path, manifest=manifest, secret_from=secret_from, secret_set=bool(settings.secret)
+    )
 
 
 def backup_folder(settings: Settings) -> Path:

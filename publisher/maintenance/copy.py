@@ -50,6 +50,8 @@ class CopyReport:
     """The target's media store kind (``database`` or ``folder``)."""
     secret_file: Path | None
     """Where the source's generated secret key is kept; ``None`` when the settings set it."""
+    secret_set: bool
+    """Whether the source has a secret key at all."""
 
 
 def copy_store(source: Settings, target: Settings, on_step: OnStep = no_progress) -> CopyReport:
@@ -120,6 +122,7 @@ def _copy(
         photos=photos,
         target_media=store_kind(target),
         secret_file=secret_in_file(source),
+        secret_set=bool(source.secret),
     )
 
 
