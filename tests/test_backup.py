@@ -64,7 +64,7 @@ def test_a_backup_taken_while_a_digest_is_sent_restores_elsewhere_with_nothing_m
         upgrade(engine)
         stock(engine, RECIPIENTS)
         with SmtpServer() as smtp:
-            smtp.handler.script.delay = 0.05  # the send lasts seconds: the backup falls inside
+            smtp.handler.script.delay = 0.02
             settings = settings_for(source_url, smtp.port)
             photo = add_photo(engine, settings, "test:0")
             with Session(engine) as session:
@@ -76,9 +76,11 @@ def test_a_backup_taken_while_a_digest_is_sent_restores_elsewhere_with_nothing_m
             sending = start_sending(engine, settings)
             smtp.handler.wait_for(lambda: len(smtp.handler.received) >= 20, 60)
 
+            smtp.handler.script.delay = 1.0  # a slow relay meanwhile: the backup is mid-send
             monkeypatch.setenv("PUBLISHER_DATABASE_URL", source_url)
             code, out = cli("backup", str(archive))
             assert code == 0, out
+            smtp.handler.script.delay = 0.0
             assert sending.wait(180) and sending.error is None  # type: ignore[attr-defined]
         engine.dispose()
         source = ids(make_engine(source_url))
