@@ -142,3 +142,9 @@ def schema_state(engine: Engine) -> SchemaState:
     with engine.connect() as connection:
         current = MigrationContext.configure(connection).get_current_revision()
     return SchemaState(current=current, head=head)
+
+
+def revisions() -> list[str]:
+    """Every migration the code knows, oldest first (the history is one line)."""
+    script = ScriptDirectory.from_config(_alembic_config())
+    return [revision.revision for revision in reversed(list(script.walk_revisions()))]

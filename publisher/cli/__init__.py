@@ -15,6 +15,7 @@ import typer
 from publisher import __version__
 from publisher.cli.api_tokens import api_token_app
 from publisher.cli.articles import articles_app, topics_app
+from publisher.cli.backup import backup, restore
 from publisher.cli.bounces import bounces_app
 from publisher.cli.context import console
 from publisher.cli.demo import demo
@@ -52,6 +53,8 @@ app.add_typer(bounces_app, name="bounces")
 app.add_typer(api_token_app, name="api-token")
 app.add_typer(staff_app, name="staff")
 app.command("purge")(purge_command)
+app.command()(backup)
+app.command()(restore)
 
 
 def version_callback(value: bool) -> None:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from publisher.cli.context import console, get_context, safe
+from publisher.cli.context import console, fail, get_context, safe
 
 db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
 
@@ -37,13 +38,102 @@ def show_config(ctx: typer.Context) -> None:
 
 @db_app.command("upgrade")
 def db_upgrade(
-    ctx: typer.Context, revision: Annotated[str, typer.Argument(help="Target migration.")] = "head"
+    ctx: typer.Context,
+    revision: Annotated[str, typer.Argument(help="Target migration.")] = "head",
+    backup_to: Annotated[
+        Path | None,
+        typer.Option(
+            "--backup-to",
+            help="Folder for the backup taken first (default: backups/ beside the SQLite "
+            "file, or in the current folder for PostgreSQL).",
+        ),
+    ] = None,
+    no_backup: Annotated[
+        bool, typer.Option("--no-backup", help="Upgrade without taking a backup first.")
+    ] = False,
 ) -> None:
-    """Apply migrations up to REVISION (default: the newest)."""
-    from publisher.db import upgrade
+    """Apply migrations up to REVISION (default: the newest), after a backup of the database
+    as it was when there are migrations to apply."""
+    from publisher.cli.backup import print_backup, step_bar
+    from publisher.maintenance.backup import BackupError, upgrade_with_backup
+    from publisher.maintenance.postgres import ToolError
 
-    state = upgrade(get_context(ctx).engine, revision)
-    console.print(f"Database at migration {state.current} (newest: {state.head}).")
+    context = get_context(ctx)
+    try:
+        with step_bar() as on_step:
+            report = upgrade_with_backup(
+                context.settings,
+                context.engine,
+                revision,
+                folder=backup_to,
+                backup=not no_backup,
+                on_step=on_step,
+            )
+    except (BackupError, ToolError, FileExistsError) as exc:
+        fail(f"not upgraded, the backup failed: {exc} (--no-backup skips it)")
+    if report.backup is not None:
+        print_backup(report.backup)
+    elif report.before != report.after and report.before is not None:
+        console.print("[yellow]No backup was taken (--no-backup).[/yellow]")
+    console.print(f"Database at migration {report.after} (newest: {report.head}).")
+
+
+@db_app.command("copy")
+def db_copy(
+    ctx: typer.Context,
+    to: Annotated[
+        str, typer.Option("--to", help="The empty PostgreSQL database: postgresql://USER@HOST/DB")
+    ],
+) -> None:
+    """Copy this store (normally SQLite), photos included, into an empty PostgreSQL database;
+    stop `publisher serve` and the workers first."""
+    from sqlalchemy.exc import OperationalError
+
+    from publisher.cli.backup import step_bar
+    from publisher.config import SettingsError, load_settings
+    from publisher.maintenance.copy import CopyRefused, copy_store
+
+    context = get_context(ctx)
+    context.ready_engine()
+    try:
+        target = load_settings(database_url=to)
+    except SettingsError as exc:
+        fail(f"--to: {exc}")
+    try:
+        with step_bar() as on_step:
+            report = copy_store(context.settings, target, on_step)
+    except CopyRefused as exc:
+        fail(f"not copied: {exc}")
+    except OperationalError as exc:
+        fail(f"not copied: cannot open {target.database_url_safe}: {exc.orig}")
+    table = Table("table", "rows in the source", "rows copied", title="Copied")
+    for name, (source_rows, target_rows) in report.counts.items():
+        table.add_row(name, f"{source_rows:,}", f"{target_rows:,}")
+    console.print(table)
+    where = "its database" if report.target_media == "database" else "its media folder"
+    console.print(
+        f"[green]Copied[/green] into {safe(target.database_url_safe)}: every row, and "
+        f"{report.photos} photo file(s) into {where}."
+    )
+    console.print("Now set database_url (PUBLISHER_DATABASE_URL) of the production settings to it.")
+    if report.secret_file is not None:
+        console.print(
+            "[yellow]Carry the secret key over[/yellow], or every link in mails already sent "
+            f"stops working: it is kept in {safe(report.secret_file)}. Set it in the production "
+            'settings as secret_key = "<its content>" (settings file, mode 0600) or '
+            f'PUBLISHER_SECRET_KEY="$(cat {safe(report.secret_file)})" in the service\'s '
+            "environment; never make a new one."
+        )
+    elif not report.secret_set:
+        console.print(
+            "No secret key is set: give the production settings a long random secret_key "
+            "(see `publisher config`) before `publisher serve`."
+        )
+    else:
+        console.print(
+            "[yellow]Keep the secret key:[/yellow] it is set in these settings (secret_key / "
+            "PUBLISHER_SECRET_KEY); give the production settings the same value."
+        )
 
 
 @db_app.command("current")

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Protocol
 
 from sqlalchemy.engine import make_url
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from publisher.clock import utcnow
 from publisher.config import Settings, SettingsError
@@ -37,6 +37,9 @@ class MediaStore(Protocol):
 
     def get(self, name: str) -> StoredFile | None:
         """The file of ``name``, or ``None`` when there is none."""
+
+    def names(self) -> list[str]:
+        """Every stored name, sorted (what a backup or a copy carries)."""
 
 
 class FolderStore:
@@ -70,6 +73,16 @@ class FolderStore:
         content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
         return StoredFile(data, content_type)
 
+    def names(self) -> list[str]:
+        if not self.root.is_dir():
+            return []
+        # A name starting with a dot is a file still being written (see put).
+        return sorted(
+            entry.name
+            for entry in self.root.iterdir()
+            if entry.is_file() and not entry.name.startswith(".")
+        )
+
 
 class DatabaseStore:
     """Rows of ``media_object`` in the session's transaction: a photo's row and its files
@@ -89,6 +102,9 @@ class DatabaseStore:
     def get(self, name: str) -> StoredFile | None:
         row = self.session.get(MediaObject, name)
         return None if row is None else StoredFile(row.data, row.content_type)
+
+    def names(self) -> list[str]:
+        return list(self.session.exec(select(MediaObject.name).order_by(MediaObject.name)))
 
 
 def store_kind(settings: Settings) -> str:
