@@ -159,6 +159,22 @@ def fail(message: str, code: int = 1) -> NoReturn:
     raise typer.Exit(code)
 
 
+def require_resources(demo: bool = False) -> None:
+    """Exit (status 2) naming each missing folder of the installation (templates, catalogs,
+    static files, migrations, the demo's samples): ``init``, ``serve`` and ``demo`` call it
+    before they write anything, so a broken install never leaves a half-made database."""
+    from publisher import resources
+
+    missing = resources.missing(resources.DEMO if demo else resources.SERVING)
+    if missing:
+        names = ", ".join(str(path) for path in missing)
+        err_console.print(
+            f"[red]Installation incomplete:[/red] {safe(names)} not found. Nothing was written; "
+            "reinstall the package (a wheel built by `scripts/build` or `pip wheel .`)."
+        )
+        raise typer.Exit(2)
+
+
 def get_context(ctx: typer.Context) -> Context:
     """The command's :class:`Context`, its settings read now, before the command does anything.
 
