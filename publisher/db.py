@@ -24,7 +24,7 @@ from sqlalchemy.engine import Dialect, Engine, make_url
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, SQLModel
 
-MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+from publisher.resources import MIGRATIONS_DIR
 
 MAX_ROW_ID = 2**31 - 1
 """Largest id a row can have (PostgreSQL ``integer``): a lookup by a larger number finds nothing

@@ -1,7 +1,8 @@
 """Gettext catalogs for emails and pages: ``templates/locale/<language>/LC_MESSAGES/messages.po``.
 
-The ``.po`` files are compiled in memory with Babel on first use, so there is no build step
-and no binary ``.mo`` file to keep in step with its source. Source strings are English (the
+The ``.po`` files are the one source. An installed wheel carries each compiled to ``messages.mo``
+instead (``hatch_build.py``); a source checkout has no ``.mo`` to keep in step, and compiles
+the ``.po`` in memory with Babel on first use. Source strings are English (the
 gettext convention); Slovenian, the default language, is a full catalog with all four of its
 plural forms (1 članek, 2 članka, 3 članki, 5 člankov).
 """
@@ -22,8 +23,14 @@ from publisher.resources import LOCALE_DIR
 @cache
 def translations(language: str) -> NullTranslations:
     """The catalog of ``language``; unknown languages fall back to the English source strings."""
-    path = LOCALE_DIR / language / "LC_MESSAGES" / "messages.po"
-    if language not in LANGUAGES or not path.is_file():
+    folder = LOCALE_DIR / language / "LC_MESSAGES"
+    compiled_file, path = folder / "messages.mo", folder / "messages.po"
+    if language not in LANGUAGES:
+        return NullTranslations()
+    if compiled_file.is_file():
+        with compiled_file.open("rb") as handle:
+            return Translations(fp=handle)
+    if not path.is_file():
         return NullTranslations()
     with path.open("rb") as handle:
         catalog = read_po(handle, locale=language)

@@ -83,7 +83,10 @@ class Context:
         if self._engine is None:
             from publisher.db import make_engine
 
-            self._engine = make_engine(self.settings.database_url)
+            try:
+                self._engine = make_engine(self.settings.database_url)
+            except OSError as exc:  # SQLite's folder cannot be made
+                fail(f"cannot open the database {self.settings.database_url_safe}: {exc}")
         return self._engine
 
     def ensure_secret(self) -> None:
@@ -91,7 +94,10 @@ class Context:
         (``init``, ``demo``); on PostgreSQL say that the operator must set one."""
         from publisher.config import ensure_secret
 
-        self.settings, made = ensure_secret(self.settings)
+        try:
+            self.settings, made = ensure_secret(self.settings)
+        except OSError as exc:  # a place that cannot be written: say where, before anything
+            fail(f"cannot keep a secret key beside the database: {exc}")
         if made is not None:
             console.print(f"Made a random secret key, kept in {escape(str(made))} (mode 0600).")
         elif not self.settings.secret:
@@ -157,6 +163,22 @@ class Context:
 def fail(message: str, code: int = 1) -> NoReturn:
     err_console.print(f"[red]Error:[/red] {safe(message)}")
     raise typer.Exit(code)
+
+
+def require_resources(demo: bool = False) -> None:
+    """Exit (status 2) naming each missing folder of the installation (templates, catalogs,
+    static files, migrations, the demo's samples): ``init``, ``serve`` and ``demo`` call it
+    before they write anything, so a broken install never leaves a half-made database."""
+    from publisher import resources
+
+    missing = resources.missing(resources.DEMO if demo else resources.SERVING)
+    if missing:
+        names = ", ".join(str(path) for path in missing)
+        err_console.print(
+            f"[red]Installation incomplete:[/red] {safe(names)} not found. Nothing was written; "
+            "reinstall the package (a wheel built by `scripts/build` or `pip wheel .`)."
+        )
+        raise typer.Exit(2)
 
 
 def get_context(ctx: typer.Context) -> Context:

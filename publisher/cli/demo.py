@@ -11,14 +11,14 @@ import json
 import threading
 import time
 from datetime import datetime
-from importlib import resources
 from typing import TYPE_CHECKING, Annotated
 from urllib.parse import urlsplit
 
 import typer
 
 from publisher.cli.articles import articles_list, print_totals, run_import
-from publisher.cli.context import console, fail, get_context, safe
+from publisher.cli.context import console, fail, get_context, require_resources, safe
+from publisher.resources import SAMPLES_DIR
 
 if TYPE_CHECKING:
     from publisher.articles.importing import ImportReport
@@ -30,30 +30,24 @@ DEMO_STAFF = ("urednik@example.org", "novice-demo")
 """The demo's staff login, printed at the end; a real installation creates its own."""
 
 
-def _samples():  # type: ignore[no-untyped-def]
-    return resources.files("publisher") / "samples"
-
-
 def _import_articles(context, settings: Settings) -> ImportReport:  # type: ignore[no-untyped-def]
     from publisher.articles.drafts import TopicRef
     from publisher.articles.importing import ImportReport
     from publisher.articles.store import save_topic
     from publisher.db import session_scope
 
-    samples = _samples()
-    topics = json.loads((samples / "topics.json").read_text(encoding="utf-8"))
+    topics = json.loads((SAMPLES_DIR / "topics.json").read_text(encoding="utf-8"))
     article_topics: dict[str, list[str]] = json.loads(
-        (samples / "article-topics.json").read_text(encoding="utf-8")
+        (SAMPLES_DIR / "article-topics.json").read_text(encoding="utf-8")
     )
     with session_scope(context.engine) as session:
         for topic in topics:
             save_topic(session, topic["slug"], topic["name"])
     total = ImportReport()
-    with resources.as_file(samples / "articles") as folder:
-        for path in sorted(folder.glob("*.txt")):
-            refs = [TopicRef(slug=s, name=s) for s in article_topics.get(path.name, [])]
-            imported = run_import(context.engine, [str(path)], settings, refs, short_names=True)
-            total.sources += imported.sources
+    for path in sorted((SAMPLES_DIR / "articles").glob("*.txt")):
+        refs = [TopicRef(slug=s, name=s) for s in article_topics.get(path.name, [])]
+        imported = run_import(context.engine, [str(path)], settings, refs, short_names=True)
+        total.sources += imported.sources
     return total
 
 
@@ -62,18 +56,14 @@ def _lists_and_residents(context) -> None:  # type: ignore[no-untyped-def]
     from publisher.subscribers.csv_import import import_csv
     from publisher.subscribers.lists import ListNotFound, create_list, get_list
 
-    samples = _samples()
     with session_scope(context.engine) as session:
-        for entry in json.loads((samples / "lists.json").read_text(encoding="utf-8")):
+        for entry in json.loads((SAMPLES_DIR / "lists.json").read_text(encoding="utf-8")):
             try:
                 get_list(session, entry["slug"])
             except ListNotFound:
                 create_list(session, **entry)
-    with (
-        resources.as_file(samples / "subscribers.csv") as path,
-        session_scope(context.engine) as session,
-    ):
-        report = import_csv(session, path, DEMO_LIST, confirmed=True)
+    with session_scope(context.engine) as session:
+        report = import_csv(session, SAMPLES_DIR / "subscribers.csv", DEMO_LIST, confirmed=True)
     summary = ", ".join(f"{count} {outcome}" for outcome, count in report.counts.items())
     console.print(f"Sample residents on [bold]{DEMO_LIST}[/bold] ({report.rows} rows): {summary}.")
 
@@ -148,6 +138,7 @@ def demo(
     from publisher.subscribers.lists import get_list
     from publisher.web.app import create_app
 
+    require_resources(demo=True)
     context = get_context(ctx)
     context.ensure_secret()
     context.require_secret()

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from publisher.cli.context import console, fail, get_context, safe
+from publisher.cli.context import console, fail, get_context, require_resources, safe
 
 db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
 
@@ -17,6 +17,7 @@ def init(ctx: typer.Context) -> None:
     """Create the database (or bring it up to date). Running it again is harmless."""
     from publisher.db import schema_state, upgrade
 
+    require_resources()
     context = get_context(ctx)
     before = schema_state(context.engine).current
     state = upgrade(context.engine)
@@ -28,8 +29,23 @@ def init(ctx: typer.Context) -> None:
     context.ensure_secret()
 
 
-def show_config(ctx: typer.Context) -> None:
+def show_config(
+    ctx: typer.Context,
+    defaults: Annotated[
+        bool,
+        typer.Option(
+            "--defaults",
+            help="Print the settings file with every key documented at its default (the "
+            "start of an installation's own: `publisher config --defaults > publisher.toml`).",
+        ),
+    ] = False,
+) -> None:
     """Show the settings in force (secrets masked)."""
+    if defaults:
+        from publisher.resources import DEFAULT_SETTINGS_FILE
+
+        typer.echo(DEFAULT_SETTINGS_FILE.read_text(encoding="utf-8"), nl=False)
+        return
     table = Table("setting", "value", title="publisher settings")
     for key, value in get_context(ctx).settings.public_view().items():
         table.add_row(key, safe(value))

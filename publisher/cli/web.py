@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from publisher.cli.context import console, get_context, safe
+from publisher.cli.context import console, get_context, require_resources, safe
 
 if TYPE_CHECKING:
     from publisher.digests.schedule import ScheduledRun
@@ -48,6 +48,7 @@ def serve(
     from publisher.web.app import create_app
     from publisher.web.server import run, server_config
 
+    require_resources()
     context = get_context(ctx)
     context.require_secret()
     settings = context.settings

@@ -26,7 +26,7 @@ from publisher.mail.message import (
     message_id_for,
     new_slots,
 )
-from publisher.resources import TEMPLATES_DIR
+from publisher.resources import EMAIL_TEMPLATES_DIR
 from publisher.translations import translations
 
 _BLANK_LINES = re.compile(r"\n{3,}")
@@ -83,7 +83,7 @@ def confirmation_template(
 @cache
 def _stylesheet() -> str:
     """The digest's own stylesheet: a resident's first mail from us looks like the rest."""
-    return (TEMPLATES_DIR / "email" / "digest.css").read_text(encoding="utf-8")
+    return (EMAIL_TEMPLATES_DIR / "digest.css").read_text(encoding="utf-8")
 
 
 def confirmation_message(
