@@ -275,7 +275,7 @@ class Settings(BaseSettings):
     def _check_dns_resolver(cls, value: str) -> str:
         value = value.strip()
         if value and dns_server(value) is None:
-            raise ValueError(f"{value!r}: give an IP address, optionally with a port (127.0.0.1:53)")
+            raise ValueError(f"{value!r}: give an IP address, and a port if not 53 (127.0.0.1:53)")
         return value
 
     schedule: list[ScheduleEntry] = Field(default_factory=list)

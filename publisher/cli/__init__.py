@@ -16,6 +16,7 @@ from publisher import __version__
 from publisher.cli.api_tokens import api_token_app
 from publisher.cli.articles import articles_app, topics_app
 from publisher.cli.bounces import bounces_app
+from publisher.cli.check import check
 from publisher.cli.context import console
 from publisher.cli.demo import demo
 from publisher.cli.digest import digest_app, worker_command
@@ -50,6 +51,7 @@ app.command("worker")(worker_command)
 app.add_typer(bounces_app, name="bounces")
 app.add_typer(api_token_app, name="api-token")
 app.add_typer(staff_app, name="staff")
+app.command()(check)
 
 
 def version_callback(value: bool) -> None:
