@@ -176,6 +176,18 @@ def _refused(config: SmtpConfig, exc: BaseException) -> list[Check]:
                 'use the relay\'s submission port (587) or smtp_tls = "tls" on port 465',
             ),
         ]
+    if isinstance(exc, aiosmtplib.SMTPException) and "AUTH" in str(exc):
+        return [
+            answered,
+            ok(G, "TLS", f"{config.tls} works") if config.tls != "none" else _no_tls(config),
+            fail(
+                G,
+                "login",
+                "the relay offers no login (AUTH) on this connection",
+                "use the relay's submission port (587, STARTTLS) or 465 (TLS), or unset "
+                "smtp_username if the relay trusts this machine's address",
+            ),
+        ]
     if isinstance(exc, aiosmtplib.SMTPResponseException):
         return [
             fail(
@@ -185,6 +197,10 @@ def _refused(config: SmtpConfig, exc: BaseException) -> list[Check]:
                 "ask the relay's administrator to let this machine send",
             )
         ]
+    if not isinstance(exc, (OSError, TimeoutError, aiosmtplib.SMTPTimeoutError)) and not isinstance(
+        exc.__cause__, OSError
+    ):
+        return [fail(G, "relay", f"{config.relay} answers, but: {exc}", UNREACHABLE_FIX)]
     reason = exc.__cause__ or exc
     detail = getattr(reason, "strerror", None) or str(reason) or type(reason).__name__
     return [fail(G, "relay", f"{config.relay} cannot be reached: {detail}", UNREACHABLE_FIX)]
