@@ -93,9 +93,28 @@ async def sending_addresses(
             return [], str(exc)
     if not found:
         return [], f"the relay host {host} has no A or AAAA record"
-    if all(not ipaddress.ip_address(ip).is_global for ip in found):
+    if all(_internal(ip) for ip in found):
         return [], f"the relay {host} is at a local address ({', '.join(found)})"
     return found, ""
+
+
+INTERNAL_NETWORKS = tuple(
+    ipaddress.ip_network(net)
+    for net in (
+        "127.0.0.0/8",
+        "10.0.0.0/8",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "::1/128",
+        "fc00::/7",
+    )
+)
+"""Where a relay is reached but not where receivers see its mail come from."""
+
+
+def _internal(ip: str) -> bool:
+    address = ipaddress.ip_address(ip)
+    return any(address in net for net in INTERNAL_NETWORKS if net.version == address.version)
 
 
 def _free_mail(domain: str) -> Check:
