@@ -164,6 +164,8 @@ async def _spf(
         return warn(
             G, name, f"{result.result} for {ip}{shown}{reason}", "run the check again later"
         )
+    elif result.result == "permerror":
+        fix = f"correct the SPF record of {domain}, so that it allows {include}"
     else:
         fix = f"add {include} (or the relay's include:) to the SPF record of {domain}"
     return fail(G, name, f"{result.result} for {ip} as the {role}{shown}{reason}", fix)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
@@ -34,7 +35,7 @@ def check(
         context.settings, context.engine, smtp=not skip_smtp, dns=not skip_dns, web=not skip_web
     )
     if as_json:
-        console.print(dumps([c.as_dict() for c in checks]), markup=False, highlight=False)
+        sys.stdout.write(dumps([c.as_dict() for c in checks]) + "\n")
     else:
         group = None
         for found in checks:
