@@ -78,9 +78,12 @@ def servers(
     pki: Pki, configure: Configure, store: tuple[str, object], trusted_ca: None
 ) -> Iterator[tuple[int, str, str]]:
     """(relay port, dns_resolver, base_url) of a correct deployment, all running."""
-    with relay(pki) as (port, handler), dnsmasq(good_records(pki.dkim_record)) as resolver:
-        with site(pki, configure, store[1]) as settings:
-            yield port, resolver, settings.base_url
+    with (
+        relay(pki) as (port, handler),
+        dnsmasq(good_records(pki.dkim_record)) as resolver,
+        site(pki, configure, store[1]) as settings,
+    ):
+        yield port, resolver, settings.base_url
     assert handler.data_calls == 0
 
 
@@ -156,7 +159,7 @@ def test_what_a_dns_server_says_is_shown_not_obeyed_by_the_terminal(
         config = write_config(
             tmp_path, **deployment(pki, store[0], 1, resolver, "https://novice.obcina.test")
         )
-        code, out = check(config, "--skip-smtp", "--skip-web")
+        _code, out = check(config, "--skip-smtp", "--skip-web")
     assert "\x1b" not in out and "\x07" not in out
     assert "\\x1b]0;owned" in out
     assert "[red]x[/red]" in out, "Rich markup in outside text is shown as written"

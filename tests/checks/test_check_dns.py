@@ -105,7 +105,7 @@ def test_spf_through_include_and_a_mechanisms_passes(pki: Pki, configure: Config
 def test_the_sending_addresses_are_the_relay_hosts_a_records_by_default(
     pki: Pki, configure: Configure
 ) -> None:
-    records = good_records(pki.dkim_record) + ["--host-record=relay.obcina.test,192.0.2.25"]
+    records = [*good_records(pki.dkim_record), "--host-record=relay.obcina.test,192.0.2.25"]
     with dnsmasq(records) as resolver:
         check = run(
             configure(dns_resolver=resolver, smtp_host="relay.obcina.test", check_sending_ips=[])
@@ -118,7 +118,7 @@ def test_a_bounce_domain_of_its_own_is_checked_for_spf_and_mx(
     pki: Pki, configure: Configure
 ) -> None:
     bounces = f"odboji.{DOMAIN}"
-    records = good_records(pki.dkim_record) + [txt(bounces, "v=spf1 ip4:127.0.0.1 -all")]
+    records = [*good_records(pki.dkim_record), txt(bounces, "v=spf1 ip4:127.0.0.1 -all")]
     with dnsmasq(records) as resolver:
         found = run(configure(dns_resolver=resolver, bounce_domain=bounces))
     assert found[f"SPF {bounces}"].status is Status.ok
@@ -175,7 +175,8 @@ def test_dmarc_of_the_organisational_domain_covers_a_subdomain_sender(
     pki: Pki, configure: Configure
 ) -> None:
     sender = f"novice.{DOMAIN}"
-    records = good_records(pki.dkim_record) + [
+    records = [
+        *good_records(pki.dkim_record),
         txt(sender, "v=spf1 ip4:127.0.0.1 -all"),
         f"--mx-host={sender},mx.{DOMAIN},10",
     ]
@@ -186,7 +187,8 @@ def test_dmarc_of_the_organisational_domain_covers_a_subdomain_sender(
 
 
 def test_dmarc_not_aligned_fails_and_says_which_settings(pki: Pki, configure: Configure) -> None:
-    records = good_records(pki.dkim_record) + [
+    records = [
+        *good_records(pki.dkim_record),
         txt("druga.test", "v=spf1 ip4:127.0.0.1 -all"),
         f"--mx-host=druga.test,mx.{DOMAIN},10",
         txt(f"{SELECTOR}._domainkey.druga.test", pki.dkim_record),

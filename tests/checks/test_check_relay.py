@@ -31,7 +31,7 @@ def test_a_relay_with_starttls_a_trusted_certificate_and_the_right_login_passes_
     assert "offered" in found["SMTPUTF8"].detail
     # both envelope senders the sends use were asked about: the From and a VERP address
     assert handler.senders[0] == f"novice@{DOMAIN}"
-    assert handler.senders[1].startswith(f"bounces+0-") and handler.senders[1].endswith(DOMAIN)
+    assert handler.senders[1].startswith("bounces+0-") and handler.senders[1].endswith(DOMAIN)
     assert handler.data_calls == 0, "the check must never hand a message over"
 
 
