@@ -83,7 +83,7 @@ def dnsmasq(records: list[str]) -> Iterator[str]:
     """dnsmasq answering ``records`` (and nothing else: no upstream, no hosts file) on a free
     loopback port; yields the ``dns_resolver`` setting that points at it."""
     if not DNSMASQ.is_file():
-        pytest.skip(f"{DNSMASQ} is missing: `apt-get install -y dnsmasq` (bash .ci/run does)")
+        pytest.skip(f"{DNSMASQ} is missing: `apt-get install -y dnsmasq-base` (bash .ci/run does)")
     port = free_port()
     args = [
         str(DNSMASQ),
