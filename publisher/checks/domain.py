@@ -67,7 +67,7 @@ async def domain_checks(settings: Settings) -> list[Check]:
     envelope_domains = list(dict.fromkeys([domain, bounce]))
     ips, ips_problem = await sending_addresses(settings, resolver)
     found = await asyncio.gather(
-        *(_spf(resolver, name, ips, ips_problem, bounce) for name in envelope_domains),
+        *(_spf(resolver, name, ips, ips_problem, bounce, domain) for name in envelope_domains),
         _dkim(settings, resolver),
         _dmarc(settings, resolver, domain, bounce),
         _mx(resolver, bounce),
@@ -135,9 +135,16 @@ async def _spf(
     ips: list[str],
     ips_problem: str,
     bounce: str,
+    sender: str,
 ) -> Check:
     name = f"SPF {domain}"
-    role = "Return-Path of the digests" if domain == bounce else "sender of confirmations"
+    role = (
+        "envelope sender of every mail"
+        if domain == bounce == sender
+        else "Return-Path of the digests"
+        if domain == bounce
+        else "sender of confirmations and test copies"
+    )
     if not ips:
         return warn(
             G,
@@ -152,7 +159,7 @@ async def _spf(
     shown = f" ({record})" if record else ""
     wrong = [(ip, result) for ip, result in results if result.result != "pass"]
     if not wrong:
-        return ok(G, name, f"pass for {', '.join(ips)}{shown}, the {role}")
+        return ok(G, name, f"pass for {', '.join(ips)} as the {role}{shown}")
     ip, result = wrong[0]
     reason = f": {result.reason}" if result.reason else ""
     include = " ".join(f"ip{ipaddress.ip_address(a).version}:{a}" for a in ips)
