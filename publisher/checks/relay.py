@@ -137,7 +137,7 @@ def _refused(config: SmtpConfig, exc: BaseException) -> list[Check]:
     if isinstance(exc, aiosmtplib.SMTPAuthenticationError):
         return [
             answered,
-            ok(G, "TLS", f"{config.tls} works") if config.tls != "none" else _no_tls(config),
+            _secured(config),
             fail(
                 G,
                 "login",
@@ -179,7 +179,7 @@ def _refused(config: SmtpConfig, exc: BaseException) -> list[Check]:
     if isinstance(exc, aiosmtplib.SMTPException) and "AUTH" in str(exc):
         return [
             answered,
-            ok(G, "TLS", f"{config.tls} works") if config.tls != "none" else _no_tls(config),
+            _secured(config),
             fail(
                 G,
                 "login",
@@ -204,6 +204,11 @@ def _refused(config: SmtpConfig, exc: BaseException) -> list[Check]:
     reason = exc.__cause__ or exc
     detail = getattr(reason, "strerror", None) or str(reason) or type(reason).__name__
     return [fail(G, "relay", f"{config.relay} cannot be reached: {detail}", UNREACHABLE_FIX)]
+
+
+def _secured(config: SmtpConfig) -> Check:
+    """The TLS line of a connection that got past TLS (and then failed later)."""
+    return ok(G, "TLS", f"{config.tls} works") if config.tls != "none" else _no_tls(config)
 
 
 def _no_tls(config: SmtpConfig, offered: str = "") -> Check:

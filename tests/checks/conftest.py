@@ -65,3 +65,10 @@ def configure(pki: Pki, store: tuple[str, Engine]) -> Configure:
         return load_settings(**values)
 
     return make
+
+
+@pytest.fixture
+def trusted_ca(pki: Pki, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The test's CA as the system's: OpenSSL reads SSL_CERT_FILE when a context is made, so
+    the site's https certificate verifies as a public CA's would."""
+    monkeypatch.setenv("SSL_CERT_FILE", str(pki.ca_file))

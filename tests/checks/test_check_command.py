@@ -61,11 +61,6 @@ def deployment(
     }
 
 
-@pytest.fixture
-def trusted_ca(pki: Pki, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SSL_CERT_FILE", str(pki.ca_file))
-
-
 def check(config: Path, *args: str) -> tuple[int, str]:
     result = runner.invoke(app, ["--config", str(config), "check", *args])
     if result.exception and not isinstance(result.exception, SystemExit):

@@ -37,12 +37,6 @@ def site(pki: Pki, configure: Configure, engine: object) -> Iterator[Settings]:
             app.state.senders.stop_all()
 
 
-@pytest.fixture
-def trusted_ca(pki: Pki, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The test's CA as the system's (OpenSSL reads SSL_CERT_FILE when a context is made)."""
-    monkeypatch.setenv("SSL_CERT_FILE", str(pki.ca_file))
-
-
 def test_the_unsubscribe_link_answers_a_post_from_outside(
     pki: Pki, configure: Configure, store: tuple[str, object], trusted_ca: None
 ) -> None:
