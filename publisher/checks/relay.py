@@ -1,18 +1,16 @@
-"""The relay, as the sends will meet it: reached, secured and logged into through the outbox's
-own :func:`~publisher.delivery.smtp.open_connection`, then asked to take each envelope sender
-the sends use (``MAIL FROM``, then ``RSET``: no message is ever handed over)."""
+"""The relay, as the sends will meet it (:func:`publisher.delivery.probe.probe_relay`):
+reached, secured, logged into, and asked to take each envelope sender the sends use. No
+message is ever handed over."""
 
 from __future__ import annotations
 
 import ipaddress
-import ssl
-
-import aiosmtplib
 
 from publisher.checks.results import Check, Group, fail, ok, warn
 from publisher.config import Settings
 from publisher.delivery.outbox import bounce_address, envelope_sender, verp_address
-from publisher.delivery.smtp import SmtpConfig, mail_from, open_connection
+from publisher.delivery.probe import RelayProbe, Stage, probe_relay
+from publisher.delivery.smtp import SmtpConfig
 from publisher.tokens import Tokens
 
 G = Group.smtp
@@ -32,28 +30,39 @@ CERTIFICATE_FIX = (
 
 async def relay_checks(settings: Settings) -> list[Check]:
     config = SmtpConfig.from_settings(settings)
-    try:
-        client = await open_connection(config)
-    except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-        return _refused(config, exc)
-    try:
-        greeting = client.last_ehlo_response.message if client.last_ehlo_response else ""
-        checks = [
-            ok(
+    probe = await probe_relay(config, envelope_senders(settings))
+    if probe.failed_at is Stage.connect:
+        return [_unreachable(config, probe)]
+    greeting = f": {probe.greeting}" if probe.greeting else ""
+    checks = [ok(G, "relay", f"{config.relay} answers{greeting}")]
+    if probe.failed_at is Stage.tls:
+        fix = (
+            CERTIFICATE_FIX
+            if probe.certificate
+            else 'use the relay\'s submission port (587) with smtp_tls = "starttls", or '
+            '"tls" on port 465'
+        )
+        what = "the relay's certificate is not valid: " if probe.certificate else ""
+        return [*checks, fail(G, "TLS", what + probe.reason, fix)]
+    checks.append(_tls(config, probe))
+    if probe.failed_at is Stage.login:
+        detail = (
+            f"the relay refuses the login of {config.username}: {probe.refused_code} {probe.reason}"
+            if probe.refused_code
+            else probe.reason
+        )
+        return [
+            *checks,
+            fail(
                 G,
-                "relay",
-                f"{config.relay} answers: {greeting.splitlines()[0] if greeting else ''}",
+                "login",
+                detail,
+                "check smtp_username and smtp_password (the relay's account for this sender)",
             ),
-            _tls(config, client),
-            _login(config),
-            await _senders(settings, client),
-            _smtputf8(client),
         ]
-    finally:
-        try:
-            await client.quit()
-        except (aiosmtplib.SMTPException, OSError):
-            client.close()
+    checks.append(_login(config))
+    checks.append(_senders(settings, probe))
+    checks.append(_smtputf8(probe))
     return checks
 
 
@@ -77,13 +86,31 @@ def _local(host: str) -> bool:
         return False
 
 
-def _tls(config: SmtpConfig, client: aiosmtplib.SMTP) -> Check:
+def _unreachable(config: SmtpConfig, probe: RelayProbe) -> Check:
+    if probe.refused_code is not None:
+        return fail(
+            G,
+            "relay",
+            f"{config.relay} refuses this machine: {probe.refused_code} {probe.reason}",
+            "ask the relay's administrator to let this machine send",
+        )
+    return fail(G, "relay", f"{config.relay} {probe.reason}", UNREACHABLE_FIX)
+
+
+def _tls(config: SmtpConfig, probe: RelayProbe) -> Check:
     if config.tls == "tls":
         return ok(G, "TLS", "TLS from the first byte; the relay's certificate is valid")
     if config.tls == "starttls":
         return ok(G, "TLS", "STARTTLS works; the relay's certificate is valid")
-    offered = client.supports_extension("starttls")
-    return _no_tls(config, " (the relay offers STARTTLS)" if offered else "")
+    if _local(config.host):
+        return ok(G, "TLS", "none: the relay runs on this machine")
+    offered = " (the relay offers STARTTLS)" if probe.starttls_offered else ""
+    return warn(
+        G,
+        "TLS",
+        f"smtp_tls = none: mail and the password cross the network in the clear{offered}",
+        'set smtp_tls = "starttls" (port 587) or "tls" (port 465)',
+    )
 
 
 def _login(config: SmtpConfig) -> Check:
@@ -92,131 +119,26 @@ def _login(config: SmtpConfig) -> Check:
     return ok(G, "login", f"logged in as {config.username}")
 
 
-async def _senders(settings: Settings, client: aiosmtplib.SMTP) -> Check:
-    accepted: list[str] = []
-    for sender in envelope_senders(settings):
-        try:
-            await mail_from(client, sender, smtputf8=False)
-        except aiosmtplib.SMTPResponseException as exc:
-            return fail(
-                G,
-                "senders",
-                f"the relay refuses MAIL FROM:<{sender}>: {exc.code} {exc.message}",
-                "let this login send as the From address and the bounce domain "
-                f"({settings.bounce_domain_in_force}) at the relay, or change from_address "
-                "or bounce_domain",
-            )
-        finally:
-            await client.rset()
-        accepted.append(sender)
-    return ok(G, "senders", "the relay accepts " + " and ".join(accepted) + " (nothing sent)")
+def _senders(settings: Settings, probe: RelayProbe) -> Check:
+    if probe.failed_at is Stage.sender:
+        code = f"{probe.refused_code} " if probe.refused_code else ""
+        return fail(
+            G,
+            "senders",
+            f"the relay refuses MAIL FROM:<{probe.refused_sender}>: {code}{probe.reason}",
+            "let this login send as the From address and the bounce domain "
+            f"({settings.bounce_domain_in_force}) at the relay, or change from_address "
+            "or bounce_domain",
+        )
+    listed = " and ".join(probe.accepted)
+    return ok(G, "senders", f"the relay accepts {listed} (nothing sent)")
 
 
-def _smtputf8(client: aiosmtplib.SMTP) -> Check:
-    if client.supports_extension("smtputf8"):
+def _smtputf8(probe: RelayProbe) -> Check:
+    if probe.smtputf8:
         return ok(G, "SMTPUTF8", "offered: addresses such as žiga@example.org can be sent to")
     return ok(
         G,
         "SMTPUTF8",
         "not offered: residents whose address has letters such as č before the @ get no mail",
-    )
-
-
-def _ssl_error(exc: BaseException) -> ssl.SSLError | None:
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, ssl.SSLError):
-            return seen
-        seen = seen.__cause__ or seen.__context__
-    return None
-
-
-def _refused(config: SmtpConfig, exc: BaseException) -> list[Check]:
-    """The lines for a connection that did not get as far as being ready to send."""
-    answered = ok(G, "relay", f"{config.relay} answers")
-    if isinstance(exc, aiosmtplib.SMTPAuthenticationError):
-        return [
-            answered,
-            _secured(config),
-            fail(
-                G,
-                "login",
-                f"the relay refuses the login of {config.username}: {exc.code} {exc.message}",
-                "check smtp_username and smtp_password (the relay's account for this sender)",
-            ),
-        ]
-    problem = _ssl_error(exc)
-    if isinstance(problem, ssl.SSLCertVerificationError):
-        return [
-            answered,
-            fail(
-                G,
-                "TLS",
-                f"the relay's certificate is not valid: {problem.verify_message}",
-                CERTIFICATE_FIX,
-            ),
-        ]
-    if problem is not None:
-        return [
-            answered,
-            fail(
-                G,
-                "TLS",
-                f"the TLS handshake failed: {problem.reason or problem}",
-                'smtp_tls = "tls" is for port 465, "starttls" for port 587',
-            ),
-        ]
-    if isinstance(exc, aiosmtplib.SMTPException) and "STARTTLS" in str(exc):
-        return [
-            answered,
-            fail(
-                G,
-                "TLS",
-                "the relay does not offer STARTTLS",
-                'use the relay\'s submission port (587) or smtp_tls = "tls" on port 465',
-            ),
-        ]
-    if isinstance(exc, aiosmtplib.SMTPException) and "AUTH" in str(exc):
-        return [
-            answered,
-            _secured(config),
-            fail(
-                G,
-                "login",
-                "the relay offers no login (AUTH) on this connection",
-                "use the relay's submission port (587, STARTTLS) or 465 (TLS), or unset "
-                "smtp_username if the relay trusts this machine's address",
-            ),
-        ]
-    if isinstance(exc, aiosmtplib.SMTPResponseException):
-        return [
-            fail(
-                G,
-                "relay",
-                f"{config.relay} refuses this machine: {exc.code} {exc.message}",
-                "ask the relay's administrator to let this machine send",
-            )
-        ]
-    if not isinstance(exc, (OSError, TimeoutError, aiosmtplib.SMTPTimeoutError)) and not isinstance(
-        exc.__cause__, OSError
-    ):
-        return [fail(G, "relay", f"{config.relay} answers, but: {exc}", UNREACHABLE_FIX)]
-    reason = exc.__cause__ or exc
-    detail = getattr(reason, "strerror", None) or str(reason) or type(reason).__name__
-    return [fail(G, "relay", f"{config.relay} cannot be reached: {detail}", UNREACHABLE_FIX)]
-
-
-def _secured(config: SmtpConfig) -> Check:
-    """The TLS line of a connection that got past TLS (and then failed later)."""
-    return ok(G, "TLS", f"{config.tls} works") if config.tls != "none" else _no_tls(config)
-
-
-def _no_tls(config: SmtpConfig, offered: str = "") -> Check:
-    if _local(config.host):
-        return ok(G, "TLS", "none: the relay runs on this machine")
-    return warn(
-        G,
-        "TLS",
-        f"smtp_tls = none: mail and the password cross the network in the clear{offered}",
-        'set smtp_tls = "starttls" (port 587) or "tls" (port 465)',
     )
