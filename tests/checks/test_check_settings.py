@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from publisher.checks.results import Check, Status
 from publisher.checks.settings import settings_checks
 from publisher.db import make_engine
@@ -40,3 +42,14 @@ def test_a_from_address_without_a_display_name_is_a_warning(
     check = lines(configure(from_address="novice@obcina.test"), store[1])["From address"]
     assert check.status is Status.warn
     assert "Mestna občina" in check.fix
+
+
+def test_the_resolver_and_sending_address_settings_say_what_is_wrong_with_them() -> None:
+    from publisher.config import SettingsError, dns_server, load_settings
+
+    assert dns_server("127.0.0.1:5353") == ("127.0.0.1", 5353)
+    assert dns_server("[::1]:53") == ("::1", 53)
+    assert dns_server("10.0.0.2") == ("10.0.0.2", 53)
+    for key, value in (("dns_resolver", "dns.example.org"), ("check_sending_ips", ["smtp"])):
+        with pytest.raises(SettingsError, match=key):
+            load_settings(**{key: value})
