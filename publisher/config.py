@@ -259,6 +259,44 @@ class Settings(BaseSettings):
     dkim_selector: str | None = None
     dkim_key_path: Path | None = None
     list_unsubscribe_mailto: str | None = None
+    # --- publisher check (is this deployment ready to send?) ---
+    smtp_ca_file: Path | None = None
+    """Certificates (PEM) trusted for the relay's TLS besides the system's own (a relay with a
+    certificate of the organisation's own CA); the sends and ``publisher check`` both use it."""
+    check_sending_ips: list[str] = Field(default_factory=list)
+    """The addresses the relay sends from, which SPF must allow; empty: the relay host's
+    A/AAAA records (``smtp_host``)."""
+    dns_resolver: str = ""
+    """The DNS server ``publisher check`` asks, ``HOST`` or ``HOST:PORT`` (``[::1]:53``);
+    empty: the system's resolver."""
+    dns_timeout: float = Field(default=5.0, gt=0, le=60)
+    """Seconds one DNS question of ``publisher check`` may take."""
+
+    @field_validator("smtp_ca_file")
+    @classmethod
+    def _check_smtp_ca_file(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"{value} is not a readable file (PEM certificates)")
+        return value
+
+    @field_validator("check_sending_ips")
+    @classmethod
+    def _check_sending_ips(cls, value: list[str]) -> list[str]:
+        for part in value:
+            try:
+                ipaddress.ip_address(part)
+            except ValueError:
+                raise ValueError(f"{part!r} is not an IP address (e.g. 192.0.2.25)") from None
+        return value
+
+    @field_validator("dns_resolver")
+    @classmethod
+    def _check_dns_resolver(cls, value: str) -> str:
+        value = value.strip()
+        if value and dns_server(value) is None:
+            raise ValueError(f"{value!r}: give an IP address, and a port if not 53 (127.0.0.1:53)")
+        return value
+
     schedule: list[ScheduleEntry] = Field(default_factory=list)
     import_fetch_deadline: float = Field(default=30.0, gt=0, le=600)
     """Seconds a feed URL import may take in all, redirects included."""
@@ -604,6 +642,22 @@ def weak_secret(settings: Settings) -> str | None:
     if len(value.encode("utf-8")) < MIN_SECRET_BYTES:
         return f"secret_key is shorter than {MIN_SECRET_BYTES} bytes: {how}"
     return None
+
+
+def dns_server(value: str) -> tuple[str, int] | None:
+    """``HOST[:PORT]`` of the ``dns_resolver`` setting as (IP address, port); None if wrong."""
+    host, port = value, "53"
+    if value.startswith("["):
+        host, _, rest = value[1:].partition("]")
+        port = rest[1:] if rest.startswith(":") else (rest or "53")
+    elif value.count(":") == 1:
+        host, port = value.split(":")
+    try:
+        ipaddress.ip_address(host)
+        number = int(port)
+    except ValueError:
+        return None
+    return (host, number) if 0 < number < 65536 else None
 
 
 def load_settings(**overrides: object) -> Settings:

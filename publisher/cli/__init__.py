@@ -17,6 +17,7 @@ from publisher.cli.api_tokens import api_token_app
 from publisher.cli.articles import articles_app, topics_app
 from publisher.cli.backup import backup, restore
 from publisher.cli.bounces import bounces_app
+from publisher.cli.check import check
 from publisher.cli.context import console
 from publisher.cli.demo import demo
 from publisher.cli.digest import digest_app, worker_command
@@ -55,6 +56,7 @@ app.add_typer(staff_app, name="staff")
 app.command("purge")(purge_command)
 app.command()(backup)
 app.command()(restore)
+app.command()(check)
 
 
 def version_callback(value: bool) -> None:

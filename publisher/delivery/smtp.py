@@ -54,6 +54,8 @@ class SmtpConfig:
     password: str | None = None
     timeout: float = 30.0
     pool_size: int = 8
+    ca_file: str | None = None
+    """Certificates (PEM) trusted for the relay's TLS besides the system's own."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SmtpConfig:
@@ -66,6 +68,7 @@ class SmtpConfig:
             password=password,
             timeout=settings.smtp_timeout,
             pool_size=settings.smtp_pool,
+            ca_file=str(settings.smtp_ca_file) if settings.smtp_ca_file else None,
         )
 
     @property
@@ -116,6 +119,51 @@ def _by_code(code: int, message: str, *, recipient_refused: bool) -> Outcome:
     return Outcome(Verdict.deferred, code, message)
 
 
+def tls_context(config: SmtpConfig) -> ssl.SSLContext | None:
+    """The relay's TLS: certificates verified against the system's and ``ca_file``'s CAs."""
+    if config.tls == "none":
+        return None
+    context = ssl.create_default_context()
+    if config.ca_file:
+        context.load_verify_locations(cafile=config.ca_file)
+    return context
+
+
+async def open_connection(config: SmtpConfig) -> aiosmtplib.SMTP:
+    """Connect, secure (TLS or STARTTLS, as configured), greet and log in: how every sender
+    and ``publisher check`` reach the relay, so the check tries what the sends will do."""
+    client = aiosmtplib.SMTP(
+        hostname=config.host,
+        port=config.port,
+        timeout=config.timeout,
+        use_tls=config.tls == "tls",
+        start_tls=config.tls == "starttls",  # never opportunistic: "none" means none
+        tls_context=tls_context(config),
+    )
+    await client.connect()
+    if not client.last_ehlo_response:
+        await client.ehlo()  # learn the extensions (8BITMIME) before the first message
+    if config.username:
+        await client.login(config.username, config.password or "")
+    return client
+
+
+async def mail_from(client: aiosmtplib.SMTP, envelope_from: str, *, smtputf8: bool) -> bool:
+    """``MAIL FROM`` as every send says it (``SMTPUTF8`` when asked, ``BODY=8BITMIME`` where
+    offered); raises :class:`aiosmtplib.SMTPSenderRefused` for any answer but 250. Returns
+    whether the message may go as 8-bit."""
+    mail = [b"FROM:<" + envelope_from.encode() + b">"]
+    if smtputf8:
+        mail.append(b"SMTPUTF8")
+    eight_bit = client.supports_extension("8bitmime")
+    if eight_bit:
+        mail.append(b"BODY=8BITMIME")
+    response = await client.execute_command(b"MAIL", *mail)
+    if response.code != 250:
+        raise aiosmtplib.SMTPSenderRefused(response.code, response.message, envelope_from)
+    return eight_bit
+
+
 class SmtpPool:
     """``size`` connections, each used by one coroutine at a time."""
 
@@ -129,21 +177,7 @@ class SmtpPool:
             self._idle.put_nowait(None)  # a slot; connected on first use
 
     async def _open(self) -> aiosmtplib.SMTP:
-        config = self.config
-        client = aiosmtplib.SMTP(
-            hostname=config.host,
-            port=config.port,
-            timeout=config.timeout,
-            use_tls=config.tls == "tls",
-            start_tls=config.tls == "starttls",  # never opportunistic: "none" means none
-            tls_context=ssl.create_default_context() if config.tls != "none" else None,
-        )
-        await client.connect()
-        if not client.last_ehlo_response:
-            await client.ehlo()  # learn the extensions (8BITMIME) before the first message
-        if config.username:
-            await client.login(config.username, config.password or "")
-        return client
+        return await open_connection(self.config)
 
     async def send(
         self,
@@ -211,18 +245,11 @@ class SmtpPool:
             ascii_domain_address(envelope_from),
             ascii_domain_address(recipient),
         )
-        mail = [b"FROM:<" + envelope_from.encode() + b">"]
-        if needs_smtputf8(recipient) or needs_smtputf8(envelope_from):
-            if not client.supports_extension("smtputf8"):
-                raise AddressNeedsSmtpUtf8(recipient)
-            mail.append(b"SMTPUTF8")
-        if client.supports_extension("8bitmime"):
-            mail.append(b"BODY=8BITMIME")
-        else:
+        smtputf8 = needs_smtputf8(recipient) or needs_smtputf8(envelope_from)
+        if smtputf8 and not client.supports_extension("smtputf8"):
+            raise AddressNeedsSmtpUtf8(recipient)
+        if not await mail_from(client, envelope_from, smtputf8=smtputf8):
             data = seven_bit() if seven_bit is not None else downgrade_to_7bit(data)
-        response = await client.execute_command(b"MAIL", *mail)
-        if response.code != 250:
-            raise aiosmtplib.SMTPSenderRefused(response.code, response.message, envelope_from)
         response = await client.execute_command(b"RCPT", b"TO:<" + recipient.encode() + b">")
         if response.code not in (250, 251):
             refused = aiosmtplib.SMTPRecipientRefused(response.code, response.message, recipient)

@@ -65,6 +65,30 @@ class DkimSigner:
     def algorithm(self) -> str:
         return "rsa-sha256" if isinstance(self.key, rsa.RSAPrivateKey) else "ed25519-sha256"
 
+    @property
+    def record_name(self) -> str:
+        """Where receivers look up the public key: ``<selector>._domainkey.<domain>``."""
+        return f"{self.selector}._domainkey.{self.domain}"
+
+    @property
+    def public_key(self) -> str:
+        """The ``p=`` of the DNS record: base64 of the RSA key's SubjectPublicKeyInfo, or of
+        the Ed25519 key's 32 bytes (RFC 8463)."""
+        public = self.key.public_key()
+        if isinstance(public, rsa.RSAPublicKey):
+            data = public.public_bytes(
+                serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+        else:
+            data = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        return base64.b64encode(data).decode("ascii")
+
+    @property
+    def dns_record(self) -> str:
+        """The TXT record to publish at :attr:`record_name`."""
+        kind = "rsa" if isinstance(self.key, rsa.RSAPrivateKey) else "ed25519"
+        return f"v=DKIM1; k={kind}; p={self.public_key}"
+
     @classmethod
     def from_file(cls, domain: str, selector: str, key_path: Path) -> DkimSigner:
         try:

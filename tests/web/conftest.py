@@ -32,14 +32,17 @@ class LiveSite:
 
 
 @contextmanager
-def serve(make_app: Callable[[str], FastAPI]) -> Iterator[tuple[str, FastAPI]]:
-    """Bind first, so the app's ``base_url`` can be the address it is really served at."""
+def serve(make_app: Callable[[str], FastAPI], **options: Any) -> Iterator[tuple[str, FastAPI]]:
+    """Bind first, so the app's ``base_url`` can be the address it is really served at.
+    ``options`` go to uvicorn (``ssl_certfile`` and ``ssl_keyfile`` serve https)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
-    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    scheme = "https" if "ssl_certfile" in options else "http"
+    url = f"{scheme}://127.0.0.1:{sock.getsockname()[1]}"
     app = make_app(url)
-    server = uvicorn.Server(server_config(app, "127.0.0.1", 0, log_level="warning", lifespan="off"))
+    config = server_config(app, "127.0.0.1", 0, log_level="warning", lifespan="off", **options)
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     give_up = time.monotonic() + 10

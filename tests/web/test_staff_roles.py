@@ -279,6 +279,7 @@ EXPECTED_ROLES = {
         "GET /admin/audit",
         "GET /admin/audit.csv",
         "GET /admin/staff",
+        "POST /admin/check",
         "POST /admin/staff/{account_id}/reset-two-factor",
     },
 }

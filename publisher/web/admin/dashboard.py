@@ -1,4 +1,6 @@
-"""The admin's first page: lists and their subscribers, editions waiting or sent, what is next."""
+"""The admin's first page: lists and their subscribers, editions waiting or sent, what is next;
+for admins, ``publisher check``'s list on demand (a button, so that a page load never waits on
+the relay, DNS or the site)."""
 
 from __future__ import annotations
 
@@ -7,19 +9,23 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
+from publisher.checks import Check, run_checks
 from publisher.config import Settings
 from publisher.delivery.bounces.reports import list_rates
 from publisher.digests.editions import EditionReport, editions_of, report
 from publisher.digests.models import Edition, EditionStatus
 from publisher.digests.periods import Period, current_period
+from publisher.staff.models import StaffAccount
 from publisher.subscribers.lists import all_lists, status_counts
 from publisher.subscribers.models import MailingList
-from publisher.web.admin.auth import Staff
+from publisher.web.admin.auth import Admin, Staff
 from publisher.web.admin.render import engine_of, render, settings_of
+from publisher.web.csrf import require_csrf
 
 router = APIRouter()
 RECENT_EDITIONS = 10
@@ -92,8 +98,31 @@ def scheduled(settings: Settings) -> list[NextEdition] | None:
     ]
 
 
+CHECK_PATH = "/admin/check"
+CHECK_STATUS = {"ok": "v redu", "warn": "opozorilo", "fail": "napaka"}
+CHECK_GROUPS = {
+    "settings": "Nastavitve",
+    "smtp": "Poštni strežnik (relay)",
+    "dns": "DNS domene pošiljatelja",
+    "web": "Spletno mesto od zunaj",
+}
+
+
 @router.get("/admin")
 def dashboard(request: Request, staff: Staff) -> Response:
+    return dashboard_page(request, staff)
+
+
+@router.post(CHECK_PATH, dependencies=[Depends(require_csrf)])
+async def run_deployment_check(request: Request, staff: Admin) -> Response:
+    """``publisher check``'s list, run now; the rest of the page as ``GET /admin``."""
+    checks = await run_checks(settings_of(request), engine_of(request))
+    return await run_in_threadpool(dashboard_page, request, staff, checks)
+
+
+def dashboard_page(
+    request: Request, staff: StaffAccount, checks: list[Check] | None = None
+) -> Response:
     settings = settings_of(request)
     period = current_period(settings.tz)
     with Session(engine_of(request), expire_on_commit=False) as session:
@@ -120,4 +149,7 @@ def dashboard(request: Request, staff: Staff) -> Response:
             list_names={m.slug: m.name for m in lists},
             rates=list_rates(session, RATE_EDITIONS),
             rate_editions=RATE_EDITIONS,
+            checks=checks,
+            check_status=CHECK_STATUS,
+            check_groups=CHECK_GROUPS,
         )
