@@ -115,11 +115,11 @@ def route_template(scope: Scope) -> str:
     """The template of the route that answered (``/api/articles/{article_id}``), or
     :data:`UNMATCHED`: a bounded label, whatever paths clients make up."""
     route = scope.get("route")
+    root = str(scope.get("root_path", ""))[len(str(scope.get("app_root_path", ""))) :]
+    if isinstance(route, Mount) or (route is None and root):
+        return root + "/{path}"  # a mounted app without routes (the static files)
     if route is None:
         return UNMATCHED
-    root = str(scope.get("root_path", ""))[len(str(scope.get("app_root_path", ""))) :]
-    if isinstance(route, Mount):  # its root_path already ends with the mount's path
-        return root + "/{path}"
     return root + str(getattr(route, "path", ""))
 
 

@@ -52,7 +52,9 @@ def wait_for(probe: Callable[[], httpx.Response], want: Callable[[httpx.Response
         time.sleep(0.05)
 
 
-def test_healthz_answers_without_the_database_never_cached(engine: Engine, database_url: str) -> None:
+def test_healthz_answers_without_the_database_never_cached(
+    engine: Engine, database_url: str
+) -> None:
     with site(engine, database_url) as (url, _):
         answer = httpx.get(f"{url}/healthz")
         head = httpx.head(f"{url}/healthz")
