@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import socket
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
@@ -72,24 +72,20 @@ class DeliveryCollector(Collector):
 
 def delivery_metrics(now: DeliveryFigures) -> Iterator[Metric]:
     """:class:`DeliveryFigures` as metric families."""
-    copies = GaugeMetricFamily(
+    yield _by_list(
         "publisher_copies",
         "Digest copies in the ledger by list and status (queued, sending, sent, deferred, "
         "failed, cancelled)",
-        labels=["list", "status"],
+        "status",
+        now.copies,
     )
-    for (slug, status), n in sorted(now.copies.items()):
-        copies.add_metric([slug, status], n)
-    yield copies
-    bounces = GaugeMetricFamily(
+    yield _by_list(
         "publisher_bounces",
         "Copies that drew a bounce or a complaint, by list and kind (hard, soft, delayed, "
         "complaint, other)",
-        labels=["list", "kind"],
+        "kind",
+        now.bounces,
     )
-    for (slug, kind), n in sorted(now.bounces.items()):
-        bounces.add_metric([slug, kind], n)
-    yield bounces
     yield GaugeMetricFamily(
         "publisher_queue_depth",
         "Copies waiting in the queue of active and paused editions",
@@ -109,6 +105,15 @@ def delivery_metrics(now: DeliveryFigures) -> Iterator[Metric]:
         minutes = int(window.total_seconds() // 60)
         rate.add_metric([f"{minutes}m"], sent / window.total_seconds())
     yield rate
+
+
+def _by_list(
+    name: str, documentation: str, label: str, counts: Mapping[tuple[str, str], int]
+) -> Metric:
+    family = GaugeMetricFamily(name, documentation, labels=["list", label])
+    for (slug, value), n in sorted(counts.items()):
+        family.add_metric([slug, value], n)
+    return family
 
 
 def route_template(scope: Scope) -> str:
