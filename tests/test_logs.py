@@ -15,7 +15,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from publisher.config import Settings
+from publisher.db import session_scope
+from publisher.delivery.models import JobState
 from publisher.delivery.runner import Senders
+from publisher.digests.editions import approve, control
 from publisher.digests.periods import parse_period
 from publisher.digests.workflow import Finished, send_or_resume
 from publisher.links import SubscriberLinks
@@ -158,3 +161,27 @@ def test_serve_logs_its_requests_as_json_with_tokens_redacted(
     assert any("/preferences/…" in r["event"] for r in access), output
     assert token not in output
     assert all(not line.startswith("INFO:") for line in output.splitlines())  # uvicorn's own
+
+
+def test_pausing_and_resuming_an_edition_are_logged_with_the_reason(
+    engine: Engine, database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    stock(engine, 2)
+    settings = settings_for(database_url, 2525)
+    with session_scope(engine) as session:
+        edition = approve(
+            session, settings, get_list(session, LIST), parse_period(PERIOD), approved_by="test"
+        )
+    with caplog.at_level(logging.INFO, logger="publisher"), session_scope(engine) as session:
+        control(session, edition, JobState.paused, "the relay refuses everything")
+        control(session, edition, JobState.paused, "again")  # no change, no line
+        control(session, edition, JobState.active)
+    lines = [
+        (r.getMessage(), r.publisher_fields.get("reason"))  # type: ignore[attr-defined]
+        for r in caplog.records
+        if r.name == "publisher.delivery.ledger"
+    ]
+    assert lines == [
+        ("sending paused", "the relay refuses everything"),
+        ("sending resumed", None),
+    ]
