@@ -154,6 +154,20 @@ class Settings(BaseSettings):
     delivery_batch: int = Field(default=200, ge=1, le=5000)
     worker_lease: float = Field(default=120.0, gt=0)
     worker_heartbeat: float = Field(default=2.0, gt=0)
+    # --- watching it run ---
+    metrics_enabled: bool = False
+    """Serve Prometheus metrics at ``/metrics`` (to ``metrics_allow`` only; others get 404)."""
+    metrics_allow: Annotated[tuple[str, ...], NoDecode] = ("127.0.0.1", "::1")
+    """Addresses or networks that may read the metrics (the client as ``trusted_proxies``
+    decide it), on ``/metrics`` and on the worker's metrics port."""
+    worker_metrics_port: int = Field(default=0, ge=0, le=65535)
+    """``publisher worker`` serves the delivery metrics on this port; 0: it does not."""
+    worker_metrics_host: str = "127.0.0.1"
+    """The address the worker's metrics port listens on."""
+    log_format: Literal["text", "json"] = "text"
+    """``text``: one readable line per event; ``json``: one JSON object per line."""
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    """The least important events ``serve`` and ``worker`` log (other commands: warnings)."""
     smtp_reconnect_base: float = Field(default=5.0, gt=0, le=3600)
     """Seconds a sender waits after a connection trouble before it tries the relay again."""
     smtp_reconnect_max: float = Field(default=300.0, gt=0, le=86400)
@@ -501,14 +515,14 @@ class Settings(BaseSettings):
             raise ValueError(f"{value!r}: write e.g. 20/hour or 5/minute;50/day") from None
         return value
 
-    @field_validator("trusted_proxies", "require_two_factor", mode="before")
+    @field_validator("trusted_proxies", "require_two_factor", "metrics_allow", mode="before")
     @classmethod
     def _split_list(cls, value: object) -> object:
         if isinstance(value, str):  # PUBLISHER_TRUSTED_PROXIES="10.0.0.1, 10.0.0.0/24"
             return tuple(part for part in re.split(r"[\s,]+", value) if part)
         return value
 
-    @field_validator("trusted_proxies")
+    @field_validator("trusted_proxies", "metrics_allow")
     @classmethod
     def _check_proxies(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for part in value:

@@ -20,7 +20,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import DateTime, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Dialect, Engine, make_url
+from sqlalchemy.engine import Connection, Dialect, Engine, make_url
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, SQLModel
 
@@ -135,12 +135,23 @@ def upgrade(engine: Engine, revision: str = "head") -> SchemaState:
     return schema_state(engine)
 
 
-def schema_state(engine: Engine) -> SchemaState:
-    """Which migration the database is at, and which is the newest the code knows."""
+def head_revision() -> str:
+    """The newest migration the code knows (read from the scripts: worth keeping)."""
     head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
     assert head is not None, "no migrations found"
+    return head
+
+
+def current_revision(connection: Connection) -> str | None:
+    """The migration the database is at; ``None`` for an empty database."""
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+def schema_state(engine: Engine) -> SchemaState:
+    """Which migration the database is at, and which is the newest the code knows."""
+    head = head_revision()
     with engine.connect() as connection:
-        current = MigrationContext.configure(connection).get_current_revision()
+        current = current_revision(connection)
     return SchemaState(current=current, head=head)
 
 

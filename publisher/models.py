@@ -8,6 +8,7 @@ from publisher.delivery.models import (
     Delivery,
     JobMessage,
     RateCounter,
+    RelaySeen,
     SendJob,
     Worker,
 )
@@ -44,6 +45,7 @@ __all__ = [
     "MediaObject",
     "Photo",
     "RateCounter",
+    "RelaySeen",
     "SendJob",
     "StaffAccount",
     "StaffRecoveryCode",

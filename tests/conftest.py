@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections.abc import Iterator
@@ -51,6 +52,20 @@ def _wide_cli_consoles(monkeypatch: pytest.MonkeyPatch) -> None:
     """
     for shared in (console, err_console):
         monkeypatch.setattr(shared, "width", CLI_TEST_WIDTH)
+
+
+@pytest.fixture(autouse=True)
+def _logging_as_it_was() -> Iterator[None]:
+    """A command run in-process configures logging (``publisher.logs.configure``): its
+    handler and levels go when the test ends, so no test logs in another's format."""
+    names = ("", "publisher", "uvicorn", "uvicorn.error", "uvicorn.access")
+    loggers = [logging.getLogger(name) for name in names]
+    saved = [(lg, list(lg.handlers), list(lg.filters), lg.level) for lg in loggers]
+    yield
+    for lg, handlers, filters, level in saved:
+        lg.handlers[:] = handlers
+        lg.filters[:] = filters
+        lg.setLevel(level)
 
 
 def _postgres_schema_url(base_url: str) -> Iterator[str]:

@@ -25,6 +25,7 @@ from publisher.articles.formats import (
 )
 from publisher.articles.formats.sources import PHOTO_SUFFIXES
 from publisher.articles.store import ArticleWriter, SaveOutcome
+from publisher.logs import event
 
 if TYPE_CHECKING:
     from publisher.articles.photos import PhotoIntake
@@ -203,6 +204,14 @@ def import_sources(
                 if on_source_done is not None:
                     on_source_done(source_report, done, len(items))
             session.commit()
+    event(
+        log,
+        "import finished",
+        sources=len(report.sources),
+        **{str(outcome): report.count(outcome) for outcome in SaveOutcome},
+        rejected=len(report.rejections),
+        warnings=len(report.warnings),
+    )
     return report
 
 

@@ -17,6 +17,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from publisher.visible import BIDI_AND_C1, plain
+
 if TYPE_CHECKING:
     from datetime import datetime
 
@@ -30,29 +32,8 @@ err_console = Console(stderr=True, highlight=False)
 
 Choice = TypeVar("Choice", bound=StrEnum)
 
-_BIDI_AND_C1 = "\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
-_UNSAFE = re.compile(f"[\x00-\x1f{_BIDI_AND_C1}]")
-"""Characters a terminal obeys rather than shows: C0 and C1 controls (ESC, BEL, CSI, line
-breaks) and the bidirectional overrides that make text read differently from its bytes."""
-_UNSAFE_IN_JSON = re.compile(f"[{_BIDI_AND_C1}]")
+_UNSAFE_IN_JSON = re.compile(f"[{BIDI_AND_C1}]")
 """What ``json.dumps(ensure_ascii=False)`` leaves raw; it escapes C0 controls itself."""
-
-
-def plain(value: object, *, lines: bool = False) -> str:
-    """Outside text (an SMTP reply, a name, a title, a file name) with controls made visible.
-
-    ESC becomes ``\\x1b``, a line break ``\\x0a``: what the wire sent is shown, never obeyed,
-    so a relay's reply cannot recolour the terminal, set its title or forge a table row.
-    ``lines=True`` keeps line breaks, for a text shown whole (an article's body).
-    """
-    if lines:
-        return "\n".join(_UNSAFE.sub(_visible, line) for line in str(value).split("\n"))
-    return _UNSAFE.sub(_visible, str(value))
-
-
-def _visible(match: re.Match[str]) -> str:
-    code = ord(match.group())
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def safe(value: object, *, lines: bool = False) -> str:
@@ -190,12 +171,14 @@ def get_context(ctx: typer.Context) -> Context:
     root = ctx.find_root()
     if root.obj is None:
         from publisher.config import SettingsError, load_settings
+        from publisher.logs import configure
 
         try:
             root.obj = Context(settings=load_settings())
         except SettingsError as exc:
             err_console.print(f"[red]Configuration error:[/red] {escape(str(exc))}")
             raise typer.Exit(2) from None
+        configure(root.obj.settings)  # warnings in the log format; serve and worker say more
     assert isinstance(root.obj, Context)
     return root.obj
 

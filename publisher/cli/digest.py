@@ -632,11 +632,24 @@ def worker_command(ctx: typer.Context) -> None:
     import time
 
     from publisher.delivery.worker import Tally
+    from publisher.logs import configure
+    from publisher.web.metrics import serve_worker_metrics
 
     context = get_context(ctx)
     context.require_secret()
     settings = context.settings
-    context.ready_engine()
+    configure(settings, service=True)
+    try:
+        metrics_server = serve_worker_metrics(context.ready_engine(), settings)
+    except OSError as exc:
+        fail(
+            f"cannot serve metrics on {settings.worker_metrics_host}:"
+            f"{settings.worker_metrics_port} ({exc.strerror or exc}): change worker_metrics_port"
+        )
+    if metrics_server is not None:
+        host = settings.worker_metrics_host
+        shown = f"[{host}]" if ":" in host else host
+        console.print(f"Metrics at http://{safe(shown)}:{metrics_server.server_port}/metrics")
     last = [time.monotonic()]
 
     def on_progress(tally: Tally) -> None:
@@ -657,6 +670,8 @@ def worker_command(ctx: typer.Context) -> None:
             "Ctrl-C to stop."
         )
         sending.wait_forever()
+    if metrics_server is not None:
+        metrics_server.shutdown()
     if sending.refused is not None:
         fail(str(sending.refused))
     console.print("Worker stopped; its unsent recipients were handed back.")

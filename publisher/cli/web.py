@@ -45,6 +45,7 @@ def serve(
     """Serve the site, its feeds, the admin and the API until Ctrl+C; run the scheduled jobs."""
     from publisher.cli.mailcatcher import dev_mail_catcher
     from publisher.cli.schedule import announce_schedule
+    from publisher.logs import configure
     from publisher.web.app import create_app
     from publisher.web.server import run, server_config
 
@@ -52,6 +53,7 @@ def serve(
     context = get_context(ctx)
     context.require_secret()
     settings = context.settings
+    configure(settings, service=True)
 
     def on_run(run: ScheduledRun) -> None:
         detail = f" ({run.message})" if run.message else ""

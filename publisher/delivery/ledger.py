@@ -10,6 +10,7 @@ but never zero times.
 
 from __future__ import annotations
 
+import logging
 import random
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -52,10 +53,21 @@ from publisher.delivery.models import (
     SendJob,
     Worker,
 )
+from publisher.logs import event
 from publisher.mail.message import MessageTemplate, Slots, split_template
 from publisher.subscribers.models import Subscriber
 
 T = TypeVar("T")
+
+log = logging.getLogger(__name__)
+
+STATE_EVENTS = {
+    JobState.active: "sending resumed",
+    JobState.paused: "sending paused",
+    JobState.cancelled: "sending cancelled",
+    JobState.done: "sending finished",
+}
+"""The log line of each change of a job's state (:func:`set_job_state`, :func:`finish_if_done`)."""
 
 delivery = Delivery.__table__  # type: ignore[attr-defined]
 job_table = SendJob.__table__  # type: ignore[attr-defined]
@@ -491,6 +503,8 @@ def set_job_state(session: Session, job_id: int, state: JobState, reason: str = 
     """Pause, resume or cancel; cancelling closes every row not yet sent or failed."""
     job = get_job(session, job_id)
     now = utcnow()
+    if job.state != state:
+        event(log, STATE_EVENTS[state], job=job_id, edition=job.name, reason=reason or None)
     job.state = state
     job.state_reason = reason
     job.updated_at = now
@@ -550,6 +564,15 @@ def finish_if_done(session: Session, job_id: int) -> bool:
         job.finished_at = job.updated_at = utcnow()
         session.add(job)
         session.flush()
+        sent = counts(session, job_id)
+        event(
+            log,
+            STATE_EVENTS[JobState.done],
+            job=job_id,
+            edition=job.name,
+            sent=sent[DeliveryStatus.sent.value],
+            failed=sent[DeliveryStatus.failed.value],
+        )
     return job.state in (JobState.done, JobState.done.value)
 
 

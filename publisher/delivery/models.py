@@ -241,3 +241,19 @@ class BounceMailbox(SQLModel, table=True):
     checked_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
     )
+
+
+class RelaySeen(SQLModel, table=True):
+    """When a sender or a web process last spoke with the relay, and when it last could not:
+    what ``/readyz`` reports of the relay (see :mod:`publisher.delivery.relay_seen`)."""
+
+    __tablename__ = "relay_seen"
+
+    relay: str = Field(sa_column=Column(String(300), primary_key=True))
+    """``host:port``, as the rate limits name it."""
+    last_ok_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    """The relay last answered (a message taken or refused: it was there)."""
+    last_failed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    """The relay last could not be reached, dropped, timed out or said 421."""
+    last_failure: str = Field(default="", sa_column=Column(Text, nullable=False))
+    """What went wrong then, in words (kept for staff; ``/readyz`` does not show it)."""

@@ -19,7 +19,10 @@ from dataclasses import replace
 from email.utils import parseaddr
 from types import TracebackType
 
+from sqlalchemy.engine import Engine
+
 from publisher.config import Settings
+from publisher.delivery.relay_seen import RelayWatch
 from publisher.delivery.smtp import Outcome, SmtpConfig, SmtpPool, Verdict
 from publisher.mail.dkim import DkimSigner, dkim_signer
 from publisher.mail.message import downgrade_to_7bit
@@ -72,11 +75,15 @@ class Outbox:
         smtp: SmtpConfig | None = None,
         pool_size: int | None = None,
         signer: DkimSigner | None = None,
+        engine: Engine | None = None,
     ) -> None:
+        """``engine``: keep what this outbox sees of the relay in ``relay_seen`` (the
+        senders' and the web app's outboxes; ``/readyz`` reports it)."""
         config = smtp or SmtpConfig.from_settings(settings)
         if pool_size is not None:
             config = replace(config, pool_size=max(1, min(pool_size, config.pool_size)))
         self.config = config
+        self.seen = RelayWatch(engine, config.relay) if engine is not None else None
         self.signer = signer if signer is not None else dkim_signer(settings)
         self.envelope_from = envelope_sender(settings)
         self._pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, SmtpPool] = (
@@ -119,6 +126,10 @@ class Outbox:
         outcome = await pool.send(sender, recipient, signed, seven_bit=seven_bit)
         if retry_dropped and outcome.verdict is Verdict.deferred and outcome.code is None:
             outcome = await pool.send(sender, recipient, signed, seven_bit=seven_bit)
+        if self.seen is not None:
+            lost = outcome.verdict is Verdict.deferred and outcome.code is None
+            trouble = outcome.relay_trouble or lost
+            self.seen.saw(not trouble, outcome.reply if trouble else "")
         if outcome.verdict is not Verdict.sent:
             log.info(
                 "mail not sent (%s): %s %s", outcome.verdict, outcome.code or "", outcome.reply
@@ -128,7 +139,10 @@ class Outbox:
     async def offers_smtputf8(self) -> bool | None:
         """Whether the relay takes addresses like ``žiga@example.org`` (SMTPUTF8); ``None``
         when it cannot be reached just now."""
-        return await self._pool().offers("smtputf8")
+        offered = await self._pool().offers("smtputf8")
+        if self.seen is not None:
+            self.seen.saw(offered is not None, "" if offered is not None else "not reached")
+        return offered
 
     async def close(self) -> None:
         """Say QUIT on this loop's connections (a sender at its end, a server at shutdown)."""

@@ -29,6 +29,7 @@ from publisher.config import Settings
 from publisher.delivery import ledger, limits
 from publisher.delivery.smtp import SmtpConfig
 from publisher.delivery.worker import AnotherSenderRunning, SendWorker, Tally, WorkerConfig
+from publisher.logs import event
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +124,7 @@ class Senders:
             worker = self._worker(job_ids, on_progress)
             sending = Sending(job_ids, by, worker, until_idle=until_idle)
             self._sendings[key] = sending
+            event(log, "sending started", job=job_id if job_id is not None else EVERY_JOB, by=by)
             thread = threading.Thread(
                 target=self._run, args=(sending,), name=f"sender-{key}", daemon=True
             )

@@ -287,7 +287,7 @@ class SendWorker:
         except BaseException:
             self._database.shutdown(wait=False)
             raise
-        outbox = Outbox(self.settings, smtp=self.smtp)
+        outbox = Outbox(self.settings, smtp=self.smtp, engine=self.engine)
         watcher = asyncio.create_task(self._watch())
         claiming: asyncio.Task[list[Claimed]] = asyncio.create_task(self._claim())
         try:

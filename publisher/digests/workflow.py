@@ -9,6 +9,7 @@ itself.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -32,7 +33,10 @@ from publisher.digests.models import Edition, EditionStatus
 from publisher.digests.periods import Period
 from publisher.digests.preview import Preview, preview
 from publisher.i18n import LANGUAGES
+from publisher.logs import event
 from publisher.subscribers.models import MailingList
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -193,6 +197,13 @@ def send_or_resume(
         except NothingToSend as exc:
             yield NoArticles(str(exc))
             return
+        event(
+            log,
+            "edition approved",
+            edition=f"{mailing_list.slug}/{period.key}",
+            recipients=current.total,
+            by=by,
+        )
         yield Approved(current)
         if current.state.finished:  # frozen with nobody to send to
             return

@@ -29,7 +29,7 @@ from publisher.i18n import format_day, format_moment
 from publisher.jobs import JobRunner
 from publisher.resources import STATIC_DIR, WEB_TEMPLATES_DIR
 from publisher.translations import translations
-from publisher.web import archive, feeds, media, public, webhooks
+from publisher.web import archive, feeds, health, media, metrics, public, webhooks
 from publisher.web.admin import install as install_admin
 from publisher.web.admin.articles import photo_body_rule
 from publisher.web.admin.auth import StaffGate
@@ -82,7 +82,7 @@ def create_app(
     """The public web app: pages, feeds and static files, with security headers throughout."""
     engine = engine or make_engine(settings.database_url)
     senders = Senders(engine, settings)
-    outbox = Outbox(settings, pool_size=2)  # confirmations trickle in; two cover a burst
+    outbox = Outbox(settings, pool_size=2, engine=engine)  # two cover a burst of confirmations
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -96,6 +96,7 @@ def create_app(
                 await run_in_threadpool(runner.stop)
             await run_in_threadpool(senders.stop_all)
             await outbox.close()
+            app.state.readiness.close()
 
     app = FastAPI(
         title=settings.site_name,
@@ -110,6 +111,7 @@ def create_app(
     app.state.outbox = outbox
     app.state.templates = make_templates(settings)
     app.state.feed_cache = FeedCache(app.state.engine, settings)
+    health.install(app, engine, settings)
     install_residents_pages(app, settings)
     install_admin(app)
     for pages in (feeds, public, archive, media):
@@ -134,6 +136,7 @@ def create_app(
     app.add_middleware(StaffGate)
     app.add_middleware(ClientAddressMiddleware, trusted_proxies=settings.trusted_proxies)
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.base_url.startswith("https://"))
+    metrics.install(app, engine, settings)  # outermost: counts every answer, refusals too
 
     @app.exception_handler(HTTPException)
     async def plain_errors(request: Request, exc: HTTPException) -> Response:

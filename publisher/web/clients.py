@@ -33,7 +33,8 @@ def trusted_networks(proxies: Iterable[str]) -> tuple[Network, ...]:
     return tuple(ipaddress.ip_network(proxy, strict=False) for proxy in proxies)
 
 
-def _is_trusted(address: str, trusted: Sequence[Network]) -> bool:
+def in_networks(address: str, trusted: Sequence[Network]) -> bool:
+    """Whether ``address`` (IPv4-mapped IPv6 as IPv4) lies in one of the networks."""
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
@@ -48,7 +49,7 @@ def decide_client(peer: str | None, forwarded_for: str | None, trusted: Sequence
     address in ``X-Forwarded-For`` that is not itself a trusted proxy."""
     if peer is None:
         return "unknown"
-    if not trusted or not forwarded_for or not _is_trusted(peer, trusted):
+    if not trusted or not forwarded_for or not in_networks(peer, trusted):
         return peer
     hops = [hop.strip() for hop in forwarded_for.split(",") if hop.strip()]
     for hop in reversed(hops):
@@ -56,7 +57,7 @@ def decide_client(peer: str | None, forwarded_for: str | None, trusted: Sequence
             address = str(ipaddress.ip_address(hop))
         except ValueError:
             return peer  # a garbled chain: believe only the connection
-        if not _is_trusted(address, trusted):
+        if not in_networks(address, trusted):
             return address
     return str(ipaddress.ip_address(hops[0])) if hops else peer
 
@@ -73,7 +74,7 @@ class ClientAddressMiddleware:
         if scope["type"] == "http":
             client = scope.get("client")
             peer = client[0] if client else None
-            if self.trusted and peer is not None and _is_trusted(peer, self.trusted):
+            if self.trusted and peer is not None and in_networks(peer, self.trusted):
                 headers = scope.get("headers") or []
                 forwarded = b",".join(v for k, v in headers if k == b"x-forwarded-for")
                 address = decide_client(peer, forwarded.decode("latin-1"), self.trusted)

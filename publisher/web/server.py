@@ -13,19 +13,17 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import re
 from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
 
-TOKEN_PATH = re.compile(r"^(/(?:confirm|unsubscribe|preferences))/[^/?#\s]+")
-REDACTED = "…"
+from publisher.logs import PERSONAL_LINK, REDACTED
 
 
 def redact_path(path: str) -> str:
     """``path`` with a personal link's token replaced by ``…`` (the rest kept for statistics)."""
-    return TOKEN_PATH.sub(rf"\1/{REDACTED}", path)
+    return PERSONAL_LINK.sub(rf"\1{REDACTED}", path)
 
 
 class RedactTokenPaths(logging.Filter):
@@ -48,9 +46,15 @@ def install_access_log_filter() -> None:
 def server_config(app: FastAPI, host: str, port: int, **options: Any) -> uvicorn.Config:
     """The uvicorn configuration every server of the app uses (``options`` may add to it)."""
     config = uvicorn.Config(
-        app, host=host, port=port, proxy_headers=False, server_header=False, **options
+        app,
+        host=host,
+        port=port,
+        proxy_headers=False,
+        server_header=False,
+        log_config=None,  # uvicorn's lines go to the one handler of publisher.logs
+        **options,
     )
-    install_access_log_filter()  # after Config, which applies uvicorn's logging setup
+    install_access_log_filter()
     return config
 
 

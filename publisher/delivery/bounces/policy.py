@@ -10,6 +10,7 @@ is stored, once: the same one processed again finds its fingerprint and changes 
 from __future__ import annotations
 
 import enum
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -22,8 +23,11 @@ from publisher.clock import utcnow
 from publisher.config import Settings
 from publisher.delivery.bounces import breaker
 from publisher.delivery.models import Bounce, BounceKind
+from publisher.logs import event
 from publisher.subscribers.models import SuppressionReason
 from publisher.subscribers.suppression import suppress, suppression_of
+
+log = logging.getLogger(__name__)
 
 
 class Disposition(enum.StrEnum):
@@ -167,6 +171,16 @@ def record(
         paused = breaker.check(session, settings, copy.job_id)
         if paused is not None:
             words += f"; the edition is {paused}"
+    event(
+        log,
+        "bounce processed",
+        kind=str(kind),
+        status=status,
+        source=source,
+        delivery=copy.delivery_id,
+        job=copy.job_id,
+        suppressed=str(suppressed) if suppressed else None,
+    )
     return Handled(
         Disposition.recorded,
         words,
