@@ -34,12 +34,21 @@ PG_SKIP_REASON = (
 )
 
 
+_SHELL_SETTINGS = frozenset(key for key in os.environ if key.startswith("PUBLISHER_"))
+"""The developer's own ``PUBLISHER_*`` variables: hidden during each test, back afterwards."""
+
+
 @pytest.fixture(autouse=True)
 def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Settings come only from what a test sets, never from the developer's shell."""
+    """Settings come only from what a test sets, never from the developer's shell, nor from
+    an earlier test (``publisher --config FILE`` run in-process sets ``PUBLISHER_CONFIG``
+    for the rest of the process, as it should in a real one): those go for good."""
     for key in list(os.environ):
         if key.startswith("PUBLISHER_") and key not in (PG_ENV, REDIS_ENV):
-            monkeypatch.delenv(key)
+            if key in _SHELL_SETTINGS:
+                monkeypatch.delenv(key)
+            else:
+                del os.environ[key]
     monkeypatch.setenv("PUBLISHER_SECRET_KEY", TEST_SECRET)
 
 

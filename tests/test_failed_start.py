@@ -41,6 +41,7 @@ def test_an_incomplete_installation_stops_before_anything_is_written(
     empty_folder: Path, monkeypatch: pytest.MonkeyPatch, missing: str, command: list[str]
 ) -> None:
     gone = empty_folder / "site-packages" / "publisher" / missing.lower()
+    there = getattr(resources, missing)
     monkeypatch.setattr(resources, missing, gone)
     result = runner.invoke(app, command)
     assert result.exit_code == 2, result.output
@@ -49,8 +50,7 @@ def test_an_incomplete_installation_stops_before_anything_is_written(
     assert "Nothing was written" in result.output
     assert list(empty_folder.iterdir()) == [], "no database, no secret key file"
 
-    monkeypatch.undo()
-    monkeypatch.chdir(empty_folder)
+    monkeypatch.setattr(resources, missing, there)  # the installation made whole again
     again = runner.invoke(app, ["init"])
     assert again.exit_code == 0, again.output
     assert "ready" in again.output
