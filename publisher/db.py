@@ -110,6 +110,19 @@ def session_scope(engine: Engine) -> Iterator[Session]:
             raise
 
 
+def write_lock(session: Session) -> None:
+    """Take SQLite's write lock now (``BEGIN IMMEDIATE``) for a transaction that reads before
+    it writes. In WAL mode such a transaction is refused at once ("database is locked", no
+    waiting) if another connection commits between its first read and its first write; one
+    that holds the lock from the start waits its turn instead. PostgreSQL needs nothing."""
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        return
+    driver = connection.connection.dbapi_connection
+    if driver is not None and not driver.in_transaction:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def _alembic_config() -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))

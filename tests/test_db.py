@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -9,11 +10,18 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Column, MetaData, Table, insert, select, text
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import StatementError
+from sqlalchemy.exc import OperationalError, StatementError
 from sqlmodel import SQLModel
 
 import publisher.models  # noqa: F401
-from publisher.db import UTCDateTime, make_engine, schema_state, upgrade
+from publisher.db import (
+    UTCDateTime,
+    make_engine,
+    schema_state,
+    session_scope,
+    upgrade,
+    write_lock,
+)
 
 
 def test_upgrade_creates_schema_and_is_harmless_to_repeat(database_url: str) -> None:
@@ -61,3 +69,40 @@ def test_utc_helper_is_aware() -> None:
     from publisher.clock import utcnow
 
     assert utcnow().tzinfo is UTC
+
+
+def _read_then_write(engine: Engine, path, *, lock: bool) -> None:
+    """A transaction shaped like the CSV import's: it writes a temporary table, reads the store,
+    then writes it; another connection commits between the read and the write."""
+    with session_scope(engine) as session:
+        if lock:
+            write_lock(session)
+        session.execute(text("CREATE TEMP TABLE IF NOT EXISTS seen (x INTEGER)"))
+        session.execute(text("INSERT INTO seen VALUES (1)"))
+        session.execute(text("SELECT count(*) FROM t")).scalar_one()
+        other = sqlite3.connect(path, timeout=0)
+        try:
+            other.execute("INSERT INTO t VALUES ('other')")
+            other.commit()
+        except sqlite3.OperationalError as exc:
+            assert lock, f"only a locked transaction makes the other writer wait: {exc}"
+        finally:
+            other.close()
+        session.execute(text("INSERT INTO t VALUES ('mine')"))
+
+
+def test_a_transaction_that_reads_before_it_writes_holds_sqlites_write_lock(tmp_path) -> None:
+    path = tmp_path / "store.db"
+    engine = make_engine(f"sqlite:///{path}")
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE t (v TEXT)"))
+    # Without the lock, SQLite refuses the write at once: the snapshot it read is stale.
+    with pytest.raises(OperationalError, match="locked"):
+        _read_then_write(engine, path, lock=False)
+    # With it, the other writer is the one that waits (here: refused, its timeout is 0), and
+    # this transaction's write goes through.
+    _read_then_write(engine, path, lock=True)
+    with engine.connect() as connection:
+        values = connection.execute(text("SELECT v FROM t")).scalars().all()
+    assert values.count("mine") == 1
+    engine.dispose()

@@ -33,6 +33,7 @@ from sqlalchemy.schema import DropTable
 from sqlmodel import Session
 
 from publisher.clock import utcnow
+from publisher.db import write_lock
 from publisher.subscribers.csv_rows import CheckedRow
 from publisher.subscribers.models import (
     Consent,
@@ -107,6 +108,8 @@ class BatchWriter:
             slug: tid for tid, slug in session.execute(select(Topic.id, Topic.slug))
         }
         self.postgres = session.get_bind().dialect.name == "postgresql"
+        # The batches read the store (through the temporary table) before they write it.
+        write_lock(session)
         self.seen = _seen_table(session)
         # SQLite runs DDL outside the transaction, so an import refused half-way (and rolled
         # back) on this connection may have left its table behind: start from none.
