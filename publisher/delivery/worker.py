@@ -193,6 +193,9 @@ class SendWorker:
         self._pausing: dict[int, str] = {}
         """Jobs the stop rule (or the relay's refusal) halted, with why: paused at the next
         record."""
+        self._paused_here: set[int] = set()
+        """Jobs this worker paused whose pause the watch has not read back yet: a read begun
+        before the pause was committed must not make them active again."""
         self._relay_until: datetime | None = None
         self._relay_failures = 0
         self._held: Hold | None = None
@@ -341,7 +344,13 @@ class SendWorker:
             states = await self._run_db(
                 partial(self._check_jobs, jobs=jobs, beat=ticks % beat_every == 0)
             )
-            self._halted = {job_id for job_id, state in states.items() if state != JobState.active}
+            self._take_states(states)
+
+    def _take_states(self, states: dict[int, JobState]) -> None:
+        """Our jobs' states as the store has them: halted unless active, or paused by us."""
+        halted = {job_id for job_id, state in states.items() if state != JobState.active}
+        self._paused_here -= halted
+        self._halted = halted | self._paused_here
 
     def _check_jobs(self, session: Session, *, jobs: list[int], beat: bool) -> dict[int, JobState]:
         if beat:
@@ -583,10 +592,11 @@ class SendWorker:
     def _pause_halted(self, session: Session) -> None:
         """Pause the jobs the stop rule halted (unless staff cancelled or paused them since)."""
         for job_id in list(self._pausing):
+            self._paused_here.add(job_id)
+            self._halted.add(job_id)
             reason = self._pausing.pop(job_id)
             if ledger.job_states(session, [job_id]).get(job_id) is JobState.active:
                 ledger.set_job_state(session, job_id, JobState.paused, reason)
-            self._halted.add(job_id)
 
     def _record(self, session: Session, *, done: list[tuple[Claimed, Outcome | None, str]]) -> None:
         results: list[Result] = []

@@ -18,10 +18,12 @@ from sqlmodel import Session
 
 from publisher.clock import utcnow
 from publisher.config import Settings
+from publisher.db import session_scope
 from publisher.delivery import ledger, limits
 from publisher.delivery.limits import HoldCause
 from publisher.delivery.models import Delivery, DeliveryStatus, JobState, SendJob
 from publisher.delivery.runner import Senders, Sending
+from publisher.delivery.worker import SendWorker
 from publisher.digests.editions import approve, report
 from publisher.digests.models import Edition
 from publisher.digests.periods import parse_period
@@ -167,6 +169,26 @@ def test_a_relay_that_refuses_everything_pauses_after_the_window_with_the_reason
     tried = counts(engine, job_id)
     assert tried["sent"] == 0
     assert 20 <= tried["deferred"] <= 20 + settings.smtp_pool, "it stopped at once"
+
+
+def test_a_job_the_stop_rule_paused_stays_halted_when_a_state_read_before_the_pause_comes_in(
+    engine: Engine, database_url: str, smtp: SmtpServer
+) -> None:
+    """The watch reads job states on its own; a read begun before this worker committed its
+    pause still says "active" and must not set the paused job sending again."""
+    stock(engine, 3)
+    settings = settings_for(database_url, smtp.port)
+    job_id = approved_job(engine, settings)
+    worker = SendWorker(engine, settings, job_ids=(job_id,))
+    worker._pausing[job_id] = "paused: test"
+    with session_scope(engine) as session:
+        worker._pause_halted(session)
+    worker._take_states({job_id: JobState.active})  # the stale read
+    assert job_id in worker._halted
+    worker._take_states({job_id: JobState.paused})  # the pause read back
+    worker._take_states({job_id: JobState.active})  # staff resumed it
+    assert job_id not in worker._halted
+    assert job(engine, job_id).state == JobState.paused
 
 
 def test_421_and_timeouts_are_retried_without_counting_against_recipients(
