@@ -213,8 +213,10 @@ def test_period_labels_read_as_people_write_them(start, end, language, label) ->
 
 def test_test_copy_is_marked(digest: Digest, branding: Branding) -> None:
     composed = compose_digest(replace(digest, is_test=True), "sl", branding)
-    assert composed.subject == "[TEST] Tedenske novice, 3.–9. marec 2025"
-    assert "TESTNO SPOROČILO" in composed.html and "TESTNO SPOROČILO" in composed.text
+    assert composed.subject == "[PREIZKUS] Tedenske novice, 3.–9. marec 2025"
+    assert "PREIZKUSNI IZVOD" in composed.html and "PREIZKUSNI IZVOD" in composed.text
+    english = compose_digest(replace(digest, is_test=True), "en", branding)
+    assert english.subject == "[TEST] Tedenske novice, 3–9 March 2025"
 
 
 def test_public_copy_has_no_personal_parts(digest: Digest, branding: Branding) -> None:
