@@ -263,6 +263,16 @@ def inline_css(html: str) -> str:
 
 
 _BLANK_LINES = re.compile(r"\n{3,}")
+_DAY_AND_MONTH = re.compile(r"(\d\.?) (?=[^\W\d])")
+
+
+def unbreakable_dates(label: str) -> str:
+    """A date as typesetters keep it: a no-break space ties each day to its month ("7. marec
+    2025", "3.–9. marec", "7 March"), so that no line of a mail ends at "7."; the subject,
+    which clients never wrap mid-date, keeps plain spaces."""
+    return _DAY_AND_MONTH.sub("\\1\u00a0", label)
+
+
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 
 
@@ -296,7 +306,9 @@ def compose_digest(digest: Digest, language: str, branding: Branding) -> Compose
         "preheader": "; ".join(item.title for item in digest.items[:3]),
         "is_test": digest.is_test,
         "list_name": digest.list_name,
-        "period_label": format_period(digest.period_start, digest.period_end, language),
+        "period_label": unbreakable_dates(
+            format_period(digest.period_start, digest.period_end, language)
+        ),
         "archive_url": digest.archive_url,
         "count": len(digest.items),
         "note": note_paragraphs(digest.notes.get(language, "")),
@@ -304,7 +316,7 @@ def compose_digest(digest: Digest, language: str, branding: Branding) -> Compose
             {
                 "title": item.title,
                 "url": item.url,
-                "date_label": format_day(item.published_at, language, tz),
+                "date_label": unbreakable_dates(format_day(item.published_at, language, tz)),
                 "summary": item.summary,
                 "topics": item.topics,
                 "photo": item.photo,

@@ -3,7 +3,8 @@
 It is sent while a resident waits on the subscribe page, so nothing slow may happen per
 request: the Jinja2 templates ``email/confirm.html|txt`` are rendered and the mails' one
 stylesheet inlined (:func:`~publisher.mail.compose.render_mail`, as for a digest) once per
-(language, lists named, link lifetime) and the result is cached; each mail is then one slot fill (:meth:`MessageTemplate.fill`), as for a digest.
+(language, lists named, link lifetime) and the result is cached; each mail is then one slot
+fill (:meth:`MessageTemplate.fill`), as for a digest.
 
 The digest's slots are reused: the confirm link goes where a digest has its preferences
 link (``preferences_url``) and the mail's ``List-Unsubscribe`` is a real one-click link, so a
