@@ -105,6 +105,8 @@ def test_the_confirmation_mail_header_is_in_the_brand_colour_and_every_link_is_i
         assert subscribe_form(browser, "john@example.org", language="en").status_code == 200
         [sl] = town.wait_for_mails("mojca@example.org")
         [en] = town.wait_for_mails("john@example.org")
+        english_page = browser.get("/subscribe", params={"lang": "en"}).text
+    assert "City Municipality of Novo mesto" in english_page  # the page that sent it, too
     for mail in (sl, en):
         header, heading = masthead_style(mail)
         assert f"background-color:{BRAND}" in header.replace(" ", "")
