@@ -11,6 +11,7 @@ import ipaddress
 import os
 import re
 import secrets
+from dataclasses import dataclass
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Annotated, Literal
@@ -56,6 +57,19 @@ KNOWN_SECRETS = frozenset(
 StaffRoleName = Literal["editor", "approver", "admin"]
 """The staff roles as settings name them (``publisher.staff.models.Role``, which sits above
 the settings, has the same values; a test keeps the two equal)."""
+
+
+@dataclass(frozen=True)
+class SiteNames:
+    """The site's name in the forms sentences need: Slovenian declines it (nominative
+    "Mestna občina Novo mesto", genitive "Mestne občine …", locative "v Mestni občini …")."""
+
+    nominative: str
+    genitive: str
+    locative: str
+
+
+_DEFAULT_SITE_NAME = "Mestna občina Novo mesto"
 
 
 class SettingsError(Exception):
@@ -135,7 +149,14 @@ class Settings(BaseSettings):
 
     database_url: str = "sqlite:///publisher.db"
     base_url: str = "http://localhost:8000"
-    site_name: str = "Mestna občina Novo mesto"
+    site_name: str = _DEFAULT_SITE_NAME
+    """The municipality's name as it stands alone (nominative), in headers and signatures."""
+    site_name_genitive: str = "Mestne občine Novo mesto"
+    """``site_name`` in the genitive, for "na spletni strani Mestne občine Novo mesto"."""
+    site_name_locative: str = "Mestni občini Novo mesto"
+    """``site_name`` in the locative, for "v Mestni občini Novo mesto"."""
+    site_name_en: str = "City Municipality of Novo mesto"
+    """The name in English mail and pages (English does not decline it)."""
     timezone: str = "Europe/Ljubljana"
     language: str = "sl"
     secret_key: SecretStr | None = None
@@ -235,6 +256,28 @@ class Settings(BaseSettings):
     purge_delivery_months: int = Field(default=13, ge=0, le=240)
     """Months after which a copy's ledger row and its bounces lose the address, the name, the
     server's reply and the raw report (the counts stay); 0: never."""
+
+    @model_validator(mode="after")
+    def _forget_another_towns_forms(self) -> Settings:
+        """A renamed site whose forms were left out falls back to ``site_name`` itself
+        (see :meth:`site_names`) rather than keep the default town's declined names."""
+        if "site_name" in self.model_fields_set and self.site_name != _DEFAULT_SITE_NAME:
+            for form in ("site_name_genitive", "site_name_locative", "site_name_en"):
+                if form not in self.model_fields_set:
+                    setattr(self, form, "")
+        return self
+
+    def site_names(self, language: str) -> SiteNames:
+        """The site's name in ``language``, each form falling back to the nominative when
+        unset: "Mestna občina Novo mesto" reads stiffly in a sentence, but never wrongly."""
+        if language == "en":
+            name = self.site_name_en or self.site_name
+            return SiteNames(name, name, name)
+        return SiteNames(
+            self.site_name,
+            self.site_name_genitive or self.site_name,
+            self.site_name_locative or self.site_name,
+        )
 
     @model_validator(mode="after")
     def _check_purge_unconfirmed_days(self) -> Settings:

@@ -1,7 +1,10 @@
 """Compose a digest once per edition and language: Jinja2, then premailer, then MIME bytes.
 
-premailer costs ~80 ms a call, so it runs here, once, never per recipient; what differs per
-recipient is left as slots in the bytes (see ``publisher.mail.message``).
+Every mail the project sends (digests, their test copies, confirmation mails) is rendered by
+:func:`render_mail`: the templates with the municipality's branding, the one stylesheet
+rendered with its variables, premailer inlining it. premailer costs ~80 ms a call, so it runs
+once per edition and language (or per kind of confirmation), never per recipient; what
+differs per recipient is left as slots in the bytes (see ``publisher.mail.message``).
 """
 
 from __future__ import annotations
@@ -18,8 +21,8 @@ import premailer
 from babel.dates import format_date
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from publisher.config import Settings
-from publisher.i18n import babel_locale, format_day
+from publisher.config import Settings, SiteNames
+from publisher.i18n import LANGUAGES, babel_locale, format_day
 from publisher.links import home_url, static_url
 from publisher.mail.message import MessageTemplate, Slots, build_template, new_slots, sender_domain
 from publisher.resources import TEMPLATES_DIR
@@ -102,6 +105,15 @@ class Branding:
     subject_format: str = "{list_name}, {period}"
     list_unsubscribe_mailto: str | None = None
     timezone: str = "Europe/Ljubljana"
+    site_names: tuple[tuple[str, SiteNames], ...] = ()
+    """The name's forms by language (``Settings.site_names``); a language not here uses
+    ``site_name`` for every form."""
+
+    def names(self, language: str) -> SiteNames:
+        """The site's name as sentences in ``language`` need it."""
+        return dict(self.site_names).get(
+            language, SiteNames(self.site_name, self.site_name, self.site_name)
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Branding:
@@ -119,6 +131,7 @@ class Branding:
             list_unsubscribe_mailto=settings.list_unsubscribe_mailto,
             timezone=settings.timezone,
             brand_colour=settings.brand_colour,
+            site_names=tuple((language, settings.site_names(language)) for language in LANGUAGES),
         )
 
     @property
@@ -194,9 +207,43 @@ def email_environment(language: str) -> Environment:
     return environment
 
 
-def _stylesheet(environment: Environment, brand_colour: str) -> str:
-    """The stylesheet with the municipality's colour filled in (a Jinja2 template too)."""
-    return environment.get_template("email/digest.css").render(brand_colour=brand_colour)
+@dataclass(frozen=True)
+class RenderedMail:
+    """A mail's two bodies: the HTML with its styles inlined, and the text."""
+
+    html: str
+    text: str
+
+
+def render_mail(
+    name: str, language: str, branding: Branding, context: Mapping[str, object]
+) -> RenderedMail:
+    """``email/<name>.html`` and ``.txt`` in ``language``, the one way every mail is rendered.
+
+    The branding (the name in the language's forms, the address, the logo, the colour) is
+    in every template's context, and the stylesheet is rendered with the same variables
+    before premailer inlines it: a stylesheet read raw would leave ``{{ brand_colour }}``
+    in the CSS and the header white on white.
+    """
+    environment = email_environment(language)
+    names = branding.names(language)
+    full = {
+        "language": language,
+        "site_name": names.nominative,
+        "site_name_genitive": names.genitive,
+        "site_name_locative": names.locative,
+        "site_url": branding.site_url,
+        "postal_address": branding.postal_address,
+        "logo_url": branding.logo_url,
+        "logo_width": branding.logo_width,
+        "logo_height": branding.logo_height,
+        "brand_colour": branding.brand_colour,
+        **context,
+    }
+    full["stylesheet"] = environment.get_template("email/digest.css").render(full)
+    html = inline_css(environment.get_template(f"email/{name}.html").render(full))
+    text = environment.get_template(f"email/{name}.txt").render(full)
+    return RenderedMail(html=html, text=_BLANK_LINES.sub("\n\n", text).strip() + "\n")
 
 
 def inline_css(html: str) -> str:
@@ -216,6 +263,16 @@ def inline_css(html: str) -> str:
 
 
 _BLANK_LINES = re.compile(r"\n{3,}")
+_DAY_AND_MONTH = re.compile(r"(\d\.?) (?=[^\W\d])")
+
+
+def unbreakable_dates(label: str) -> str:
+    """A date as typesetters keep it: a no-break space ties each day to its month ("7. marec
+    2025", "3.–9. marec", "7 March"), so that no line of a mail ends at "7."; the subject,
+    which clients never wrap mid-date, keeps plain spaces."""
+    return _DAY_AND_MONTH.sub("\\1\u00a0", label)
+
+
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 
 
@@ -233,6 +290,7 @@ def subject_for(digest: Digest, language: str, branding: Branding) -> str:
     period = format_period(digest.period_start, digest.period_end, language)
     subject = branding.subject_format.format(list_name=digest.list_name, period=period)
     if digest.is_test:
+        # Translated: Slovenian mail says "[PREIZKUS]", a word its readers use.
         subject = translations(language).gettext("[TEST] %(subject)s") % {"subject": subject}
     return subject
 
@@ -244,19 +302,13 @@ def compose_digest(digest: Digest, language: str, branding: Branding) -> Compose
     slots = new_slots()
     subject = subject_for(digest, language, branding)
     context = {
-        "language": language,
         "subject": subject,
-        "stylesheet": _stylesheet(email_environment(language), branding.brand_colour),
         "preheader": "; ".join(item.title for item in digest.items[:3]),
         "is_test": digest.is_test,
-        "site_name": branding.site_name,
-        "site_url": branding.site_url,
-        "postal_address": branding.postal_address,
-        "logo_url": branding.logo_url,
-        "logo_width": branding.logo_width,
-        "logo_height": branding.logo_height,
         "list_name": digest.list_name,
-        "period_label": format_period(digest.period_start, digest.period_end, language),
+        "period_label": unbreakable_dates(
+            format_period(digest.period_start, digest.period_end, language)
+        ),
         "archive_url": digest.archive_url,
         "count": len(digest.items),
         "note": note_paragraphs(digest.notes.get(language, "")),
@@ -264,7 +316,7 @@ def compose_digest(digest: Digest, language: str, branding: Branding) -> Compose
             {
                 "title": item.title,
                 "url": item.url,
-                "date_label": format_day(item.published_at, language, tz),
+                "date_label": unbreakable_dates(format_day(item.published_at, language, tz)),
                 "summary": item.summary,
                 "topics": item.topics,
                 "photo": item.photo,
@@ -273,10 +325,8 @@ def compose_digest(digest: Digest, language: str, branding: Branding) -> Compose
         ],
         "slots": slots,
     }
-    environment = email_environment(language)
-    html = inline_css(environment.get_template("email/digest.html").render(context))
-    text = environment.get_template("email/digest.txt").render(context)
-    text = _BLANK_LINES.sub("\n\n", text).strip() + "\n"
+    rendered = render_mail("digest", language, branding, context)
+    html, text = rendered.html, rendered.text
     headers = {
         "List-Archive": f"<{digest.archive_url}>",
         "Precedence": "bulk",

@@ -1,9 +1,10 @@
 """The double opt-in mail: composed like a digest, once per language, filled per recipient.
 
 It is sent while a resident waits on the subscribe page, so nothing slow may happen per
-request: the Jinja2 templates ``email/confirm.html|txt`` are rendered and premailer inlines
-the digest's stylesheet once per (language, lists named, link lifetime) and the result is
-cached; each mail is then one slot fill (:meth:`MessageTemplate.fill`), as for a digest.
+request: the Jinja2 templates ``email/confirm.html|txt`` are rendered and the mails' one
+stylesheet inlined (:func:`~publisher.mail.compose.render_mail`, as for a digest) once per
+(language, lists named, link lifetime) and the result is cached; each mail is then one slot
+fill (:meth:`MessageTemplate.fill`), as for a digest.
 
 The digest's slots are reused: the confirm link goes where a digest has its preferences
 link (``preferences_url``) and the mail's ``List-Unsubscribe`` is a real one-click link, so a
@@ -12,13 +13,12 @@ stranger whose address was typed into the form can stop the mails with their cli
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache, lru_cache
+from functools import lru_cache
 
-from publisher.mail.compose import Branding, email_environment, inline_css
+from publisher.mail.compose import Branding, render_mail
 from publisher.mail.message import (
     MessageTemplate,
     Recipient,
@@ -26,10 +26,7 @@ from publisher.mail.message import (
     message_id_for,
     new_slots,
 )
-from publisher.resources import EMAIL_TEMPLATES_DIR
 from publisher.translations import translations
-
-_BLANK_LINES = re.compile(r"\n{3,}")
 
 
 @dataclass(frozen=True)
@@ -50,40 +47,23 @@ def confirmation_template(
 ) -> MessageTemplate:
     """The serialised mail with slots; premailer runs here and nowhere per request."""
     slots = new_slots()
-    subject = confirmation_subject(language, branding.site_name)
+    subject = confirmation_subject(language, branding.names(language).nominative)
     context = {
-        "language": language,
         "subject": subject,
-        "stylesheet": _stylesheet(),
         "preheader": subject,
-        "site_name": branding.site_name,
-        "site_url": branding.site_url,
-        "postal_address": branding.postal_address,
-        "logo_url": branding.logo_url,
-        "logo_width": branding.logo_width,
-        "logo_height": branding.logo_height,
         "list_names": list_names,
         "days": days,
         "slots": slots,
     }
-    environment = email_environment(language)
-    html = inline_css(environment.get_template("email/confirm.html").render(context))
-    text = environment.get_template("email/confirm.txt").render(context)
-    text = _BLANK_LINES.sub("\n\n", text).strip() + "\n"
+    rendered = render_mail("confirm", language, branding, context)
     return build_template(
         subject=subject,
         sender=branding.sender,
-        text=text,
-        html_body=html,
+        text=rendered.text,
+        html_body=rendered.html,
         slots=slots,
         headers={"Auto-Submitted": "auto-generated", "Content-Language": language},
     )
-
-
-@cache
-def _stylesheet() -> str:
-    """The digest's own stylesheet: a resident's first mail from us looks like the rest."""
-    return (EMAIL_TEMPLATES_DIR / "digest.css").read_text(encoding="utf-8")
 
 
 def confirmation_message(

@@ -122,7 +122,7 @@ def test_preview_command_writes_html_text_and_eml(
     )
     assert result.exit_code == 0, result.output
     html = html_file.read_text(encoding="utf-8")
-    assert '<html lang="sl"' in html and "Novica 3" in html and "9. marec 2025" in html
+    assert '<html lang="sl"' in html and "Novica 3" in html and "9.\u00a0marec 2025" in html
     assert eml_file.read_bytes().startswith(b"From: ")
     text = runner.invoke(
         app,

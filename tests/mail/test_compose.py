@@ -84,10 +84,10 @@ def test_text_part_comes_first_and_is_real_text(digest: Digest, branding: Brandi
     text, _ = parts(
         parse(compose_digest(digest, "sl", branding).template.fill(recipient(), now=NOW))
     )
-    assert text.startswith("Mestna občina Novo mesto\nTedenske novice, 3.–9. marec 2025")
+    assert text.startswith("Mestna občina Novo mesto\nTedenske novice, 3.–9.\u00a0marec 2025")
     assert "Pozdravljeni, Ana Žagar!" in text
     assert "1. Obnova Glavnega trga se nadaljuje z drugo fazo" in text
-    assert "7. marec 2025" in text and "3. marec 2025" in text
+    assert "7.\u00a0marec 2025" in text and "3.\u00a0marec 2025" in text  # day, month together
     assert "Preberi več: https://novice.example.org/articles/obnova-glavnega-trga" in text
     assert "Odjava od novic: https://novice.example.org/unsubscribe/tok.en-1_x" in text
     assert "Nastavitve prejemanja: https://novice.example.org/preferences/pref-1" in text
@@ -119,7 +119,7 @@ def test_html_is_inlined_slovenian_and_escapes_hostile_text(
     assert "&lt;script&gt;" in html
     assert "Pozdravljeni, &lt;b&gt;Ana&lt;/b&gt;!" in html
     assert "„Noč knjige“" in html
-    assert "7. marec 2025" in html
+    assert "7.\u00a0marec 2025" in html
     links = {a.text_content().strip(): a.get("href") for a in document.iter("a")}
     assert links["Odjava od novic"] == "https://novice.example.org/unsubscribe/tok.en-1_x"
     assert links["Nastavitve prejemanja"] == "https://novice.example.org/preferences/pref-1"
@@ -172,7 +172,7 @@ def test_english_edition(digest: Digest, branding: Branding) -> None:
     text, html = parts(message)
     assert message["Subject"] == "Tedenske novice, 3–9 March 2025"
     assert "Hello, Ana Žagar!" in text and "Read more: https://" in text
-    assert "7 March 2025" in html and 'lang="en"' in html
+    assert "7\u00a0March 2025" in html and 'lang="en"' in html
     assert "Unsubscribe: https://novice.example.org/unsubscribe/tok.en-1_x" in text
 
 
@@ -213,8 +213,10 @@ def test_period_labels_read_as_people_write_them(start, end, language, label) ->
 
 def test_test_copy_is_marked(digest: Digest, branding: Branding) -> None:
     composed = compose_digest(replace(digest, is_test=True), "sl", branding)
-    assert composed.subject == "[TEST] Tedenske novice, 3.–9. marec 2025"
-    assert "TESTNO SPOROČILO" in composed.html and "TESTNO SPOROČILO" in composed.text
+    assert composed.subject == "[PREIZKUS] Tedenske novice, 3.–9. marec 2025"
+    assert "PREIZKUSNI IZVOD" in composed.html and "PREIZKUSNI IZVOD" in composed.text
+    english = compose_digest(replace(digest, is_test=True), "en", branding)
+    assert english.subject == "[TEST] Tedenske novice, 3–9 March 2025"
 
 
 def test_public_copy_has_no_personal_parts(digest: Digest, branding: Branding) -> None:

@@ -204,7 +204,7 @@ def test_subscribing_sends_one_mail_whose_link_confirms(client: TestClient, town
 def test_the_mail_is_in_the_language_chosen(client: TestClient, town: Town) -> None:
     subscribe_form(client, "john@example.org", language="en")
     [mail] = town.wait_for_mails("john@example.org")
-    assert mail["Subject"] == "Confirm your subscription – Mestna občina Novo mesto"
+    assert mail["Subject"] == "Confirm your subscription – City Municipality of Novo mesto"
     assert mail["Content-Language"] == "en"
     assert "The link is valid for 7 days." in text_of(mail)
     page = client.get(confirm_path(mail))

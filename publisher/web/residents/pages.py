@@ -117,7 +117,7 @@ def render(
     query["lang"] = other
     context.update(
         lang=lang,
-        site_name=settings.site_name,
+        site_name=settings.site_names(lang).nominative,  # English pages: the English name
         postal_address=settings.postal_address,
         privacy_url=settings.privacy_url or with_language("/privacy", lang, settings.language),
         home_url="/",
