@@ -5,7 +5,7 @@ No ``from __future__ import annotations`` here: SQLModel reads relationship anno
 
 import enum
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Integer, String, Text
 from sqlmodel import Field, Relationship, SQLModel
@@ -153,3 +153,22 @@ class ArticleRevision(SQLModel, table=True):
     image_url: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     url: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     content_hash: str = Field(sa_column=Column(String(64), nullable=False))
+
+
+STORED_TOGETHER = timedelta(seconds=1)
+"""``updated_at`` this close to ``created_at`` is the moment of storing, not a change."""
+
+
+def last_changed(article: Article) -> datetime:
+    """When readers' view of the article last changed: a later re-import, edit, photo or
+    republication, the source's own ``updated`` time, else its publication time.
+
+    ``updated_at`` alone is the import moment for an article never changed since, so every
+    article of one import would share it (the W3C feed validator: "Two entries with the same
+    value for atom:updated"); feeds and pages use this instead."""
+    moments = [article.published_at]
+    if article.edited_at is not None:
+        moments.append(article.edited_at)
+    if abs(article.updated_at - article.created_at) >= STORED_TOGETHER:
+        moments.append(article.updated_at)
+    return max(moments)

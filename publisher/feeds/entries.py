@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from urllib.parse import urljoin
 
-from publisher.articles.models import Article
+from publisher.articles.models import Article, last_changed
 from publisher.articles.sanitize import make_summary
 from publisher.config import Settings
 from publisher.feeds.content import absolutise_urls, xml_clean
@@ -40,7 +40,7 @@ def entry_from_article(article: Article, settings: Settings) -> Entry:
         figure = _figure(image_url, caption) if image_url else ""
     summary = article.summary or make_summary(article.body_text)
     published = article.published_at.astimezone(tz)
-    updated = max(article.updated_at, article.published_at).astimezone(tz)
+    updated = last_changed(article).astimezone(tz)
     return Entry(
         id=article.uid,
         url=url,
