@@ -300,6 +300,47 @@ def confirm_subscription(
     return subscription
 
 
+ACTIVE = (SubscriptionStatus.pending, SubscriptionStatus.confirmed)
+
+
+@dataclass(frozen=True)
+class UnsubscribeTarget:
+    """What an unsubscribe link covers, and how things stand, for the page it opens."""
+
+    language: str
+    """The subscriber's own."""
+    list_name: str
+    """The list the link names; "" for a link that covers every list."""
+    list_gone: bool
+    """The link names a list that no longer exists: nothing more is sent from it."""
+    left: bool
+    """Nothing left to leave: the address is already off what the link covers."""
+    suppressed: SuppressionReason | None
+    """Why nothing at all is sent to the address, if so."""
+
+
+def unsubscribe_target(
+    session: Session, subscriber_id: int, list_id: int | None = None
+) -> UnsubscribeTarget:
+    """What the link for (subscriber, list or every list) would end; :class:`SubscriberNotFound`
+    after erasure. The page asks only when there is something to end."""
+    subscriber = get_subscriber_by_id(session, subscriber_id)
+    mailing_list = session.get(MailingList, list_id) if list_id is not None else None
+    active = select(Subscription.id).where(
+        Subscription.subscriber_id == subscriber_id, col(Subscription.status).in_(ACTIVE)
+    )
+    if list_id is not None:
+        active = active.where(Subscription.list_id == list_id)
+    suppression = suppression_of(session, subscriber.address_hash)
+    return UnsubscribeTarget(
+        language=str(subscriber.language),
+        list_name=mailing_list.name if mailing_list is not None else "",
+        list_gone=list_id is not None and mailing_list is None,
+        left=session.exec(active).first() is None,
+        suppressed=None if suppression is None else SuppressionReason(suppression.reason),
+    )
+
+
 def unsubscribe(session: Session, email: str, list_slug: str | None = None) -> list[str]:
     """Take an address off one list, or off every list (which also suppresses it).
 
