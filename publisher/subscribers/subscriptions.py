@@ -182,6 +182,9 @@ def subscribe(
 
     target = SubscriptionStatus.confirmed if confirmed else SubscriptionStatus.pending
     outcome = AddOutcome.updated if changed else AddOutcome.unchanged
+    # The owner rejoining a list they left gives a new consent, not the first one's (staff,
+    # who may not bring anyone back, were refused above).
+    came_back = subscription is not None and subscription.status == SubscriptionStatus.unsubscribed
     if subscription is None:
         subscription = Subscription(
             subscriber_id=subscriber.id, list_id=mailing_list.id, source=source, status=target
@@ -196,7 +199,7 @@ def subscribe(
         outcome = AddOutcome.updated
     if outcome != AddOutcome.unchanged:
         subscription.updated_at = now
-    if target == SubscriptionStatus.confirmed and subscription.confirmed_at is None:
+    if target == SubscriptionStatus.confirmed and (subscription.confirmed_at is None or came_back):
         subscription.confirmed_at = now
         session.add(
             Consent(
