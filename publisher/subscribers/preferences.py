@@ -24,16 +24,23 @@ from publisher.subscribers.models import (
     SubscriberTopic,
     Subscription,
     SubscriptionStatus,
+    SuppressionReason,
 )
 from publisher.subscribers.subscriptions import (
+    ACTIVE,
     get_subscriber_by_id,
     set_topic_choices,
     subscribe,
     unsubscribe_subscriber,
 )
+from publisher.subscribers.suppression import suppression_of
 from publisher.topics import Topic
 
 PREFERENCES_EVIDENCE = "preferences page (link from an email)"
+
+
+class AddressSuppressed(RegisterError):
+    """Choices for an address nothing is sent to: only subscribing again brings mail back."""
 
 
 @dataclass(frozen=True)
@@ -46,7 +53,7 @@ class ListChoice:
 
     @property
     def active(self) -> bool:
-        return self.status in (SubscriptionStatus.pending, SubscriptionStatus.confirmed)
+        return self.status in ACTIVE
 
 
 @dataclass(frozen=True)
@@ -56,6 +63,11 @@ class Preferences:
     topics: list[Topic]
     """Topics offered (those the offered lists carry; every topic if they carry none)."""
     chosen_topics: set[str]
+    suppressed: SuppressionReason | None = None
+    """Why nothing is sent to the address at all (it left every list, bounced, complained),
+    whatever the choices say; ``None`` when it is mailed. Only subscribing again and
+    confirming by the mailed link lifts it, so the page explains instead of offering choices
+    that would change nothing."""
 
 
 def public_lists(session: Session) -> list[MailingList]:
@@ -110,11 +122,13 @@ def load_preferences(session: Session, subscriber_id: int) -> Preferences:
             .where(SubscriberTopic.subscriber_id == subscriber_id)
         )
     )
+    suppression = suppression_of(session, subscriber.address_hash)
     return Preferences(
         subscriber=subscriber,
         lists=[ListChoice(m, statuses.get(m.id)) for m in lists if m.id is not None],
         topics=topics_of(session, lists),
         chosen_topics=chosen,
+        suppressed=None if suppression is None else SuppressionReason(suppression.reason),
     )
 
 
@@ -129,8 +143,11 @@ def save_preferences(
     wording_version: str = "",
 ) -> Preferences:
     """Apply the page's form: lists ticked are joined (confirmed), lists unticked are left,
-    topic choices replaced, language set. Slugs not offered are a :class:`RegisterError`."""
+    topic choices replaced, language set. Slugs not offered are a :class:`RegisterError`;
+    a suppressed address is :class:`AddressSuppressed` (its choices would change nothing)."""
     current = load_preferences(session, subscriber_id)
+    if current.suppressed is not None:
+        raise AddressSuppressed(f"the address is suppressed ({current.suppressed})")
     subscriber = current.subscriber
     offered = {choice.mailing_list.slug: choice for choice in current.lists}
     unknown = [slug for slug in lists if slug not in offered]

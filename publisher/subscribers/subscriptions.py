@@ -182,6 +182,9 @@ def subscribe(
 
     target = SubscriptionStatus.confirmed if confirmed else SubscriptionStatus.pending
     outcome = AddOutcome.updated if changed else AddOutcome.unchanged
+    # The owner rejoining a list they left gives a new consent, not the first one's (staff,
+    # who may not bring anyone back, were refused above).
+    came_back = subscription is not None and subscription.status == SubscriptionStatus.unsubscribed
     if subscription is None:
         subscription = Subscription(
             subscriber_id=subscriber.id, list_id=mailing_list.id, source=source, status=target
@@ -196,7 +199,7 @@ def subscribe(
         outcome = AddOutcome.updated
     if outcome != AddOutcome.unchanged:
         subscription.updated_at = now
-    if target == SubscriptionStatus.confirmed and subscription.confirmed_at is None:
+    if target == SubscriptionStatus.confirmed and (subscription.confirmed_at is None or came_back):
         subscription.confirmed_at = now
         session.add(
             Consent(
@@ -298,6 +301,47 @@ def confirm_subscription(
         session.delete(suppression)
     session.flush()
     return subscription
+
+
+ACTIVE = (SubscriptionStatus.pending, SubscriptionStatus.confirmed)
+
+
+@dataclass(frozen=True)
+class UnsubscribeTarget:
+    """What an unsubscribe link covers, and how things stand, for the page it opens."""
+
+    language: str
+    """The subscriber's own."""
+    list_name: str
+    """The list the link names; "" for a link that covers every list."""
+    list_gone: bool
+    """The link names a list that no longer exists: nothing more is sent from it."""
+    left: bool
+    """Nothing left to leave: the address is already off what the link covers."""
+    suppressed: SuppressionReason | None
+    """Why nothing at all is sent to the address, if so."""
+
+
+def unsubscribe_target(
+    session: Session, subscriber_id: int, list_id: int | None = None
+) -> UnsubscribeTarget:
+    """What the link for (subscriber, list or every list) would end; :class:`SubscriberNotFound`
+    after erasure. The page asks only when there is something to end."""
+    subscriber = get_subscriber_by_id(session, subscriber_id)
+    mailing_list = session.get(MailingList, list_id) if list_id is not None else None
+    active = select(Subscription.id).where(
+        Subscription.subscriber_id == subscriber_id, col(Subscription.status).in_(ACTIVE)
+    )
+    if list_id is not None:
+        active = active.where(Subscription.list_id == list_id)
+    suppression = suppression_of(session, subscriber.address_hash)
+    return UnsubscribeTarget(
+        language=str(subscriber.language),
+        list_name=mailing_list.name if mailing_list is not None else "",
+        list_gone=list_id is not None and mailing_list is None,
+        left=session.exec(active).first() is None,
+        suppressed=None if suppression is None else SuppressionReason(suppression.reason),
+    )
 
 
 def unsubscribe(session: Session, email: str, list_slug: str | None = None) -> list[str]:

@@ -4,17 +4,17 @@
 It shows the edition as stored at approval (``EditionContent``: the public copy, with the
 personal links replaced by general ones), in the list's language or the other one.
 
-The digest is an email document: table layout and inlined CSS for mail clients. Rather than
-cut it into our page (which would mean allowing ``style`` on every tag, i.e. letting its CSS
-restyle the site), the page frames it: ``…/message.html`` serves the stored document with its
-own strict Content-Security-Policy (no scripts, no plug-ins, no forms, ``sandbox``) and the
-frame is sandboxed too, so even a flaw upstream could not run code in the site's origin.
-A ``<base target="_top">`` makes its links open as whole pages, as they do in a mail client.
+The digest is an email document: table layout and inlined CSS for mail clients, a "view in
+browser" bar, a greeting and an unsubscribe footer. The page is a page of the site instead:
+the note and the articles are read back out of the stored document
+(:func:`publisher.mail.public_copy.read_public_copy`: text, links and photos only, never its
+styles) and laid out like the rest of the site, so it is what was sent, whole, at any width.
+The stored document itself stays available as sent (``…/message.html``, under its own strict
+Content-Security-Policy: no scripts, no plug-ins, no forms, ``sandbox``), and so does its text.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
@@ -28,19 +28,17 @@ from publisher.digests.editions import EditionNotFound, editions_of, get_edition
 from publisher.digests.models import Edition, EditionContent, EditionStatus
 from publisher.i18n import LANGUAGES
 from publisher.mail.compose import format_period
+from publisher.mail.public_copy import read_public_copy
 from publisher.subscribers.lists import all_lists
 from publisher.subscribers.models import MailingList
 from publisher.web.public import _render as render_page
-from publisher.web.security import CONTENT_SECURITY_POLICY
 
 router = APIRouter()
 
 LANGUAGE_NAMES = {"sl": "slovenščina", "en": "English"}
 SANDBOX = "allow-popups allow-popups-to-escape-sandbox allow-top-navigation-by-user-activation"
-"""What the framed digest may do: open its links (as whole pages or new tabs); nothing else."""
+"""What the stored digest may do when opened as sent: follow its links; nothing else."""
 
-PAGE_CSP = CONTENT_SECURITY_POLICY + "; frame-src 'self'"
-"""The site's policy plus our own framed message."""
 MESSAGE_CSP = "; ".join(
     [
         "default-src 'none'",
@@ -48,18 +46,19 @@ MESSAGE_CSP = "; ".join(
         "img-src 'self' https: data:",
         "base-uri 'none'",
         "form-action 'none'",
-        "frame-ancestors 'self'",
+        "frame-ancestors 'none'",
         f"sandbox {SANDBOX}",
     ]
 )
-_HEAD = re.compile(r"<head(\s[^>]*)?>", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
 class ArchiveItem:
+    """One edition on the index, under its list's name: named by its period alone (the
+    subject is the list's name and the period, so it would say the period twice)."""
+
     list_slug: str
     period_key: str
-    title: str
     period: str
 
 
@@ -99,7 +98,6 @@ def archive_index(request: Request) -> Response:
                 ArchiveItem(
                     list_slug=mailing_list.slug,
                     period_key=edition.period_key,
-                    title=edition.subject or mailing_list.name,
                     period=_period_text(edition, language),
                 )
                 for edition in _published(session, mailing_list)
@@ -170,7 +168,7 @@ def _edition_and_content(
 def archive_edition(
     request: Request, list_slug: str, period_key: str, lang: str | None = None
 ) -> Response:
-    """The "view in browser" page: our header and footer around the framed digest."""
+    """The "view in browser" page: the edition as a page of the site, made from what was sent."""
     with _session(request) as session:
         found = _edition_and_content(
             session, list_slug, period_key, lang, preferred_language(request)
@@ -180,7 +178,7 @@ def archive_edition(
         mailing_list, edition, content, available = found
         base = f"/archive/{mailing_list.slug}/{edition.period_key}"
         in_language = urlencode({"lang": content.language})
-        response = render_page(
+        return render_page(
             request,
             "archive_edition.html",
             session,
@@ -188,6 +186,8 @@ def archive_edition(
             mailing_list=mailing_list,
             edition=edition,
             content=content,
+            copy=read_public_copy(content.html),
+            text=content.text,
             period=_period_text(edition, content.language),
             languages=[
                 (
@@ -200,31 +200,23 @@ def archive_edition(
             message_url=f"{base}/message.html?{in_language}",
             text_url=f"{base}/message.txt?{in_language}",
         )
-    response.headers["Content-Security-Policy"] = PAGE_CSP
-    return response
 
 
 @router.api_route("/archive/{list_slug}/{period_key}/message.html", methods=["GET", "HEAD"])
 def archive_message(
     request: Request, list_slug: str, period_key: str, lang: str | None = None
 ) -> Response:
-    """The stored digest document itself, for the frame: no scripts, sandboxed by policy."""
+    """The stored digest document itself, as sent: no scripts, sandboxed by policy."""
     with _session(request) as session:
         found = _edition_and_content(session, list_slug, period_key, lang)
     if found is None:
         return PlainTextResponse("Te strani ni.\n", status_code=404)
     document = found[2].html
-    head = _HEAD.search(document)
-    base = '<base target="_top">'
-    if head is None:
-        document = base + document
-    else:
-        document = document[: head.end()] + base + document[head.end() :]
     return HTMLResponse(
         document,
         headers={
             "Content-Security-Policy": MESSAGE_CSP,
-            "X-Frame-Options": "SAMEORIGIN",
+            "X-Frame-Options": "DENY",
             "Cache-Control": "public, max-age=300",
         },
     )

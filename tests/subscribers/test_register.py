@@ -139,6 +139,29 @@ def test_the_owner_can_come_back_by_subscribing_and_confirming(session: Session)
     assert session.get(Suppression, added.subscriber.address_hash) is None
 
 
+def test_rejoining_a_list_by_the_preferences_link_records_a_new_consent(
+    session: Session,
+) -> None:
+    added = subscribe(session, "jana@example.org", "promet", source=Source.staff, confirmed=True)
+    unsubscribe(session, "jana@example.org", "promet")
+    back = subscribe(
+        session,
+        "jana@example.org",
+        "promet",
+        source=Source.web,
+        confirmed=True,
+        evidence="preferences page (link from an email)",
+    )
+    assert back.subscription.status == SubscriptionStatus.confirmed
+    consents = session.exec(
+        select(Consent).where(Consent.subscriber_id == added.subscriber.id).order_by(Consent.id)
+    ).all()
+    assert [(c.source, c.evidence) for c in consents][1:] == [
+        (Source.web, "preferences page (link from an email)")
+    ]
+    assert back.subscription.confirmed_at == consents[-1].given_at
+
+
 def test_a_confirmation_link_after_unsubscribing_does_not_resubscribe(session: Session) -> None:
     added = subscribe(session, "helena@example.org", "promet", source=Source.web)
     unsubscribe(session, "helena@example.org", "promet")

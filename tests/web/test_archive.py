@@ -126,34 +126,52 @@ def test_the_browsers_language_choice_picks_the_copy_shown(
     assert f"message.html?lang={shown}" in page.text
 
 
-def test_the_edition_is_framed_from_a_sandboxed_copy_without_personal_parts(
+def test_the_edition_is_a_whole_page_of_the_site_without_the_mail_only_parts(
     archived: LiveSite,
 ) -> None:
     with httpx.Client(base_url=archived.url) as client:
         page = client.get("/archive/tedenske-novice/2025-W10")
-        assert "frame-src 'self'" in page.headers["Content-Security-Policy"]
-        assert "script" not in page.headers["Content-Security-Policy"]
-        assert "<script" not in page.text
-        frame = re.search(r'<iframe[^>]*src="([^"]+)"[^>]*sandbox="([^"]*)"', page.text, re.S)
-        assert frame is not None
-        assert "allow-scripts" not in frame[2] and "allow-same-origin" not in frame[2]
+        assert page.status_code == 200
+        html = page.text
+        assert "<iframe" not in html and "frame-src" not in page.headers["Content-Security-Policy"]
+        assert "<script" not in html and " style=" not in html  # the site's styles, not the mail's
+        assert 'href="/static/site.css"' in html and 'class="site-header"' in html
+        for n in range(3):
+            assert f"Novica {n}: obnova ceste v Šmihelu" in html and f"Povzetek {n}." in html
+        articles = re.findall(r'<h2 id="a-\d+"><a href="([^"]+)">', html)
+        assert len(articles) == 3 and all("/articles/" in link for link in articles)
+        # What only a mail needs stays in the mail.
+        for mail_only in ("Odpri v brskalniku", "Pozdravljeni", "TESTNO", "/unsubscribe", "Odjava"):
+            assert mail_only not in html, mail_only
+        # The public copy: no resident's name, address or personal link.
+        for personal in ("obcan0000", "Številka", "Ana Primer", "/preferences/"):
+            assert personal not in html
 
-        message = client.get(frame[1].replace("&amp;", "&"))
+        # The stored document stays available as sent, under its own strict policy.
+        message = client.get("/archive/tedenske-novice/2025-W10/message.html?lang=sl")
         assert message.status_code == 200
         policy = message.headers["Content-Security-Policy"]
         assert "default-src 'none'" in policy and "sandbox" in policy
         assert "script-src" not in policy  # falls back to 'none'
-        assert "frame-ancestors 'self'" in policy
-        assert message.headers["X-Frame-Options"] == "SAMEORIGIN"
-        assert '<base target="_top">' in message.text
+        assert "frame-ancestors 'none'" in policy and message.headers["X-Frame-Options"] == "DENY"
         for n in range(3):
             assert f"Novica {n}: obnova ceste v Šmihelu" in message.text
-        # The public copy: no resident's name, address or personal link.
         for personal in ("obcan0000", "Številka", "Ana Primer", "/unsubscribe/", "/preferences/"):
             assert personal not in message.text
         text = client.get("/archive/tedenske-novice/2025-W10/message.txt")
         assert text.status_code == 200 and "Novica 0" in text.text
         assert "obcan0000" not in text.text
+
+
+def test_the_index_and_the_edition_say_the_period_once(archived: LiveSite) -> None:
+    index = httpx.get(archived.url + "/archive").text
+    for period in ("3.–9. marec 2025", "10.–16. marec 2025"):
+        assert index.count(period) == 1, period
+    edition = httpx.get(archived.url + "/archive/tedenske-novice/2025-W10").text
+    heading = re.search(r"<h1>(.*?)</h1>", edition)
+    assert heading is not None and heading[1] == "Tedenske novice, 3.–9. marec 2025"
+    body = edition[edition.index("<body") :]
+    assert body.count("3.–9. marec 2025") == 1
 
 
 def test_both_languages_are_offered_and_switch(archived: LiveSite) -> None:

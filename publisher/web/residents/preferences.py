@@ -22,13 +22,19 @@ from publisher.db import session_scope
 from publisher.delivery.privacy import person_data
 from publisher.i18n import LANGUAGES, Language
 from publisher.subscribers.errors import RegisterError
-from publisher.subscribers.models import MailingList
-from publisher.subscribers.preferences import Preferences, load_preferences, save_preferences
+from publisher.subscribers.preferences import (
+    AddressSuppressed,
+    Preferences,
+    load_preferences,
+    save_preferences,
+)
 from publisher.subscribers.privacy import erase
 from publisher.subscribers.subscriptions import (
     SubscriberNotFound,
+    UnsubscribeTarget,
     get_subscriber_by_id,
     unsubscribe_subscriber,
+    unsubscribe_target,
 )
 from publisher.tokens import InvalidToken, Purpose, TokenClaims
 from publisher.translations import translations
@@ -81,6 +87,7 @@ def _preferences_page(
         unsubscribe_action=with_language(f"{base}/unsubscribe", lang, own),
         erase_action=with_language(f"{base}/erase", lang, own),
         data_url=f"{base}/data",
+        subscribe_again=with_language("/subscribe", lang, services(request).settings.language),
     )
 
 
@@ -154,6 +161,10 @@ async def preferences_save(request: Request, token: str) -> Response:
                 )
         except SubscriberNotFound:
             return gone_page(request)
+        except AddressSuppressed:  # a page from before: the choices would change nothing
+            with Session(request.app.state.engine) as session:
+                current = load_preferences(session, claims.subscriber_id)
+            return _preferences_page(request, token, current, status_code=409)
         except RegisterError:
             with Session(request.app.state.engine) as session:
                 current = load_preferences(session, claims.subscriber_id)
@@ -179,7 +190,7 @@ async def preferences_unsubscribe_all(request: Request, token: str) -> Response:
         language = await run_in_threadpool(_unsubscribe, request, claims.subscriber_id, None)
     except SubscriberNotFound:
         return gone_page(request)
-    return _unsubscribed_page(request, token=None, language=language, everything=True)
+    return _unsubscribed_page(request, language=language, everything=True)
 
 
 @router.get("/preferences/{token}/data")
@@ -263,8 +274,17 @@ def _unsubscribe(request: Request, subscriber_id: int, list_id: int | None) -> s
 
 
 def _unsubscribed_page(
-    request: Request, *, token: str | None, language: str, everything: bool, list_name: str = ""
+    request: Request,
+    *,
+    language: str,
+    everything: bool,
+    list_name: str = "",
+    already: bool = False,
+    list_gone: bool = False,
+    preferences_url: str = "",
 ) -> Response:
+    """ "You are unsubscribed", or (``already``) that there was nothing left to leave, or
+    (``list_gone``) that the link's list is no longer published; always with the way back."""
     lang = page_language(request, language)
     settings = services(request).settings
     return render(
@@ -274,6 +294,9 @@ def _unsubscribed_page(
         private=True,
         everything=everything,
         list_name=list_name,
+        already=already,
+        list_gone=list_gone,
+        preferences_url=preferences_url,
         subscribe_again=with_language("/subscribe", lang, settings.language),
     )
 
@@ -284,38 +307,48 @@ def unsubscribe_help(request: Request) -> Response:
     return render(request, "residents/unsubscribe_help.html", lang=page_language(request))
 
 
-def _target(request: Request, subscriber_id: int, list_id: int | None) -> tuple[str, str]:
-    """(subscriber's language, the list's name or "" for every list)."""
+def _target(request: Request, claims: TokenClaims) -> UnsubscribeTarget:
     with Session(request.app.state.engine) as session:
-        subscriber = get_subscriber_by_id(session, subscriber_id)
-        name = ""
-        if list_id is not None:
-            mailing_list = session.get(MailingList, list_id)
-            name = mailing_list.name if mailing_list else ""
-        return str(subscriber.language), name
+        return unsubscribe_target(session, claims.subscriber_id, claims.list_id)
+
+
+def _preferences_url(request: Request, claims: TokenClaims, lang: str, own: str) -> str:
+    return with_language(services(request).links.preferences(claims.subscriber_uid), lang, own)
 
 
 @router.get("/unsubscribe/{token}")
 def unsubscribe_page(request: Request, token: str) -> Response:
+    """Asks before unsubscribing (a link scanner's GET must change nothing); when there is
+    nothing left to leave, says so instead, with the way back."""
     try:
         claims = read_token(request, token, Purpose.unsubscribe)
     except InvalidToken as exc:
         return bad_link_page(request, exc, Purpose.unsubscribe)
     try:
-        language, list_name = _target(request, claims.subscriber_id, claims.list_id)
+        target = _target(request, claims)
     except SubscriberNotFound:
         return gone_page(request)
-    lang = page_language(request, language)
+    lang = page_language(request, target.language)
+    preferences_url = _preferences_url(request, claims, lang, target.language)
+    if target.left or target.list_gone:
+        return _unsubscribed_page(
+            request,
+            language=target.language,
+            everything=claims.list_id is None,
+            list_name=target.list_name,
+            already=True,
+            list_gone=target.list_gone,
+            preferences_url=preferences_url,
+        )
     return render(
         request,
         "residents/unsubscribe.html",
         lang=lang,
         private=True,
-        list_name=list_name,
-        action=with_language(f"/unsubscribe/{token}", lang, language),
-        preferences_url=with_language(
-            services(request).links.preferences(claims.subscriber_uid), lang, language
-        ),
+        list_name=target.list_name,
+        suppressed=target.suppressed,
+        action=with_language(f"/unsubscribe/{token}", lang, target.language),
+        preferences_url=preferences_url,
     )
 
 
@@ -338,20 +371,21 @@ async def unsubscribe_submit(request: Request, token: str) -> Response:
         except CsrfRejected:
             return form_expired_page(request)
     try:
-        language, list_name = await run_in_threadpool(
-            _target, request, claims.subscriber_id, claims.list_id
-        )
-        await run_in_threadpool(_unsubscribe, request, claims.subscriber_id, claims.list_id)
+        target = await run_in_threadpool(_target, request, claims)
+        if not target.list_gone:
+            await run_in_threadpool(_unsubscribe, request, claims.subscriber_id, claims.list_id)
     except SubscriberNotFound:
         if one_click:  # erased: nothing will be sent to them, which is what they asked
             return PlainTextResponse("Unsubscribed.\n")
         return gone_page(request)
     if one_click:
         return PlainTextResponse("Unsubscribed.\n")
+    lang = page_language(request, target.language)
     return _unsubscribed_page(
         request,
-        token=token,
-        language=language,
+        language=target.language,
         everything=claims.list_id is None,
-        list_name=list_name,
+        list_name=target.list_name,
+        list_gone=target.list_gone,
+        preferences_url=_preferences_url(request, claims, lang, target.language),
     )
