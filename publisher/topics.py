@@ -27,6 +27,24 @@ class Topic(SQLModel, table=True):
         return name_in(self.name, self.name_en, language)
 
 
+NAME_MAX_LENGTH = 200
+"""The longest name, Slovenian or English, a topic or a list may have (the columns' size)."""
+
+
+def clean_english_name(value: str | None) -> str | None:
+    """An English name as stored: spaces collapsed, empty meaning "none" (the Slovenian name
+    shows); a name longer than :data:`NAME_MAX_LENGTH` is a ``ValueError`` saying so.
+
+    Every way staff name things (CLI, admin, API) passes through here, so a name is checked
+    once, the same way, whatever typed it."""
+    if value is None:
+        return None
+    cleaned = " ".join(value.split())
+    if len(cleaned) > NAME_MAX_LENGTH:
+        raise ValueError(f"English name: at most {NAME_MAX_LENGTH} characters")
+    return cleaned or None
+
+
 def name_in(name: str, name_en: str | None, language: str) -> str:
     """``name_en`` for English when set, else ``name``: topics and lists are named alike."""
     return name_en if language == "en" and name_en else name

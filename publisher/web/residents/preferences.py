@@ -289,7 +289,8 @@ def _target(request: Request, subscriber_id: int, list_id: int | None) -> tuple[
         name = ""
         if list_id is not None:
             mailing_list = session.get(MailingList, list_id)
-            name = mailing_list.name if mailing_list else ""
+            lang = page_language(request, str(subscriber.language))
+            name = mailing_list.name_for(lang) if mailing_list else ""
         return str(subscriber.language), name
 
 
