@@ -36,7 +36,7 @@ from publisher.audit import AuditAction, record, settings_change
 from publisher.clock import utcnow
 from publisher.db import MAX_ROW_ID, UTCDateTime
 from publisher.slugs import check_slug
-from publisher.topics import Topic
+from publisher.topics import Topic, clean_english_name
 
 if TYPE_CHECKING:
     from publisher.articles.photos import PhotoIntake
@@ -585,25 +585,35 @@ def save_topic(
     slug: str,
     name: str,
     *,
+    name_en: str | None = None,
     actor: str | None = None,
     client: str | None = None,
 ) -> Topic:
     """Create a topic or rename an existing one; a slug that breaks the rule is refused.
 
+    ``name_en`` is the English name (see :func:`publisher.topics.clean_english_name`); None
+    keeps the one it has, "" removes it (English readers then see the Slovenian name).
+
     Raises :class:`publisher.slugs.InvalidSlug` (a ``ValueError``) saying what a slug may hold.
     A staff member's change (``actor``) is recorded in the audit log as ``settings_changed``
     with the name before and after; saving the same name again records nothing.
     """
+    english = clean_english_name(name_en)
     topic = session.exec(select(Topic).where(Topic.slug == slug)).first()
-    before = None if topic is None else topic.name
+    before = None if topic is None else _topic_names(topic)
     if topic is None:
-        topic = Topic(slug=check_slug(slug), name=name)
-    elif topic.name == name:
-        return topic
+        topic = Topic(slug=check_slug(slug), name=name, name_en=english)
     else:
         topic.name = name
+        if name_en is not None:
+            topic.name_en = english
+        if _topic_names(topic) == before:
+            return topic
     session.add(topic)
     session.flush()
+    after = _topic_names(topic)
+    if before is not None and "name_en" in before:
+        after.setdefault("name_en", None)  # removed: the log says so
     if actor is not None:
         record(
             session,
@@ -611,9 +621,17 @@ def save_topic(
             actor=actor,
             client=client,
             subject=f"topic {slug}",
-            detail=settings_change(None if before is None else {"name": before}, {"name": name}),
+            detail=settings_change(before, after),
         )
     return topic
+
+
+def _topic_names(topic: Topic) -> dict[str, str | None]:
+    """What the audit log records of a topic's change."""
+    names: dict[str, str | None] = {"name": topic.name}
+    if topic.name_en:
+        names["name_en"] = topic.name_en
+    return names
 
 
 def article_to_dict(article: Article, tz: ZoneInfo) -> dict[str, Any]:

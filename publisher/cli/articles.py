@@ -303,6 +303,14 @@ def topics_add(
     ctx: typer.Context,
     slug: Annotated[str, typer.Argument(help="Short ASCII key, e.g. promet.")],
     name: Annotated[str, typer.Option("--name", help="Slovenian name, e.g. Promet.")],
+    name_en: Annotated[
+        str | None,
+        typer.Option(
+            "--name-en",
+            help="English name, e.g. Traffic, shown on English pages and in English mail "
+            '(without one they show the Slovenian name; "" removes it).',
+        ),
+    ] = None,
 ) -> None:
     """Create a topic, or rename an existing one."""
     from publisher.articles.store import save_topic
@@ -316,5 +324,10 @@ def topics_add(
     if not name.strip():
         fail("--name: give the topic's Slovenian name, e.g. Promet")
     with session_scope(get_context(ctx).ready_engine()) as session:
-        topic = save_topic(session, slug, name.strip(), actor=command_line_actor())
+        try:
+            topic = save_topic(
+                session, slug, name.strip(), name_en=name_en, actor=command_line_actor()
+            )
+        except ValueError as exc:
+            fail(f"--name-en: {exc}")
         console.print(f"Topic {topic.slug}: {safe(topic.name)}")

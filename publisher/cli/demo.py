@@ -42,7 +42,7 @@ def _import_articles(context, settings: Settings) -> ImportReport:  # type: igno
     )
     with session_scope(context.engine) as session:
         for topic in topics:
-            save_topic(session, topic["slug"], topic["name"])
+            save_topic(session, topic["slug"], topic["name"], name_en=topic.get("name_en"))
     total = ImportReport()
     for path in sorted((SAMPLES_DIR / "articles").glob("*.txt")):
         refs = [TopicRef(slug=s, name=s) for s in article_topics.get(path.name, [])]

@@ -47,6 +47,14 @@ def lists_create(
     ctx: typer.Context,
     slug: Annotated[str, typer.Argument(help="Permanent key used in links, e.g. tedenske-novice.")],
     name: Annotated[str, typer.Option("--name", help="The list's name, e.g. Tedenske novice.")],
+    name_en: Annotated[
+        str | None,
+        typer.Option(
+            "--name-en",
+            help="English name, e.g. Weekly news, shown on English pages and in English mail "
+            "(without one they show the Slovenian name).",
+        ),
+    ] = None,
     description: Annotated[str, typer.Option("--description")] = "",
     private: Annotated[
         bool, typer.Option("--private", help="Not offered on the public subscribe page.")
@@ -72,6 +80,7 @@ def lists_create(
                 session,
                 slug,
                 name,
+                name_en=name_en,
                 description=description,
                 public=not private,
                 language=chosen_language,

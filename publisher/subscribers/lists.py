@@ -13,7 +13,7 @@ from publisher.i18n import Language
 from publisher.slugs import slug_problem
 from publisher.subscribers.errors import RegisterError
 from publisher.subscribers.models import MailingList, MailingListTopic, Subscription
-from publisher.topics import Topic
+from publisher.topics import Topic, clean_english_name
 
 
 class ListNotFound(RegisterError, LookupError):
@@ -48,6 +48,7 @@ def create_list(
     slug: str,
     name: str,
     *,
+    name_en: str | None = None,
     description: str = "",
     public: bool = True,
     language: Language | str = Language.sl,
@@ -64,12 +65,14 @@ def create_list(
         raise RegisterError(f"list slug: {problem}")
     if not name.strip():
         raise RegisterError("a list needs a name")
+    english = _english_name(name_en)
     if session.exec(select(MailingList.id).where(MailingList.slug == slug)).first() is not None:
         raise ListExists(f"a list {slug!r} already exists")
     chosen = topics_by_slug(session, topics)
     mailing_list = MailingList(
         slug=slug,
         name=name.strip(),
+        name_en=english,
         description=description.strip(),
         public=public,
         language=Language(language),
@@ -87,6 +90,8 @@ def create_list(
             "language": str(mailing_list.language),
             "topics": [topic.slug for topic in chosen],
         }
+        if mailing_list.name_en:
+            created["name_en"] = mailing_list.name_en
         record(
             session,
             AuditAction.settings_changed,
@@ -95,6 +100,41 @@ def create_list(
             subject=f"list {slug}",
             detail=settings_change(None, created),
         )
+    return mailing_list
+
+
+def _english_name(value: str | None) -> str | None:
+    try:
+        return clean_english_name(value)
+    except ValueError as exc:
+        raise RegisterError(str(exc)) from None
+
+
+def set_english_name(
+    session: Session,
+    mailing_list: MailingList,
+    name_en: str | None,
+    *,
+    actor: str,
+    client: str | None = None,
+) -> MailingList:
+    """Give the list an English name ("" or None: none, English readers see the Slovenian
+    one); the change is recorded in the audit log, an unchanged name records nothing."""
+    english = _english_name(name_en)
+    if english == mailing_list.name_en:
+        return mailing_list
+    before = {"name_en": mailing_list.name_en}
+    mailing_list.name_en = english
+    session.add(mailing_list)
+    session.flush()
+    record(
+        session,
+        AuditAction.settings_changed,
+        actor=actor,
+        client=client,
+        subject=f"list {mailing_list.slug}",
+        detail=settings_change(before, {"name_en": english}),
+    )
     return mailing_list
 
 

@@ -26,6 +26,7 @@ from sqlmodel import Field, SQLModel
 from publisher.clock import utcnow
 from publisher.db import UTCDateTime
 from publisher.i18n import Language
+from publisher.topics import name_in
 
 
 class SubscriptionStatus(enum.StrEnum):
@@ -87,12 +88,17 @@ class MailingList(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     slug: str = Field(sa_column=Column(String(80), nullable=False, unique=True))
     name: str = Field(sa_column=Column(String(200), nullable=False))
+    name_en: str | None = Field(default=None, sa_column=Column(String(200), nullable=True))
     description: str = Field(default="", sa_column=Column(Text, nullable=False))
     public: bool = Field(default=True, sa_column=Column(Boolean, nullable=False))
     language: Language = Field(default=Language.sl, sa_column=Column(String(2), nullable=False))
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
     )
+
+    def name_for(self, language: str) -> str:
+        """The list's name for residents reading ``language`` (English falls back to Slovenian)."""
+        return name_in(self.name, self.name_en, language)
 
 
 def new_token_uid() -> str:

@@ -337,7 +337,9 @@ def unsubscribe_target(
     suppression = suppression_of(session, subscriber.address_hash)
     return UnsubscribeTarget(
         language=str(subscriber.language),
-        list_name=mailing_list.name if mailing_list is not None else "",
+        list_name=mailing_list.name_for(str(subscriber.language))
+        if mailing_list is not None
+        else "",
         list_gone=list_id is not None and mailing_list is None,
         left=session.exec(active).first() is None,
         suppressed=None if suppression is None else SuppressionReason(suppression.reason),

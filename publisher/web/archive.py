@@ -182,6 +182,7 @@ def archive_edition(
             request,
             "archive_edition.html",
             session,
+            preferred=content.language,
             active="archive",
             mailing_list=mailing_list,
             edition=edition,

@@ -7,7 +7,6 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from fastapi.templating import Jinja2Templates
 from sqlmodel import Session
 
 from publisher.articles.models import ArticleStatus
@@ -22,6 +21,7 @@ from publisher.config import Settings
 from publisher.feeds.entries import entry_from_article
 from publisher.feeds.models import FeedFormat, FeedKey
 from publisher.links import feed_url
+from publisher.web.layout import page_language, render
 
 router = APIRouter()
 HOME_ARTICLES = 20
@@ -52,15 +52,22 @@ def feed_links(settings: Settings, topic: str | None, topic_name: str | None) ->
 
 
 def _render(
-    request: Request, template: str, session: Session, status_code: int = 200, **context: Any
+    request: Request,
+    template: str,
+    session: Session,
+    status_code: int = 200,
+    *,
+    preferred: str | None = None,
+    **context: Any,
 ) -> Response:
-    settings: Settings = request.app.state.settings
-    templates: Jinja2Templates = request.app.state.templates
-    context.setdefault("feeds", feed_links(settings, None, None))
-    context["site_name"] = settings.site_name
-    context["lang"] = settings.language
-    context["nav_topics"] = [topic for topic, count in list_topics(session) if count]
-    return templates.TemplateResponse(request, template, context, status_code=status_code)
+    """A news page in the site's one layout, in the language the reader asked for."""
+    return render(
+        request,
+        template,
+        lang=page_language(request, preferred),
+        status_code=status_code,
+        **context,
+    )
 
 
 def _session(request: Request) -> Session:
@@ -113,5 +120,5 @@ def topic_page(request: Request, slug: str) -> Response:
             session,
             topic=topic,
             entries=entries,
-            feeds=feed_links(settings, topic.slug, topic.name),
+            feeds=feed_links(settings, topic.slug, topic.name_for(page_language(request))),
         )

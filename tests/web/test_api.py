@@ -282,8 +282,19 @@ def test_topics_and_lists_are_readable_and_topics_renamable(
     assert api.put("/topics/Ne veljá", json={"name": "x"}).status_code == 422
     assert api.put("/topics/kultura", json={"name": "Kultura"}).json()["articles"] == 0
     topics = {topic["slug"]: topic for topic in api.get("/topics").json()}
-    assert topics["promet"] == {"slug": "promet", "name": "Promet in ceste", "articles": 1}
+    assert topics["promet"] == {
+        "slug": "promet",
+        "name": "Promet in ceste",
+        "name_en": None,
+        "articles": 1,
+    }
     assert "kultura" in topics
+    named = api.put("/topics/promet", json={"name": "Promet in ceste", "name_en": " Traffic "})
+    assert named.json()["name_en"] == "Traffic"  # cleaned as every staff entry point cleans it
+    kept = api.put("/topics/promet", json={"name": "Promet in ceste"})  # left out: unchanged
+    assert kept.json()["name_en"] == "Traffic"
+    too_long = api.put("/topics/promet", json={"name": "Promet", "name_en": "x" * 201})
+    assert too_long.status_code == 422
 
     with session_scope(engine) as session:
         create_list(session, "promet", "Promet", topics=["promet"])
@@ -292,6 +303,7 @@ def test_topics_and_lists_are_readable_and_topics_renamable(
         {
             "slug": "promet",
             "name": "Promet",
+            "name_en": None,
             "description": "",
             "language": "sl",
             "public": True,

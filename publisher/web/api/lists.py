@@ -25,6 +25,7 @@ def _list_out(session: Session, mailing_list: MailingList, counts: dict[str, int
     return ListOut(
         slug=mailing_list.slug,
         name=mailing_list.name,
+        name_en=mailing_list.name_en,
         description=mailing_list.description,
         language=str(mailing_list.language),
         public=mailing_list.public,

@@ -198,16 +198,24 @@ class ArticleOut(BaseModel):
 class TopicOut(BaseModel):
     slug: str
     name: str
+    name_en: str | None = Field(description="English name; null: English readers see `name`.")
     articles: int = Field(description="Published articles filed under the topic.")
 
 
 class TopicName(RequestBody):
     name: str = Field(min_length=1, max_length=200, examples=["Promet"])
+    name_en: str | None = Field(
+        default=None,
+        max_length=200,
+        examples=["Traffic"],
+        description='English name; left out: unchanged; "": none (English shows `name`).',
+    )
 
 
 class ListOut(BaseModel):
     slug: str
     name: str
+    name_en: str | None = Field(description="English name; null: English readers see `name`.")
     description: str
     language: str
     public: bool

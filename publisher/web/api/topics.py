@@ -30,7 +30,7 @@ router = APIRouter()
 def topics(session: Db) -> list[TopicOut]:
     """Every topic with its count of published articles."""
     return [
-        TopicOut(slug=topic.slug, name=topic.name, articles=count)
+        TopicOut(slug=topic.slug, name=topic.name, name_en=topic.name_en, articles=count)
         for topic, count in list_topics(session)
     ]
 
@@ -54,9 +54,10 @@ def put_topic(
         session,
         slug,
         body.name.strip(),
+        name_en=body.name_en,
         actor=api_actor(token.name),
         client=client_address(request),
     )
     count = dict((t.slug, n) for t, n in list_topics(session)).get(slug, 0)
     publish_changes(request, session)
-    return TopicOut(slug=topic.slug, name=topic.name, articles=count)
+    return TopicOut(slug=topic.slug, name=topic.name, name_en=topic.name_en, articles=count)

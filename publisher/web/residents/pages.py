@@ -1,34 +1,26 @@
 """What every residents' page shares: language, templates, tokens, form limits, error pages.
 
-Residents' pages are in the site's language (Slovenian unless configured) unless asked
-otherwise (``?lang=en``, or the language a subscriber chose, on pages reached by their link).
-Each language has its own Jinja2 environment with that language's gettext catalog installed,
-the same catalogs the emails use.
+Residents' pages are rendered in the site's one layout (:mod:`publisher.web.layout`), in the
+language it chooses: ``?lang=en``, or the language a subscriber chose on pages reached by
+their link, else the site's.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from functools import cache
-from typing import Any
-from urllib.parse import urlencode
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse, Response
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from fastapi.responses import Response
 from sqlmodel import Session
 from starlette.datastructures import FormData
 
 from publisher.config import Settings
 from publisher.delivery.outbox import Outbox
-from publisher.i18n import LANGUAGES
 from publisher.links import SubscriberLinks
-from publisher.resources import WEB_TEMPLATES_DIR
 from publisher.subscribers.models import Subscriber
 from publisher.subscribers.subscriptions import subscriber_id_for_link
 from publisher.tokens import ExpiredToken, InvalidToken, Purpose, TokenClaims, Tokens
-from publisher.translations import translations
-from publisher.web.csrf import attach_csrf_cookie, csrf_token
+from publisher.web.layout import page_language, render
 from publisher.web.ratelimit import SubscribeLimits, rate_limit_storage
 from publisher.web.residents.mailer import ConfirmationSender
 
@@ -36,8 +28,6 @@ MAX_FORM_BYTES = 16 * 1024
 """Every residents' form fits in a few hundred bytes; anything far larger is not a resident."""
 MAX_TOKEN_LENGTH = 400
 """Our tokens are well under 100 characters; longer path segments are refused unread."""
-
-LANGUAGE_NAMES = {"sl": "Slovenščina", "en": "English"}
 
 
 @dataclass
@@ -69,74 +59,6 @@ class ResidentServices:
 
 def services(request: Request) -> ResidentServices:
     return request.app.state.residents  # type: ignore[no-any-return]
-
-
-@cache
-def environment(language: str) -> Environment:
-    """The web templates with ``language``'s catalog installed; one per language, made once."""
-    env = Environment(
-        loader=FileSystemLoader(WEB_TEMPLATES_DIR),
-        autoescape=select_autoescape(["html"]),
-        undefined=StrictUndefined,
-        extensions=["jinja2.ext.i18n"],
-    )
-    env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
-    return env
-
-
-def page_language(request: Request, preferred: str | None = None) -> str:
-    """``?lang=`` if valid, else the subscriber's own language, else the site's."""
-    asked = request.query_params.get("lang")
-    if asked in LANGUAGES:
-        return str(asked)
-    if preferred in LANGUAGES:
-        return str(preferred)
-    return str(services(request).settings.language)
-
-
-def with_language(path: str, lang: str, default: str) -> str:
-    """``path`` keeping the reader's language when it is not the site's default."""
-    return path if lang == default else f"{path}?{urlencode({'lang': lang})}"
-
-
-def render(
-    request: Request,
-    template: str,
-    *,
-    lang: str,
-    status_code: int = 200,
-    private: bool = False,
-    headers: dict[str, str] | None = None,
-    **context: Any,
-) -> Response:
-    """A residents' page. ``private`` pages (reached by a personal link) are never cached,
-    indexed or named in a ``Referer``: their URL is the key to someone's subscription."""
-    settings = services(request).settings
-    other = "en" if lang == "sl" else "sl"
-    query = dict(request.query_params)
-    query["lang"] = other
-    context.update(
-        lang=lang,
-        site_name=settings.site_names(lang).nominative,  # English pages: the English name
-        postal_address=settings.postal_address,
-        privacy_url=settings.privacy_url or with_language("/privacy", lang, settings.language),
-        home_url="/",
-        subscribe_url=with_language("/subscribe", lang, settings.language),
-        switch_url=f"{request.url.path}?{urlencode(query)}",
-        switch_lang=other,
-        switch_label=LANGUAGE_NAMES[other],
-        csrf=lambda: csrf_token(request),
-        private=private,
-    )
-    context.setdefault("active", "")
-    body = environment(lang).get_template(template).render(context)
-    response = HTMLResponse(body, status_code=status_code, headers=headers)
-    if private:
-        response.headers["Referrer-Policy"] = "no-referrer"
-        response.headers["Cache-Control"] = "no-store"
-        response.headers["X-Robots-Tag"] = "noindex"
-    attach_csrf_cookie(request, response)
-    return response
 
 
 class FormTooLarge(Exception):

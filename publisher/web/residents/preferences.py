@@ -40,18 +40,16 @@ from publisher.tokens import InvalidToken, Purpose, TokenClaims
 from publisher.translations import translations
 from publisher.web.clients import client_address
 from publisher.web.csrf import CsrfRejected, require_csrf
+from publisher.web.layout import page_language, render, with_language
 from publisher.web.residents.pages import (
     FormTooLarge,
     bad_link_page,
     form_expired_page,
     gone_page,
-    page_language,
     read_form,
     read_token,
-    render,
     services,
     too_large_page,
-    with_language,
 )
 
 router = APIRouter()

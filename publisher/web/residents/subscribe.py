@@ -36,21 +36,20 @@ from publisher.subscribers.subscriptions import (
     get_subscriber_by_id,
 )
 from publisher.tokens import InvalidToken, Purpose
+from publisher.topics import Topic
 from publisher.translations import translations
 from publisher.web.clients import client_address
 from publisher.web.csrf import CsrfRejected, require_csrf
+from publisher.web.layout import page_language, render, with_language
 from publisher.web.residents.pages import (
     FormTooLarge,
     bad_link_page,
     form_expired_page,
     gone_page,
-    page_language,
     read_form,
     read_token,
-    render,
     services,
     too_large_page,
-    with_language,
 )
 
 log = logging.getLogger(__name__)
@@ -80,13 +79,12 @@ class Offer:
     """What the form offers: the public lists and the topics they carry."""
 
     lists: list[MailingList]
-    topics: list[tuple[str, str]]
-    """(slug, name)"""
+    topics: list[Topic]
 
 
 def _offer(session: Session) -> Offer:
     lists = public_lists(session)
-    topics = [(t.slug, t.name) for t in topics_of(session, lists)] if lists else []
+    topics = list(topics_of(session, lists)) if lists else []
     return Offer(lists, topics)
 
 
@@ -152,7 +150,7 @@ def _validate(form_data: FormData, offer: Offer, lang: str) -> SubscribeForm:
     if not form.lists or not set(form.lists) <= slugs:
         form.errors["lists"] = _("Choose at least one newsletter.")
         form.lists = [s for s in form.lists if s in slugs]
-    topic_slugs = {slug for slug, _name in offer.topics}
+    topic_slugs = {topic.slug for topic in offer.topics}
     if not set(form.topics) <= topic_slugs:
         form.errors["topics"] = _("Choose topics from the list.")
         form.topics = [s for s in form.topics if s in topic_slugs]
@@ -257,7 +255,8 @@ def _too_many(request: Request, lang: str, retry_after: int) -> Response:
 @dataclass(frozen=True)
 class Confirmed:
     language: str
-    list_names: list[str]
+    list_names: dict[str, list[str]]
+    """The lists' names in each language, for the page in whichever the reader reads."""
     preferences_url: str
 
 
@@ -282,7 +281,9 @@ def confirm(request: Request, token: str) -> Response:
             subscriber = get_subscriber_by_id(session, claims.subscriber_id)
             done = Confirmed(
                 language=str(subscriber.language),
-                list_names=[m.name for m in lists],
+                list_names={
+                    language: [m.name_for(language) for m in lists] for language in LANGUAGES
+                },
                 preferences_url=residents.links.preferences(subscriber.token_uid),
             )
     except SubscriberNotFound:
@@ -298,7 +299,7 @@ def confirm(request: Request, token: str) -> Response:
         "residents/confirmed.html",
         lang=lang,
         private=True,
-        list_names=done.list_names,
+        list_names=done.list_names[lang],
         preferences_url=with_language(done.preferences_url, lang, done.language),
     )
 

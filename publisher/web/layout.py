@@ -1,0 +1,172 @@
+"""The one layout of the public site: every public page (news, archive, residents' pages)
+is rendered here, in ``templates/web/base.html``, with one header, one footer and one language.
+
+A page's language is ``?lang=`` when it names one of ours, else the language the page
+prefers (a subscriber's own, the edition's), else the site's. Every link the layout and the
+pages make goes through ``link(path)``, which carries a language other than the site's, so a
+reader who chose English stays in English from page to page. Each language has its own Jinja2
+environment with that language's gettext catalog installed (the catalogs the emails use);
+dates are written with :mod:`publisher.i18n` in the page's language.
+
+The mail catcher and the admin keep their own layouts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, Response
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
+from jinja2.runtime import Context
+from sqlmodel import Session
+
+from publisher.config import Settings
+from publisher.i18n import LANGUAGES, format_day, format_moment
+from publisher.resources import WEB_TEMPLATES_DIR
+from publisher.topics import Topic
+from publisher.translations import translations
+from publisher.web.csrf import attach_csrf_cookie, csrf_token
+
+LANGUAGE_NAMES = {"sl": "Slovenščina", "en": "English"}
+"""Each language in its own words, for the language switch."""
+
+NAV_TOPIC_CHARACTERS = 30
+"""How many characters of topic names the header shows in one line at full width (the
+header holds 44rem: "Vse novice", the topics, "Več tem", "Naročite se" and the language
+switch); the topics beyond go into the "More topics" menu, so the line never wraps."""
+
+
+@dataclass(frozen=True)
+class NavTopics:
+    """The header's topics: those shown in the line, and those in the "More topics" menu."""
+
+    inline: Sequence[Topic]
+    more: Sequence[Topic]
+
+
+def split_nav(topics: Sequence[Topic], language: str) -> NavTopics:
+    """The topics in order, as many in the line as fit in :data:`NAV_TOPIC_CHARACTERS`."""
+    used, cut = 0, len(topics)
+    for index, topic in enumerate(topics):
+        used += len(topic.name_for(language))
+        if used > NAV_TOPIC_CHARACTERS:
+            cut = index
+            break
+    return NavTopics(inline=topics[:cut], more=topics[cut:])
+
+
+def site_settings(request: Request) -> Settings:
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+@pass_context
+def _day(context: Context, moment: datetime) -> str:
+    return format_day(moment, context["lang"], context["tz"])
+
+
+@pass_context
+def _moment(context: Context, value: datetime) -> str:
+    return format_moment(value, context["lang"], context["tz"])
+
+
+@cache
+def environment(language: str) -> Environment:
+    """The web templates with ``language``'s catalog installed; one per language, made once."""
+    env = Environment(
+        loader=FileSystemLoader(WEB_TEMPLATES_DIR),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,
+        extensions=["jinja2.ext.i18n"],
+    )
+    env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
+    env.filters["day"] = _day
+    env.filters["moment"] = _moment
+    return env
+
+
+def page_language(request: Request, preferred: str | None = None) -> str:
+    """``?lang=`` if valid, else the language the page prefers, else the site's."""
+    asked = request.query_params.get("lang")
+    if asked in LANGUAGES:
+        return str(asked)
+    if preferred in LANGUAGES:
+        return str(preferred)
+    return str(site_settings(request).language)
+
+
+def with_language(path: str, lang: str, default: str) -> str:
+    """``path`` keeping the reader's language when it is not the site's default."""
+    if lang == default:
+        return path
+    joiner = "&" if "?" in path else "?"
+    return f"{path}{joiner}{urlencode({'lang': lang})}"
+
+
+def _nav_topics(request: Request) -> list[Topic]:
+    """Topics with at least one public article, for the header."""
+    from publisher.articles.store import list_topics
+
+    with Session(request.app.state.engine, expire_on_commit=False) as session:
+        return [topic for topic, count in list_topics(session) if count]
+
+
+def render(
+    request: Request,
+    template: str,
+    *,
+    lang: str,
+    status_code: int = 200,
+    private: bool = False,
+    headers: dict[str, str] | None = None,
+    **context: Any,
+) -> Response:
+    """A public page in ``lang``. ``private`` pages (reached by a personal link) are never
+    cached, indexed or named in a ``Referer``: their URL is the key to someone's subscription."""
+    from publisher.web.public import feed_links
+
+    settings = site_settings(request)
+    default = str(settings.language)
+    other = "en" if lang == "sl" else "sl"
+    query = dict(request.query_params)
+    query["lang"] = other
+    topics = _nav_topics(request)
+
+    def link(path: str) -> str:
+        return with_language(path, lang, default)
+
+    site_feeds = feed_links(settings, None, None)
+    context.setdefault("feeds", site_feeds)
+    context.setdefault("active", "")
+    context.update(
+        lang=lang,
+        tz=settings.tz,
+        site_feeds=site_feeds,
+        link=link,
+        site_name=settings.site_names(lang).nominative,  # English pages: the English name
+        postal_address=settings.postal_address,
+        privacy_url=settings.privacy_url or link("/privacy"),
+        home_url=link("/"),
+        subscribe_url=link("/subscribe"),
+        nav=split_nav(topics, lang),
+        topic_names={topic.slug: topic.name_for(lang) for topic in topics},
+        switch_url=f"{request.url.path}?{urlencode(query)}",
+        switch_lang=other,
+        switch_label=LANGUAGE_NAMES[other],
+        csrf=lambda: csrf_token(request),
+        private=private,
+    )
+    body = environment(lang).get_template(template).render(context)
+    response = HTMLResponse(body, status_code=status_code, headers=headers)
+    response.headers["Content-Language"] = lang
+    if private:
+        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["X-Robots-Tag"] = "noindex"
+    attach_csrf_cookie(request, response)
+    return response
