@@ -22,6 +22,7 @@ from sqlmodel import Session
 from starlette.exceptions import HTTPException
 
 from publisher.articles.models import Article
+from publisher.audit import admin_actor
 from publisher.db import session_scope
 from publisher.delivery.smtp import Verdict
 from publisher.digests.editing import (
@@ -315,7 +316,7 @@ def save_content(
             with session_scope(engine_of(request)) as session:
                 mailing_list, period = _list_and_period(session, slug, period_key)
                 edition = get_or_create_edition(session, mailing_list, period)
-                by, client = f"{staff.email} (admin)", client_address(request)
+                by, client = admin_actor(staff.email), client_address(request)
                 for language, text in typed.notes.items():
                     set_edition_note(session, edition, language, text, actor=by, client=client)
                 choose_articles(
@@ -376,7 +377,7 @@ def approve_and_send(
         senders_of(request),
         mailing_list,
         period,
-        by=f"{staff.email} (admin)",
+        by=admin_actor(staff.email),
         client=client_address(request),
     ):
         if isinstance(event, NoArticles):
