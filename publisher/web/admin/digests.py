@@ -60,7 +60,13 @@ from publisher.subscribers.lists import ListNotFound, get_list
 from publisher.subscribers.models import MailingList
 from publisher.web.admin.auth import Approver, Staff
 from publisher.web.admin.dashboard import STATE_NAMES
-from publisher.web.admin.render import engine_of, render, senders_of, settings_of
+from publisher.web.admin.render import (
+    LANGUAGE_NAMES,
+    engine_of,
+    render,
+    senders_of,
+    settings_of,
+)
 from publisher.web.clients import client_address
 from publisher.web.csrf import require_csrf
 
@@ -77,7 +83,6 @@ PREVIEW_CSP = "; ".join(
         "sandbox allow-popups allow-popups-to-escape-sandbox",
     ]
 )
-LANGUAGE_NAMES = {"sl": "slovenščina", "en": "angleščina"}
 NOTICES = {
     "test": "Poskusni izvod je poslan na vaš naslov. Preverite ga v svojem predalu.",
     "saved": "Uvodnik in izbor člankov sta shranjena; predogled spodaj ju že kaže.",

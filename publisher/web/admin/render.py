@@ -32,6 +32,8 @@ from publisher.web.security import CONTENT_SECURITY_POLICY
 CSP_WITH_FRAMES = CONTENT_SECURITY_POLICY + "; frame-src 'self'"
 ADMIN_LANGUAGE = "sl"
 """The admin is written in Slovenian, whatever language the public site defaults to."""
+LANGUAGE_NAMES = {"sl": "slovenščina", "en": "angleščina"}
+"""The languages of subscribers, lists and mail as the admin names them (codes are for forms)."""
 PRIVATE_HEADERS = {"Cache-Control": "no-store", "X-Robots-Tag": "noindex, nofollow"}
 
 
@@ -99,6 +101,7 @@ def render(
         when=lambda moment, with_time=True: when(settings, moment, with_time),
         who=actor_names(request),
         action_name=lambda code: describe_action(code, ADMIN_LANGUAGE),
+        language_name=lambda code: LANGUAGE_NAMES.get(str(code), str(code)),
     )
     response = templates.TemplateResponse(request, template, context, status_code=status_code)
     response.headers.update(PRIVATE_HEADERS)
