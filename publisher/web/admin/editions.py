@@ -254,8 +254,12 @@ def _act(request: Request, staff: Staff, edition_id: int, action: str) -> Respon
                 subject=edition_subject(edition_id),
                 detail=notice,
             )
-    except EditionError as exc:
-        return _edition_view(request, staff, edition_id, error=_slovene(str(exc)), status_code=409)
+    except EditionError:
+        with Session(engine_of(request)) as session:
+            state = edition_rows(session, [_edition(session, edition_id)])[0].report.state
+        return _edition_view(
+            request, staff, edition_id, error=_refusal(action, state), status_code=409
+        )
     if action in ("resume", "retry") and job_id is not None:
         senders_of(request).start(job_id, by=admin_actor(staff.email))
     return RedirectResponse(_edition_url(edition_id, notice=notice), status_code=303)
@@ -265,13 +269,29 @@ def _edition_url(edition_id: int, **query: str) -> str:
     return f"/admin/editions/{edition_id}?{urlencode(query)}"
 
 
-def _slovene(message: str) -> str:
-    """The domain speaks English to the CLI; staff read Slovenian."""
-    if "not approved" in message or "has not been approved" in message:
-        return "Izdaja še ni odobrena, zato se ne pošilja."
-    if "sent completely" in message:
-        return "Izdaja je že v celoti poslana; ničesar ni več za preklicati."
-    return f"Tega zdaj ni mogoče narediti: {message}"
+ACTION_VERBS = {
+    "pause": "ustaviti",
+    "resume": "nadaljevati",
+    "cancel": "preklicati",
+    "retry": "znova poskusiti",
+}
+STATE_PHRASES = {
+    "draft": "izdaja še ni odobrena",
+    "approved": "se izdaja še ne pošilja",
+    "sending": "se izdaja že pošilja",
+    "paused": "je pošiljanje ustavljeno",
+    "cancelled": "je izdaja preklicana",
+    "sent": "je izdaja že v celoti poslana",
+    "no recipients": "izdaja nima prejemnikov",
+}
+"""Why a control cannot be done, in the words of the edition's state (the domain's reasons are
+English, for the CLI)."""
+
+
+def _refusal(action: str, state: str) -> str:
+    """ "Pošiljanja ni mogoče ustaviti, ker je izdaja preklicana." """
+    why = STATE_PHRASES.get(str(state), f"je stanje izdaje {state}")
+    return f"Pošiljanja ni mogoče {ACTION_VERBS[action]}, ker {why}."
 
 
 @router.post("/admin/editions/{edition_id}/pause", dependencies=[Depends(require_csrf)])
