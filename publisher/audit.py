@@ -12,6 +12,7 @@ import json
 import logging
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
@@ -73,6 +74,55 @@ class AuditAction(StrEnum):
     """Expired personal data deleted or anonymised (``detail``: the counts per kind)."""
 
 
+ACTION_LABELS = {
+    AuditAction.sign_in: "sign-in",
+    AuditAction.sign_in_failed: "failed sign-in",
+    AuditAction.sign_out: "sign-out",
+    AuditAction.sign_out_everywhere: "sign-out everywhere",
+    AuditAction.register_export: "register export",
+    AuditAction.data_download: "data download",
+    AuditAction.erasure: "data erasure",
+    AuditAction.suppression_lifted: "address block lifted",
+    AuditAction.article_published: "article published",
+    AuditAction.article_withdrawn: "article withdrawn",
+    AuditAction.article_created: "article written",
+    AuditAction.article_edited: "article edited",
+    AuditAction.article_import_taken: "imported version taken",
+    AuditAction.article_photo_changed: "article photo changed",
+    AuditAction.edition_approved: "edition approved",
+    AuditAction.edition_send_started: "sending started",
+    AuditAction.edition_paused: "sending paused",
+    AuditAction.edition_resumed: "sending resumed",
+    AuditAction.edition_cancelled: "sending cancelled",
+    AuditAction.edition_retried: "failed recipients retried",
+    AuditAction.edition_note_set: "edition note",
+    AuditAction.edition_articles_chosen: "edition articles chosen",
+    AuditAction.staff_added: "staff member added",
+    AuditAction.staff_removed: "staff member removed",
+    AuditAction.staff_password_changed: "password changed",
+    AuditAction.two_factor_enabled: "two-factor sign-in turned on",
+    AuditAction.two_factor_disabled: "two-factor sign-in turned off",
+    AuditAction.two_factor_failed: "wrong two-factor code",
+    AuditAction.two_factor_reset: "two-factor sign-in reset",
+    AuditAction.recovery_codes_regenerated: "new recovery codes",
+    AuditAction.recovery_code_used: "recovery code used",
+    AuditAction.api_token_created: "API token created",
+    AuditAction.api_token_revoked: "API token revoked",
+    AuditAction.settings_changed: "settings changed",
+    AuditAction.retention_purge: "expired data deleted",
+}
+"""Each action as people read it (English source strings of the catalogs); the CSV and the log
+keep the codes."""
+
+
+def describe_action(code: str, language: str) -> str:
+    """An action's name in ``language`` ("odobritev izdaje"); an unknown code as it is."""
+    from publisher.translations import translations
+
+    label = ACTION_LABELS.get(AuditAction(code)) if code in AuditAction.__members__ else None
+    return translations(language).gettext(label) if label else code
+
+
 EDITION_CONTROLS = {
     "pause": AuditAction.edition_paused,
     "resume": AuditAction.edition_resumed,
@@ -98,14 +148,97 @@ class AuditEntry(SQLModel, table=True):
     detail: str = Field(default="", sa_column=Column(String(2000), nullable=False))
 
 
+_API_PREFIX = "API token "
+_COMMAND_LINE_SUFFIX = " (command line)"
+_ADMIN_SUFFIX = " (admin)"
+_SCHEDULE_PREFIX = "schedule"
+
+
 def api_actor(token_name: str) -> str:
     """Who acts through the CMS API: the token, by the name staff gave it."""
-    return f"API token {token_name}"
+    return f"{_API_PREFIX}{token_name}"
 
 
 def command_line_actor() -> str:
     """Who runs a CLI command: the operating-system user, as the send records already say."""
-    return f"{getpass.getuser()} (command line)"
+    return f"{getpass.getuser()}{_COMMAND_LINE_SUFFIX}"
+
+
+def admin_actor(email: str) -> str:
+    """Who approves or starts a send in the admin: the staff member's address, marked as such
+    (the audit log's sign-ins and changes name the address alone)."""
+    return f"{email}{_ADMIN_SUFFIX}"
+
+
+class ActorKind(StrEnum):
+    staff = "staff"
+    command_line = "command_line"
+    api_token = "api_token"
+    schedule = "schedule"
+    system = "system"
+    resident = "resident"
+    other = "other"
+    """Anything else recorded: what was typed at a failed sign-in, an import's source."""
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who a stored actor text names: ``name`` is the address, the OS user, the token's name,
+    the schedule entry or the program, as recorded."""
+
+    kind: ActorKind
+    name: str
+
+
+SYSTEM_ACTORS = {
+    "resumed by the server": "the system, resuming after a restart",
+    "publisher worker": "the system, a sending worker",
+    "publisher demo": "the system, the demo",
+}
+"""What the program itself records as who started a send, and how the admin words each
+(English source strings of the catalogs)."""
+
+
+def parse_actor(text: str) -> Actor:
+    """What kind of actor a recorded text is; the stored text stays as it was (the CSV, the log
+    and the audit filter read it), only its rendering changes."""
+    if text.endswith(_COMMAND_LINE_SUFFIX):
+        return Actor(ActorKind.command_line, text.removesuffix(_COMMAND_LINE_SUFFIX))
+    if text.startswith(_API_PREFIX):
+        return Actor(ActorKind.api_token, text.removeprefix(_API_PREFIX))
+    if text == _SCHEDULE_PREFIX or text.startswith(_SCHEDULE_PREFIX + " ("):
+        return Actor(ActorKind.schedule, text.removeprefix(_SCHEDULE_PREFIX).strip(" ()"))
+    if text in SYSTEM_ACTORS:
+        return Actor(ActorKind.system, text)
+    if text == RESIDENT:
+        return Actor(ActorKind.resident, text)
+    address = text.removesuffix(_ADMIN_SUFFIX)
+    if "@" in address and " " not in address:
+        return Actor(ActorKind.staff, address.lower())
+    return Actor(ActorKind.other, text)
+
+
+def describe_actor(text: str, language: str, staff_names: Mapping[str, str]) -> str:
+    """A recorded actor as staff read it in ``language``: a staff member by name (their address
+    where they have none), "ukazna vrstica, uporabnik root", "žeton API »cms«", "samodejno po
+    urniku", the system, the resident. ``staff_names`` maps lower-cased addresses to names."""
+    from publisher.translations import translations
+
+    actor = parse_actor(text)
+    gettext = translations(language).gettext
+    if actor.kind is ActorKind.staff:
+        return staff_names.get(actor.name) or actor.name
+    if actor.kind is ActorKind.command_line:
+        return gettext("command line, user %(user)s") % {"user": actor.name}
+    if actor.kind is ActorKind.api_token:
+        return gettext("API token “%(name)s”") % {"name": actor.name}
+    if actor.kind is ActorKind.schedule:
+        return gettext("automatically, on schedule")
+    if actor.kind is ActorKind.system:
+        return gettext(SYSTEM_ACTORS[actor.name])
+    if actor.kind is ActorKind.resident:
+        return gettext("the subscriber, through their own link")
+    return text
 
 
 _NEEDS_QUOTES = re.compile(r'[\s"\\=]')
@@ -192,3 +325,37 @@ def entries(
         query = query.limit(limit)
     total = session.execute(counted).scalar_one()
     return session.execute(query).scalars().all(), total
+
+
+def edition_subject(edition_id: int | None) -> str:
+    """The ``subject`` of an entry about one edition (its controls, its approval by the API)."""
+    return f"edition {edition_id}"
+
+
+def last_control(session: Session, edition_id: int) -> AuditEntry | None:
+    """The latest pause, resume, cancel or retry of an edition: who, when (for its page)."""
+    codes = [action.value for action in EDITION_CONTROLS.values()]
+    query = (
+        select(AuditEntry)
+        .where(AuditEntry.subject == edition_subject(edition_id))  # type: ignore[arg-type]
+        .where(AuditEntry.action.in_(codes))  # type: ignore[attr-defined]
+        .order_by(AuditEntry.id.desc())  # type: ignore[union-attr]
+        .limit(1)
+    )
+    return session.execute(query).scalars().first()
+
+
+def control_reason(action: str, actor: str) -> str:
+    """A paused or cancelled send's reason when a person paused or cancelled it."""
+    return f"{action} by {actor}"
+
+
+def set_by_person(reason: str) -> bool:
+    """Whether a send's state reason is a person's control (:func:`control_reason`, the CLI's
+    "paused by root (command line)") rather than the program's own (the circuit breaker)."""
+    _, by, actor = reason.rpartition(" by ")
+    return bool(by) and parse_actor(actor).kind in PEOPLE
+
+
+PEOPLE = {ActorKind.staff, ActorKind.command_line, ActorKind.api_token}
+"""The actors who are people (or their tools), not the program."""

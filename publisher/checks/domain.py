@@ -21,12 +21,14 @@ import dns.asyncresolver
 from cryptography.hazmat.primitives import serialization
 
 from publisher.checks.resolver import LookupTrouble, addresses, mail_exchangers, make_resolver, txt
-from publisher.checks.results import Check, Group, fail, ok, warn
+from publisher.checks.results import Check, Group, Text, fail, ok, warn
 from publisher.checks.spf import SpfResult, check_host
 from publisher.config import Settings
 from publisher.mail.dkim import DkimKeyError, DkimSigner, dkim_signer
 
 G = Group.dns
+AGAIN_LATER = Text("run the check again later")
+FROM_DOMAIN = Text("From domain")
 
 FREE_MAIL = re.compile(
     r"(gmail\.com|googlemail\.com|yahoo\.[a-z.]+|ymail\.com|outlook\.[a-z.]+|hotmail\.[a-z.]+"
@@ -78,7 +80,7 @@ async def domain_checks(settings: Settings) -> list[Check]:
 
 async def sending_addresses(
     settings: Settings, resolver: dns.asyncresolver.Resolver
-) -> tuple[list[str], str]:
+) -> tuple[list[str], str | Text]:
     """The addresses SPF must allow: the setting, else the relay host's A/AAAA records; and
     why none could be found."""
     if settings.check_sending_ips:
@@ -92,9 +94,13 @@ async def sending_addresses(
         except LookupTrouble as exc:
             return [], str(exc)
     if not found:
-        return [], f"the relay host {host} has no A or AAAA record"
+        return [], Text("the relay host %(host)s has no A or AAAA record", host=host)
     if all(_internal(ip) for ip in found):
-        return [], f"the relay {host} is at a local address ({', '.join(found)})"
+        return [], Text(
+            "the relay %(host)s is at a local address (%(addresses)s)",
+            host=host,
+            addresses=", ".join(found),
+        )
     return found, ""
 
 
@@ -121,36 +127,40 @@ def _free_mail(domain: str) -> Check:
     if FREE_MAIL.fullmatch(domain):
         return warn(
             G,
-            "From domain",
-            f"{domain} is a free mailbox provider: Gmail and Yahoo refuse bulk mail from such "
-            "addresses (since 2024), and nobody but the provider can publish SPF or DKIM for it",
-            "send from an address of the town hall's own domain (from_address)",
+            FROM_DOMAIN,
+            Text(
+                "%(domain)s is a free mailbox provider: Gmail and Yahoo refuse bulk mail from "
+                "such addresses (since 2024), and nobody but the provider can publish SPF or "
+                "DKIM for it",
+                domain=domain,
+            ),
+            Text("send from an address of the town hall's own domain (from_address)"),
         )
-    return ok(G, "From domain", f"{domain} is the town hall's own domain")
+    return ok(G, FROM_DOMAIN, Text("%(domain)s is the town hall's own domain", domain=domain))
 
 
 async def _spf(
     resolver: dns.asyncresolver.Resolver,
     domain: str,
     ips: list[str],
-    ips_problem: str,
+    ips_problem: str | Text,
     bounce: str,
     sender: str,
 ) -> Check:
     name = f"SPF {domain}"
     role = (
-        "envelope sender of every mail"
+        Text("envelope sender of every mail")
         if domain == bounce == sender
-        else "Return-Path of the digests"
+        else Text("Return-Path of the digests")
         if domain == bounce
-        else "sender of confirmations and test copies"
+        else Text("sender of confirmations and test copies")
     )
     if not ips:
         return warn(
             G,
             name,
-            f"not evaluated: {ips_problem}",
-            "set check_sending_ips to the public addresses the relay sends from",
+            Text("not evaluated: %(problem)s", problem=ips_problem),
+            Text("set check_sending_ips to the public addresses the relay sends from"),
         )
     results: list[tuple[str, SpfResult]] = [
         (ip, await check_host(resolver, ip, domain)) for ip in ips
@@ -159,23 +169,49 @@ async def _spf(
     shown = f" ({record})" if record else ""
     wrong = [(ip, result) for ip, result in results if result.result != "pass"]
     if not wrong:
-        return ok(G, name, f"pass for {', '.join(ips)} as the {role}{shown}")
+        return ok(
+            G,
+            name,
+            Text(
+                "pass for %(ips)s as the %(role)s%(record)s",
+                ips=", ".join(ips),
+                role=role,
+                record=shown,
+            ),
+        )
     ip, result = wrong[0]
     reason = f": {result.reason}" if result.reason else ""
     include = " ".join(f"ip{ipaddress.ip_address(a).version}:{a}" for a in ips)
     if result.result == "none":
-        fix = (
-            f'publish a TXT record at {domain}: "v=spf1 {include} -all" (or the relay\'s include:)'
+        fix = Text(
+            'publish a TXT record at %(domain)s: "v=spf1 %(include)s -all" (or the relay\'s '
+            "include:)",
+            domain=domain,
+            include=include,
         )
     elif result.result in ("temperror", "unchecked"):
-        return warn(
-            G, name, f"{result.result} for {ip}{shown}{reason}", "run the check again later"
-        )
+        return warn(G, name, f"{result.result} for {ip}{shown}{reason}", AGAIN_LATER)
     elif result.result == "permerror":
-        fix = f"correct the SPF record of {domain}, so that it allows {include}"
+        fix = Text(
+            "correct the SPF record of %(domain)s, so that it allows %(include)s",
+            domain=domain,
+            include=include,
+        )
     else:
-        fix = f"add {include} (or the relay's include:) to the SPF record of {domain}"
-    return fail(G, name, f"{result.result} for {ip} as the {role}{shown}{reason}", fix)
+        fix = Text(
+            "add %(include)s (or the relay's include:) to the SPF record of %(domain)s",
+            domain=domain,
+            include=include,
+        )
+    found = Text(
+        "%(result)s for %(ip)s as the %(role)s%(record)s%(reason)s",
+        result=result.result,
+        ip=ip,
+        role=role,
+        record=shown,
+        reason=reason,
+    )
+    return fail(G, name, found, fix)
 
 
 def _tags(record: str) -> dict[str, str]:
@@ -206,34 +242,51 @@ async def _dkim(settings: Settings, resolver: dns.asyncresolver.Resolver) -> Che
     try:
         signer = dkim_signer(settings)
     except DkimKeyError as exc:
-        return fail(G, "DKIM", str(exc), "give dkim_key_path a readable RSA (PEM) or Ed25519 key")
+        return fail(
+            G, "DKIM", str(exc), Text("give dkim_key_path a readable RSA (PEM) or Ed25519 key")
+        )
     if signer is None:
         return warn(
             G,
             "DKIM",
-            "publisher does not sign (dkim_domain, dkim_selector, dkim_key_path unset)",
-            "set the three DKIM settings, unless the relay signs with d= of the From domain",
+            Text("publisher does not sign (dkim_domain, dkim_selector, dkim_key_path unset)"),
+            Text("set the three DKIM settings, unless the relay signs with d= of the From domain"),
         )
     name = signer.record_name
-    publish = f'publish a TXT record at {name}: "{signer.dns_record}"'
+    publish = Text(
+        'publish a TXT record at %(name)s: "%(record)s"', name=name, record=signer.dns_record
+    )
     try:
         records = [r for r in await txt(resolver, name) if "p=" in r]
     except LookupTrouble as exc:
-        return warn(G, "DKIM", f"{name}: {exc}", "run the check again later")
+        return warn(G, "DKIM", f"{name}: {exc}", AGAIN_LATER)
     if not records:
-        return fail(G, "DKIM", f"no DKIM key is published at {name}", publish)
+        return fail(G, "DKIM", Text("no DKIM key is published at %(name)s", name=name), publish)
     published = _tags(records[0]).get("p", "")
     if not published:
-        return fail(G, "DKIM", f"the key at {name} is revoked (empty p=)", publish)
+        return fail(
+            G, "DKIM", Text("the key at %(name)s is revoked (empty p=)", name=name), publish
+        )
     if not _same_key(published, signer):
         return fail(
             G,
             "DKIM",
-            f"the key published at {name} is not the pair of dkim_key_path: every signature "
-            "would fail",
-            f"replace the record: {publish}",
+            Text(
+                "the key published at %(name)s is not the pair of dkim_key_path: every "
+                "signature would fail",
+                name=name,
+            ),
+            Text("replace the record: %(publish)s", publish=publish),
         )
-    return ok(G, "DKIM", f"the key at {name} matches dkim_key_path ({signer.algorithm})")
+    return ok(
+        G,
+        "DKIM",
+        Text(
+            "the key at %(name)s matches dkim_key_path (%(algorithm)s)",
+            name=name,
+            algorithm=signer.algorithm,
+        ),
+    )
 
 
 async def _dmarc_record(
@@ -259,52 +312,84 @@ async def _dmarc(
     try:
         found = await _dmarc_record(resolver, domain)
     except LookupTrouble as exc:
-        return warn(G, "DMARC", str(exc), "run the check again later")
+        return warn(G, "DMARC", str(exc), AGAIN_LATER)
     if found is None:
+        organisation = organisational_domain(domain)
         return fail(
             G,
             "DMARC",
-            f"no DMARC record at _dmarc.{domain} or _dmarc.{organisational_domain(domain)}",
-            f"publish a TXT record at _dmarc.{organisational_domain(domain)}: "
-            f'"v=DMARC1; p=quarantine; rua=mailto:dmarc@{organisational_domain(domain)}"',
+            Text(
+                "no DMARC record at _dmarc.%(domain)s or _dmarc.%(organisation)s",
+                domain=domain,
+                organisation=organisation,
+            ),
+            Text(
+                "publish a TXT record at _dmarc.%(organisation)s: "
+                '"v=DMARC1; p=quarantine; rua=mailto:dmarc@%(organisation)s"',
+                organisation=organisation,
+            ),
         )
     where, record = found
     tags = _tags(record)
     policy = tags.get("sp", tags.get("p", "")) if where != domain else tags.get("p", "")
-    problems: list[str] = []
+    problems: list[Text] = []
     dkim_d = settings.dkim_domain.lower() if settings.dkim_domain else None
     dkim_ok = dkim_d is not None and _aligned(domain, dkim_d, tags.get("adkim", "r"))
     spf_ok = _aligned(domain, bounce, tags.get("aspf", "r"))
     if dkim_d is None:
-        problems.append("DKIM: publisher does not sign")
+        problems.append(Text("DKIM: publisher does not sign"))
     elif not dkim_ok:
-        problems.append(f"DKIM d={dkim_d} does not align with {domain}")
+        problems.append(
+            Text("DKIM d=%(dkim)s does not align with %(domain)s", dkim=dkim_d, domain=domain)
+        )
     if not spf_ok:
-        problems.append(f"the Return-Path domain {bounce} does not align with {domain}")
+        problems.append(
+            Text(
+                "the Return-Path domain %(bounce)s does not align with %(domain)s",
+                bounce=bounce,
+                domain=domain,
+            )
+        )
     shown = f"_dmarc.{where}: {record}"
     if not dkim_ok and not spf_ok:
         return fail(
             G,
             "DMARC",
-            f"{shown}; neither aligns: {'; '.join(problems)}",
-            f"set dkim_domain to {domain} (or a domain under {organisational_domain(domain)}) "
-            f"and bounce_domain to one under {organisational_domain(domain)}",
+            Text("%(record)s; neither aligns: %(problems)s", record=shown, problems=problems),
+            Text(
+                "set dkim_domain to %(domain)s (or a domain under %(organisation)s) "
+                "and bounce_domain to one under %(organisation)s",
+                domain=domain,
+                organisation=organisational_domain(domain),
+            ),
         )
     if policy not in ("quarantine", "reject"):
         return warn(
             G,
             "DMARC",
-            f"{shown}; policy {policy or 'missing'}: receivers do nothing about forged mail",
-            "once the reports look right, raise the policy to p=quarantine",
+            Text(
+                "%(record)s; policy %(policy)s: receivers do nothing about forged mail",
+                record=shown,
+                policy=policy or Text("missing"),
+            ),
+            Text("once the reports look right, raise the policy to p=quarantine"),
         )
     if problems:
         return warn(
             G,
             "DMARC",
-            f"{shown}; only one aligns: {'; '.join(problems)}",
-            "align both, so that DMARC passes after a forwarder broke one of them",
+            Text("%(record)s; only one aligns: %(problems)s", record=shown, problems=problems),
+            Text("align both, so that DMARC passes after a forwarder broke one of them"),
         )
-    return ok(G, "DMARC", f"{shown}; From, DKIM d= and Return-Path align (policy {policy})")
+    return ok(
+        G,
+        "DMARC",
+        Text(
+            "%(record)s; From, DKIM d= and Return-Path align (policy %(policy)s)",
+            record=shown,
+            policy=policy,
+        ),
+    )
 
 
 async def _mx(resolver: dns.asyncresolver.Resolver, bounce: str) -> Check:
@@ -312,13 +397,19 @@ async def _mx(resolver: dns.asyncresolver.Resolver, bounce: str) -> Check:
     try:
         found = await mail_exchangers(resolver, bounce)
     except LookupTrouble as exc:
-        return warn(G, name, str(exc), "run the check again later")
+        return warn(G, name, str(exc), AGAIN_LATER)
     hosts = [host for _, host in found if host not in ("", ".")]
-    fix = (
-        f"publish an MX record for {bounce} that points at the mailbox `publisher bounces` "
-        "reads (or the server `bounces listen` runs on)"
+    fix = Text(
+        "publish an MX record for %(domain)s that points at the mailbox `publisher bounces` "
+        "reads (or the server `bounces listen` runs on)",
+        domain=bounce,
     )
     if not hosts:
-        return fail(G, name, f"{bounce} has no MX: bounces of the digests come back nowhere", fix)
+        return fail(
+            G,
+            name,
+            Text("%(domain)s has no MX: bounces of the digests come back nowhere", domain=bounce),
+            fix,
+        )
     listed = ", ".join(f"{host} ({preference})" for preference, host in found)
-    return ok(G, name, f"bounces come back to {listed}")
+    return ok(G, name, Text("bounces come back to %(hosts)s", hosts=listed))

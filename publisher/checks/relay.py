@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from publisher.checks.results import Check, Group, fail, ok, warn
+from publisher.checks.results import Check, Group, Text, fail, ok, warn
 from publisher.config import Settings
 from publisher.delivery.outbox import bounce_address, envelope_sender, verp_address
 from publisher.delivery.probe import RelayProbe, Stage, probe_relay
@@ -18,14 +18,15 @@ SAMPLE_DELIVERY = 0
 """The delivery id in the sample VERP address asked about: a shape like every copy's, naming
 no row (ids start at 1)."""
 
-UNREACHABLE_FIX = (
+UNREACHABLE_FIX = Text(
     "check smtp_host and smtp_port, that the relay runs and that a firewall lets this "
     "machine reach it"
 )
-CERTIFICATE_FIX = (
+CERTIFICATE_FIX = Text(
     "give the relay a certificate for its name from a public CA, or trust its CA with "
     "smtp_ca_file; never turn verification off"
 )
+RELAY, LOGIN, SENDERS = Text("relay"), Text("login"), Text("senders")
 
 
 async def relay_checks(settings: Settings) -> list[Check]:
@@ -33,21 +34,36 @@ async def relay_checks(settings: Settings) -> list[Check]:
     probe = await probe_relay(config, envelope_senders(settings))
     if probe.failed_at is Stage.connect:
         return [_unreachable(config, probe)]
-    greeting = f": {probe.greeting}" if probe.greeting else ""
-    checks = [ok(G, "relay", f"{config.relay} answers{greeting}")]
+    answers = (
+        Text("%(relay)s answers: %(greeting)s", relay=config.relay, greeting=probe.greeting)
+        if probe.greeting
+        else Text("%(relay)s answers", relay=config.relay)
+    )
+    checks = [ok(G, RELAY, answers)]
     if probe.failed_at is Stage.tls:
         fix = (
             CERTIFICATE_FIX
             if probe.certificate
-            else 'use the relay\'s submission port (587) with smtp_tls = "starttls", or '
-            '"tls" on port 465'
+            else Text(
+                'use the relay\'s submission port (587) with smtp_tls = "starttls", or '
+                '"tls" on port 465'
+            )
         )
-        what = "the relay's certificate is not valid: " if probe.certificate else ""
-        return [*checks, fail(G, "TLS", what + probe.reason, fix)]
+        what = (
+            Text("the relay's certificate is not valid: %(reason)s", reason=probe.reason)
+            if probe.certificate
+            else probe.reason
+        )
+        return [*checks, fail(G, "TLS", what, fix)]
     checks.append(_tls(config, probe))
     if probe.failed_at is Stage.login:
         detail = (
-            f"the relay refuses the login of {config.username}: {probe.refused_code} {probe.reason}"
+            Text(
+                "the relay refuses the login of %(user)s: %(code)s %(reason)s",
+                user=config.username,
+                code=probe.refused_code,
+                reason=probe.reason,
+            )
             if probe.refused_code
             else probe.reason
         )
@@ -55,9 +71,9 @@ async def relay_checks(settings: Settings) -> list[Check]:
             *checks,
             fail(
                 G,
-                "login",
+                LOGIN,
                 detail,
-                "check smtp_username and smtp_password (the relay's account for this sender)",
+                Text("check smtp_username and smtp_password (the relay's account for this sender)"),
             ),
         ]
     checks.append(_login(config))
@@ -90,33 +106,38 @@ def _unreachable(config: SmtpConfig, probe: RelayProbe) -> Check:
     if probe.refused_code is not None:
         return fail(
             G,
-            "relay",
-            f"{config.relay} refuses this machine: {probe.refused_code} {probe.reason}",
-            "ask the relay's administrator to let this machine send",
+            RELAY,
+            Text(
+                "%(relay)s refuses this machine: %(code)s %(reason)s",
+                relay=config.relay,
+                code=probe.refused_code,
+                reason=probe.reason,
+            ),
+            Text("ask the relay's administrator to let this machine send"),
         )
-    return fail(G, "relay", f"{config.relay} {probe.reason}", UNREACHABLE_FIX)
+    return fail(G, RELAY, f"{config.relay} {probe.reason}", UNREACHABLE_FIX)
 
 
 def _tls(config: SmtpConfig, probe: RelayProbe) -> Check:
     if config.tls == "tls":
-        return ok(G, "TLS", "TLS from the first byte; the relay's certificate is valid")
+        return ok(G, "TLS", Text("TLS from the first byte; the relay's certificate is valid"))
     if config.tls == "starttls":
-        return ok(G, "TLS", "STARTTLS works; the relay's certificate is valid")
+        return ok(G, "TLS", Text("STARTTLS works; the relay's certificate is valid"))
     if _local(config.host):
-        return ok(G, "TLS", "none: the relay runs on this machine")
-    offered = " (the relay offers STARTTLS)" if probe.starttls_offered else ""
+        return ok(G, "TLS", Text("none: the relay runs on this machine"))
+    clear = "smtp_tls = none: mail and the password cross the network in the clear"
     return warn(
         G,
         "TLS",
-        f"smtp_tls = none: mail and the password cross the network in the clear{offered}",
-        'set smtp_tls = "starttls" (port 587) or "tls" (port 465)',
+        Text(clear + " (the relay offers STARTTLS)") if probe.starttls_offered else Text(clear),
+        Text('set smtp_tls = "starttls" (port 587) or "tls" (port 465)'),
     )
 
 
 def _login(config: SmtpConfig) -> Check:
     if not config.username:
-        return ok(G, "login", "none configured: the relay must trust this machine's address")
-    return ok(G, "login", f"logged in as {config.username}")
+        return ok(G, LOGIN, Text("none configured: the relay must trust this machine's address"))
+    return ok(G, LOGIN, Text("logged in as %(user)s", user=config.username))
 
 
 def _senders(settings: Settings, probe: RelayProbe) -> Check:
@@ -124,21 +145,28 @@ def _senders(settings: Settings, probe: RelayProbe) -> Check:
         code = f"{probe.refused_code} " if probe.refused_code else ""
         return fail(
             G,
-            "senders",
-            f"the relay refuses MAIL FROM:<{probe.refused_sender}>: {code}{probe.reason}",
-            "let this login send as the From address and the bounce domain "
-            f"({settings.bounce_domain_in_force}) at the relay, or change from_address "
-            "or bounce_domain",
+            SENDERS,
+            Text(
+                "the relay refuses MAIL FROM:<%(sender)s>: %(code)s%(reason)s",
+                sender=probe.refused_sender,
+                code=code,
+                reason=probe.reason,
+            ),
+            Text(
+                "let this login send as the From address and the bounce domain "
+                "(%(domain)s) at the relay, or change from_address or bounce_domain",
+                domain=settings.bounce_domain_in_force,
+            ),
         )
     listed = " and ".join(probe.accepted)
-    return ok(G, "senders", f"the relay accepts {listed} (nothing sent)")
+    return ok(G, SENDERS, Text("the relay accepts %(senders)s (nothing sent)", senders=listed))
 
 
 def _smtputf8(probe: RelayProbe) -> Check:
     if probe.smtputf8:
-        return ok(G, "SMTPUTF8", "offered: addresses such as žiga@example.org can be sent to")
+        return ok(G, "SMTPUTF8", Text("offered: addresses such as žiga@example.org can be sent to"))
     return ok(
         G,
         "SMTPUTF8",
-        "not offered: residents whose address has letters such as č before the @ get no mail",
+        Text("not offered: residents whose address has letters such as č before the @ get no mail"),
     )

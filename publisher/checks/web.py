@@ -7,12 +7,12 @@ import ssl
 
 import httpx
 
-from publisher.checks.results import Check, Group, fail, ok
+from publisher.checks.results import Check, Group, Text, fail, ok
 from publisher.config import Settings
 from publisher.links import unsubscribe_url
 
 G = Group.web
-NAME = "one-click unsubscribe"
+NAME = Text("one-click unsubscribe")
 PROBE_TOKEN = "publisher-check"
 """A well-formed path segment that is no signed token: the app answers it with its "this link
 does not work" page (400), and nobody is unsubscribed."""
@@ -38,33 +38,50 @@ async def unsubscribe_check(settings: Settings) -> Check:
             return fail(
                 G,
                 NAME,
-                f"{url}: the site's certificate is not valid",
-                "give the site a certificate from a public CA (e.g. Let's Encrypt)",
+                Text("%(url)s: the site's certificate is not valid", url=url),
+                Text("give the site a certificate from a public CA (e.g. Let's Encrypt)"),
             )
         return fail(
             G,
             NAME,
-            f"{url} cannot be reached: {exc}",
-            "serve the site at base_url (publisher serve behind the reverse proxy) and let "
-            "the internet reach it",
+            Text("%(url)s cannot be reached: %(error)s", url=url, error=exc),
+            Text(
+                "serve the site at base_url (publisher serve behind the reverse proxy) and let "
+                "the internet reach it"
+            ),
         )
     except httpx.HTTPError as exc:
-        return fail(G, NAME, f"{url}: {exc.__class__.__name__} {exc}", "check the reverse proxy")
+        return fail(
+            G, NAME, f"{url}: {exc.__class__.__name__} {exc}", Text("check the reverse proxy")
+        )
     status = response.status_code
     if status == BAD_LINK_STATUS:
-        scheme = "" if url.startswith("https://") else " (over http: see base_url)"
-        return ok(G, NAME, f"{url} answers a POST from outside{scheme}")
+        answers = "%(url)s answers a POST from outside"
+        if not url.startswith("https://"):
+            answers += " (over http: see base_url)"
+        return ok(G, NAME, Text(answers, url=url))
     if 300 <= status < 400:
         where = response.headers.get("location", "")
         return fail(
             G,
             NAME,
-            f"{url} redirects ({status}) to {where}: mail clients do not follow a one-click POST",
-            "set base_url to the address the site is served at (https, host and path)",
+            Text(
+                "%(url)s redirects (%(status)s) to %(where)s: mail clients do not follow a "
+                "one-click POST",
+                url=url,
+                status=status,
+                where=where,
+            ),
+            Text("set base_url to the address the site is served at (https, host and path)"),
         )
     return fail(
         G,
         NAME,
-        f"{url} answers {status}, not publisher's page for a wrong link ({BAD_LINK_STATUS})",
-        "let the reverse proxy pass POST requests for /unsubscribe/… to publisher serve",
+        Text(
+            "%(url)s answers %(status)s, not publisher's page for a wrong link (%(expected)s)",
+            url=url,
+            status=status,
+            expected=BAD_LINK_STATUS,
+        ),
+        Text("let the reverse proxy pass POST requests for /unsubscribe/… to publisher serve"),
     )

@@ -115,6 +115,14 @@ def list_staff(session: Session) -> list[StaffAccount]:
     return list(session.execute(select(StaffAccount).order_by(staff_table.c.email)).scalars())
 
 
+def staff_names(session: Session) -> dict[str, str]:
+    """Each named account's name by its (lower-cased) address: how pages name who acted."""
+    rows = session.execute(
+        select(staff_table.c.email, staff_table.c.name).where(staff_table.c.name != "")
+    )
+    return {email: name for email, name in rows}
+
+
 def remove_staff(session: Session, email: str) -> StaffAccount:
     """Delete the account and its sessions (they open nothing from their next request)."""
     account = get_staff(session, email)

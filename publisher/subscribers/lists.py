@@ -146,15 +146,21 @@ def get_list(session: Session, slug: str) -> MailingList:
     return found
 
 
-def list_topic_slugs(session: Session, list_id: int) -> list[str]:
+def list_topics(session: Session, list_id: int) -> list[Topic]:
+    """The topics a list is about, by name: what staff read (the slugs are for machines)."""
     return list(
         session.exec(
-            select(Topic.slug)
+            select(Topic)
             .join(MailingListTopic, col(MailingListTopic.topic_id) == col(Topic.id))
             .where(MailingListTopic.list_id == list_id)
-            .order_by(col(Topic.slug))
+            .order_by(col(Topic.name), col(Topic.slug))
         )
     )
+
+
+def list_topic_slugs(session: Session, list_id: int) -> list[str]:
+    """The same topics' slugs, in slug order: for the API, the CLI and forms."""
+    return sorted(topic.slug for topic in list_topics(session, list_id))
 
 
 def status_counts(session: Session, list_id: int | None = None) -> dict[int, Counter[str]]:

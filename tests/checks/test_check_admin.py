@@ -44,6 +44,10 @@ def test_admins_run_the_checks_with_a_button_and_see_each_line_escaped(
     assert "&lt;script&gt;alert(" in html and "<script>alert" not in html
     assert 'class="check-fail"' in html, "the unknown SPF mechanism is an error"
     assert "Napak:" in html
+    # Each line in Slovenian, as the admin reads: the check's name, finding and fix.
+    assert "<td>časovni pas</td>" in html and "po njem tečejo urniki" in html
+    assert "<td>Naslov pošiljatelja</td>" in html and "<td>posrednik</td>" in html
+    assert "schedules and dates in mails use it" not in html and "the relay accepts" not in html
     assert site.smtp.handler.received == [], "nothing was sent"
 
 

@@ -100,7 +100,9 @@ def test_staff_preview_test_approve_watch_and_open_a_failed_recipient(
     assert [recipient for recipient, _, _ in smtp.received] == [STAFF_EMAIL]
 
     # Approve & send: the box first, then the button; the progress page takes over.
-    confirm = page.get_by_role("checkbox", name="Pregledal(-a) sem predogled in poskusni izvod.")
+    confirm = page.get_by_role(
+        "checkbox", name="Potrjujem pregled predogleda in poskusnega izvoda."
+    )
     # By keyboard, as many staff work: Chromium may route a mouse click made right after a
     # scroll to the preview frame (another process) instead of the checkbox below it.
     confirm.press("Space")

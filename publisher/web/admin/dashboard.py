@@ -15,6 +15,7 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from publisher.checks import Check, run_checks
+from publisher.checks.results import in_language
 from publisher.config import Settings
 from publisher.delivery.bounces.reports import list_rates
 from publisher.digests.editions import EditionReport, editions_of, report
@@ -24,7 +25,7 @@ from publisher.staff.models import StaffAccount
 from publisher.subscribers.lists import all_lists, status_counts
 from publisher.subscribers.models import MailingList
 from publisher.web.admin.auth import Admin, Staff
-from publisher.web.admin.render import engine_of, render, settings_of
+from publisher.web.admin.render import ADMIN_LANGUAGE, engine_of, render, settings_of
 from publisher.web.csrf import require_csrf
 
 router = APIRouter()
@@ -152,4 +153,5 @@ def dashboard_page(
             checks=checks,
             check_status=CHECK_STATUS,
             check_groups=CHECK_GROUPS,
+            check_text=lambda text: in_language(text, ADMIN_LANGUAGE),
         )

@@ -22,6 +22,7 @@ from sqlmodel import Session
 from starlette.exceptions import HTTPException
 
 from publisher.articles.models import Article
+from publisher.audit import admin_actor
 from publisher.db import session_scope
 from publisher.delivery.smtp import Verdict
 from publisher.digests.editing import (
@@ -59,7 +60,13 @@ from publisher.subscribers.lists import ListNotFound, get_list
 from publisher.subscribers.models import MailingList
 from publisher.web.admin.auth import Approver, Staff
 from publisher.web.admin.dashboard import STATE_NAMES
-from publisher.web.admin.render import engine_of, render, senders_of, settings_of
+from publisher.web.admin.render import (
+    LANGUAGE_NAMES,
+    engine_of,
+    render,
+    senders_of,
+    settings_of,
+)
 from publisher.web.clients import client_address
 from publisher.web.csrf import require_csrf
 
@@ -76,7 +83,6 @@ PREVIEW_CSP = "; ".join(
         "sandbox allow-popups allow-popups-to-escape-sandbox",
     ]
 )
-LANGUAGE_NAMES = {"sl": "slovenščina", "en": "angleščina"}
 NOTICES = {
     "test": "Poskusni izvod je poslan na vaš naslov. Preverite ga v svojem predalu.",
     "saved": "Uvodnik in izbor člankov sta shranjena; predogled spodaj ju že kaže.",
@@ -315,7 +321,7 @@ def save_content(
             with session_scope(engine_of(request)) as session:
                 mailing_list, period = _list_and_period(session, slug, period_key)
                 edition = get_or_create_edition(session, mailing_list, period)
-                by, client = f"{staff.email} (admin)", client_address(request)
+                by, client = admin_actor(staff.email), client_address(request)
                 for language, text in typed.notes.items():
                     set_edition_note(session, edition, language, text, actor=by, client=client)
                 choose_articles(
@@ -376,7 +382,7 @@ def approve_and_send(
         senders_of(request),
         mailing_list,
         period,
-        by=f"{staff.email} (admin)",
+        by=admin_actor(staff.email),
         client=client_address(request),
     ):
         if isinstance(event, NoArticles):

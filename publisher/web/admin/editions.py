@@ -17,7 +17,16 @@ from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 from starlette.exceptions import HTTPException
 
-from publisher.audit import EDITION_CONTROLS, AuditAction, record
+from publisher.audit import (
+    EDITION_CONTROLS,
+    AuditAction,
+    admin_actor,
+    control_reason,
+    edition_subject,
+    last_control,
+    record,
+    set_by_person,
+)
 from publisher.db import session_scope
 from publisher.delivery import ledger
 from publisher.delivery.bounces import reports as bounce_reports
@@ -56,6 +65,14 @@ BOUNCE_KINDS = {
     "other": "zavrnjeno sporočilo (ne naslov)",
 }
 """The kinds of bounces as the admin names them."""
+CONTROL_WORDS = {
+    AuditAction.edition_paused: "Ustavljeno",
+    AuditAction.edition_resumed: "Nadaljevano",
+    AuditAction.edition_cancelled: "Preklicano",
+    AuditAction.edition_retried: "Neuspeli znova v vrsti",
+}
+"""How the edition page words its last control, without the person's grammatical gender:
+"Ustavljeno: 1. 12. 2026 ob 18.27 — Ana Novak"."""
 NOTICES = {
     "paused": "Pošiljanje je ustavljeno. Nihče ni izgubljen; nadaljujete lahko kadarkoli.",
     "resumed": "Pošiljanje se nadaljuje.",
@@ -144,6 +161,8 @@ def _edition_view(
         )
         period = parse_period(edition.period_key)
         planned = plan(session, settings, row.list, period)
+        job = row.report.job
+        reason = job.state_reason if job is not None else ""
         return render(
             request,
             "admin/edition.html",
@@ -163,6 +182,9 @@ def _edition_view(
             paragraphs=note_paragraphs,
             problems=problems,
             held=describe(row.report.held, settings, "sl") if row.report.held else None,
+            control=last_control(session, edition_id),
+            control_words=CONTROL_WORDS,
+            reason="" if set_by_person(reason) else reason,
             bounces=bounces,
             bounce_kinds=BOUNCE_KINDS,
             notice=notice,
@@ -213,7 +235,7 @@ def _act(request: Request, staff: Staff, edition_id: int, action: str) -> Respon
         with session_scope(engine_of(request)) as session:
             edition = _edition(session, edition_id)
             job_id = edition.job_id
-            reason = f"{action} by {staff.email} (admin)"
+            reason = control_reason(action, admin_actor(staff.email))
             if action == "retry":
                 notice = "retry" if retry(session, edition) else "retry-none"
             else:
@@ -229,13 +251,17 @@ def _act(request: Request, staff: Staff, edition_id: int, action: str) -> Respon
                 EDITION_CONTROLS[action],
                 actor=staff.email,
                 client=client_address(request),
-                subject=f"edition {edition_id}",
+                subject=edition_subject(edition_id),
                 detail=notice,
             )
-    except EditionError as exc:
-        return _edition_view(request, staff, edition_id, error=_slovene(str(exc)), status_code=409)
+    except EditionError:
+        with Session(engine_of(request)) as session:
+            state = edition_rows(session, [_edition(session, edition_id)])[0].report.state
+        return _edition_view(
+            request, staff, edition_id, error=_refusal(action, state), status_code=409
+        )
     if action in ("resume", "retry") and job_id is not None:
-        senders_of(request).start(job_id, by=f"{staff.email} (admin)")
+        senders_of(request).start(job_id, by=admin_actor(staff.email))
     return RedirectResponse(_edition_url(edition_id, notice=notice), status_code=303)
 
 
@@ -243,13 +269,29 @@ def _edition_url(edition_id: int, **query: str) -> str:
     return f"/admin/editions/{edition_id}?{urlencode(query)}"
 
 
-def _slovene(message: str) -> str:
-    """The domain speaks English to the CLI; staff read Slovenian."""
-    if "not approved" in message or "has not been approved" in message:
-        return "Izdaja še ni odobrena, zato se ne pošilja."
-    if "sent completely" in message:
-        return "Izdaja je že v celoti poslana; ničesar ni več za preklicati."
-    return f"Tega zdaj ni mogoče narediti: {message}"
+ACTION_VERBS = {
+    "pause": "ustaviti",
+    "resume": "nadaljevati",
+    "cancel": "preklicati",
+    "retry": "znova poskusiti",
+}
+STATE_PHRASES = {
+    "draft": "izdaja še ni odobrena",
+    "approved": "se izdaja še ne pošilja",
+    "sending": "se izdaja že pošilja",
+    "paused": "je pošiljanje ustavljeno",
+    "cancelled": "je izdaja preklicana",
+    "sent": "je izdaja že v celoti poslana",
+    "no recipients": "izdaja nima prejemnikov",
+}
+"""Why a control cannot be done, in the words of the edition's state (the domain's reasons are
+English, for the CLI)."""
+
+
+def _refusal(action: str, state: str) -> str:
+    """ "Pošiljanja ni mogoče ustaviti, ker je izdaja preklicana." """
+    why = STATE_PHRASES.get(str(state), f"je stanje izdaje {state}")
+    return f"Pošiljanja ni mogoče {ACTION_VERBS[action]}, ker {why}."
 
 
 @router.post("/admin/editions/{edition_id}/pause", dependencies=[Depends(require_csrf)])
@@ -264,14 +306,14 @@ def resume(request: Request, staff: Approver, edition_id: int) -> Response:
         edition = _edition(session, edition_id)
         job = ledger.get_job(session, edition.job_id) if edition.job_id else None
     if job is not None and job.state == JobState.active and job.id is not None:
-        senders_of(request).start(job.id, by=f"{staff.email} (admin)")
+        senders_of(request).start(job.id, by=admin_actor(staff.email))
         with session_scope(engine_of(request)) as session:
             record(
                 session,
                 AuditAction.edition_resumed,
                 actor=staff.email,
                 client=client_address(request),
-                subject=f"edition {edition_id}",
+                subject=edition_subject(edition_id),
                 detail="sender restarted",
             )
         return RedirectResponse(_edition_url(edition_id, notice="resumed"), status_code=303)

@@ -7,19 +7,23 @@ this site (``frame-src 'self'``); every other admin page keeps the site's strict
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from fastapi import Request
 from fastapi.responses import Response, StreamingResponse
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
+from publisher.audit import describe_action, describe_actor
 from publisher.clock import local_now
 from publisher.config import Settings
 from publisher.delivery.runner import Senders
 from publisher.i18n import format_day, format_moment
+from publisher.staff.accounts import staff_names
 from publisher.staff.models import Role, StaffAccount
 from publisher.staff.two_factor import must_set_up
 from publisher.web.csrf import attach_csrf_cookie, csrf_token
@@ -28,6 +32,8 @@ from publisher.web.security import CONTENT_SECURITY_POLICY
 CSP_WITH_FRAMES = CONTENT_SECURITY_POLICY + "; frame-src 'self'"
 ADMIN_LANGUAGE = "sl"
 """The admin is written in Slovenian, whatever language the public site defaults to."""
+LANGUAGE_NAMES = {"sl": "slovenščina", "en": "angleščina"}
+"""The languages of subscribers, lists and mail as the admin names them (codes are for forms)."""
 PRIVATE_HEADERS = {"Cache-Control": "no-store", "X-Robots-Tag": "noindex, nofollow"}
 
 
@@ -55,6 +61,19 @@ def when(settings: Settings, moment: datetime | None, with_time: bool = True) ->
     return formatter(moment, ADMIN_LANGUAGE, settings.tz)
 
 
+def actor_names(request: Request) -> Callable[[str], str]:
+    """``who(actor)`` for a page: each recorded actor in the admin's language, staff by name
+    (the names read once per page, and only by a page that names someone)."""
+    engine = engine_of(request)
+
+    @cache
+    def names() -> dict[str, str]:
+        with Session(engine) as session:
+            return staff_names(session)
+
+    return lambda actor: describe_actor(actor, ADMIN_LANGUAGE, names()) if actor else ""
+
+
 def render(
     request: Request,
     template: str,
@@ -80,6 +99,9 @@ def render(
         can=lambda needed: staff is not None and Role(staff.role).allows(Role(needed)),
         setting_up=staff is not None and must_set_up(staff, settings.require_two_factor),
         when=lambda moment, with_time=True: when(settings, moment, with_time),
+        who=actor_names(request),
+        action_name=lambda code: describe_action(code, ADMIN_LANGUAGE),
+        language_name=lambda code: LANGUAGE_NAMES.get(str(code), str(code)),
     )
     response = templates.TemplateResponse(request, template, context, status_code=status_code)
     response.headers.update(PRIVATE_HEADERS)

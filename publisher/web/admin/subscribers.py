@@ -13,8 +13,10 @@ import io
 import tempfile
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
@@ -35,11 +37,11 @@ from publisher.subscribers.lists import (
     ListNotFound,
     all_lists,
     get_list,
-    list_topic_slugs,
+    list_topics,
     status_counts,
 )
 from publisher.subscribers.models import MailingList, SubscriptionStatus, SuppressionReason
-from publisher.subscribers.search import search_subscribers
+from publisher.subscribers.search import SubscriberPage, subscriber_page
 from publisher.subscribers.suppression import (
     LiftReasonMissing,
     NotSuppressed,
@@ -99,12 +101,35 @@ def lists_page(request: Request, staff: Admin) -> Response:
         )
 
 
+@dataclass(frozen=True)
+class Paging:
+    """What a page of subscribers was asked for: the search and where to page from."""
+
+    q: str = ""
+    before: int | None = None
+    after: int | None = None
+
+    def page(self, session: Session, list_id: int | None = None) -> SubscriberPage:
+        return subscriber_page(
+            session, self.q, list_id=list_id, before=self.before, after=self.after
+        )
+
+    def url(self, path: str, **cursor: int) -> str:
+        """``path`` for the page beside this one (``before=`` older, ``after=`` newer)."""
+        query = {"q": self.q} if self.q else {}
+        return f"{path}?{urlencode({**query, **cursor})}" if query or cursor else path
+
+
+def _paging(q: str, before: int | None, after: int | None) -> Paging:
+    return Paging(q.strip()[:200], before, None if before is not None else after)
+
+
 def _list_view(
     request: Request,
     staff: Staff,
     slug: str,
     *,
-    q: str = "",
+    paging: Paging = Paging(),
     import_report: object = None,
     import_error: str | None = None,
     status_code: int = 200,
@@ -120,9 +145,10 @@ def _list_view(
             mailing_list=mailing_list,
             counts=status_counts(session, mailing_list.id).get(mailing_list.id or 0, Counter()),
             statuses=STATUS_NAMES,
-            topics=list_topic_slugs(session, mailing_list.id or 0),
-            q=q,
-            matches=search_subscribers(session, q, list_id=mailing_list.id) if q.strip() else None,
+            topics=list_topics(session, mailing_list.id or 0),
+            q=paging.q,
+            found=paging.page(session, mailing_list.id),
+            page_url=lambda **cursor: paging.url(f"/admin/lists/{slug}", **cursor),
             report=import_report,
             outcomes=OUTCOME_NAMES,
             import_error=import_error,
@@ -131,14 +157,22 @@ def _list_view(
 
 
 @router.get("/admin/lists/{slug}")
-def list_page(request: Request, staff: Admin, slug: str, q: str = "") -> Response:
-    return _list_view(request, staff, slug, q=q[:200])
+def list_page(
+    request: Request,
+    staff: Admin,
+    slug: str,
+    q: str = "",
+    before: int | None = None,
+    after: int | None = None,
+) -> Response:
+    """A list: its counts, its newest subscribers (or those found), paged; import and export."""
+    return _list_view(request, staff, slug, paging=_paging(q, before, after))
 
 
 def _subscribers_view(
     request: Request,
     staff: Admin,
-    q: str = "",
+    paging: Paging = Paging(),
     *,
     lift_notice: str | None = None,
     lift_error: str | None = None,
@@ -151,8 +185,9 @@ def _subscribers_view(
             staff=staff,
             status_code=status_code,
             active="subscribers",
-            q=q,
-            matches=search_subscribers(session, q) if q.strip() else None,
+            q=paging.q,
+            found=paging.page(session),
+            page_url=lambda **cursor: paging.url("/admin/subscribers", **cursor),
             statuses=STATUS_NAMES,
             lift_notice=lift_notice,
             lift_error=lift_error,
@@ -160,9 +195,16 @@ def _subscribers_view(
 
 
 @router.get("/admin/subscribers")
-def subscribers_page(request: Request, staff: Admin, q: str = "") -> Response:
-    """Search every list at once: by a piece of the address or of the name."""
-    return _subscribers_view(request, staff, q[:200])
+def subscribers_page(
+    request: Request,
+    staff: Admin,
+    q: str = "",
+    before: int | None = None,
+    after: int | None = None,
+) -> Response:
+    """The newest subscribers of every list, paged; or those found by a piece of the address
+    or of the name, paged alike."""
+    return _subscribers_view(request, staff, _paging(q, before, after))
 
 
 LIFT_REFUSALS = {
