@@ -12,6 +12,7 @@ import os
 import re
 import secrets
 from dataclasses import dataclass
+from datetime import date
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Annotated, Literal
@@ -38,6 +39,7 @@ from pydantic_settings import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from publisher.addresses import InvalidAddress, parse_address
 from publisher.i18n import LANGUAGES
 from publisher.slugs import slug_problem
 
@@ -290,6 +292,17 @@ class Settings(BaseSettings):
         return self
 
     privacy_url: str | None = None
+    accessibility_checked: date = date(2026, 12, 2)
+    """The day the site's accessibility was last checked, as its accessibility statement says."""
+    accessibility_contact: str | None = None
+    """Where residents report an accessibility problem: an email address or an https URL;
+    unset: the From address."""
+    accessibility_supervisor_url: str = (
+        "https://e-uprava.gov.si/si/podrocja/drzava-druzba/inspekcijski-postopki/"
+        "prijava-krsitev-inspektoratu-za-informacijsko-druzbo.html"
+    )
+    """Where a resident turns when the site does not answer a report: the inspection body
+    that supervises accessibility under ZDSMA (Inšpektorat za informacijsko družbo)."""
     consent_version: str = Field(default="2025-1", min_length=1, max_length=60)
     subscribe_limit_ip: str = "20/hour"
     subscribe_limit_address: str = "5/hour"
@@ -417,6 +430,31 @@ class Settings(BaseSettings):
             )
         if any(c in value for c in " \r\n\t"):
             raise ValueError("must not contain spaces or line breaks")
+        return value
+
+    @field_validator("accessibility_contact")
+    @classmethod
+    def _check_accessibility_contact(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        if value.startswith("https://"):
+            if value[8:].split("/", 1)[0] == "" or any(c in value for c in " \r\n\t<>\"'"):
+                raise ValueError("must be an https URL such as https://www.example.org/pisite-nam")
+            return value
+        try:
+            return parse_address(value).email
+        except InvalidAddress as exc:
+            raise ValueError(
+                f"must be an email address (e.g. dostopnost@example.org) or an https URL: {exc}"
+            ) from None
+
+    @field_validator("accessibility_supervisor_url")
+    @classmethod
+    def _check_supervisor_url(cls, value: str) -> str:
+        value = value.strip()
+        if not value.startswith("https://") or any(c in value for c in " \r\n\t<>\"'"):
+            raise ValueError("must be an https URL")
         return value
 
     @field_validator("sending_window")
@@ -608,6 +646,11 @@ class Settings(BaseSettings):
             return domain.encode("idna").decode("ascii")
         except UnicodeError:
             return domain
+
+    @property
+    def accessibility_contact_in_force(self) -> str:
+        """Where accessibility problems are reported: the setting, else the From address."""
+        return self.accessibility_contact or parseaddr(self.from_address)[1]
 
     @property
     def tz(self) -> ZoneInfo:

@@ -74,6 +74,9 @@ def test_unknown_key_in_file_is_named(in_empty_dir: Path) -> None:
         ("PUBLISHER_SENDING_WINDOW", "07:00-07:00", "sending_window"),
         ("PUBLISHER_PAUSE_FAILURE_RATE", "0", "pause_failure_rate"),
         ("PUBLISHER_REQUIRE_TWO_FACTOR", "approver,boss", "require_two_factor"),
+        ("PUBLISHER_ACCESSIBILITY_CONTACT", "dostopnost pri občini", "accessibility_contact"),
+        ("PUBLISHER_ACCESSIBILITY_CONTACT", "http://www.example.org/", "accessibility_contact"),
+        ("PUBLISHER_ACCESSIBILITY_CHECKED", "2. 12. 2026", "accessibility_checked"),
     ],
 )
 def test_bad_values_fail_with_the_key_name(
@@ -114,3 +117,15 @@ def test_two_factor_is_required_of_the_roles_named(in_empty_dir: Path, monkeypat
     monkeypatch.delenv("PUBLISHER_REQUIRE_TWO_FACTOR")
     write_config(in_empty_dir, 'require_two_factor = ["admin"]\n')
     assert load_settings().require_two_factor == ("admin",)
+
+
+def test_accessibility_problems_are_reported_to_the_from_address_unless_set(
+    in_empty_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = load_settings()
+    assert settings.accessibility_contact_in_force == "novice@novomesto.example.org"
+    assert str(settings.accessibility_checked) == "2026-12-02"
+    monkeypatch.setenv("PUBLISHER_ACCESSIBILITY_CONTACT", " dostopnost@novomesto.example.org ")
+    assert load_settings().accessibility_contact_in_force == "dostopnost@novomesto.example.org"
+    monkeypatch.setenv("PUBLISHER_ACCESSIBILITY_CONTACT", "https://www.example.org/pisite-nam")
+    assert load_settings().accessibility_contact_in_force == "https://www.example.org/pisite-nam"

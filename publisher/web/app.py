@@ -29,7 +29,7 @@ from publisher.i18n import format_day, format_moment
 from publisher.jobs import JobRunner
 from publisher.resources import STATIC_DIR, WEB_TEMPLATES_DIR
 from publisher.translations import translations
-from publisher.web import archive, feeds, health, media, metrics, public, webhooks
+from publisher.web import accessibility, archive, feeds, health, media, metrics, public, webhooks
 from publisher.web.admin import install as install_admin
 from publisher.web.admin.articles import photo_body_rule
 from publisher.web.admin.auth import StaffGate
@@ -114,7 +114,7 @@ def create_app(
     health.install(app, engine, settings)
     install_residents_pages(app, settings)
     install_admin(app)
-    for pages in (feeds, public, archive, media):
+    for pages in (feeds, public, archive, media, accessibility):
         app.include_router(pages.router, dependencies=[Depends(no_nul_in_path)])
     webhooks.install(app)
     app.mount("/api", create_api(settings, engine, senders), name="api")

@@ -27,6 +27,7 @@ from jinja2.runtime import Context
 from sqlmodel import Session
 
 from publisher.config import Settings
+from publisher.feeds.following import feed_links
 from publisher.i18n import LANGUAGES, format_day, format_moment
 from publisher.resources import WEB_TEMPLATES_DIR
 from publisher.topics import Topic
@@ -101,11 +102,13 @@ def page_language(request: Request, preferred: str | None = None) -> str:
 
 
 def with_language(path: str, lang: str, default: str) -> str:
-    """``path`` keeping the reader's language when it is not the site's default."""
+    """``path`` keeping the reader's language when it is not the site's default (before a
+    ``#fragment``, which the browser keeps to itself)."""
     if lang == default:
         return path
+    path, hash_, fragment = path.partition("#")
     joiner = "&" if "?" in path else "?"
-    return f"{path}{joiner}{urlencode({'lang': lang})}"
+    return f"{path}{joiner}{urlencode({'lang': lang})}{hash_}{fragment}"
 
 
 def _nav_topics(request: Request) -> list[Topic]:
@@ -128,8 +131,6 @@ def render(
 ) -> Response:
     """A public page in ``lang``. ``private`` pages (reached by a personal link) are never
     cached, indexed or named in a ``Referer``: their URL is the key to someone's subscription."""
-    from publisher.web.public import feed_links
-
     settings = site_settings(request)
     default = str(settings.language)
     other = "en" if lang == "sl" else "sl"

@@ -1,8 +1,8 @@
-"""Public pages: the home page, article pages (the feeds' permalinks) and topic pages."""
+"""Public pages: the home page, article pages (the feeds' permalinks), topic pages, and the
+follow pages that explain, for the site and for each topic, how to follow it in a feed reader."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -19,36 +19,14 @@ from publisher.articles.store import (
 )
 from publisher.config import Settings
 from publisher.feeds.entries import entry_from_article
-from publisher.feeds.models import FeedFormat, FeedKey
-from publisher.links import feed_url
+from publisher.feeds.following import feed_links, follow_page_path, reader_links
+from publisher.topics import Topic
 from publisher.web.layout import page_language, render
+from publisher.web.security import CSP_WITH_OUR_SCRIPTS
 
 router = APIRouter()
 HOME_ARTICLES = 20
 TOPIC_ARTICLES = 50
-
-
-@dataclass(frozen=True)
-class FeedLink:
-    """One ``<link rel="alternate">`` for feed autodiscovery, and a visible link."""
-
-    title: str
-    media_type: str
-    url: str
-    label: str
-
-
-def feed_links(settings: Settings, topic: str | None, topic_name: str | None) -> list[FeedLink]:
-    scope = f"{settings.site_name}: {topic_name}" if topic_name else settings.site_name
-    return [
-        FeedLink(
-            title=f"{scope} ({fmt.label})",
-            media_type=fmt.media_type,
-            url=feed_url(settings, FeedKey(format=fmt, topic=topic).path),
-            label=fmt.label,
-        )
-        for fmt in FeedFormat
-    ]
 
 
 def _render(
@@ -103,11 +81,16 @@ def article_page(request: Request, slug: str) -> Response:
         return _render(request, "article.html", session, entry=entry)
 
 
+def _public_topic(session: Session, slug: str) -> Topic | None:
+    """The topic named ``slug`` if it has public articles (else it has no page)."""
+    return next((t for t, _ in list_topics(session) if t.slug == slug), None)
+
+
 @router.api_route("/topics/{slug}", methods=["GET", "HEAD"])
 def topic_page(request: Request, slug: str) -> Response:
     settings: Settings = request.app.state.settings
     with _session(request) as session:
-        topic = next((t for t, _ in list_topics(session) if t.slug == slug), None)
+        topic = _public_topic(session, slug)
         if topic is None:
             return _render(request, "not_found.html", session, status_code=404)
         entries = [
@@ -122,3 +105,38 @@ def topic_page(request: Request, slug: str) -> Response:
             entries=entries,
             feeds=feed_links(settings, topic.slug, topic.name_for(page_language(request))),
         )
+
+
+def _follow_page(request: Request, topic: Topic | None) -> Response:
+    """The follow page of the site or of ``topic``, in the reader's language. It alone among
+    the news pages loads a script (``copy.js``, for the copy buttons), so its policy allows
+    the site's own script files."""
+    settings: Settings = request.app.state.settings
+    lang = page_language(request)
+    feeds = feed_links(
+        settings, topic.slug if topic else None, topic.name_for(lang) if topic else None
+    )
+    return render(
+        request,
+        "following.html",
+        lang=lang,
+        headers={"Content-Security-Policy": CSP_WITH_OUR_SCRIPTS},
+        topic=topic,
+        feeds=feeds,
+        readers=reader_links(feeds[0].url),
+        follow_path=follow_page_path,
+    )
+
+
+@router.api_route("/viri", methods=["GET", "HEAD"])
+def follow_site(request: Request) -> Response:
+    return _follow_page(request, None)
+
+
+@router.api_route("/topics/{slug}/viri", methods=["GET", "HEAD"])
+def follow_topic(request: Request, slug: str) -> Response:
+    with _session(request) as session:
+        topic = _public_topic(session, slug)
+        if topic is None:
+            return _render(request, "not_found.html", session, status_code=404)
+    return _follow_page(request, topic)

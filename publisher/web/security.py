@@ -20,6 +20,10 @@ CONTENT_SECURITY_POLICY = "; ".join(
     ]
 )
 
+CSP_WITH_OUR_SCRIPTS = CONTENT_SECURITY_POLICY + "; script-src 'self'"
+"""For the few public pages that load a script file of ours (the follow pages' copy buttons);
+still no inline script, no script from elsewhere."""
+
 PERMISSIONS_POLICY = ", ".join(
     f"{feature}=()"
     for feature in (

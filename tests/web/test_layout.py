@@ -24,9 +24,13 @@ PAGES = [
     "/archive",
     "/subscribe",
     "/privacy",
+    "/viri",
+    "/topics/promet/viri",
+    "/dostopnost",
     "/ni-je",
 ]
-"""News pages, the archive, residents' pages and a missing article (404, in the layout)."""
+"""News pages, the archive, residents' pages, the follow pages, the accessibility statement
+and a missing article (404, in the layout)."""
 
 
 def _part(html: str, tag: str) -> str:
