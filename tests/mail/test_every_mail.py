@@ -9,12 +9,10 @@ site's name in the form its sentence needs, and every link of its HTML part in i
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from email.message import EmailMessage
 from html.parser import HTMLParser
 
 import httpx
-import pytest
 from lxml import html as lxml_html
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -83,12 +81,6 @@ def masthead_style(mail: EmailMessage) -> tuple[str, str]:
     [masthead] = document.xpath("//td[contains(@class, 'masthead')]")
     [heading] = masthead.xpath(".//h1")
     return masthead.get("style", "").lower(), heading.get("style", "").lower()
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    with SmtpServer() as server:
-        yield server
 
 
 # The confirmation mail ----------------------------------------------------------------------
