@@ -114,11 +114,9 @@ def _add_entry(fg: FeedGenerator, entry: Entry, fmt: FeedFormat) -> None:
     # one says less than none (the W3C validator warns), and the title and link remain.
     if entry.content_html:
         fe.content(entry.content_html, type="html")
-    if not entry.summary:
-        pass
-    elif fmt is FeedFormat.atom:
+    if entry.summary and fmt is FeedFormat.atom:
         fe.summary(entry.summary, type="text")
-    else:
+    elif entry.summary:
         # RSS <description> is HTML by convention: plain text must be escaped for HTML
         # before XML escapes it again, or a reader runs the "<script>" an editor typed.
         fe.description(html_text(entry.summary))
