@@ -1,4 +1,5 @@
-"""Shared fixtures: real databases (SQLite always, PostgreSQL when configured), a clean env."""
+"""Shared fixtures: real databases (SQLite always, PostgreSQL when configured), a clean env,
+a real SMTP relay."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from hypothesis import settings as hypothesis_settings
@@ -15,6 +17,9 @@ from sqlalchemy.engine import Engine, make_url
 
 from publisher.cli.context import console, err_console
 from publisher.db import make_engine, upgrade
+
+if TYPE_CHECKING:
+    from tests.delivery.sending_support import SmtpServer
 
 hypothesis_settings.register_profile("ci", max_examples=50, deadline=None)
 hypothesis_settings.register_profile("dev", max_examples=200, deadline=None)
@@ -114,3 +119,12 @@ def engine(database_url: str) -> Iterator[Engine]:
     upgrade(engine)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    """A real aiosmtpd relay on a free loopback port that keeps every message it accepts."""
+    from tests.delivery.sending_support import SmtpServer  # imports this module itself
+
+    with SmtpServer() as server:
+        yield server

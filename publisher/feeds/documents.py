@@ -20,7 +20,8 @@ from sqlmodel import Session
 from publisher import __version__
 from publisher.articles.store import StoreChange, count_articles, list_articles
 from publisher.config import Settings
-from publisher.feeds.entries import entry_from_article
+from publisher.feeds.content import plain_text
+from publisher.feeds.entries import entry_from_article, feed_entry
 from publisher.feeds.json_feed import build_json_feed
 from publisher.feeds.models import Entry, FeedDocument, FeedFormat, FeedKey, PageLinks
 from publisher.feeds.xml_feeds import build_atom, build_rss
@@ -79,7 +80,7 @@ def load_page(
         articles = list(reversed(oldest_first))  # newest first on every page
     else:
         return None
-    entries = [entry_from_article(article, settings) for article in articles]
+    entries = [feed_entry(entry_from_article(article, settings)) for article in articles]
     return PageContent(entries=entries, archive_pages=pages)
 
 
@@ -113,12 +114,12 @@ def make_document(
             prev_archive=url(key.page - 1) if key.page > 1 else None,
             next_archive=url(key.page + 1) if key.page < pages else None,
         )
-    site = settings.site_name
+    site = plain_text(settings.site_name)
     if key.topic is None:
         title, subtitle = f"{site}: novice", f"Novice in obvestila – {site}"
         home = home_url(settings)
     else:
-        name = names[key.topic]
+        name = plain_text(names[key.topic]) or key.topic
         title, subtitle = f"{site}: {name}", f"Novice na temo {name} – {site}"
         home = topic_url(settings, key.topic)
     return FeedDocument(

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import html
+from dataclasses import replace
 from urllib.parse import urljoin
 
 from publisher.articles.models import Article, last_changed
 from publisher.articles.sanitize import make_summary
 from publisher.config import Settings
-from publisher.feeds.content import absolutise_urls, xml_clean
+from publisher.feeds.content import absolutise_urls, percent_encoded, plain_text, xml_clean
 from publisher.feeds.models import Category, Entry, EntryPhoto, Picture
 from publisher.links import article_url
 from publisher.media.models import Photo
@@ -30,6 +31,8 @@ def entry_from_article(article: Article, settings: Settings) -> Entry:
     url = article_url(settings, article.slug)
     base = article.url if article.url and article.url.startswith(("http://", "https://")) else url
     body = xml_clean(absolutise_urls(article.body_html, base))
+    if not article.body_text.strip() and "<img" not in body:
+        body = ""  # "<p></p>" says nothing; feeds then leave content out instead of blank
     caption = xml_clean(article.image_caption).strip()
     photo = entry_photo(article, settings)
     if photo is not None:
@@ -48,7 +51,7 @@ def entry_from_article(article: Article, settings: Settings) -> Entry:
         title=xml_clean(article.title).strip(),
         published=published,
         updated=updated,
-        content_html=f"{figure}\n{body}" if figure else body,
+        content_html="\n".join(part for part in (figure, body) if part),
         summary=xml_clean(summary).strip(),
         categories=tuple(
             Category(slug=topic.slug, name=xml_clean(topic.name))
@@ -60,6 +63,25 @@ def entry_from_article(article: Article, settings: Settings) -> Entry:
         body_html=body,
         photo=photo,
         edited=article.edited_at.astimezone(tz) if article.edited_at else None,
+    )
+
+
+def feed_entry(entry: Entry) -> Entry:
+    """``entry`` as feeds carry it: title, summary, topics and author as plain text.
+
+    The article page escapes a title as typed; a feed reader may take the same text for HTML,
+    so feeds carry its words without the markup (:func:`plain_text`). A title that would be
+    left empty keeps its text as typed: an entry needs one.
+    """
+    return replace(
+        entry,
+        title=plain_text(entry.title) or entry.title,
+        summary=plain_text(entry.summary),
+        categories=tuple(
+            replace(category, name=plain_text(category.name) or category.slug)
+            for category in entry.categories
+        ),
+        author=plain_text(entry.author),
     )
 
 
@@ -91,11 +113,12 @@ def entry_photo(article: Article, settings: Settings) -> EntryPhoto | None:
 
 
 def urljoin_safe(base: str, url: str | None) -> str | None:
-    """An absolute http(s) URL for ``url``, or None when it is missing or of another scheme."""
+    """An absolute, percent-encoded http(s) URL for ``url``, or None when it is missing or of
+    another scheme."""
     if not url or not url.strip():
         return None
     joined = urljoin(base, url.strip())
-    return joined if joined.startswith(("http://", "https://")) else None
+    return percent_encoded(joined) if joined.startswith(("http://", "https://")) else None
 
 
 def _figure(image_url: str, caption: str) -> str:

@@ -16,7 +16,8 @@ def build_json_feed(doc: FeedDocument) -> bytes:
         "version": VERSION,
         "title": doc.title,
         "home_page_url": doc.home_url,
-        "feed_url": doc.self_url,
+        # The feed's identifier (JSON Feed 1.1), so every page of it names the feed itself.
+        "feed_url": doc.links.current,
         "description": doc.subtitle,
         "icon": doc.icon_url,
         "favicon": doc.icon_url,
@@ -29,17 +30,20 @@ def build_json_feed(doc: FeedDocument) -> bytes:
         feed["hubs"] = [{"type": "WebSub", "url": doc.hub_url}]
     items = []
     for entry in doc.entries:
-        item: dict[str, Any] = {
-            "id": entry.id,
-            "url": entry.url,
-            "title": entry.title,
-            "content_html": entry.content_html,
-            "summary": entry.summary,
-            "date_published": entry.published.isoformat(),
-            "date_modified": entry.updated.isoformat(),
-            "authors": [{"name": entry.author}],
-            "language": doc.language,
-        }
+        item: dict[str, Any] = {"id": entry.id, "url": entry.url, "title": entry.title}
+        # Every item needs content_html or content_text, and no field is an empty string:
+        # an article with an empty body carries its summary, else its title, as text.
+        if entry.content_html:
+            item["content_html"] = entry.content_html
+        else:
+            item["content_text"] = entry.summary or entry.title
+        if entry.summary:
+            item["summary"] = entry.summary
+        item["date_published"] = entry.published.isoformat()
+        item["date_modified"] = entry.updated.isoformat()
+        if entry.author:
+            item["authors"] = [{"name": entry.author}]
+        item["language"] = doc.language
         if entry.categories:
             item["tags"] = [category.name for category in entry.categories]
         if entry.image_url:

@@ -110,10 +110,13 @@ def _add_entry(fg: FeedGenerator, entry: Entry, fmt: FeedFormat) -> None:
     fe.link(href=entry.url, rel="alternate", type="text/html")
     fe.published(entry.published)
     fe.updated(entry.updated)
-    fe.content(entry.content_html, type="html")
-    if fmt is FeedFormat.atom:
+    # An article with nothing in its body has no content and no summary element: a blank
+    # one says less than none (the W3C validator warns), and the title and link remain.
+    if entry.content_html:
+        fe.content(entry.content_html, type="html")
+    if entry.summary and fmt is FeedFormat.atom:
         fe.summary(entry.summary, type="text")
-    else:
+    elif entry.summary:
         # RSS <description> is HTML by convention: plain text must be escaped for HTML
         # before XML escapes it again, or a reader runs the "<script>" an editor typed.
         fe.description(html_text(entry.summary))

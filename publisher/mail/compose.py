@@ -19,13 +19,14 @@ from zoneinfo import ZoneInfo
 
 import premailer
 from babel.dates import format_date
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment
 
 from publisher.config import Settings, SiteNames
 from publisher.i18n import LANGUAGES, babel_locale, format_day
 from publisher.links import home_url, static_url
 from publisher.mail.message import MessageTemplate, Slots, build_template, new_slots, sender_domain
 from publisher.resources import TEMPLATES_DIR
+from publisher.templating import template_environment
 from publisher.translations import translations
 
 PHOTO_WIDTH = 552
@@ -196,15 +197,7 @@ def format_period(start: date, end: date, language: str) -> str:
 @cache
 def email_environment(language: str) -> Environment:
     """A Jinja2 environment per language, with that language's catalog installed."""
-    environment = Environment(
-        loader=FileSystemLoader(TEMPLATES_DIR),
-        autoescape=select_autoescape(["html"]),
-        undefined=StrictUndefined,
-        extensions=["jinja2.ext.i18n"],
-        keep_trailing_newline=True,
-    )
-    environment.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
-    return environment
+    return template_environment(TEMPLATES_DIR, language, keep_trailing_newline=True)
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from publisher.feeds.cache import FeedCache
 from publisher.i18n import format_day, format_moment
 from publisher.jobs import JobRunner
 from publisher.resources import STATIC_DIR, WEB_TEMPLATES_DIR
-from publisher.translations import translations
+from publisher.templating import template_environment
 from publisher.web import accessibility, archive, feeds, health, media, metrics, public, webhooks
 from publisher.web.admin import install as install_admin
 from publisher.web.admin.articles import photo_body_rule
@@ -47,10 +47,8 @@ from publisher.web.security import SecurityHeadersMiddleware
 def make_templates(settings: Settings) -> Jinja2Templates:
     """Jinja2 with autoescaping, the site language's catalog (``_``), and the site's date
     formats as the ``day`` ("7. marec 2025") and ``moment`` ("7. 3. 2025 ob 14:20") filters."""
-    templates = Jinja2Templates(directory=WEB_TEMPLATES_DIR)
-    templates.env.add_extension("jinja2.ext.i18n")
-    templates.env.install_gettext_translations(  # type: ignore[attr-defined]
-        translations(settings.language), newstyle=True
+    templates = Jinja2Templates(
+        env=template_environment(WEB_TEMPLATES_DIR, settings.language, strict=False)
     )
 
     def day(moment: datetime) -> str:

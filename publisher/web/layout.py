@@ -22,7 +22,7 @@ from urllib.parse import urlencode
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
+from jinja2 import Environment, pass_context
 from jinja2.runtime import Context
 from sqlmodel import Session
 
@@ -30,8 +30,8 @@ from publisher.config import Settings
 from publisher.feeds.following import feed_links
 from publisher.i18n import LANGUAGES, format_day, format_moment
 from publisher.resources import WEB_TEMPLATES_DIR
+from publisher.templating import template_environment
 from publisher.topics import Topic
-from publisher.translations import translations
 from publisher.web.csrf import attach_csrf_cookie, csrf_token
 
 LANGUAGE_NAMES = {"sl": "Slovenščina", "en": "English"}
@@ -79,13 +79,7 @@ def _moment(context: Context, value: datetime) -> str:
 @cache
 def environment(language: str) -> Environment:
     """The web templates with ``language``'s catalog installed; one per language, made once."""
-    env = Environment(
-        loader=FileSystemLoader(WEB_TEMPLATES_DIR),
-        autoescape=select_autoescape(["html"]),
-        undefined=StrictUndefined,
-        extensions=["jinja2.ext.i18n"],
-    )
-    env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
+    env = template_environment(WEB_TEMPLATES_DIR, language)
     env.filters["day"] = _day
     env.filters["moment"] = _moment
     return env

@@ -1,7 +1,5 @@
-"""The composed digest the mail tests use, for the delivery tests that send it; a real SMTP
-server; an edition sent through it for the bounce tests."""
-
-from collections.abc import Iterator
+"""The composed digest the mail tests use, for the delivery tests that send it; an edition
+sent through the real SMTP relay (``smtp``, tests/conftest.py) for the bounce tests."""
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -10,12 +8,6 @@ from publisher.config import Settings
 from tests.delivery.bounce_support import BOUNCE_DOMAIN, send_edition
 from tests.delivery.sending_support import PERIOD, SmtpServer, settings_for, stock
 from tests.mail.conftest import branding, digest  # noqa: F401 (fixtures)
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    with SmtpServer() as server:
-        yield server
 
 
 @pytest.fixture

@@ -18,12 +18,6 @@ runner = CliRunner()
 
 
 @pytest.fixture
-def smtp() -> SmtpServer:
-    with SmtpServer() as server:
-        yield server
-
-
-@pytest.fixture
 def cli_settings(monkeypatch: pytest.MonkeyPatch, database_url: str, smtp: SmtpServer) -> None:
     for key, value in {
         "PUBLISHER_DATABASE_URL": database_url,

@@ -11,7 +11,6 @@ import re
 from pathlib import Path
 
 import dkim
-import httpx
 import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -22,7 +21,7 @@ from publisher.digests.periods import parse_period
 from publisher.subscribers.lists import get_list
 from tests.delivery.sending_support import LIST, PERIOD, SmtpServer, settings_for, stock
 from tests.mail.test_dkim import ed25519_keys, rsa_keys
-from tests.web.residents_support import live_town, subscribe_form
+from tests.web.residents_support import subscribe_form, town_with_browser
 
 PACKAGE = Path(__file__).resolve().parents[2] / "publisher"
 DOMAIN = "novomesto.example.org"
@@ -54,10 +53,7 @@ def test_a_confirmation_mail_is_dkim_signed_when_dkim_is_configured(
     engine: Engine, database_url: str, dkim_key: tuple[Path, bytes]
 ) -> None:
     key_path, record = dkim_key
-    with (
-        live_town(engine, database_url, **dkim_settings(key_path)) as (url, town),
-        httpx.Client(base_url=url, timeout=10) as browser,
-    ):
+    with town_with_browser(engine, database_url, **dkim_settings(key_path)) as (browser, town):
         assert subscribe_form(browser, "mojca@example.org").status_code == 200
         town.wait_for_mails("mojca@example.org")
         [raw] = [raw for rcpt, raw, _ in town.smtp.handler.received]

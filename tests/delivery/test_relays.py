@@ -6,7 +6,6 @@ sleeping: the retries read :mod:`publisher.clock`."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import httpx
@@ -39,12 +38,6 @@ from tests.delivery.sending_support import (
 
 MORNING = datetime(2026, 3, 5, 10, 0, tzinfo=LJUBLJANA)
 delivery = Delivery.__table__  # type: ignore[attr-defined]
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    with SmtpServer() as server:
-        yield server
 
 
 def approved_job(engine: Engine, settings: Settings) -> int:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections import Counter
 
-import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -13,13 +12,7 @@ from publisher.delivery.runner import Senders
 from publisher.digests.editions import approve
 from publisher.digests.periods import parse_period
 from publisher.subscribers.lists import get_list
-from tests.delivery.sending_support import LIST, PERIOD, SmtpServer, settings_for, stock
-
-
-@pytest.fixture
-def smtp() -> SmtpServer:
-    with SmtpServer() as server:
-        yield server
+from tests.delivery.sending_support import LIST, PERIOD, settings_for, stock
 
 
 def approved_job(engine: Engine, settings) -> int:  # type: ignore[no-untyped-def]

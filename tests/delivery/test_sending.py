@@ -36,18 +36,11 @@ from publisher.subscribers.suppression import suppression_of
 from tests.delivery.sending_support import (
     LIST,
     PERIOD,
-    SmtpServer,
     cli_env,
     settings_for,
     start_cli,
     stock,
 )
-
-
-@pytest.fixture
-def smtp() -> SmtpServer:
-    with SmtpServer() as server:
-        yield server
 
 
 def approve_edition(engine: Engine, settings: Settings) -> int:

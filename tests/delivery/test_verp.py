@@ -13,12 +13,6 @@ from tests.delivery.sending_support import SmtpServer, settings_for, stock
 from tests.delivery.test_sending import approve_edition, deliveries, send
 
 
-@pytest.fixture
-def smtp() -> SmtpServer:
-    with SmtpServer() as server:
-        yield server
-
-
 def test_each_copy_carries_its_own_signed_envelope_sender_that_maps_back(
     engine: Engine, database_url: str, smtp: SmtpServer
 ) -> None:

@@ -33,18 +33,11 @@ from tests.delivery.sending_support import (
     LIST,
     LJUBLJANA,
     PERIOD,
-    SmtpServer,
     cli_env,
     settings_for,
     start_cli,
     stock,
 )
-
-
-@pytest.fixture
-def smtp() -> SmtpServer:
-    with SmtpServer() as server:
-        yield server
 
 
 def events_of(engine: Engine, settings, senders: Senders | None, **options) -> list:  # type: ignore[no-untyped-def]

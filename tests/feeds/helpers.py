@@ -14,9 +14,11 @@ from sqlmodel import Session
 from publisher.articles.drafts import ArticleDraft, TopicRef
 from publisher.articles.formats import parse_path
 from publisher.articles.sanitize import html_to_text, sanitize_html
-from publisher.articles.store import ArticleWriter, save_draft, save_topic
+from publisher.articles.store import ArticleWriter, last_change, save_draft, save_topic
 from publisher.config import Settings, load_settings
 from publisher.db import session_scope
+from publisher.feeds.documents import build_document, render
+from publisher.feeds.models import FeedKey
 
 START = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
 
@@ -83,3 +85,11 @@ def load_samples(engine: Engine, settings: Settings) -> int:
                 count += 1
         session.commit()
     return count
+
+
+def build(engine: Engine, settings: Settings, key: FeedKey) -> bytes:
+    """The bytes of ``key``'s document as the feeds endpoint and the export send them."""
+    with Session(engine) as session:
+        doc = build_document(session, settings, key, last_change(session))
+        assert doc is not None, f"no document for {key}"
+        return render(doc)

@@ -13,17 +13,12 @@ from publisher.articles.store import last_change
 from publisher.config import Settings
 from publisher.feeds.documents import archive_pages, build_document, render
 from publisher.feeds.models import FeedFormat, FeedKey
-from tests.feeds.helpers import add_articles, draft, make_settings
+from tests.feeds.helpers import add_articles, draft
 from tests.feeds.validation import check_feed, entry_ids
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 HISTORY_ARCHIVE = "{http://purl.org/syndication/history/1.0}archive"
 PREFIX = "https://novice.test/feeds/"
-
-
-@pytest.fixture
-def settings(database_url: str) -> Settings:
-    return make_settings(database_url, feed_entries=5)
 
 
 def fetch(engine: Engine, settings: Settings, url: str) -> bytes:

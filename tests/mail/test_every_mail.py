@@ -9,12 +9,9 @@ site's name in the form its sentence needs, and every link of its HTML part in i
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from email.message import EmailMessage
 from html.parser import HTMLParser
 
-import httpx
-import pytest
 from lxml import html as lxml_html
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -28,7 +25,13 @@ from publisher.mail.compose import Branding, compose_digest
 from publisher.subscribers.lists import get_list
 from tests.delivery.sending_support import LIST, PERIOD, SmtpServer, settings_for, stock
 from tests.mail.conftest import make_items
-from tests.web.residents_support import html_of, live_town, parse_mail, subscribe_form, text_of
+from tests.web.residents_support import (
+    html_of,
+    parse_mail,
+    subscribe_form,
+    text_of,
+    town_with_browser,
+)
 
 BRAND = "#0a5c36"
 """Not the default colour, and one premailer cannot shorten: seen in the mail, it came from
@@ -85,22 +88,13 @@ def masthead_style(mail: EmailMessage) -> tuple[str, str]:
     return masthead.get("style", "").lower(), heading.get("style", "").lower()
 
 
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    with SmtpServer() as server:
-        yield server
-
-
 # The confirmation mail ----------------------------------------------------------------------
 
 
 def test_the_confirmation_mail_header_is_in_the_brand_colour_and_every_link_is_in_its_text(
     engine: Engine, database_url: str
 ) -> None:
-    with (
-        live_town(engine, database_url, brand_colour=BRAND) as (url, town),
-        httpx.Client(base_url=url, timeout=10) as browser,
-    ):
+    with town_with_browser(engine, database_url, brand_colour=BRAND) as (browser, town):
         assert subscribe_form(browser, "mojca@example.org").status_code == 200
         assert subscribe_form(browser, "john@example.org", language="en").status_code == 200
         [sl] = town.wait_for_mails("mojca@example.org")

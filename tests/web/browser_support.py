@@ -17,6 +17,13 @@ needs_chromium = pytest.mark.skipif(
 )
 
 
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    """SQLite only, for a browser test that imports this fixture: the rules it shows are
+    proven on both databases by the HTTP tests, and a browser run is slow enough once."""
+    return f"sqlite:///{tmp_path / 'publisher.db'}"
+
+
 def require_axe() -> None:
     if not AXE.is_file():
         pytest.skip(f"axe-core is not installed at {AXE} (npm install axe-core; .ci/run does)")

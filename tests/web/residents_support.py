@@ -154,3 +154,16 @@ def live_town(
 
         with serve(make_app) as (url, _app):
             yield url, towns[0]
+
+
+@contextmanager
+def town_with_browser(
+    engine: Engine, database_url: str, **options: Any
+) -> Iterator[tuple[httpx.Client, Town]]:
+    """:func:`live_town` (``options`` as there) and an HTTP client at its address that keeps
+    cookies between requests, as a resident's browser does."""
+    with (
+        live_town(engine, database_url, **options) as (url, town),
+        httpx.Client(base_url=url, timeout=10) as browser,
+    ):
+        yield browser, town

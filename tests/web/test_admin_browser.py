@@ -22,7 +22,12 @@ from tests.delivery.sending_support import LIST
 from tests.feeds.helpers import load_samples
 from tests.web import admin_support
 from tests.web.admin_support import STAFF_EMAIL, STAFF_PASSWORD, AdminSite
-from tests.web.browser_support import check_accessibility, needs_chromium, require_axe
+from tests.web.browser_support import (
+    check_accessibility,
+    database_url,  # noqa: F401 (the fixture: SQLite only)
+    needs_chromium,
+    require_axe,
+)
 
 DESKTOP = {"width": 1280, "height": 900}
 WEEK = "2025-W12"
@@ -31,12 +36,6 @@ NAMES = ["Ana Novak", "Bojan Kos", "Cvetka Župančič", "David Hočevar", "Eva 
 
 pytestmark = needs_chromium
 admin_site = admin_support.admin_site
-
-
-@pytest.fixture
-def database_url(tmp_path: Path) -> str:
-    """SQLite is enough here: the rules are proven on both databases by the HTTP tests."""
-    return f"sqlite:///{tmp_path / 'publisher.db'}"
 
 
 def residents(engine: Engine, count: int) -> list[str]:

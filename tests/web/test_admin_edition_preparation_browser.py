@@ -4,7 +4,6 @@ no serious or critical problem on the form, before and after approval."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,16 +11,14 @@ import pytest
 from tests.delivery.sending_support import LIST, PERIOD, stock
 from tests.web import admin_support
 from tests.web.admin_support import STAFF_EMAIL, STAFF_PASSWORD, AdminSite
-from tests.web.browser_support import check_accessibility, needs_chromium
+from tests.web.browser_support import (
+    check_accessibility,
+    database_url,  # noqa: F401 (the fixture: SQLite only)
+    needs_chromium,
+)
 
 pytestmark = needs_chromium
 admin_site = admin_support.admin_site
-
-
-@pytest.fixture
-def database_url(tmp_path: Path) -> str:
-    """SQLite is enough here: the rules are proven on both databases by the HTTP tests."""
-    return f"sqlite:///{tmp_path / 'publisher.db'}"
 
 
 def test_staff_write_the_note_choose_and_order_articles_and_see_them_in_the_preview(

@@ -17,16 +17,15 @@ from publisher.articles.store import save_topic
 from publisher.db import session_scope
 from tests.web import admin_support
 from tests.web.admin_support import STAFF_EMAIL, STAFF_PASSWORD, AdminSite
-from tests.web.browser_support import check_accessibility, needs_chromium
+from tests.web.browser_support import (
+    check_accessibility,
+    database_url,  # noqa: F401 (the fixture: SQLite only)
+    needs_chromium,
+)
 
 DESKTOP = {"width": 1280, "height": 900}
 pytestmark = needs_chromium
 admin_site = admin_support.admin_site
-
-
-@pytest.fixture
-def database_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'publisher.db'}"
 
 
 def photo_file(tmp_path: Path) -> Path:

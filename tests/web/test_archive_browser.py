@@ -4,12 +4,12 @@ Set SCREENSHOT_DIR to keep the screenshots (docs/screenshots/ holds the publishe
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.web.browser_support import CHROMIUM, check_accessibility, needs_chromium
+from tests.web.browser_support import check_accessibility, needs_chromium
 from tests.web.conftest import LiveSite
 from tests.web.test_archive import archived  # noqa: F401  (the fixture)
 
@@ -26,27 +26,19 @@ INNER_SCROLLERS = """() => [...document.querySelectorAll('body *')].filter(el =>
 @pytest.mark.parametrize("width", [390, 1280])
 def test_an_archived_edition_reads_as_one_page_at_any_width(
     archived: LiveSite,  # noqa: F811
-    tmp_path: Path,
+    chromium: tuple[Any, Any],
+    shots: Path,
     width: int,
 ) -> None:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    shots = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path)
-    shots.mkdir(parents=True, exist_ok=True)
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=["--no-sandbox", "--headless", "--disable-gpu"]
-        )
-        try:
-            page = browser.new_page(viewport={"width": width, "height": 844})
-            errors: list[str] = []
-            page.on("console", lambda message: errors.append(message.text))
-            page.goto(archived.url + "/archive/tedenske-novice/2025-W10")
-            assert page.locator("iframe").count() == 0
-            assert page.locator("article.archive-article").count() == 3
-            assert page.evaluate("document.documentElement.scrollWidth") <= width
-            assert page.evaluate(INNER_SCROLLERS) == []
-            check_accessibility(page)
-            page.screenshot(path=str(shots / f"archive-edition-{width}.png"), full_page=True)
-            assert not errors, errors  # e.g. a CSP violation would be logged here
-        finally:
-            browser.close()
+    _, browser = chromium
+    page = browser.new_page(viewport={"width": width, "height": 844})
+    errors: list[str] = []
+    page.on("console", lambda message: errors.append(message.text))
+    page.goto(archived.url + "/archive/tedenske-novice/2025-W10")
+    assert page.locator("iframe").count() == 0
+    assert page.locator("article.archive-article").count() == 3
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    assert page.evaluate(INNER_SCROLLERS) == []
+    check_accessibility(page)
+    page.screenshot(path=str(shots / f"archive-edition-{width}.png"), full_page=True)
+    assert not errors, errors  # e.g. a CSP violation would be logged here

@@ -6,60 +6,45 @@ Set SCREENSHOT_DIR to keep the screenshots (docs/screenshots/ holds the publishe
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
+from typing import Any
 
-import pytest
 from sqlalchemy.engine import Engine
 
 from tests.feeds.helpers import load_samples
+from tests.web.browser_support import needs_chromium
 from tests.web.conftest import LiveSite
 
-CHROMIUM = Path("/usr/bin/chromium")
-
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists() or shutil.which("chromium") is None,
-    reason="browser tests need Debian's Chromium at /usr/bin/chromium (apt-get install chromium)",
-)
+pytestmark = needs_chromium
 
 
 def test_a_phone_reader_opens_an_article_from_the_home_page(
-    live_site: LiveSite, engine: Engine, tmp_path: Path
+    live_site: LiveSite, engine: Engine, chromium: tuple[Any, Any], shots: Path
 ) -> None:
-    sync_api = pytest.importorskip("playwright.sync_api")
+    _, browser = chromium
     load_samples(engine, live_site.settings)
-    shots = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path)
-    shots.mkdir(parents=True, exist_ok=True)
 
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=["--no-sandbox", "--headless", "--disable-gpu"]
-        )
-        try:
-            page = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=2)
-            errors: list[str] = []
-            page.on("console", lambda message: errors.append(message.text))
-            page.goto(live_site.url + "/")
-            assert page.locator("html").get_attribute("lang") == "sl"
-            assert page.locator("h1").inner_text() == "Novice"
-            # Nothing is wider than the phone: no sideways scrolling.
-            assert page.evaluate("document.documentElement.scrollWidth") <= 390
-            # The first Tab reaches the skip link, visibly.
-            page.keyboard.press("Tab")
-            assert page.evaluate("document.activeElement.className") == "skip-link"
-            page.keyboard.press("Escape")
-            page.mouse.click(1, 400)
-            page.screenshot(path=str(shots / "home-390.png"), full_page=True)
+    page = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=2)
+    errors: list[str] = []
+    page.on("console", lambda message: errors.append(message.text))
+    page.goto(live_site.url + "/")
+    assert page.locator("html").get_attribute("lang") == "sl"
+    assert page.locator("h1").inner_text() == "Novice"
+    # Nothing is wider than the phone: no sideways scrolling.
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    # The first Tab reaches the skip link, visibly.
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "skip-link"
+    page.keyboard.press("Escape")
+    page.mouse.click(1, 400)
+    page.screenshot(path=str(shots / "home-390.png"), full_page=True)
 
-            link = page.locator("ol.entries h2 a").first
-            title = link.inner_text()
-            link.click()
-            page.wait_for_url("**/articles/**")
-            assert page.locator("h1").inner_text() == title
-            assert page.locator("article time").first.inner_text() == "21. marec 2025"
-            assert page.evaluate("document.documentElement.scrollWidth") <= 390
-            page.screenshot(path=str(shots / "article-390.png"), full_page=True)
-            assert not errors, errors  # e.g. a CSP violation would be logged here
-        finally:
-            browser.close()
+    link = page.locator("ol.entries h2 a").first
+    title = link.inner_text()
+    link.click()
+    page.wait_for_url("**/articles/**")
+    assert page.locator("h1").inner_text() == title
+    assert page.locator("article time").first.inner_text() == "21. marec 2025"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.screenshot(path=str(shots / "article-390.png"), full_page=True)
+    assert not errors, errors  # e.g. a CSP violation would be logged here

@@ -30,7 +30,11 @@ from tests.delivery.sending_support import LIST
 from tests.feeds.validation import check_json_feed
 from tests.web import admin_support
 from tests.web.admin_support import STAFF_EMAIL, STAFF_PASSWORD, AdminSite
-from tests.web.browser_support import check_accessibility, needs_chromium
+from tests.web.browser_support import (
+    check_accessibility,
+    database_url,  # noqa: F401 (the fixture: SQLite only)
+    needs_chromium,
+)
 
 DESKTOP = {"width": 1280, "height": 900}
 TITLE = "Nova kolesarnica pri avtobusni postaji"
@@ -39,11 +43,6 @@ ALT = "Kolesa v novi pokriti kolesarnici ob postaji"
 
 pytestmark = needs_chromium
 admin_site = admin_support.admin_site
-
-
-@pytest.fixture
-def database_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'publisher.db'}"
 
 
 def drawn_photo(path: Path) -> Path:

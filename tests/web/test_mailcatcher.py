@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -15,8 +16,8 @@ from publisher.delivery.catcher import MailCatcher, MailStore
 from publisher.web.csrf import FIELD
 from publisher.web.mailcatcher import PAGE_SIZE, create_mailcatcher_app
 from tests.delivery.catcher_support import free_port, send, serve_app, utf8_message
+from tests.web.browser_support import needs_chromium
 
-CHROMIUM = Path("/usr/bin/chromium")
 SENDER = "novice@novomesto.example.org"
 HOSTILE_HTML = (
     '<p id="mark">nedotaknjeno</p>'
@@ -172,35 +173,37 @@ def test_clear_all_needs_the_csrf_token_of_the_list_page(site: CatcherSite) -> N
     assert site.store.count() == 0
 
 
-def test_browser_opens_the_list_clicks_a_message_and_no_script_runs(
-    site: CatcherSite, tmp_path: Path
-) -> None:
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-    if not CHROMIUM.exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}")
+@pytest.fixture
+def hostile_site(site: CatcherSite) -> CatcherSite:
+    """The catcher holding a mail whose HTML tries to run a script; sent before the browser
+    starts, since Playwright's sync API holds the thread's event loop while it runs."""
     site.send("Tedenske novice, 3.–9. marec 2025", html=HOSTILE_HTML)
+    return site
 
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
-        try:
-            page = browser.new_page()
-            page.goto(site.url + "/")
-            page.get_by_role("link", name="Tedenske novice, 3.–9. marec 2025").click()
-            heading = page.get_by_role("heading", level=1)
-            sync_api.expect(heading).to_have_text("Tedenske novice, 3.–9. marec 2025")
-            frame = page.frame_locator("iframe.mail-html")
-            sync_api.expect(frame.get_by_role("heading")).to_have_text("Obnova Glavnega trga – čšž")
-            sync_api.expect(frame.locator("#mark")).to_have_text("nedotaknjeno")
-            assert page.title().startswith("Tedenske novice")
-            assert "vdor" not in page.locator("body").inner_text()
 
-            page.get_by_role("link", name="Besedilo").click()
-            sync_api.expect(page.locator("pre.mail-text")).to_contain_text("Pozdravljeni")
-            page.get_by_role("link", name="Vsa sporočila").click()
-            page.get_by_role("button", name=re.compile("Izbriši vsa sporočila")).click()
-            sync_api.expect(page.get_by_text("Ni še nobenega sporočila.")).to_be_visible()
-        finally:
-            browser.close()
+@needs_chromium
+def test_browser_opens_the_list_clicks_a_message_and_no_script_runs(
+    hostile_site: CatcherSite, chromium: tuple[Any, Any]
+) -> None:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    _, browser = chromium
+    site = hostile_site
+    page = browser.new_page()
+    page.goto(site.url + "/")
+    page.get_by_role("link", name="Tedenske novice, 3.–9. marec 2025").click()
+    heading = page.get_by_role("heading", level=1)
+    sync_api.expect(heading).to_have_text("Tedenske novice, 3.–9. marec 2025")
+    frame = page.frame_locator("iframe.mail-html")
+    sync_api.expect(frame.get_by_role("heading")).to_have_text("Obnova Glavnega trga – čšž")
+    sync_api.expect(frame.locator("#mark")).to_have_text("nedotaknjeno")
+    assert page.title().startswith("Tedenske novice")
+    assert "vdor" not in page.locator("body").inner_text()
+
+    page.get_by_role("link", name="Besedilo").click()
+    sync_api.expect(page.locator("pre.mail-text")).to_contain_text("Pozdravljeni")
+    page.get_by_role("link", name="Vsa sporočila").click()
+    page.get_by_role("button", name=re.compile("Izbriši vsa sporočila")).click()
+    sync_api.expect(page.get_by_text("Ni še nobenega sporočila.")).to_be_visible()
     assert site.store.count() == 0
 
 

@@ -11,7 +11,6 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
-import pytest
 import time_machine
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.engine import Engine
@@ -67,12 +66,6 @@ def site(engine: Engine, settings: Settings, **overrides: Any) -> Iterator[str]:
 
     with serve(make_app) as (url, _app):
         yield url
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    with SmtpServer() as server:
-        yield server
 
 
 def approve_edition(engine: Engine, settings: Settings, slug: str) -> int:

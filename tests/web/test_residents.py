@@ -53,12 +53,6 @@ from tests.web.residents_support import (
 )
 
 
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    with SmtpServer() as server:
-        yield server
-
-
 def build_town(engine: Engine, database_url: str, smtp: SmtpServer, **overrides: Any) -> Town:
     settings = residents_settings(database_url, smtp.port, **overrides)
     return Town(create_app(settings, engine), engine, settings, smtp)

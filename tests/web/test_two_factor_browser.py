@@ -19,18 +19,16 @@ import time_machine
 
 from tests.web import admin_support
 from tests.web.admin_support import STAFF_EMAIL, STAFF_PASSWORD, AdminSite
-from tests.web.browser_support import check_accessibility, needs_chromium
+from tests.web.browser_support import (
+    check_accessibility,
+    database_url,  # noqa: F401 (the fixture: SQLite only)
+    needs_chromium,
+)
 from tests.web.test_two_factor import START, STEP
 
 pytestmark = needs_chromium
 admin_site = admin_support.admin_site
 DESKTOP = {"width": 1280, "height": 900}
-
-
-@pytest.fixture
-def database_url(tmp_path: Path) -> str:
-    """SQLite is enough here: the rules are proven on both databases by the HTTP tests."""
-    return f"sqlite:///{tmp_path / 'publisher.db'}"
 
 
 def test_staff_set_up_two_factor_from_the_page_and_sign_in_with_a_code(
