@@ -158,4 +158,4 @@ def test_an_english_site_says_corrected(engine: Engine, database_url: str) -> No
         html = httpx.get(f"{url}/articles/road-closed").text
     assert '<html lang="en">' in html
     assert "Published <time" in html
-    assert "Corrected <time datetime=" in html and "3 April 2025, 14:20</time>" in html
+    assert "Corrected <time datetime=" in html and "3\xa0April 2025, 14:20</time>" in html
