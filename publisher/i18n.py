@@ -2,8 +2,10 @@
 
 Pages, mails, the admin and the CLI write a date with :func:`format_day` and a date with a
 time with :func:`format_moment`, so a reader sees the same "7 March 2025" on the web and in
-the digest. (The development mail catcher shows seconds, for telling a burst of mails
-apart.) Gettext catalogs are in ``publisher.translations``.
+the digest. Both set dates as Slovenian typesetters do: a no-break space after the day and
+the month ("1.\u00a012.\u00a02026", "7.\u00a0marec 2025"), so no line ends at "1.". (The
+development mail catcher shows seconds, for telling a burst of mails apart.) Gettext
+catalogs are in ``publisher.translations``.
 
 Babel is imported inside the functions: the settings import this module for
 :data:`LANGUAGES`, and the CLI should not load Babel to print its help.
@@ -12,6 +14,7 @@ Babel is imported inside the functions: the settings import this module for
 from __future__ import annotations
 
 import enum
+import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -30,8 +33,17 @@ _BABEL_LOCALES = {"sl": "sl", "en": "en_GB"}
 """English the European way ("7 March 2025", 24-hour clock), as a Slovenian municipality
 writes it; the US forms ("March 7, 2025", "2:20 PM") would read oddly beside Slovenian."""
 
-_MOMENT_PATTERNS = {"sl": "d. M. y 'ob' HH:mm", "en": "d MMMM y, HH:mm"}
-"""CLDR patterns: "7. 3. 2025 ob 14:20" and "7 March 2025, 14:20"."""
+_MOMENT_PATTERNS = {"sl": "d. M. y 'ob' H.mm", "en": "d MMMM y, HH:mm"}
+"""CLDR patterns: "7. 3. 2025 ob 14.20" (the Slovenian time with a full stop, as
+:func:`format_when` writes "jutri ob 7.00") and "7 March 2025, 14:20"."""
+
+_DAY_AND_MONTH = re.compile(r"\b(\d{1,2}\.?) (?=\w)")
+
+
+def unbreakable_dates(label: str) -> str:
+    """``label`` with a no-break space after each day and month number ("7.\u00a0marec 2025",
+    "3.–9.\u00a0marec", "1.\u00a012.\u00a02026", "7\u00a0March"): a line never ends at "7."."""
+    return _DAY_AND_MONTH.sub("\\1\u00a0", label)
 
 
 def babel_locale(language: str) -> str:
@@ -47,15 +59,18 @@ def format_day(moment: datetime, language: str, tz: ZoneInfo) -> str:
     """
     from babel.dates import format_date
 
-    return format_date(moment.astimezone(tz).date(), "long", locale=babel_locale(language))
+    day = format_date(moment.astimezone(tz).date(), "long", locale=babel_locale(language))
+    return unbreakable_dates(day)
 
 
 def format_moment(moment: datetime, language: str, tz: ZoneInfo) -> str:
-    """A date and time in ``tz``: "7. 3. 2025 ob 14:20" or "7 March 2025, 14:20"."""
+    """A date and time in ``tz``: "7. 3. 2025 ob 14.20" or "7 March 2025, 14:20"."""
     from babel.dates import format_datetime
 
     pattern = _MOMENT_PATTERNS.get(language, _MOMENT_PATTERNS["en"])
-    return format_datetime(moment, pattern, tzinfo=tz, locale=babel_locale(language))
+    return unbreakable_dates(
+        format_datetime(moment, pattern, tzinfo=tz, locale=babel_locale(language))
+    )
 
 
 _NEAR_DAYS = {"sl": ("danes", "jutri"), "en": ("today", "tomorrow")}

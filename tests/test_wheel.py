@@ -223,7 +223,7 @@ def test_demo_preview_and_serve_work_from_an_empty_folder(installed: Installed) 
         assert "Novo mesto" in home.text
         assert client.get("/static/site.css").status_code == 200
         subscribe = client.get("/subscribe")
-        assert "Naročite se na e-novice" in subscribe.text  # the compiled Slovenian catalog
+        assert "Prijavite se na e-novice" in subscribe.text  # the compiled Slovenian catalog
         response = client.get("/feeds/atom.xml")
         assert response.status_code == 200
         feed = feedparser.parse(response.content)

@@ -177,9 +177,10 @@ class StaleEdit(Exception):
         self.when = when
 
     def message_sl(self, tz: ZoneInfo) -> str:
+        by = f" — {self.who}" if self.who else ""  # no "shranil(a)": the passive fits anyone
         return (
-            f"Članek je medtem shranil(a) {self.who or 'nekdo drug'} "
-            f"({format_moment(self.when, 'sl', tz)}). Vaše besedilo ni shranjeno, je pa spodaj: "
+            f"Članek je bil medtem shranjen ({format_moment(self.when, 'sl', tz)}{by}). "
+            "Vaše besedilo ni shranjeno, je pa spodaj: "
             "odprite trenutno različico, prenesite vanjo svoje popravke in shranite."
         )
 

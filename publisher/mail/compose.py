@@ -22,7 +22,7 @@ from babel.dates import format_date
 from jinja2 import Environment
 
 from publisher.config import Settings, SiteNames
-from publisher.i18n import LANGUAGES, babel_locale, format_day
+from publisher.i18n import LANGUAGES, babel_locale, format_day, unbreakable_dates
 from publisher.links import home_url, static_url
 from publisher.mail.message import MessageTemplate, Slots, build_template, new_slots, sender_domain
 from publisher.resources import TEMPLATES_DIR
@@ -256,16 +256,6 @@ def inline_css(html: str) -> str:
 
 
 _BLANK_LINES = re.compile(r"\n{3,}")
-_DAY_AND_MONTH = re.compile(r"(\d\.?) (?=[^\W\d])")
-
-
-def unbreakable_dates(label: str) -> str:
-    """A date as typesetters keep it: a no-break space ties each day to its month ("7. marec
-    2025", "3.–9. marec", "7 March"), so that no line of a mail ends at "7."; the subject,
-    which clients never wrap mid-date, keeps plain spaces."""
-    return _DAY_AND_MONTH.sub("\\1\u00a0", label)
-
-
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 
 
@@ -283,7 +273,7 @@ def subject_for(digest: Digest, language: str, branding: Branding) -> str:
     period = format_period(digest.period_start, digest.period_end, language)
     subject = branding.subject_format.format(list_name=digest.list_name, period=period)
     if digest.is_test:
-        # Translated: Slovenian mail says "[PREIZKUS]", a word its readers use.
+        # Translated: Slovenian mail says "[POSKUS]", as the admin's "poskusni izvod".
         subject = translations(language).gettext("[TEST] %(subject)s") % {"subject": subject}
     return subject
 
@@ -299,6 +289,8 @@ def compose_digest(digest: Digest, language: str, branding: Branding) -> Compose
         "preheader": "; ".join(item.title for item in digest.items[:3]),
         "is_test": digest.is_test,
         "list_name": digest.list_name,
+        # The period set like every date; the subject, which clients never wrap mid-date,
+        # keeps plain spaces.
         "period_label": unbreakable_dates(
             format_period(digest.period_start, digest.period_end, language)
         ),
@@ -309,7 +301,7 @@ def compose_digest(digest: Digest, language: str, branding: Branding) -> Compose
             {
                 "title": item.title,
                 "url": item.url,
-                "date_label": unbreakable_dates(format_day(item.published_at, language, tz)),
+                "date_label": format_day(item.published_at, language, tz),
                 "summary": item.summary,
                 "topics": item.topics,
                 "photo": item.photo,

@@ -47,8 +47,8 @@ class BodyTooLarge(HTTPException):
 
 def _size(limit: int) -> str:
     if limit >= 1024 * 1024:
-        return f"{limit // (1024 * 1024)} MiB"
-    return f"{limit // 1024} KiB"
+        return f"{limit // (1024 * 1024)}\u00a0MiB"  # a no-break space: "50 MiB" stays on one line
+    return f"{limit // 1024}\u00a0KiB"
 
 
 def _message(rule: BodyRule) -> str:

@@ -50,16 +50,16 @@ def _not_found(message: str) -> Response:
 async def _serve(request: Request, name: str, *, topic: str | None, page: str | None) -> Response:
     fmt = FORMATS.get(name)
     if fmt is None:
-        return _not_found(f"Ni vira {name!r}: na voljo so rss.xml, atom.xml in feed.json.")
+        return _not_found(f"Ni vira »{name}«: na voljo so rss.xml, atom.xml in feed.json.")
     if page is not None and not (page.isdigit() and int(page) >= 1):
-        return _not_found(f"Ni strani arhiva {page!r}.")
+        return _not_found(f"Ni strani arhiva »{page}«.")
     key = FeedKey(format=fmt, topic=topic, page=int(page) if page is not None else None)
     cache: FeedCache = request.app.state.feed_cache
     # Under load the store is looked at once a second at most; in between, a conditional
     # request is answered without leaving the event loop.
     change = cache.recent_change() or await run_in_threadpool(cache.store_change)
     if topic is not None and topic not in dict(change.topics):
-        return _not_found(f"Teme {topic!r} ni. Teme so naštete na {home_url(cache.settings)}")
+        return _not_found(f"Teme »{topic}« ni. Teme so naštete na {home_url(cache.settings)}")
     etag = f'"{cache.fingerprint(key, change)}"'
     last_modified = cache.last_modified(change)
     headers = {

@@ -39,7 +39,7 @@ LANGUAGE_NAMES = {"sl": "Slovenščina", "en": "English"}
 
 NAV_TOPIC_CHARACTERS = 30
 """How many characters of topic names the header shows in one line at full width (the
-header holds 44rem: "Vse novice", the topics, "Več tem", "Naročite se" and the language
+header holds 44rem: "Vse novice", the topics, "Več tem", "Prijavite se" and the language
 switch); the topics beyond go into the "More topics" menu, so the line never wraps."""
 
 
@@ -144,6 +144,7 @@ def render(
         site_feeds=site_feeds,
         link=link,
         site_name=settings.site_names(lang).nominative,  # English pages: the English name
+        site_name_genitive=settings.site_names(lang).genitive,  # "sporočilo Mestne občine …"
         postal_address=settings.postal_address,
         privacy_url=settings.privacy_url or link("/privacy"),
         home_url=link("/"),

@@ -194,7 +194,7 @@ def _display_name(mailbox: str) -> str:
 
 def _human_size(size: int) -> str:
     if size < 1024:
-        return f"{size} B"
+        return f"{size}\u00a0B"  # a no-break space before the unit, as Slovenian sets it
     if size < 1024 * 1024:
-        return f"{size / 1024:.1f} KB".replace(".", ",")
-    return f"{size / 1024 / 1024:.1f} MB".replace(".", ",")
+        return f"{size / 1024:.1f}\u00a0KB".replace(".", ",")
+    return f"{size / 1024 / 1024:.1f}\u00a0MB".replace(".", ",")

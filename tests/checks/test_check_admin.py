@@ -40,7 +40,7 @@ def test_admins_run_the_checks_with_a_button_and_see_each_line_escaped(
     assert checked.status_code == 200
     html = checked.text
     assert 'id="check-results"' in html
-    assert "Poštni strežnik (relay)" in html and "DNS domene pošiljatelja" in html
+    assert "Poštni posrednik (SMTP)" in html and "DNS domene pošiljatelja" in html
     assert "&lt;script&gt;alert(" in html and "<script>alert" not in html
     assert 'class="check-fail"' in html, "the unknown SPF mechanism is an error"
     assert "Napak:" in html

@@ -46,7 +46,7 @@ def test_test_copy_goes_to_one_address_and_records_nothing(
     assert code == 0, out
     [(recipient, raw, _)] = smtp.handler.received
     assert recipient == "urednik@example.org"
-    assert message_from_bytes(raw, policy=policy.default)["Subject"].startswith("[PREIZKUS] ")
+    assert message_from_bytes(raw, policy=policy.default)["Subject"].startswith("[POSKUS] ")
     with Session(engine) as session:
         assert session.execute(select(Edition)).first() is None
         assert session.execute(select(Delivery)).first() is None

@@ -96,7 +96,7 @@ def test_composed_edition_links_each_article_and_names_the_list(stocked: Engine)
     assert composed.subject == "Tedenske novice, 3.–9. marec 2025"
     assert f"{settings.base_url}/articles/novica-3" in composed.html
     assert f"{settings.base_url}/archive/tedenske-novice/2025-W10" in composed.text
-    assert "V tej številki: 3 članki" in composed.text
+    assert "V tej izdaji: 3 članki" in composed.text
 
 
 def test_preview_command_writes_html_text_and_eml(

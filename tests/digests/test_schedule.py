@@ -139,7 +139,7 @@ def test_digest_schedule_command_shows_the_next_runs(
     assert result.exit_code == 0, result.output
     assert "every Friday at 12:00" in result.stdout and "every Monday at 07:30" in result.stdout
     assert "staff approve the draft" in result.stdout and "Europe/Ljubljana" in result.stdout
-    assert " 12:00 (CE" in result.stdout  # CET or CEST, whichever the next Friday has
+    assert " 12.00 (CE" in result.stdout  # CET or CEST, whichever the next Friday has
 
     monkeypatch.setenv("PUBLISHER_CONFIG", str(tmp_path / "empty.toml"))
     (tmp_path / "empty.toml").write_text("", encoding="utf-8")

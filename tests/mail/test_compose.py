@@ -88,7 +88,7 @@ def test_text_part_comes_first_and_is_real_text(digest: Digest, branding: Brandi
     assert "Pozdravljeni, Ana Žagar!" in text
     assert "1. Obnova Glavnega trga se nadaljuje z drugo fazo" in text
     assert "7.\u00a0marec 2025" in text and "3.\u00a0marec 2025" in text  # day, month together
-    assert "Preberi več: https://novice.example.org/articles/obnova-glavnega-trga" in text
+    assert "Preberite več: https://novice.example.org/articles/obnova-glavnega-trga" in text
     assert "Odjava od novic: https://novice.example.org/unsubscribe/tok.en-1_x" in text
     assert "Nastavitve prejemanja: https://novice.example.org/preferences/pref-1" in text
     assert "<p" not in text and "&amp;" not in text
@@ -123,7 +123,7 @@ def test_html_is_inlined_slovenian_and_escapes_hostile_text(
     links = {a.text_content().strip(): a.get("href") for a in document.iter("a")}
     assert links["Odjava od novic"] == "https://novice.example.org/unsubscribe/tok.en-1_x"
     assert links["Nastavitve prejemanja"] == "https://novice.example.org/preferences/pref-1"
-    assert links["Odpri v brskalniku"] == digest.archive_url
+    assert links["Odprite v brskalniku"] == digest.archive_url
     assert document.xpath("//table[@width='600']")
 
 
@@ -192,7 +192,7 @@ def test_slovenian_counts_use_all_four_plural_forms(
     digest: Digest, branding: Branding, count: int, phrase: str
 ) -> None:
     composed = compose_digest(replace(digest, items=make_items(count)), "sl", branding)
-    assert f"V tej številki: {phrase}\n" in composed.text
+    assert f"V tej izdaji: {phrase}\n" in composed.text
 
 
 @pytest.mark.parametrize(
@@ -213,8 +213,8 @@ def test_period_labels_read_as_people_write_them(start, end, language, label) ->
 
 def test_test_copy_is_marked(digest: Digest, branding: Branding) -> None:
     composed = compose_digest(replace(digest, is_test=True), "sl", branding)
-    assert composed.subject == "[PREIZKUS] Tedenske novice, 3.–9. marec 2025"
-    assert "PREIZKUSNI IZVOD" in composed.html and "PREIZKUSNI IZVOD" in composed.text
+    assert composed.subject == "[POSKUS] Tedenske novice, 3.–9. marec 2025"
+    assert "POSKUSNI IZVOD" in composed.html and "POSKUSNI IZVOD" in composed.text
     english = compose_digest(replace(digest, is_test=True), "en", branding)
     assert english.subject == "[TEST] Tedenske novice, 3–9 March 2025"
 

@@ -129,9 +129,9 @@ def test_a_test_copy_says_preizkus_in_slovenian_and_test_in_english(
         assert asyncio.run(send_test(settings, planned, address, language)).verdict == "sent"
     mails = {rcpt: parse_mail(raw) for rcpt, raw, _ in smtp.handler.received}
     sl, en = mails["urednica@example.org"], mails["editor@example.org"]
-    assert sl["Subject"] == "[PREIZKUS] Tedenske novice, 3.–9. marec 2025"
-    assert "PREIZKUSNI IZVOD – naročnikom ga nismo poslali." in text_of(sl)
-    assert "PREIZKUSNI IZVOD" in html_of(sl) and "TEST" not in html_of(sl)
+    assert sl["Subject"] == "[POSKUS] Tedenske novice, 3.–9. marec 2025"
+    assert "POSKUSNI IZVOD – naročnikom ga nismo poslali." in text_of(sl)
+    assert "POSKUSNI IZVOD" in html_of(sl) and "TEST" not in html_of(sl)
     assert en["Subject"] == "[TEST] Tedenske novice, 3–9 March 2025"
     assert "TEST MESSAGE – this copy was not sent to subscribers." in text_of(en)
     for mail in (sl, en):

@@ -130,6 +130,6 @@ def test_the_dashboard_shows_each_lists_bounce_and_complaint_rates_over_its_last
         for row in re.findall(r"<tr>(.*?)</tr>", section.split("<tbody>", 1)[1], re.S)
     ]
     assert rows == [
-        ["Tedenske novice", names[second], "2", "50.0 % (1)", "0.0 % (0)", "0.00 % (0)"],
-        ["Tedenske novice", names[first], "4", "25.0 % (1)", "25.0 % (1)", "25.00 % (1)"],
+        ["Tedenske novice", names[second], "2", "50,0\xa0% (1)", "0,0\xa0% (0)", "0,00\xa0% (0)"],
+        ["Tedenske novice", names[first], "4", "25,0\xa0% (1)", "25,0\xa0% (1)", "25,00\xa0% (1)"],
     ]

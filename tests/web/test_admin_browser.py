@@ -108,7 +108,7 @@ def test_staff_preview_test_approve_watch_and_open_a_failed_recipient(
     expect(confirm).to_be_checked()
     page.get_by_role("button", name="Odobri in pošlji").press("Enter")
     page.wait_for_url("**/admin/editions/*")
-    expect(page.get_by_test_id("percent")).to_have_text("100 %", timeout=60_000)
+    expect(page.get_by_test_id("percent")).to_have_text("100\u00a0%", timeout=60_000)
     expect(page.get_by_test_id("failed")).to_have_text("1")
     expect(page.locator('meta[http-equiv="refresh"]')).to_have_count(0)  # no more reloads
     check_accessibility(page)

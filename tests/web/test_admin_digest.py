@@ -27,7 +27,7 @@ DIGEST = f"/admin/digests/{LIST}/{PERIOD}"
 
 
 def percent(client: httpx.Client, edition_page: str) -> int:
-    found = re.search(r'data-testid="percent">(\d+) %', client.get(edition_page).text)
+    found = re.search(r'data-testid="percent">(\d+)\xa0%', client.get(edition_page).text)
     assert found, "the edition page shows no percentage"
     return int(found.group(1))
 
@@ -41,7 +41,7 @@ def test_digest_page_previews_the_message_in_both_languages(admin_site: AdminSit
     client = logged_in(admin_site)
     page = client.get(DIGEST)
     assert page.status_code == 200
-    assert "3 članki" in page.text and "3 prejemnikov" in page.text
+    assert "Člankov: 3, prejemnikov: 3" in page.text
     assert "Novica 0: obnova ceste v Šmihelu" in page.text
     # The page frames the preview; its policy allows frames from this site only.
     assert "frame-src 'self'" in page.headers["content-security-policy"]

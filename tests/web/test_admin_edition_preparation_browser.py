@@ -51,13 +51,12 @@ def test_staff_write_the_note_choose_and_order_articles_and_see_them_in_the_prev
     assert [title[:8] for title in titles] == ["Novica 0", "Novica 2"]
     check_accessibility(page)
 
-    confirm = page.get_by_role(
-        "checkbox", name="Potrjujem pregled predogleda in poskusnega izvoda."
-    )
+    approval = "Potrjujem pregled predogleda in poskusnega izvoda."
+    confirm = page.get_by_role("checkbox", name=approval)
     confirm.press("Space")
     page.get_by_role("button", name="Odobri in pošlji").press("Enter")
     page.wait_for_url("**/admin/editions/*")
-    expect(page.get_by_test_id("percent")).to_have_text("100 %", timeout=60_000)
+    expect(page.get_by_test_id("percent")).to_have_text("100\u00a0%", timeout=60_000)
     expect(page.locator('meta[http-equiv="refresh"]')).to_have_count(0)  # no more reloads
     expect(page.get_by_test_id("frozen")).to_contain_text("zamrznjeni ob odobritvi")
     expect(page.get_by_test_id("frozen-order").locator("li")).to_have_count(2)

@@ -212,7 +212,7 @@ def test_a_stale_edit_form_is_refused_with_who_saved_and_nothing_lost(site: Admi
         },
     )
     assert stale.status_code == 409
-    assert STAFF_EMAIL in stale.text and "medtem shranil" in stale.text
+    assert STAFF_EMAIL in stale.text and "medtem shranjen" in stale.text
     assert "Moj drugi popravek besedila." in stale.text and 'value="Drugi popravek"' in stale.text
     assert f'href="/admin/articles/{key}/edit"' in stale.text
     with Session(site.engine) as session:

@@ -44,7 +44,7 @@ def test_a_phone_reader_opens_an_article_from_the_home_page(
     link.click()
     page.wait_for_url("**/articles/**")
     assert page.locator("h1").inner_text() == title
-    assert page.locator("article time").first.inner_text() == "21. marec 2025"
+    assert page.locator("article time").first.inner_text() == "21.\xa0marec 2025"
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     page.screenshot(path=str(shots / "article-390.png"), full_page=True)
     assert not errors, errors  # e.g. a CSP violation would be logged here

@@ -137,7 +137,8 @@ def test_a_corrected_article_says_when_it_was_corrected(
         session.commit()
     html = httpx.get(page).text
     assert (
-        'Popravljeno <time datetime="2025-04-03T14:20:00+02:00">3. 4. 2025 ob 14:20</time>' in html
+        'Popravljeno <time datetime="2025-04-03T14:20:00+02:00">3.\xa04.\xa02025 ob 14.20</time>'
+        in html
     )
     assert "Popravljeno" not in httpx.get(f"{with_photos.url}/articles/{BUS}").text
 
@@ -157,4 +158,4 @@ def test_an_english_site_says_corrected(engine: Engine, database_url: str) -> No
         html = httpx.get(f"{url}/articles/road-closed").text
     assert '<html lang="en">' in html
     assert "Published <time" in html
-    assert "Corrected <time datetime=" in html and "3 April 2025, 14:20</time>" in html
+    assert "Corrected <time datetime=" in html and "3\xa0April 2025, 14:20</time>" in html

@@ -392,7 +392,7 @@ def test_bad_links_get_clear_pages_never_500(client: TestClient, town: Town) -> 
 
     missing = tokens.make(Purpose.preferences, "nobody-has-this-uid")
     gone = client.get(f"/preferences/{missing}")
-    assert gone.status_code == 404 and "Naročnine ni mogoče najti" in gone.text
+    assert gone.status_code == 404 and "Prijave ni mogoče najti" in gone.text
 
 
 # Unsubscribe --------------------------------------------------------------------------------
@@ -429,7 +429,7 @@ def test_the_unsubscribe_page_button_is_csrf_checked(client: TestClient, town: T
     sid = confirmed_resident(town)
     url = path_of(links(town).unsubscribe(token_uid(town.engine, sid), None))
     page = client.get(url)
-    assert page.status_code == 200 and "Da, odjavi me" in page.text
+    assert page.status_code == 200 and "Da, odjavite me" in page.text
     assert client.post(url, data={}).status_code == 403
     assert subscription_status(town.engine, "mojca@example.org", WEEKLY) == "confirmed"
     done = client.post(url, data={"csrf_token": csrf_from(page.text)})
@@ -564,7 +564,7 @@ def test_erasure_keeps_only_a_hash_and_resubscribing_needs_double_opt_in(
     # Old links lead to a friendly "not found".
     for path in (prefs, one_click, prefs + "/data"):
         page = client.get(path)
-        assert page.status_code == 404 and "Naročnine ni mogoče najti" in page.text
+        assert page.status_code == 404 and "Prijave ni mogoče najti" in page.text
     assert client.post(one_click, data={"List-Unsubscribe": "One-Click"}).status_code == 200
     # Coming back works, through double opt-in only.
     subscribe_form(client, "mojca@example.org")

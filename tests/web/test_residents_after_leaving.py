@@ -160,7 +160,7 @@ def test_the_links_of_an_erased_address_lead_to_a_clear_page(
         assert erased.status_code == 200
         for link in [*links, preferences]:
             gone = browser.get(link)
-            assert gone.status_code == 404 and "Naročnine ni mogoče najti" in gone.text
+            assert gone.status_code == 404 and "Prijave ni mogoče najti" in gone.text
             assert 'href="/subscribe"' in gone.text
         for link in links:
             assert browser.post(link, data=ONE_CLICK).status_code == 200
@@ -186,9 +186,9 @@ def test_the_pages_of_an_address_mail_no_longer_reaches_say_why_and_what_to_do(
         html = preferences.text
         assert NOTHING_SENT in html and why in html
         assert 'name="lists"' not in html and 'name="topics"' not in html
-        assert 'name="language"' not in html and "Shrani nastavitve" not in html
+        assert 'name="language"' not in html and "Shranite nastavitve" not in html
         assert 'href="/subscribe"' in html and "Prijavite se znova" in html
-        assert "Odjavi me od vseh novic" in html  # leaving for good still means something
+        assert "Odjavite me od vseh novic" in html  # leaving for good still means something
         # A form from before the suppression changes nothing and shows why.
         stale = browser.post(
             preferences_link(town, sid),
@@ -211,5 +211,5 @@ def test_the_preferences_page_after_leaving_everything_says_so(
     page = httpx.get(preferences_link(town, sid))
     assert page.status_code == 200
     assert NOTHING_SENT in page.text and "odjavili ste se od vseh naših novic" in page.text
-    assert "Odjavi me od vseh novic" not in page.text and 'name="lists"' not in page.text
+    assert "Odjavite me od vseh novic" not in page.text and 'name="lists"' not in page.text
     assert "JSON" in page.text  # their data stay theirs to take

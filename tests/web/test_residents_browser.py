@@ -61,7 +61,7 @@ def test_a_resident_subscribes_confirms_chooses_and_unsubscribes(
     fits(page, 390)
     check_accessibility(page)
     page.screenshot(path=str(shots / "residents-subscribe-390.png"), full_page=True)
-    page.get_by_role("button", name="Naročite se").click()
+    page.get_by_role("button", name="Prijavite se").click()
     page.wait_for_load_state()
     assert page.get_by_role("alert").is_visible()
     assert page.locator("#email").get_attribute("aria-invalid") == "true"
@@ -73,9 +73,9 @@ def test_a_resident_subscribes_confirms_chooses_and_unsubscribes(
     page.get_by_label("Ime").fill("Ana Novak")
     page.get_by_label("Tedenske novice").check()
     page.get_by_label("Kultura").check()
-    box = page.get_by_role("button", name="Naročite se").bounding_box()
+    box = page.get_by_role("button", name="Prijavite se").bounding_box()
     assert box["height"] >= 44
-    page.get_by_role("button", name="Naročite se").click()
+    page.get_by_role("button", name="Prijavite se").click()
     page.wait_for_load_state()
     assert page.get_by_role("heading", level=1).inner_text() == "Preverite e-pošto"
     check_accessibility(page)
@@ -93,14 +93,14 @@ def test_a_resident_subscribes_confirms_chooses_and_unsubscribes(
     page.screenshot(path=str(shots / "residents-confirmed-390.png"), full_page=True)
 
     # Preferences: a topic more, messages in English.
-    page.get_by_role("link", name="Uredi nastavitve prejemanja").click()
+    page.get_by_role("link", name="Uredite nastavitve prejemanja").click()
     page.wait_for_url(re.compile(r".*/preferences/.*"))
     fits(page, 390)
     check_accessibility(page)
     page.screenshot(path=str(shots / "residents-preferences-390.png"), full_page=True)
     page.get_by_label("Promet").check()
     page.get_by_label("English").check()
-    page.get_by_role("button", name="Shrani nastavitve").click()
+    page.get_by_role("button", name="Shranite nastavitve").click()
     page.wait_for_url(re.compile(r".*saved=1.*"))
     assert page.locator("html").get_attribute("lang") == "en"
     assert page.get_by_text("Your preferences are saved.").is_visible()

@@ -63,7 +63,7 @@ def test_staff_set_up_two_factor_from_the_page_and_sign_in_with_a_code(
         expect(page.locator("h1")).to_have_text("Obnovitvene kode")
         expect(page.get_by_test_id("recovery-codes").locator("li")).to_have_count(10)
         check_accessibility(page)
-        page.get_by_role("link", name="Kode sem shranil(a), naprej v uredništvo").click()
+        page.get_by_role("link", name="Kode so shranjene, naprej v uredništvo").click()
         page.wait_for_url(url + "/admin")
         page.get_by_role("button", name="Odjava", exact=True).click()
         page.wait_for_url("**/admin/login?odjava=1")

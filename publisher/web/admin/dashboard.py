@@ -103,7 +103,7 @@ CHECK_PATH = "/admin/check"
 CHECK_STATUS = {"ok": "v redu", "warn": "opozorilo", "fail": "napaka"}
 CHECK_GROUPS = {
     "settings": "Nastavitve",
-    "smtp": "Poštni strežnik (relay)",
+    "smtp": "Poštni posrednik (SMTP)",
     "dns": "DNS domene pošiljatelja",
     "web": "Spletno mesto od zunaj",
 }

@@ -61,7 +61,7 @@ BOUNCE_KINDS = {
     "hard": "trajno (naslov ne obstaja)",
     "soft": "začasno (poln predal, odlog)",
     "delayed": "zamuda (še poskuša)",
-    "complaint": "pritožba (označeno kot nezaželeno)",
+    "complaint": "pritožba (označeno kot neželeno)",
     "other": "zavrnjeno sporočilo (ne naslov)",
 }
 """The kinds of bounces as the admin names them."""
@@ -74,7 +74,8 @@ CONTROL_WORDS = {
 """How the edition page words its last control, without the person's grammatical gender:
 "Ustavljeno: 1. 12. 2026 ob 18.27 — Ana Novak"."""
 NOTICES = {
-    "paused": "Pošiljanje je ustavljeno. Nihče ni izgubljen; nadaljujete lahko kadarkoli.",
+    "paused": "Pošiljanje je ustavljeno. Noben prejemnik ni izgubljen; "
+    "nadaljujete lahko kadar koli.",
     "resumed": "Pošiljanje se nadaljuje.",
     "cancelled": "Pošiljanje je preklicano: kdor izdaje še ni dobil, je ne bo.",
     "retry": "Neuspele prejemnike smo znova uvrstili v vrsto in jim pošiljamo.",
