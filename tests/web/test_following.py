@@ -180,7 +180,7 @@ def test_the_accessibility_statement_states_conformance_the_last_check_and_whom_
     assert "<h1>Izjava o dostopnosti</h1>" in html
     assert "<strong>delno skladno</strong>" in html and "WCAG) 2.1 na ravni AA" in html
     assert "Direktivo (EU) 2016/2102" in html and "ZDSMA" in html
-    assert "nazadnje preverjena 2. december 2026" in html
+    assert "nazadnje preverjena 2.\xa0december 2026" in html
     assert '<a href="mailto:novice@novomesto.example.org">' in html  # the From address
     assert "Inšpektorat za informacijsko družbo" in html
     assert 'href="https://e-uprava.gov.si/' in html
@@ -207,6 +207,6 @@ def test_the_statement_shows_the_contact_and_the_day_the_operator_set(
 
     with serve(make_app) as (url, _app):
         html = httpx.get(url + "/dostopnost").text
-    assert "nazadnje preverjena 5. marec 2027" in html
+    assert "nazadnje preverjena 5.\xa0marec 2027" in html
     assert '<a href="https://www.novomesto.example.org/pisite-nam">' in html
     assert "mailto:" not in html
