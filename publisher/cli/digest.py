@@ -275,7 +275,7 @@ def render_send(events: Iterable[SendEvent], name: str, context: Context) -> Non
                     console.print("Nothing sent.")
                 case workflow.AlreadyFinished(report=result):
                     console.print(
-                        f"Edition {name} is already {result.state}; nothing is sent twice."
+                        f"Edition {name} {result.state.described}; nothing is sent twice."
                     )
                     print_report(result, name, context.settings)
                 case workflow.Resuming():
@@ -544,15 +544,23 @@ def status(
 
 
 def _control(ctx: typer.Context, key: str, action: str) -> None:
-    from publisher.audit import EDITION_CONTROLS, AuditAction, command_line_actor, record
+    from publisher.audit import (
+        EDITION_CONTROLS,
+        AuditAction,
+        command_line_actor,
+        control_reason,
+        record,
+    )
     from publisher.db import session_scope
-    from publisher.delivery.models import JobState
     from publisher.digests.editions import (
-        EditionError,
+        Control,
         EditionNotFound,
+        EditionRefused,
+        EditionState,
         control,
         edition_name,
         get_edition,
+        report,
         retry,
     )
 
@@ -561,7 +569,7 @@ def _control(ctx: typer.Context, key: str, action: str) -> None:
         try:
             found = get_edition(session, key)
             name = safe(edition_name(session, found))
-            if action == "retry":
+            if action == Control.retry:
                 count = retry(session, found)
                 record(
                     session,
@@ -570,18 +578,16 @@ def _control(ctx: typer.Context, key: str, action: str) -> None:
                     subject=f"edition {found.id}",
                     detail=f"{count} queued again",
                 )
-                console.print(
-                    f"{count} failed recipient(s) of {name} queued again; "
-                    "run `publisher digest send` or a worker to send them."
+                paused = report(session, found).state == EditionState.paused
+                then = (
+                    f"they are sent once it is resumed (`publisher digest resume {name}`)."
+                    if paused
+                    else "run `publisher digest send` or a worker to send them."
                 )
+                console.print(f"{count} failed recipient(s) of {name} queued again; {then}")
                 return
-            state = {
-                "pause": JobState.paused,
-                "resume": JobState.active,
-                "cancel": JobState.cancelled,
-            }[action]
-            reason = f"{action}d by {getpass.getuser()} (command line)"
-            result = control(session, found, state, reason)
+            reason = control_reason(action, command_line_actor())
+            result = control(session, found, Control(action), reason)
             record(
                 session,
                 EDITION_CONTROLS[action],
@@ -589,9 +595,27 @@ def _control(ctx: typer.Context, key: str, action: str) -> None:
                 subject=f"edition {found.id}",
                 detail=str(result.state),
             )
-        except (EditionNotFound, EditionError) as exc:
+        except (EditionNotFound, EditionRefused) as exc:
             fail(str(exc))
-        console.print(f"Edition {name}: {result.state}.")
+    console.print(_controlled(action, name, result.counts["cancelled"]))
+
+
+def _controlled(action: str, name: str, cancelled: int) -> str:
+    """What a pause, resume or cancel did, as a sentence."""
+    if action == "pause":
+        return (
+            f"Sending of {name} is paused: nobody is lost, nobody gets two copies. "
+            f"`publisher digest resume {name}` goes on with it."
+        )
+    if action == "resume":
+        return (
+            f"Sending of {name} goes on: `publisher serve` or a running `publisher worker` "
+            "picks it up (or run `publisher digest send` for it)."
+        )
+    return (
+        f"The rest of {name} is cancelled: {cancelled} recipient(s) who had not received it "
+        "yet will not get it."
+    )
 
 
 @digest_app.command("pause")
