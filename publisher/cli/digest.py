@@ -81,7 +81,7 @@ def preview(
         bool, typer.Option("--text", help="The plain-text part instead of the HTML.")
     ] = False,
     eml: Annotated[
-        Path | None, typer.Option("--eml", help="Also write the whole raw message (.eml).")
+        Path | None, typer.Option("--eml", help="Write the whole raw message (.eml) here.")
     ] = None,
 ) -> None:
     """Write the exact HTML (or text) a subscriber gets for a period: before sending, what
@@ -105,16 +105,18 @@ def preview(
         lang = chosen_language or str(mailing_list.language)
         shown = preview_of(session, settings, planned, lang)
     rendered = shown.text if text else shown.html
-    if out is None:
-        sys.stdout.write(rendered)
-    else:
+    if out is not None:
         out.write_text(rendered, encoding="utf-8")
         err_console.print(
             f"Wrote {safe(out)} ({len(planned.articles)} article(s), language {lang})."
         )
+    elif eml is None:  # a file was asked for: standard output stays quiet
+        sys.stdout.write(rendered)
     if eml is not None:
         eml.write_bytes(shown.data)
-        err_console.print(f"Wrote {safe(eml)} ({len(shown.data):,} bytes).")
+        err_console.print(
+            f"Wrote the whole message to {safe(eml)} ({len(shown.data):,} bytes, language {lang})."
+        )
 
 
 # --- preparing a draft: the editor's note and the articles' order ----------------------------
