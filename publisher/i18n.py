@@ -30,8 +30,9 @@ _BABEL_LOCALES = {"sl": "sl", "en": "en_GB"}
 """English the European way ("7 March 2025", 24-hour clock), as a Slovenian municipality
 writes it; the US forms ("March 7, 2025", "2:20 PM") would read oddly beside Slovenian."""
 
-_MOMENT_PATTERNS = {"sl": "d. M. y 'ob' HH:mm", "en": "d MMMM y, HH:mm"}
-"""CLDR patterns: "7. 3. 2025 ob 14:20" and "7 March 2025, 14:20"."""
+_MOMENT_PATTERNS = {"sl": "d. M. y 'ob' H.mm", "en": "d MMMM y, HH:mm"}
+"""CLDR patterns: "7. 3. 2025 ob 14.20" and "7 March 2025, 14:20". Slovenian writes the time
+with a dot and no leading zero ("ob 7.05"), as :func:`format_when` does."""
 
 
 def babel_locale(language: str) -> str:
@@ -51,7 +52,7 @@ def format_day(moment: datetime, language: str, tz: ZoneInfo) -> str:
 
 
 def format_moment(moment: datetime, language: str, tz: ZoneInfo) -> str:
-    """A date and time in ``tz``: "7. 3. 2025 ob 14:20" or "7 March 2025, 14:20"."""
+    """A date and time in ``tz``: "7. 3. 2025 ob 14.20" or "7 March 2025, 14:20"."""
     from babel.dates import format_datetime
 
     pattern = _MOMENT_PATTERNS.get(language, _MOMENT_PATTERNS["en"])

@@ -36,7 +36,7 @@ def test_english_dates_are_written_the_european_way() -> None:
 
 @pytest.mark.parametrize(
     ("language", "expected"),
-    [("sl", "7. 3. 2025 ob 14:20"), ("en", "7 March 2025, 14:20")],
+    [("sl", "7. 3. 2025 ob 14.20"), ("en", "7 March 2025, 14:20")],
 )
 def test_a_moment_reads_in_local_time_on_a_24_hour_clock(language: str, expected: str) -> None:
     assert format_moment(AFTERNOON, language, LJUBLJANA) == expected
@@ -105,7 +105,7 @@ def test_an_unknown_default_language_is_refused_with_the_choices() -> None:
         (datetime(2025, 3, 8, 7, 0, tzinfo=LJUBLJANA), "en", "tomorrow at 7:00"),
         (datetime(2025, 3, 7, 21, 5, tzinfo=LJUBLJANA), "sl", "danes ob 21.05"),
         (datetime(2025, 3, 7, 21, 5, tzinfo=LJUBLJANA), "en", "today at 21:05"),
-        (datetime(2025, 3, 10, 7, 0, tzinfo=LJUBLJANA), "sl", "10. 3. 2025 ob 07:00"),
+        (datetime(2025, 3, 10, 7, 0, tzinfo=LJUBLJANA), "sl", "10. 3. 2025 ob 7.00"),
     ],
 )
 def test_a_moment_today_or_tomorrow_reads_as_people_say_it(

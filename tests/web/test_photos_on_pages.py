@@ -137,7 +137,7 @@ def test_a_corrected_article_says_when_it_was_corrected(
         session.commit()
     html = httpx.get(page).text
     assert (
-        'Popravljeno <time datetime="2025-04-03T14:20:00+02:00">3. 4. 2025 ob 14:20</time>' in html
+        'Popravljeno <time datetime="2025-04-03T14:20:00+02:00">3. 4. 2025 ob 14.20</time>' in html
     )
     assert "Popravljeno" not in httpx.get(f"{with_photos.url}/articles/{BUS}").text
 
