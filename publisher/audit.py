@@ -345,9 +345,13 @@ def last_control(session: Session, edition_id: int) -> AuditEntry | None:
     return session.execute(query).scalars().first()
 
 
+_CONTROLLED = {"pause": "paused", "resume": "resumed", "cancel": "cancelled", "retry": "retried"}
+
+
 def control_reason(action: str, actor: str) -> str:
-    """A paused or cancelled send's reason when a person paused or cancelled it."""
-    return f"{action} by {actor}"
+    """A paused or cancelled send's reason when a person paused or cancelled it: "cancelled by
+    root (command line)", the same from the CLI, the admin and the API."""
+    return f"{_CONTROLLED[action]} by {actor}"
 
 
 def set_by_person(reason: str) -> bool:

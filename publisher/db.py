@@ -7,18 +7,19 @@ PostgreSQL always have the schema the scripts say.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import DateTime, create_engine, event
+from sqlalchemy import DateTime, String, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Dialect, Engine, make_url
 from sqlalchemy.types import TypeDecorator
@@ -64,6 +65,37 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+E = TypeVar("E", bound=enum.StrEnum)
+
+
+class StoredEnum(TypeDecorator[E]):
+    """A string column that reads back as its enum, as the model's annotation says it is.
+
+    Without it a column annotated ``JobState`` holds whatever the driver returns, a plain
+    ``"done"``, and ``job.state is JobState.done`` is never true: a sent edition could be
+    cancelled. Writing takes the enum or its value; a value the enum does not know (a row from
+    a newer release) reads back as the plain string rather than failing the whole query.
+    """
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum_type: type[E], length: int) -> None:
+        super().__init__(length)
+        self.enum_type = enum_type
+
+    def process_bind_param(self, value: E | str | None, dialect: Dialect) -> str | None:
+        return None if value is None else str(value)
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> E | str | None:
+        if value is None:
+            return None
+        try:
+            return self.enum_type(value)
+        except ValueError:
+            return value
 
 
 def conflict_insert(session: Session) -> Callable[..., postgresql.Insert | sqlite.Insert]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import enum
 import sqlite3
+import typing
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -15,6 +17,7 @@ from sqlmodel import SQLModel
 
 import publisher.models  # noqa: F401
 from publisher.db import (
+    StoredEnum,
     UTCDateTime,
     make_engine,
     schema_state,
@@ -22,6 +25,7 @@ from publisher.db import (
     upgrade,
     write_lock,
 )
+from publisher.delivery.models import JobState
 
 
 def test_upgrade_creates_schema_and_is_harmless_to_repeat(database_url: str) -> None:
@@ -39,6 +43,40 @@ def test_migrations_produce_exactly_the_models_schema(engine: Engine) -> None:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         differences = compare_metadata(context, SQLModel.metadata)
     assert differences == []
+
+
+def _table_models() -> list[type[SQLModel]]:
+    found, todo = [], list(SQLModel.__subclasses__())
+    while todo:
+        model = todo.pop()
+        todo.extend(model.__subclasses__())
+        if hasattr(model, "__table__"):
+            found.append(model)
+    return found
+
+
+def test_every_column_a_model_calls_an_enum_reads_back_as_that_enum(engine: Engine) -> None:
+    """``job.state is JobState.done`` (or ``== "done"``) must hold for a row read back: a
+    column annotated with an enum is a :class:`StoredEnum` of it, never a bare string (the
+    bare string once let a sent edition be cancelled)."""
+    enum_columns = 0
+    for model in _table_models():
+        for name, hint in typing.get_type_hints(model).items():
+            if isinstance(hint, type) and issubclass(hint, enum.Enum):
+                column_type = model.__table__.c[name].type  # type: ignore[attr-defined]
+                assert isinstance(column_type, StoredEnum), f"{model.__name__}.{name}"
+                assert column_type.enum_type is hint, f"{model.__name__}.{name}"
+                enum_columns += 1
+    assert enum_columns >= 10
+    table = Table("enum_test", MetaData(), Column("state", StoredEnum(JobState, 16)))
+    table.create(engine)
+    with engine.begin() as connection:
+        connection.execute(insert(table).values(state=JobState.done))
+        connection.execute(insert(table).values(state="paused"))
+        stored = connection.execute(select(table.c.state)).scalars().all()
+    assert stored == [JobState.done, JobState.paused]
+    assert stored[0] is JobState.done and stored[1] is JobState.paused
+    table.drop(engine)
 
 
 def test_times_come_back_aware_in_utc_and_naive_times_are_refused(engine: Engine) -> None:

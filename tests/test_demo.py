@@ -115,6 +115,9 @@ def test_demo_sends_this_weeks_digest_serves_the_site_and_is_safe_to_repeat(
     assert again.returncode == 0, again.stderr
     assert "0 imported, 0 updated, 12 unchanged" in again.stdout
     assert "nothing is sent twice" in again.stdout
+    # Nothing listens now: the links are promised for `publisher serve`, with the command.
+    assert "Where to look\n" not in again.stdout and "Ctrl+C stops them" not in again.stdout
+    assert f"When you run `publisher serve --dev-smtp --port {web_port}`" in again.stdout
     assert len(caught(tmp_path)) == len(messages)
     assert secret_file.read_text() == secret  # reused: the links already mailed still work
     listed = json.loads(

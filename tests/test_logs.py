@@ -16,9 +16,8 @@ from sqlmodel import Session
 
 from publisher.config import Settings
 from publisher.db import session_scope
-from publisher.delivery.models import JobState
 from publisher.delivery.runner import Senders
-from publisher.digests.editions import approve, control
+from publisher.digests.editions import Control, approve, control
 from publisher.digests.periods import parse_period
 from publisher.digests.workflow import Finished, send_or_resume
 from publisher.links import SubscriberLinks
@@ -173,9 +172,9 @@ def test_pausing_and_resuming_an_edition_are_logged_with_the_reason(
             session, settings, get_list(session, LIST), parse_period(PERIOD), approved_by="test"
         )
     with caplog.at_level(logging.INFO, logger="publisher"), session_scope(engine) as session:
-        control(session, edition, JobState.paused, "the relay refuses everything")
-        control(session, edition, JobState.paused, "again")  # no change, no line
-        control(session, edition, JobState.active)
+        control(session, edition, Control.pause, "the relay refuses everything")
+        control(session, edition, Control.resume)
+        control(session, edition, Control.resume)  # no change, no line
     lines = [
         (r.getMessage(), r.publisher_fields.get("reason"))  # type: ignore[attr-defined]
         for r in caplog.records

@@ -205,7 +205,7 @@ def test_demo_preview_and_serve_work_from_an_empty_folder(installed: Installed) 
     settings = {"base_url": f"http://127.0.0.1:{web_port}", "smtp_port": str(smtp_port)}
     out = installed.run("demo", "--no-serve", **settings)
     assert "0 rejected" in out
-    assert "Where to look" in out
+    assert f"When you run `publisher serve --dev-smtp --port {web_port}`" in out
     assert (installed.home / "publisher.db").is_file()
 
     preview = installed.home / "preview.html"

@@ -11,7 +11,7 @@ from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Integer, Stri
 from sqlmodel import Field, Relationship, SQLModel
 
 from publisher.clock import utcnow
-from publisher.db import UTCDateTime
+from publisher.db import StoredEnum, UTCDateTime
 from publisher.media.models import Photo
 from publisher.topics import Topic
 
@@ -77,7 +77,7 @@ class Article(SQLModel, table=True):
     content_hash: str = Field(sa_column=Column(String(64), nullable=False))
     status: ArticleStatus = Field(
         default=ArticleStatus.published,
-        sa_column=Column(String(16), nullable=False),
+        sa_column=Column(StoredEnum(ArticleStatus, 16), nullable=False),
     )
 
     body_markdown: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
@@ -131,7 +131,7 @@ class ArticleRevision(SQLModel, table=True):
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
     )
-    kind: RevisionKind = Field(sa_column=Column(String(16), nullable=False))
+    kind: RevisionKind = Field(sa_column=Column(StoredEnum(RevisionKind, 16), nullable=False))
     actor: str = Field(default="", sa_column=Column(String(320), nullable=False))
     """A staff member's address, or the import's source (file name, feed URL, ``api``)."""
     title: str = Field(sa_column=Column(Text, nullable=False))

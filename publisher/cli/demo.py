@@ -185,7 +185,15 @@ def demo(
             console.print()
             ctx.invoke(articles_list, ctx=ctx, limit=5)
             base = settings.base_url
-            console.rule("[bold]Where to look")
+            if serve:
+                console.rule("[bold]Where to look")
+            else:
+                command = _serve_command(host, port)
+                console.rule("[bold]Where to look once the site runs")
+                console.print(
+                    f"The site is not running now. When you run `{command}` in this folder, "
+                    "the demo is here (stop it with Ctrl+C):"
+                )
             feeds = "  ".join(feed_url(settings, fmt.value) for fmt in FeedFormat)
             console.print(f"  Site:             {home_url(settings)}")
             console.print(f"  Caught mail:      {base}{DEV_MAIL_PATH}/")
@@ -205,3 +213,11 @@ def demo(
             thread.join(timeout=10)
     if not imported.ok:
         raise typer.Exit(1)
+
+
+def _serve_command(host: str, port: int) -> str:
+    """The ``publisher serve`` that shows the demo at its ``base_url``, caught mail included."""
+    command = "publisher serve --dev-smtp"
+    if host != "127.0.0.1":
+        command += f" --host {host}"
+    return command if port == 8000 else f"{command} --port {port}"

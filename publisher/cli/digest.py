@@ -81,7 +81,7 @@ def preview(
         bool, typer.Option("--text", help="The plain-text part instead of the HTML.")
     ] = False,
     eml: Annotated[
-        Path | None, typer.Option("--eml", help="Also write the whole raw message (.eml).")
+        Path | None, typer.Option("--eml", help="Write the whole raw message (.eml) here.")
     ] = None,
 ) -> None:
     """Write the exact HTML (or text) a subscriber gets for a period: before sending, what
@@ -105,16 +105,18 @@ def preview(
         lang = chosen_language or str(mailing_list.language)
         shown = preview_of(session, settings, planned, lang)
     rendered = shown.text if text else shown.html
-    if out is None:
-        sys.stdout.write(rendered)
-    else:
+    if out is not None:
         out.write_text(rendered, encoding="utf-8")
         err_console.print(
             f"Wrote {safe(out)} ({len(planned.articles)} article(s), language {lang})."
         )
+    elif eml is None:  # a file was asked for: standard output stays quiet
+        sys.stdout.write(rendered)
     if eml is not None:
         eml.write_bytes(shown.data)
-        err_console.print(f"Wrote {safe(eml)} ({len(shown.data):,} bytes).")
+        err_console.print(
+            f"Wrote the whole message to {safe(eml)} ({len(shown.data):,} bytes, language {lang})."
+        )
 
 
 # --- preparing a draft: the editor's note and the articles' order ----------------------------
@@ -275,7 +277,7 @@ def render_send(events: Iterable[SendEvent], name: str, context: Context) -> Non
                     console.print("Nothing sent.")
                 case workflow.AlreadyFinished(report=result):
                     console.print(
-                        f"Edition {name} is already {result.state}; nothing is sent twice."
+                        f"Edition {name} {result.state.described}; nothing is sent twice."
                     )
                     print_report(result, name, context.settings)
                 case workflow.Resuming():
@@ -544,15 +546,23 @@ def status(
 
 
 def _control(ctx: typer.Context, key: str, action: str) -> None:
-    from publisher.audit import EDITION_CONTROLS, AuditAction, command_line_actor, record
+    from publisher.audit import (
+        EDITION_CONTROLS,
+        AuditAction,
+        command_line_actor,
+        control_reason,
+        record,
+    )
     from publisher.db import session_scope
-    from publisher.delivery.models import JobState
     from publisher.digests.editions import (
-        EditionError,
+        Control,
         EditionNotFound,
+        EditionRefused,
+        EditionState,
         control,
         edition_name,
         get_edition,
+        report,
         retry,
     )
 
@@ -561,7 +571,7 @@ def _control(ctx: typer.Context, key: str, action: str) -> None:
         try:
             found = get_edition(session, key)
             name = safe(edition_name(session, found))
-            if action == "retry":
+            if action == Control.retry:
                 count = retry(session, found)
                 record(
                     session,
@@ -570,18 +580,16 @@ def _control(ctx: typer.Context, key: str, action: str) -> None:
                     subject=f"edition {found.id}",
                     detail=f"{count} queued again",
                 )
-                console.print(
-                    f"{count} failed recipient(s) of {name} queued again; "
-                    "run `publisher digest send` or a worker to send them."
+                paused = report(session, found).state == EditionState.paused
+                then = (
+                    f"they are sent once it is resumed (`publisher digest resume {name}`)."
+                    if paused
+                    else "run `publisher digest send` or a worker to send them."
                 )
+                console.print(f"{count} failed recipient(s) of {name} queued again; {then}")
                 return
-            state = {
-                "pause": JobState.paused,
-                "resume": JobState.active,
-                "cancel": JobState.cancelled,
-            }[action]
-            reason = f"{action}d by {getpass.getuser()} (command line)"
-            result = control(session, found, state, reason)
+            reason = control_reason(action, command_line_actor())
+            result = control(session, found, Control(action), reason)
             record(
                 session,
                 EDITION_CONTROLS[action],
@@ -589,9 +597,27 @@ def _control(ctx: typer.Context, key: str, action: str) -> None:
                 subject=f"edition {found.id}",
                 detail=str(result.state),
             )
-        except (EditionNotFound, EditionError) as exc:
+        except (EditionNotFound, EditionRefused) as exc:
             fail(str(exc))
-        console.print(f"Edition {name}: {result.state}.")
+    console.print(_controlled(action, name, result.counts["cancelled"]))
+
+
+def _controlled(action: str, name: str, cancelled: int) -> str:
+    """What a pause, resume or cancel did, as a sentence."""
+    if action == "pause":
+        return (
+            f"Sending of {name} is paused: nobody is lost, nobody gets two copies. "
+            f"`publisher digest resume {name}` goes on with it."
+        )
+    if action == "resume":
+        return (
+            f"Sending of {name} goes on: `publisher serve` or a running `publisher worker` "
+            "picks it up (or run `publisher digest send` for it)."
+        )
+    return (
+        f"The rest of {name} is cancelled: {cancelled} recipient(s) who had not received it "
+        "yet will not get it."
+    )
 
 
 @digest_app.command("pause")

@@ -342,7 +342,7 @@ def record(session: Session, worker_id: str, results: Iterable[Result]) -> None:
             "b_reply": r.reply[:2000],
             "b_message_id": r.message_id,
             "b_next": r.next_attempt_at,
-            "b_sent_at": now if r.status is DeliveryStatus.sent else None,
+            "b_sent_at": now if r.status == DeliveryStatus.sent else None,
             "b_now": now,
         }
         for r in results
@@ -508,7 +508,7 @@ def set_job_state(session: Session, job_id: int, state: JobState, reason: str = 
     job.state = state
     job.state_reason = reason
     job.updated_at = now
-    if state is JobState.cancelled:
+    if state == JobState.cancelled:
         session.execute(
             update(delivery)
             .where(
@@ -559,7 +559,7 @@ def finish_if_done(session: Session, job_id: int) -> bool:
     if remaining:
         return False
     job = get_job(session, job_id)
-    if job.state is JobState.active or job.state == JobState.active.value:
+    if job.state == JobState.active:
         job.state = JobState.done
         job.finished_at = job.updated_at = utcnow()
         session.add(job)
@@ -573,7 +573,7 @@ def finish_if_done(session: Session, job_id: int) -> bool:
             sent=sent[DeliveryStatus.sent.value],
             failed=sent[DeliveryStatus.failed.value],
         )
-    return job.state in (JobState.done, JobState.done.value)
+    return job.state == JobState.done
 
 
 def top_failures(session: Session, job_id: int, limit: int = 5) -> list[tuple[str, int]]:
@@ -627,8 +627,9 @@ def deliveries_of(session: Session, subscriber_id: int, tz: ZoneInfo) -> list[di
 
 
 def retry_failed(session: Session, job_id: int) -> int:
-    """Put failed rows back in the queue (staff asked for it) and reopen the job; rows whose
-    address the retention purge took out stay failed (there is nobody to send them to)."""
+    """Put failed rows back in the queue (staff asked for it) and reopen a finished job (a
+    paused one stays paused, a cancelled one is not for here); rows whose address the
+    retention purge took out stay failed (there is nobody to send them to)."""
     result = session.execute(
         update(delivery)
         .where(
@@ -639,8 +640,8 @@ def retry_failed(session: Session, job_id: int) -> int:
         .values(status=DeliveryStatus.queued.value, next_attempt_at=None, updated_at=utcnow())
     )
     count = int(result.rowcount or 0)
-    if count:
-        job = get_job(session, job_id)
+    job = get_job(session, job_id)
+    if count and job.state == JobState.done:
         job.state, job.state_reason, job.finished_at = JobState.active, "", None
         session.add(job)
     session.flush()

@@ -27,7 +27,7 @@ from sqlalchemy import (
 from sqlmodel import Field, SQLModel
 
 from publisher.clock import utcnow
-from publisher.db import UTCDateTime
+from publisher.db import StoredEnum, UTCDateTime
 
 
 class JobState(enum.StrEnum):
@@ -69,7 +69,9 @@ class SendJob(SQLModel, table=True):
     list_id: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
     """The list unsubscribe links of this job act on."""
     envelope_from: str = Field(sa_column=Column(String(320), nullable=False))
-    state: JobState = Field(default=JobState.active, sa_column=Column(String(16), nullable=False))
+    state: JobState = Field(
+        default=JobState.active, sa_column=Column(StoredEnum(JobState, 16), nullable=False)
+    )
     state_reason: str = Field(default="", sa_column=Column(Text, nullable=False))
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
@@ -118,7 +120,8 @@ class Delivery(SQLModel, table=True):
     name: str = Field(default="", sa_column=Column(String(200), nullable=False))
     language: str = Field(default="sl", sa_column=Column(String(8), nullable=False))
     status: DeliveryStatus = Field(
-        default=DeliveryStatus.queued, sa_column=Column(String(16), nullable=False)
+        default=DeliveryStatus.queued,
+        sa_column=Column(StoredEnum(DeliveryStatus, 16), nullable=False),
     )
     attempts: int = Field(default=0, sa_column=Column(Integer, nullable=False))
     next_attempt_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
@@ -213,7 +216,7 @@ class Bounce(SQLModel, table=True):
     """Erasing the person erases their bounces with them."""
     address: str = Field(sa_column=Column(String(320), nullable=False))
     address_hash: str = Field(sa_column=Column(String(64), nullable=False))
-    kind: BounceKind = Field(sa_column=Column(String(16), nullable=False))
+    kind: BounceKind = Field(sa_column=Column(StoredEnum(BounceKind, 16), nullable=False))
     action: str = Field(default="", sa_column=Column(String(32), nullable=False))
     """The DSN's ``Action`` (failed, delayed …), ``complaint`` for a feedback report."""
     status: str = Field(default="", sa_column=Column(String(16), nullable=False))

@@ -436,7 +436,7 @@ class SendWorker:
             states = ledger.job_states(session, jobs)
             finished = True
             for job_id, state in states.items():
-                if state is JobState.active and not ledger.finish_if_done(session, job_id):
+                if state == JobState.active and not ledger.finish_if_done(session, job_id):
                     finished = False
             return finished
 
@@ -595,7 +595,7 @@ class SendWorker:
             self._paused_here.add(job_id)
             self._halted.add(job_id)
             reason = self._pausing.pop(job_id)
-            if ledger.job_states(session, [job_id]).get(job_id) is JobState.active:
+            if ledger.job_states(session, [job_id]).get(job_id) == JobState.active:
                 ledger.set_job_state(session, job_id, JobState.paused, reason)
 
     def _record(self, session: Session, *, done: list[tuple[Claimed, Outcome | None, str]]) -> None:

@@ -20,7 +20,7 @@ from publisher.audit import AuditAction
 from publisher.config import Settings
 from publisher.digests.content import articles_for
 from publisher.digests.editions import (
-    EditionError,
+    EditionRefused,
     edition_name,
     edition_notes,
     edition_table,
@@ -44,13 +44,8 @@ _STATE_SL = {
 }
 
 
-class EditionChangeRefused(EditionError):
+class EditionChangeRefused(EditionRefused):
     """A change to a draft that cannot be made; ``reason`` in English, ``reason_sl`` for staff."""
-
-    def __init__(self, reason: str, reason_sl: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.reason_sl = reason_sl
 
 
 class EditionFrozen(EditionChangeRefused):
@@ -77,7 +72,7 @@ def _refuse_unless_draft(session: Session, edition: Edition) -> None:
     state = report(session, edition).state
     name = edition_name(session, edition)
     raise EditionFrozen(
-        f"edition {name} is {state}: its articles and note were frozen at approval "
+        f"edition {name} {state.described}: its articles and note were frozen at approval "
         "and cannot be changed",
         f"Izdaja {name} je {_STATE_SL.get(state, state)}: članki in uvodnik so bili ob "
         "odobritvi zamrznjeni in jih ni mogoče spremeniti.",

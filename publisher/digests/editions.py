@@ -52,6 +52,16 @@ class EditionNotFound(EditionError, LookupError):
     pass
 
 
+class EditionRefused(EditionError):
+    """Something staff asked of an edition that cannot be done: ``reason`` is a sentence in
+    English (the CLI, the API), ``reason_sl`` the same for the admin."""
+
+    def __init__(self, reason: str, reason_sl: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.reason_sl = reason_sl
+
+
 @dataclass
 class EditionPlan:
     """What sending would do, before anything is created: staff look at this first."""
@@ -86,6 +96,51 @@ class EditionState(enum.StrEnum):
         """Nothing is left to send, ever (a cancelled edition's rest is closed)."""
         return self in (EditionState.sent, EditionState.cancelled, EditionState.no_recipients)
 
+    @property
+    def described(self) -> str:
+        """The state as the end of an English sentence: "Edition … has been sent completely"."""
+        return _STATE_WORDS[self][0]
+
+
+_STATE_WORDS = {
+    EditionState.draft: ("has not been approved yet", "izdaja še ni odobrena"),
+    EditionState.approved: ("is approved but not being sent", "se izdaja še ne pošilja"),
+    EditionState.sending: ("is being sent", "se izdaja že pošilja"),
+    EditionState.paused: ("is paused", "je pošiljanje ustavljeno"),
+    EditionState.cancelled: ("has been cancelled", "je izdaja preklicana"),
+    EditionState.sent: ("has been sent completely", "je izdaja že v celoti poslana"),
+    EditionState.no_recipients: ("has no recipients", "izdaja nima prejemnikov"),
+}
+"""Each state in English ("Edition … is paused") and as the Slovenian clause after "ker"."""
+
+
+class Control(enum.StrEnum):
+    """What staff may ask of an approved edition's sending (the CLI, the admin, the API)."""
+
+    pause = "pause"
+    resume = "resume"
+    """Also restarts the sender of a sending edition nobody sends (after a restart)."""
+    cancel = "cancel"
+    retry = "retry"
+    """Queue the failed recipients again."""
+
+
+_ALLOWED_IN = {
+    Control.pause: {EditionState.sending},
+    Control.resume: {EditionState.paused, EditionState.sending},
+    Control.cancel: {EditionState.sending, EditionState.paused},
+    Control.retry: {EditionState.sending, EditionState.paused, EditionState.sent},
+}
+_REFUSED = {
+    Control.pause: ("Sending cannot be paused", "Pošiljanja ni mogoče ustaviti"),
+    Control.resume: ("Sending cannot be resumed", "Pošiljanja ni mogoče nadaljevati"),
+    Control.cancel: ("Sending cannot be cancelled", "Pošiljanja ni mogoče preklicati"),
+    Control.retry: (
+        "The failed recipients cannot be queued again",
+        "Neuspelih prejemnikov ni mogoče znova uvrstiti v vrsto",
+    ),
+}
+
 
 @dataclass
 class EditionReport:
@@ -109,7 +164,7 @@ class EditionReport:
         if self.job is None:
             return EditionState.approved
         job_state = JobState(self.job.state)
-        if job_state is JobState.done:
+        if job_state == JobState.done:
             return EditionState.sent if self.total else EditionState.no_recipients
         return {
             JobState.active: EditionState.sending,
@@ -131,6 +186,34 @@ class EditionReport:
     def waiting(self) -> int:
         """Queued, being sent, or waiting for a retry."""
         return self.total - self.done
+
+    def refusal(self, action: Control) -> EditionRefused | None:
+        """Why ``action`` cannot be done to the edition now, or ``None`` if it can.
+
+        The one decision the CLI, the admin (which shows only the buttons it allows) and the
+        API share: a sent, cancelled or empty edition is finished and can be neither paused,
+        resumed nor cancelled; only failed recipients of a sending, paused or sent edition can
+        be queued again.
+        """
+        state = self.state
+        english, slovene = _REFUSED[action]
+        if state not in _ALLOWED_IN[action]:
+            if action == Control.pause and state == EditionState.paused:
+                why = ("it is paused already", "je pošiljanje že ustavljeno")
+            else:
+                why = (f"the edition {state.described}", _STATE_WORDS[state][1])
+            return EditionRefused(f"{english} because {why[0]}.", f"{slovene}, ker {why[1]}.")
+        if action == Control.retry and not self.counts["failed"]:
+            return EditionRefused(
+                "No recipient of the edition has failed, so there is nobody to queue again.",
+                "Ni neuspelih prejemnikov, ki bi jih lahko poskusili znova.",
+            )
+        return None
+
+    @property
+    def controls(self) -> frozenset[Control]:
+        """What staff may do to the edition now (:meth:`refusal` allows it)."""
+        return frozenset(action for action in Control if self.refusal(action) is None)
 
 
 # --- finding and planning -------------------------------------------------------------------
@@ -366,27 +449,36 @@ def report(session: Session, edition: Edition, settings: Settings | None = None)
         bounce_reports.edition_counts(session, job_id),
         bounce_reports.edition_reasons(session, job_id),
     )
-    if settings is not None and result.state is EditionState.sending and result.waiting:
+    if settings is not None and result.state == EditionState.sending and result.waiting:
         result.held = limits.held(session, settings, SmtpConfig.from_settings(settings).relay)
     return result
 
 
-def control(session: Session, edition: Edition, state: JobState, reason: str = "") -> EditionReport:
-    """Pause, resume or cancel an edition's sending; takes effect within a second."""
-    if edition.job_id is None:
-        raise EditionError("the edition has not been approved, so it is not sending")
-    job = ledger.get_job(session, edition.job_id)
-    if job.state in (JobState.done, JobState.cancelled) and state is not JobState.cancelled:
-        raise EditionError(f"the edition's sending is {job.state}; nothing to {state.value}")
-    if job.state is JobState.done and state is JobState.cancelled:
-        raise EditionError("the edition has been sent completely; nothing to cancel")
-    ledger.set_job_state(session, edition.job_id, state, reason)
+_JOB_STATES = {
+    Control.pause: JobState.paused,
+    Control.resume: JobState.active,
+    Control.cancel: JobState.cancelled,
+}
+
+
+def control(session: Session, edition: Edition, action: Control, reason: str = "") -> EditionReport:
+    """Pause, resume or cancel an edition's sending (takes effect within a second), or raise
+    :class:`EditionRefused` saying why not (:meth:`EditionReport.refusal`)."""
+    refused = report(session, edition).refusal(action)
+    if refused is not None:
+        raise refused
+    assert edition.job_id is not None and action in _JOB_STATES
+    ledger.set_job_state(session, edition.job_id, _JOB_STATES[action], reason)
     return report(session, edition)
 
 
 def retry(session: Session, edition: Edition) -> int:
-    if edition.job_id is None:
-        raise EditionError("the edition has not been approved, so nothing failed")
+    """Queue the failed recipients again; how many. Raises :class:`EditionRefused` when the
+    edition has none, or cannot send them (a cancelled edition stays cancelled)."""
+    refused = report(session, edition).refusal(Control.retry)
+    if refused is not None:
+        raise refused
+    assert edition.job_id is not None
     return ledger.retry_failed(session, edition.job_id)
 
 

@@ -19,7 +19,7 @@ from sqlalchemy import (
 from sqlmodel import Field, SQLModel
 
 from publisher.clock import utcnow
-from publisher.db import UTCDateTime
+from publisher.db import StoredEnum, UTCDateTime
 
 
 class EditionStatus(enum.StrEnum):
@@ -50,7 +50,8 @@ class Edition(SQLModel, table=True):
     period_start: date = Field(sa_column=Column(Date, nullable=False))
     period_end: date = Field(sa_column=Column(Date, nullable=False))
     status: EditionStatus = Field(
-        default=EditionStatus.draft, sa_column=Column(String(16), nullable=False)
+        default=EditionStatus.draft,
+        sa_column=Column(StoredEnum(EditionStatus, 16), nullable=False),
     )
     subject: str = Field(default="", sa_column=Column(Text, nullable=False))
     article_ids: str = Field(default="[]", sa_column=Column(Text, nullable=False))

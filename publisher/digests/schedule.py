@@ -160,7 +160,8 @@ def fire(
         if isinstance(event, NoArticles):
             run = ScheduledRun(entry, period, RunOutcome.nothing, message=event.message)
         elif isinstance(event, Decided):
-            message = f"already {event.report.state}" if isinstance(event, AlreadyFinished) else ""
+            finished = isinstance(event, AlreadyFinished)
+            message = f"the edition {event.report.state.described}" if finished else ""
             run = ScheduledRun(entry, period, RunOutcome.approved, event.report.edition.id, message)
         elif isinstance(event, Started):
             run = ScheduledRun(

@@ -13,7 +13,7 @@ from sqlalchemy import Boolean, CheckConstraint, Column, ForeignKey, Integer, St
 from sqlmodel import Field, SQLModel
 
 from publisher.clock import utcnow
-from publisher.db import UTCDateTime
+from publisher.db import StoredEnum, UTCDateTime
 
 
 class Role(StrEnum):
@@ -54,7 +54,7 @@ class StaffAccount(SQLModel, table=True):
     name: str = Field(default="", sa_column=Column(String(200), nullable=False))
     password_hash: str = Field(sa_column=Column(String(255), nullable=False))
     active: bool = Field(default=True, sa_column=Column(Boolean, nullable=False))
-    role: Role = Field(default=Role.editor, sa_column=Column(String(20), nullable=False))
+    role: Role = Field(default=Role.editor, sa_column=Column(StoredEnum(Role, 20), nullable=False))
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
     )
@@ -120,7 +120,7 @@ class ApiToken(SQLModel, table=True):
     token_hash: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
     prefix: str = Field(sa_column=Column(String(12), nullable=False))
     """The token's first characters, so staff can tell tokens apart without the secret."""
-    role: Role = Field(default=Role.editor, sa_column=Column(String(20), nullable=False))
+    role: Role = Field(default=Role.editor, sa_column=Column(StoredEnum(Role, 20), nullable=False))
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
     )

@@ -24,7 +24,7 @@ from sqlalchemy import (
 from sqlmodel import Field, SQLModel
 
 from publisher.clock import utcnow
-from publisher.db import UTCDateTime
+from publisher.db import StoredEnum, UTCDateTime
 from publisher.i18n import Language
 from publisher.topics import name_in
 
@@ -91,7 +91,9 @@ class MailingList(SQLModel, table=True):
     name_en: str | None = Field(default=None, sa_column=Column(String(200), nullable=True))
     description: str = Field(default="", sa_column=Column(Text, nullable=False))
     public: bool = Field(default=True, sa_column=Column(Boolean, nullable=False))
-    language: Language = Field(default=Language.sl, sa_column=Column(String(2), nullable=False))
+    language: Language = Field(
+        default=Language.sl, sa_column=Column(StoredEnum(Language, 2), nullable=False)
+    )
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
     )
@@ -133,7 +135,9 @@ class Subscriber(SQLModel, table=True):
         sa_column=Column(String(32), nullable=False, unique=True, index=True),
     )
     name: str = Field(default="", sa_column=Column(String(200), nullable=False))
-    language: Language = Field(default=Language.sl, sa_column=Column(String(2), nullable=False))
+    language: Language = Field(
+        default=Language.sl, sa_column=Column(StoredEnum(Language, 2), nullable=False)
+    )
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
     )
@@ -162,9 +166,10 @@ class Subscription(SQLModel, table=True):
         sa_column=Column(Integer, ForeignKey("mailing_list.id", ondelete="CASCADE"), nullable=False)
     )
     status: SubscriptionStatus = Field(
-        default=SubscriptionStatus.pending, sa_column=Column(String(16), nullable=False)
+        default=SubscriptionStatus.pending,
+        sa_column=Column(StoredEnum(SubscriptionStatus, 16), nullable=False),
     )
-    source: Source = Field(sa_column=Column(String(16), nullable=False))
+    source: Source = Field(sa_column=Column(StoredEnum(Source, 16), nullable=False))
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
     )
@@ -209,7 +214,7 @@ class Consent(SQLModel, table=True):
     given_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
     )
-    source: Source = Field(sa_column=Column(String(16), nullable=False))
+    source: Source = Field(sa_column=Column(StoredEnum(Source, 16), nullable=False))
     ip_address: str | None = Field(default=None, sa_column=Column(String(45)))
     wording_version: str = Field(default="", sa_column=Column(String(80), nullable=False))
     evidence: str = Field(default="", sa_column=Column(Text, nullable=False))
@@ -222,7 +227,9 @@ class Suppression(SQLModel, table=True):
     __table_args__ = (CheckConstraint(_in("reason", SuppressionReason), name="reason"),)
 
     address_hash: str = Field(sa_column=Column(String(64), primary_key=True))
-    reason: SuppressionReason = Field(sa_column=Column(String(16), nullable=False))
+    reason: SuppressionReason = Field(
+        sa_column=Column(StoredEnum(SuppressionReason, 16), nullable=False)
+    )
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
     )

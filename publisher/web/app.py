@@ -46,7 +46,7 @@ from publisher.web.security import SecurityHeadersMiddleware
 
 def make_templates(settings: Settings) -> Jinja2Templates:
     """Jinja2 with autoescaping, the site language's catalog (``_``), and the site's date
-    formats as the ``day`` ("7. marec 2025") and ``moment`` ("7. 3. 2025 ob 14:20") filters."""
+    formats as the ``day`` ("7. marec 2025") and ``moment`` ("7. 3. 2025 ob 14.20") filters."""
     templates = Jinja2Templates(
         env=template_environment(WEB_TEMPLATES_DIR, settings.language, strict=False)
     )

@@ -14,7 +14,7 @@ from publisher.delivery import ledger
 from publisher.delivery.bounces import handle_event
 from publisher.delivery.models import BounceKind, DeliveryStatus, JobState, SendJob
 from publisher.delivery.runner import Senders, Sending
-from publisher.digests.editions import approve, control
+from publisher.digests.editions import Control, approve, control
 from publisher.digests.models import Edition
 from publisher.digests.periods import parse_period
 from publisher.subscribers.lists import get_list
@@ -97,7 +97,7 @@ def test_hard_bounces_past_five_percent_pause_the_edition_until_staff_resume(
     assert "510 copies" in job.state_reason and "circuit breaker" in reason
 
     with session_scope(engine) as session:
-        control(session, session.get(Edition, edition_id), JobState.active)  # staff looked
+        control(session, session.get(Edition, edition_id), Control.resume)  # staff looked
     _report(engine, database_url, sent[26], BounceKind.hard)
     assert _job(engine, job_id).state == JobState.active  # it trips once per edition
 

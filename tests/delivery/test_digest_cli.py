@@ -10,9 +10,13 @@ from sqlmodel import Session, select
 from typer.testing import CliRunner
 
 from publisher.cli import app
+from publisher.db import session_scope
 from publisher.delivery.models import Delivery, DeliveryStatus
+from publisher.digests.editions import approve
 from publisher.digests.models import Edition
-from tests.delivery.sending_support import LIST, PERIOD, SmtpServer, stock
+from publisher.digests.periods import parse_period
+from publisher.subscribers.lists import get_list
+from tests.delivery.sending_support import LIST, PERIOD, SmtpServer, settings_for, stock
 
 runner = CliRunner()
 
@@ -83,7 +87,7 @@ def test_send_reports_failures_and_status_shows_the_replies_then_retry(
     assert addresses[1] in out and "greylisted" in out and addresses[2] in out
 
     code, out = digest("send", "--list", LIST, "--period", PERIOD, "--yes")
-    assert "already sent" in out
+    assert "has been sent completely; nothing is sent twice." in out
 
     code, out = digest("retry", f"{LIST}/{PERIOD}")
     assert code == 0 and "2 failed recipient(s)" in out
@@ -123,3 +127,50 @@ def test_smtp_replies_with_terminal_escapes_are_shown_never_obeyed(
     code, shown = digest("status", f"{LIST}/{PERIOD}")
     assert r"\x1b[31mno such user\x1b]0;pwned\x07" in shown
     assert "\x1b" not in out and "\x07" not in out  # the send's own failure summary
+
+
+def test_a_sent_edition_cannot_be_paused_resumed_or_cancelled_and_each_refusal_is_a_sentence(
+    engine: Engine, cli_settings: None, smtp: SmtpServer
+) -> None:
+    stock(engine, 3)
+    code, out = digest("send", "--list", LIST, "--period", PERIOD, "--yes")
+    assert code == 0, out
+    name = f"{LIST}/{PERIOD}"
+    for action, verb in (("pause", "paused"), ("resume", "resumed"), ("cancel", "cancelled")):
+        code, out = digest(action, name)
+        assert code == 1
+        assert f"Sending cannot be {verb} because the edition has been sent completely." in out
+    code, out = digest("retry", name)
+    assert code == 1 and "No recipient of the edition has failed" in out
+    code, out = digest("status")
+    assert " sent " in out and "cancelled" not in out
+    code, out = digest("send", "--list", LIST, "--period", PERIOD, "--yes")
+    assert f"Edition {name} has been sent completely; nothing is sent twice." in out
+
+
+def test_pause_and_cancel_say_what_they_did_in_sentences(
+    engine: Engine, database_url: str, cli_settings: None, smtp: SmtpServer
+) -> None:
+    stock(engine, 4)
+    with session_scope(engine) as session:
+        mailing_list, period = get_list(session, LIST), parse_period(PERIOD)
+        settings = settings_for(database_url, smtp.port)
+        approve(session, settings, mailing_list, period, approved_by="urednica")
+    name = f"{LIST}/{PERIOD}"
+    code, out = digest("pause", name)
+    assert code == 0 and f"Sending of {name} is paused" in out
+    code, out = digest("pause", name)
+    assert code == 1 and "Sending cannot be paused because it is paused already." in out
+    code, out = digest("cancel", name)
+    assert code == 0 and f"The rest of {name} is cancelled: 4 recipient(s)" in out
+    code, out = digest("status", name)
+    assert "cancelled by " in out and "(command line)" in out
+    for action in ("resume", "cancel", "retry"):
+        code, out = digest(action, name)
+        assert code == 1 and "because the edition has been cancelled." in out, out
+    code, out = digest("send", "--list", LIST, "--period", PERIOD, "--yes")
+    assert f"Edition {name} has been cancelled; nothing is sent twice." in out
+    assert smtp.handler.received == []
+    every = out + "".join(digest(*args)[1] for args in (("status",), ("status", name)))
+    for leftover in ("canceld", "nothing to ", "pause by", "is already no"):
+        assert leftover not in every

@@ -20,9 +20,10 @@ from publisher.addresses import address_hash
 from publisher.config import Settings
 from publisher.db import session_scope
 from publisher.delivery import ledger
-from publisher.delivery.models import Bounce, BounceKind, Delivery, DeliveryStatus, JobState
+from publisher.delivery.models import Bounce, BounceKind, Delivery, DeliveryStatus
 from publisher.delivery.runner import Senders
 from publisher.digests.editions import (
+    Control,
     approve,
     control,
     report,
@@ -204,7 +205,7 @@ def test_pause_resume_and_cancel_take_effect_quickly(
     sender.start()
     smtp.handler.wait_for(lambda: len(smtp.handler.received) >= 10)
     with Session(engine) as session:
-        control(session, session.get(Edition, edition_id), JobState.paused, "test")
+        control(session, session.get(Edition, edition_id), Control.pause, "test")
         session.commit()
     paused_at = time.monotonic()
     sender.join(timeout=10)
@@ -215,13 +216,13 @@ def test_pause_resume_and_cancel_take_effect_quickly(
     assert all(n == 1 for n in smtp.handler.per_recipient().values())
 
     with Session(engine) as session:
-        control(session, session.get(Edition, edition_id), JobState.active)
+        control(session, session.get(Edition, edition_id), Control.resume)
         session.commit()
     sender = threading.Thread(target=send, args=(engine, settings, edition_id))
     sender.start()
     smtp.handler.wait_for(lambda: len(smtp.handler.received) >= settled + 10)
     with Session(engine) as session:
-        control(session, session.get(Edition, edition_id), JobState.cancelled, "test")
+        control(session, session.get(Edition, edition_id), Control.cancel, "test")
         session.commit()
     sender.join(timeout=10)
     assert not sender.is_alive()

@@ -124,6 +124,15 @@ def test_preview_command_writes_html_text_and_eml(
     html = html_file.read_text(encoding="utf-8")
     assert '<html lang="sl"' in html and "Novica 3" in html and "9.\u00a0marec 2025" in html
     assert eml_file.read_bytes().startswith(b"From: ")
+    assert result.stdout == ""
+    only_eml = tmp_path / "samo.eml"
+    week = ["--list", "tedenske-novice", "--period", "2025-W10"]
+    alone = runner.invoke(app, ["digest", "preview", *week, "--eml", str(only_eml)])
+    assert alone.exit_code == 0, alone.output
+    assert alone.stdout == "" and only_eml.read_bytes().startswith(b"From: ")
+    assert alone.stderr.strip().splitlines() == [
+        f"Wrote the whole message to {only_eml} ({only_eml.stat().st_size:,} bytes, language sl)."
+    ]
     text = runner.invoke(
         app,
         ["digest", "preview", "--list", "promet", "--period", "2025-W10", "--text", "--lang", "en"],

@@ -189,7 +189,7 @@ def test_after_approval_note_and_choice_are_refused_with_a_message_and_nothing_c
         with pytest.raises(EditionFrozen, match="frozen at approval") as refused:
             set_edition_note(session, edition, "sl", "Popravek", actor="urednica")
         assert "zamrznjeni" in refused.value.reason_sl
-        assert "sending" in str(refused.value)  # the state in words
+        assert "is being sent:" in str(refused.value)  # the state in words
         with pytest.raises(EditionFrozen, match="cannot be changed"):
             choose_articles(session, settings, edition, [ids["Novica 0"]], actor="urednica")
         with pytest.raises(EditionFrozen):

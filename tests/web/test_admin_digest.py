@@ -198,6 +198,16 @@ def test_failed_recipients_show_the_smtp_reply_and_can_be_retried(admin_site: Ad
     wait_until(lambda: 'data-testid="failed">0<' in client.get(edition_page).text, what="0 failed")
     assert handler.per_recipient() == dict.fromkeys(addresses, 1)
 
+    # Sent completely: nothing is left to pause, resume, cancel or retry, and no button says so.
+    wait_until(lambda: "Pošiljanje je končano." in client.get(edition_page).text, what="sent")
+    page = client.get(edition_page).text
+    for action in ("pause", "resume", "cancel", "retry"):
+        assert f'action="{edition_page}/{action}"' not in page
+    cancelled = client.post(f"{edition_page}/cancel", data={"csrf_token": token_for(client)})
+    assert cancelled.status_code == 409
+    assert "Pošiljanja ni mogoče preklicati, ker je izdaja že v celoti poslana." in cancelled.text
+    assert "poslana" in client.get(edition_page).text and "preklicana" not in page
+
 
 def test_pause_resume_and_cancel_from_the_edition_page(admin_site: AdminSite) -> None:
     addresses = stock(admin_site.engine, 40)
@@ -218,6 +228,8 @@ def test_pause_resume_and_cancel_from_the_edition_page(admin_site: AdminSite) ->
     assert cancelled.status_code == 303
     page = client.get(edition_page).text
     assert "preklicana" in page
+    for action in ("pause", "resume", "cancel"):
+        assert f'action="{edition_page}/{action}"' not in page
     # Cancelling twice, or pausing a cancelled edition, says why it cannot.
     again = client.post(f"{edition_page}/pause", data={"csrf_token": token_for(client)})
     assert again.status_code == 409

@@ -20,10 +20,13 @@ from publisher.articles.formats.json_import import parse_json
 from publisher.cli import app as cli_app
 from publisher.db import session_scope
 from publisher.digests.content import articles_for
+from publisher.digests.editions import Control, control, get_edition
 from publisher.digests.periods import current_period
 from publisher.staff.api_tokens import create_token, revoke_token
 from publisher.staff.models import Role
 from publisher.subscribers.lists import create_list, get_list
+from publisher.subscribers.models import Source
+from publisher.subscribers.subscriptions import subscribe
 from tests.web.conftest import LiveSite
 
 ARTICLE: dict[str, Any] = {
@@ -319,12 +322,16 @@ def test_editions_are_approved_once_through_the_api(api: httpx.Client, engine: E
     api.post("/articles", json=ARTICLE)  # week 2025-W10
     with session_scope(engine) as session:
         create_list(session, "tedenske-novice", "Tedenske novice")
+        subscribe(
+            session, "obcanka@example.org", "tedenske-novice", source=Source.staff, confirmed=True
+        )
     request = {"list": "tedenske-novice", "period": "2025-W10", "send": False}
 
     first = api.post("/editions", json=request)
     assert first.status_code == 202
     edition = first.json()
     assert edition["status"] == "approved" and edition["period"] == "2025-W10"
+    assert edition["state"] == "sending" and edition["finished"] is False  # queued for a worker
     assert edition["approved_by"] == "API token cms"
     assert edition["archive_url"].endswith("/archive/tedenske-novice/2025-W10")
 
@@ -333,6 +340,10 @@ def test_editions_are_approved_once_through_the_api(api: httpx.Client, engine: E
     assert [e["id"] for e in api.get("/editions").json()] == [edition["id"]]
     assert api.get("/editions/tedenske-novice/2025-W10").json()["id"] == edition["id"]
     assert api.get(f"/editions/{edition['id']}").json()["subject"]
+    with session_scope(engine) as session:
+        control(session, get_edition(session, edition["id"]), Control.cancel)
+    cancelled = api.get(f"/editions/{edition['id']}").json()
+    assert cancelled["state"] == "cancelled" and cancelled["finished"] is True
 
     empty = api.post("/editions", json=dict(request, period="2025-W11"))
     assert empty.status_code == 409 and "nothing to send" in empty.json()["detail"]

@@ -150,7 +150,8 @@ def test_a_residents_data_download_and_erasure_are_recorded_without_the_address(
 
 
 def test_approving_and_sending_an_edition_is_recorded_once(admin_site: AdminSite) -> None:
-    stock(admin_site.engine, 3)
+    addresses = stock(admin_site.engine, 3)
+    admin_site.smtp.handler.script.data[addresses[0]].append("554 5.7.1 Zavrnjeno: politika")
     client = logged_in(admin_site)
     digest = f"/admin/digests/{LIST}/{PERIOD}"
     response = client.post(
@@ -165,11 +166,17 @@ def test_approving_and_sending_an_edition_is_recorded_once(admin_site: AdminSite
         what="the start of sending is recorded",
     )
     edition_page = response.headers["location"]
-    wait_until(lambda: len(admin_site.smtp.handler.received) == 3, what="every copy arrives")
+    wait_until(lambda: f'"{edition_page}/retry"' in client.get(edition_page).text, what="1 failed")
     retried = client.post(f"{edition_page}/retry", data={"csrf_token": token_for(client)})
     assert retried.status_code == 303
     entry = only(admin_site.engine, AuditAction.edition_retried)
-    assert entry.actor == STAFF_EMAIL and entry.detail == "retry-none"
+    assert entry.actor == STAFF_EMAIL and entry.detail == "retry"
+    wait_until(lambda: len(admin_site.smtp.handler.received) == 3, what="every copy arrives")
+    # Nothing left to retry: refused with the reason, and nothing more is recorded.
+    again = client.post(f"{edition_page}/retry", data={"csrf_token": token_for(client)})
+    assert again.status_code == 409
+    assert "Ni neuspelih prejemnikov, ki bi jih lahko poskusili znova." in again.text
+    only(admin_site.engine, AuditAction.edition_retried)
 
 
 def test_staff_and_token_changes_from_the_cli_are_recorded(

@@ -124,7 +124,7 @@ def handle_event(
         settings,
         copy,
         kind=chosen,
-        action=action or ("complaint" if chosen is BounceKind.complaint else ""),
+        action=action or ("complaint" if chosen == BounceKind.complaint else ""),
         status=status,
         diagnostic=diagnostic,
         source=source,

@@ -193,11 +193,11 @@ def record(
 def _reason_to_suppress(
     session: Session, settings: Settings, kind: BounceKind, hashed: str
 ) -> SuppressionReason | None:
-    if kind is BounceKind.hard:
+    if kind == BounceKind.hard:
         return SuppressionReason.hard_bounce
-    if kind is BounceKind.complaint:
+    if kind == BounceKind.complaint:
         return SuppressionReason.complaint
-    if kind is BounceKind.soft and soft_bounces(session, settings, hashed) >= (
+    if kind == BounceKind.soft and soft_bounces(session, settings, hashed) >= (
         settings.bounce_soft_limit
     ):
         return SuppressionReason.soft_bounce
@@ -212,7 +212,7 @@ def _words(kind: BounceKind, suppressed: SuppressionReason | None, settings: Set
         BounceKind.complaint: "a complaint",
         BounceKind.other: "a failure that says nothing about the address (not counted)",
     }[kind]
-    if suppressed is SuppressionReason.soft_bounce:
+    if suppressed == SuppressionReason.soft_bounce:
         return (
             f"{what}, {settings.bounce_soft_limit} within {settings.bounce_soft_days} days: "
             "the address is suppressed"

@@ -34,8 +34,9 @@ from publisher.delivery.limits import describe
 from publisher.delivery.models import Delivery, JobState
 from publisher.delivery.runner import Sending
 from publisher.digests.editions import (
-    EditionError,
+    Control,
     EditionNotFound,
+    EditionRefused,
     EditionState,
     control,
     editions_of,
@@ -157,7 +158,7 @@ def _edition_view(
         problems = ledger.problem_rows(session, edition.job_id) if edition.job_id else []
         bounces = bounce_reports.edition_bounces(session, edition.job_id) if edition.job_id else []
         state = row.report.state
-        live = state is EditionState.sending and (
+        live = state == EditionState.sending and (
             edition.job_id is not None and senders.is_sending(edition.job_id)
         )
         period = parse_period(edition.period_key)
@@ -176,6 +177,7 @@ def _edition_view(
             progress=Progress(row, sending),
             state=state,
             state_name=STATE_NAMES.get(state, state),
+            controls=row.report.controls,
             live=live,
             period_text=format_period(period.start, period.end, "sl"),
             planned=planned,
@@ -231,21 +233,16 @@ def bounce_raw(request: Request, staff: Approver, bounce_id: int) -> Response:
     )
 
 
-def _act(request: Request, staff: Staff, edition_id: int, action: str) -> Response:
+def _act(request: Request, staff: Staff, edition_id: int, action: Control) -> Response:
     try:
         with session_scope(engine_of(request)) as session:
             edition = _edition(session, edition_id)
             job_id = edition.job_id
             reason = control_reason(action, admin_actor(staff.email))
-            if action == "retry":
+            if action == Control.retry:
                 notice = "retry" if retry(session, edition) else "retry-none"
             else:
-                state = {
-                    "pause": JobState.paused,
-                    "resume": JobState.active,
-                    "cancel": JobState.cancelled,
-                }[action]
-                control(session, edition, state, reason)
+                control(session, edition, action, reason)
                 notice = {"pause": "paused", "resume": "resumed", "cancel": "cancelled"}[action]
             record(
                 session,
@@ -255,13 +252,9 @@ def _act(request: Request, staff: Staff, edition_id: int, action: str) -> Respon
                 subject=edition_subject(edition_id),
                 detail=notice,
             )
-    except EditionError:
-        with Session(engine_of(request)) as session:
-            state = edition_rows(session, [_edition(session, edition_id)])[0].report.state
-        return _edition_view(
-            request, staff, edition_id, error=_refusal(action, state), status_code=409
-        )
-    if action in ("resume", "retry") and job_id is not None:
+    except EditionRefused as refused:
+        return _edition_view(request, staff, edition_id, error=refused.reason_sl, status_code=409)
+    if action in (Control.resume, Control.retry) and job_id is not None:
         senders_of(request).start(job_id, by=admin_actor(staff.email))
     return RedirectResponse(_edition_url(edition_id, notice=notice), status_code=303)
 
@@ -270,34 +263,9 @@ def _edition_url(edition_id: int, **query: str) -> str:
     return f"/admin/editions/{edition_id}?{urlencode(query)}"
 
 
-ACTION_VERBS = {
-    "pause": "ustaviti",
-    "resume": "nadaljevati",
-    "cancel": "preklicati",
-    "retry": "znova poskusiti",
-}
-STATE_PHRASES = {
-    "draft": "izdaja še ni odobrena",
-    "approved": "se izdaja še ne pošilja",
-    "sending": "se izdaja že pošilja",
-    "paused": "je pošiljanje ustavljeno",
-    "cancelled": "je izdaja preklicana",
-    "sent": "je izdaja že v celoti poslana",
-    "no recipients": "izdaja nima prejemnikov",
-}
-"""Why a control cannot be done, in the words of the edition's state (the domain's reasons are
-English, for the CLI)."""
-
-
-def _refusal(action: str, state: str) -> str:
-    """ "Pošiljanja ni mogoče ustaviti, ker je izdaja preklicana." """
-    why = STATE_PHRASES.get(str(state), f"je stanje izdaje {state}")
-    return f"Pošiljanja ni mogoče {ACTION_VERBS[action]}, ker {why}."
-
-
 @router.post("/admin/editions/{edition_id}/pause", dependencies=[Depends(require_csrf)])
 def pause(request: Request, staff: Approver, edition_id: int) -> Response:
-    return _act(request, staff, edition_id, "pause")
+    return _act(request, staff, edition_id, Control.pause)
 
 
 @router.post("/admin/editions/{edition_id}/resume", dependencies=[Depends(require_csrf)])
@@ -318,14 +286,14 @@ def resume(request: Request, staff: Approver, edition_id: int) -> Response:
                 detail="sender restarted",
             )
         return RedirectResponse(_edition_url(edition_id, notice="resumed"), status_code=303)
-    return _act(request, staff, edition_id, "resume")
+    return _act(request, staff, edition_id, Control.resume)
 
 
 @router.post("/admin/editions/{edition_id}/cancel", dependencies=[Depends(require_csrf)])
 def cancel(request: Request, staff: Approver, edition_id: int) -> Response:
-    return _act(request, staff, edition_id, "cancel")
+    return _act(request, staff, edition_id, Control.cancel)
 
 
 @router.post("/admin/editions/{edition_id}/retry", dependencies=[Depends(require_csrf)])
 def retry_failed(request: Request, staff: Approver, edition_id: int) -> Response:
-    return _act(request, staff, edition_id, "retry")
+    return _act(request, staff, edition_id, Control.retry)

@@ -54,6 +54,7 @@ def _edition_out(session: Session, settings: Settings, edition: Edition) -> Edit
         period=edition.period_key,
         status=str(edition.status),  # type: ignore[arg-type]
         state=result.state,
+        finished=result.state.finished,
         subject=edition.subject,
         approved_at=edition.approved_at,
         approved_by=edition.approved_by,

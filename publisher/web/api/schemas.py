@@ -229,6 +229,10 @@ class EditionOut(BaseModel):
     period: str
     status: Literal["draft", "approved"]
     state: str = Field(description="draft, approved, sending, sent, paused, cancelled …")
+    finished: bool = Field(
+        description="Nothing is left to send, ever: sent, cancelled, or without recipients "
+        "(such an edition can no longer be paused, resumed or cancelled)."
+    )
     subject: str
     approved_at: datetime | None
     approved_by: str
