@@ -140,7 +140,7 @@ def render(
     def link(path: str) -> str:
         return with_language(path, lang, default)
 
-    site_feeds = feed_links(settings, None, None)
+    site_feeds = feed_links(settings, lang)
     context.setdefault("feeds", site_feeds)
     context.setdefault("active", "")
     context.update(

@@ -38,8 +38,12 @@ class FeedLink:
     label: str
 
 
-def feed_links(settings: Settings, topic: str | None, topic_name: str | None) -> list[FeedLink]:
-    scope = f"{settings.site_name}: {topic_name}" if topic_name else settings.site_name
+def feed_links(
+    settings: Settings, lang: str, topic: str | None = None, topic_name: str | None = None
+) -> list[FeedLink]:
+    """The feeds a page offers, titled with the site's name in the page's language."""
+    site_name = settings.site_names(lang).nominative
+    scope = f"{site_name}: {topic_name}" if topic_name else site_name
     return [
         FeedLink(
             title=f"{scope} ({fmt.label})",
@@ -70,6 +74,32 @@ def _render(
     )
 
 
+MACHINE_PATHS = (
+    "/api/",
+    "/feeds/",
+    "/static/",
+    "/media/",
+    "/webhooks/",
+    "/admin",
+    "/healthz",
+    "/readyz",
+    "/metrics",
+)
+"""Where a missing thing is asked for by a program (or staff, with their own layout): its 404
+stays short text or JSON rather than a page of the site."""
+
+
+def is_page_path(path: str) -> bool:
+    """Whether a 404 at ``path`` is answered with the site's page (readers) or as data."""
+    return not path.startswith(MACHINE_PATHS)
+
+
+def not_found_page(request: Request) -> Response:
+    """The site's 404 page, in the one layout and the reader's language: a way home, to the
+    archive and to the subscription form, the status kept."""
+    return render(request, "not_found.html", lang=page_language(request), status_code=404)
+
+
 def _session(request: Request) -> Session:
     return Session(request.app.state.engine)
 
@@ -94,11 +124,11 @@ def article_page(request: Request, slug: str) -> Response:
         except ArticleNotFound:
             article = None
         if article is None or article.slug != slug:  # digits are ids to get_article
-            return _render(request, "not_found.html", session, status_code=404)
+            return not_found_page(request)
         if article.status == ArticleStatus.withdrawn:
             return _render(request, "withdrawn.html", session, status_code=410)
         if not is_public(article):  # a draft, or scheduled and not yet due: as if not there
-            return _render(request, "not_found.html", session, status_code=404)
+            return not_found_page(request)
         entry = entry_from_article(article, settings)
         return _render(request, "article.html", session, entry=entry)
 
@@ -109,7 +139,8 @@ def topic_page(request: Request, slug: str) -> Response:
     with _session(request) as session:
         topic = next((t for t, _ in list_topics(session) if t.slug == slug), None)
         if topic is None:
-            return _render(request, "not_found.html", session, status_code=404)
+            return not_found_page(request)
+        lang = page_language(request)
         entries = [
             entry_from_article(article, settings)
             for article in list_articles(session, topic=slug, limit=TOPIC_ARTICLES)
@@ -120,5 +151,5 @@ def topic_page(request: Request, slug: str) -> Response:
             session,
             topic=topic,
             entries=entries,
-            feeds=feed_links(settings, topic.slug, topic.name_for(page_language(request))),
+            feeds=feed_links(settings, lang, topic.slug, topic.name_for(lang)),
         )
