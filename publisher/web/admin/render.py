@@ -18,7 +18,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from publisher.audit import describe_action, describe_actor
+from publisher.audit import describe_action, describe_actor, describe_detail
 from publisher.clock import local_now
 from publisher.config import Settings
 from publisher.delivery.runner import Senders
@@ -104,6 +104,7 @@ def render(
         when=lambda moment, with_time=True: when(settings, moment, with_time),
         who=actor_names(request),
         action_name=lambda code: describe_action(code, ADMIN_LANGUAGE),
+        detail_text=lambda detail: describe_detail(detail or "", ADMIN_LANGUAGE),
         language_name=lambda code: LANGUAGE_NAMES.get(str(code), str(code)),
     )
     response = templates.TemplateResponse(request, template, context, status_code=status_code)
