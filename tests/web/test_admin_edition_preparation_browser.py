@@ -54,7 +54,9 @@ def test_staff_write_the_note_choose_and_order_articles_and_see_them_in_the_prev
     assert [title[:8] for title in titles] == ["Novica 0", "Novica 2"]
     check_accessibility(page)
 
-    confirm = page.get_by_role("checkbox", name="Potrjujem pregled predogleda in poskusnega izvoda.")
+    confirm = page.get_by_role(
+        "checkbox", name="Potrjujem pregled predogleda in poskusnega izvoda."
+    )
     confirm.press("Space")
     page.get_by_role("button", name="Odobri in pošlji").press("Enter")
     page.wait_for_url("**/admin/editions/*")
