@@ -123,6 +123,40 @@ def describe_action(code: str, language: str) -> str:
     return translations(language).gettext(label) if label else code
 
 
+DETAIL_WORDINGS = (
+    "paused",
+    "resumed",
+    "cancelled",
+    "active",
+    "retry",
+    "retry-none",
+    "sender restarted",
+    "%(count)s queued again",
+    "throttled",
+    "%(purpose)s: throttled",
+    "%(count)s left",
+    "%(count)s session(s) ended",
+    "from the staff page",
+    "from the staff page; none was set up",
+    "from the command line",
+    "from the command line; none was set up",
+    "every article",
+    "%(language)s: removed",
+    "%(language)s: %(count)s characters",
+    "revision %(revision)s",
+)
+"""The English details entries are written with (catalog sources): the log and the CSV keep
+them, the admin shows them through :func:`describe_detail`."""
+
+
+def describe_detail(detail: str, language: str) -> str:
+    """An entry's detail in ``language``; a detail of no known wording (a name, a change of
+    settings, a count of rows) as it is."""
+    from publisher.translations import stored_line_in
+
+    return stored_line_in(detail, DETAIL_WORDINGS, language)
+
+
 EDITION_CONTROLS = {
     "pause": AuditAction.edition_paused,
     "resume": AuditAction.edition_resumed,

@@ -9,6 +9,8 @@ plural forms (1 članek, 2 članka, 3 članki, 5 člankov).
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from functools import cache
 from io import BytesIO
 
@@ -38,3 +40,34 @@ def translations(language: str) -> NullTranslations:
     write_mo(compiled, catalog)
     compiled.seek(0)
     return Translations(fp=compiled)
+
+
+_VALUE = re.compile(r"%\((\w+)\)s|%%")
+
+
+@cache
+def _pattern(source: str) -> re.Pattern[str]:
+    """``source`` as a pattern that reads its values back out of a line it made."""
+    parts, at = [], 0
+    for found in _VALUE.finditer(source):
+        parts.append(re.escape(source[at : found.start()]))
+        name = found.group(1)
+        parts.append(f"(?P<{name}>.+?)" if name else "%")
+        at = found.end()
+    parts.append(re.escape(source[at:]))
+    return re.compile("".join(parts), re.S)
+
+
+def stored_line_in(line: str, sources: Sequence[str], language: str) -> str:
+    """A line stored in English (a paused send's reason, an audit entry's detail), made as
+    ``source % values`` from one of ``sources``, in ``language``: its source through the
+    catalogs, its values (a server's reply, a count) as they came. A line made from none of
+    them (older, or outside words) is shown as it is.
+
+    The English line stays what is stored, logged and printed by the CLI and the API; pages
+    in another language read it back through the same sources, so there is one wording."""
+    for source in sources:
+        found = _pattern(source).fullmatch(line)
+        if found is not None:
+            return translations(language).gettext(source) % found.groupdict()
+    return line

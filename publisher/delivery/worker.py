@@ -35,6 +35,7 @@ from publisher.delivery.ledger import Claimed, Result
 from publisher.delivery.limits import Hold
 from publisher.delivery.models import DeliveryStatus, JobState, SendJob
 from publisher.delivery.outbox import Outbox, verp_address
+from publisher.delivery.reasons import RELAY_REFUSED, TOO_MANY_FAILED, pause_reason
 from publisher.delivery.smtp import Outcome, SmtpConfig, Verdict
 from publisher.links import SubscriberLinks
 from publisher.mail.message import MessageTemplate, Recipient, message_id_for, sender_domain
@@ -147,9 +148,12 @@ class FirstAttempts:
         failures = sum(self.failed)
         if len(self.failed) < self.size or failures < rate * self.size:
             return None
-        return (
-            f"paused: {failures} of the last {self.size} first attempts failed "
-            f"(the limit is {rate:.0%}); last reply: {self.last_failure}"
+        return pause_reason(
+            TOO_MANY_FAILED,
+            failures=failures,
+            window=self.size,
+            limit=f"{rate:.0%}",
+            reply=self.last_failure,
         )
 
 
@@ -564,9 +568,7 @@ class SendWorker:
             return False
         if outcome.relay_trouble and outcome.verdict is Verdict.failed:
             # 5xx to the greeting or the login: waiting will not help; staff must look.
-            self._pausing[row.job_id] = (
-                f"paused: the mail server refused the connection: {_reason(outcome)}"
-            )
+            self._pausing[row.job_id] = pause_reason(RELAY_REFUSED, reply=_reason(outcome))
             return True
         now = utcnow()
         if self._relay_until is None or now >= self._relay_until:  # once per closed spell

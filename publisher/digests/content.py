@@ -97,6 +97,7 @@ def build_digest(
         edition_key=edition_key(mailing_list.slug, period.key),
         list_slug=mailing_list.slug,
         list_name=mailing_list.name,
+        list_name_en=mailing_list.name_en,
         period_start=period.start,
         period_end=period.end,
         items=[
@@ -106,6 +107,7 @@ def build_digest(
                 published_at=article.published_at,
                 summary=article.summary,
                 topics=tuple(topic.name for topic in article.topics),
+                topics_en=tuple(topic.name_en for topic in article.topics),
                 photo=digest_photo(settings, article),
             )
             for article in articles

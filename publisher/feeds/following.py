@@ -56,9 +56,13 @@ def follow_page_path(topic: str | None) -> str:
     return f"/topics/{topic}/viri" if topic else "/viri"
 
 
-def feed_links(settings: Settings, topic: str | None, topic_name: str | None) -> list[FeedLink]:
-    """The scope's feeds in every format, RSS first (the one every reader understands)."""
-    scope = f"{settings.site_name}: {topic_name}" if topic_name else settings.site_name
+def feed_links(
+    settings: Settings, lang: str, topic: str | None = None, topic_name: str | None = None
+) -> list[FeedLink]:
+    """The scope's feeds in every format, RSS first (the one every reader understands),
+    titled with the site's name in the page's language."""
+    site_name = settings.site_names(lang).nominative
+    scope = f"{site_name}: {topic_name}" if topic_name else site_name
     page = follow_page_path(topic)
     return [
         FeedLink(

@@ -27,6 +27,7 @@ from publisher.links import home_url, static_url
 from publisher.mail.message import MessageTemplate, Slots, build_template, new_slots, sender_domain
 from publisher.resources import TEMPLATES_DIR
 from publisher.templating import template_environment
+from publisher.topics import name_in
 from publisher.translations import translations
 
 PHOTO_WIDTH = 552
@@ -71,6 +72,16 @@ class DigestItem:
     photo: DigestPhoto | None = None
     """With its caption: an article without a photo shows no caption (under nothing, a
     caption reads as a broken picture)."""
+    topics_en: tuple[str | None, ...] = ()
+    """The English names of ``topics``, in the same order (None: the topic has none)."""
+
+    def topics_in(self, language: str) -> tuple[str, ...]:
+        """The topics' names as a reader of ``language`` sees them (English falls back to
+        the Slovenian name, as on the site)."""
+        english = self.topics_en or (None,) * len(self.topics)
+        return tuple(
+            name_in(name, en, language) for name, en in zip(self.topics, english, strict=True)
+        )
 
 
 @dataclass(frozen=True)
@@ -89,6 +100,12 @@ class Digest:
     notes: Mapping[str, str] = field(default_factory=dict)
     """The editor's note at the top, by language; a language without one shows none."""
     is_test: bool = False
+    list_name_en: str | None = None
+    """The list's English name; None: English readers see ``list_name``."""
+
+    def list_name_in(self, language: str) -> str:
+        """The list's name in the subject, heading and footer of a ``language`` copy."""
+        return name_in(self.list_name, self.list_name_en, language)
 
 
 @dataclass(frozen=True)
@@ -271,7 +288,7 @@ def note_paragraphs(note: str) -> list[list[str]]:
 
 def subject_for(digest: Digest, language: str, branding: Branding) -> str:
     period = format_period(digest.period_start, digest.period_end, language)
-    subject = branding.subject_format.format(list_name=digest.list_name, period=period)
+    subject = branding.subject_format.format(list_name=digest.list_name_in(language), period=period)
     if digest.is_test:
         # Translated: Slovenian mail says "[POSKUS]", as the admin's "poskusni izvod".
         subject = translations(language).gettext("[TEST] %(subject)s") % {"subject": subject}
@@ -288,7 +305,7 @@ def compose_digest(digest: Digest, language: str, branding: Branding) -> Compose
         "subject": subject,
         "preheader": "; ".join(item.title for item in digest.items[:3]),
         "is_test": digest.is_test,
-        "list_name": digest.list_name,
+        "list_name": digest.list_name_in(language),
         # The period set like every date; the subject, which clients never wrap mid-date,
         # keeps plain spaces.
         "period_label": unbreakable_dates(
@@ -303,7 +320,7 @@ def compose_digest(digest: Digest, language: str, branding: Branding) -> Compose
                 "url": item.url,
                 "date_label": format_day(item.published_at, language, tz),
                 "summary": item.summary,
-                "topics": item.topics,
+                "topics": item.topics_in(language),
                 "photo": item.photo,
             }
             for item in digest.items
@@ -327,7 +344,7 @@ def compose_digest(digest: Digest, language: str, branding: Branding) -> Compose
         slots=slots,
         headers=headers,
         list_unsubscribe_mailto=branding.list_unsubscribe_mailto,
-        list_id=(digest.list_name, f"{digest.list_slug}.{branding.domain}"),
+        list_id=(digest.list_name_in(language), f"{digest.list_slug}.{branding.domain}"),
     )
     return ComposedDigest(
         language=language, subject=subject, html=html, text=text, slots=slots, template=template

@@ -138,7 +138,10 @@ def create_app(
 
     @app.exception_handler(HTTPException)
     async def plain_errors(request: Request, exc: HTTPException) -> Response:
-        # Unknown paths and methods: a short message, never FastAPI's JSON.
+        # A reader's unknown address: the site's 404 page; a program's (feeds, files,
+        # probes): a short message, never FastAPI's JSON. The API answers its own in JSON.
+        if exc.status_code == 404 and public.is_page_path(request.url.path):
+            return await run_in_threadpool(public.not_found_page, request)
         messages = {404: "Te strani ni.", 405: "Ta metoda tu ni dovoljena."}
         text = messages.get(exc.status_code, str(exc.detail))
         return PlainTextResponse(text + "\n", status_code=exc.status_code, headers=exc.headers)

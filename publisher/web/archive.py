@@ -31,11 +31,12 @@ from publisher.mail.compose import format_period
 from publisher.mail.public_copy import read_public_copy
 from publisher.subscribers.lists import all_lists
 from publisher.subscribers.models import MailingList
+from publisher.web.layout import LANGUAGE_NAMES, page_language
 from publisher.web.public import _render as render_page
+from publisher.web.public import not_found_page
 
 router = APIRouter()
 
-LANGUAGE_NAMES = {"sl": "slovenščina", "en": "English"}
 SANDBOX = "allow-popups allow-popups-to-escape-sandbox allow-top-navigation-by-user-activation"
 """What the stored digest may do when opened as sent: follow its links; nothing else."""
 
@@ -87,13 +88,13 @@ def _period_text(edition: Edition, language: str) -> str:
 
 @router.api_route("/archive", methods=["GET", "HEAD"])
 def archive_index(request: Request) -> Response:
-    """Past editions of every public list, newest first."""
+    """Past editions of every public list, newest first, their periods in the page's language."""
+    language = page_language(request)
     with _session(request) as session:
         shelves = []
         for mailing_list in all_lists(session):
             if not mailing_list.public:
                 continue  # its editions still open from their emails' links
-            language = str(mailing_list.language)
             items = [
                 ArchiveItem(
                     list_slug=mailing_list.slug,
@@ -174,7 +175,7 @@ def archive_edition(
             session, list_slug, period_key, lang, preferred_language(request)
         )
         if found is None:
-            return render_page(request, "not_found.html", session, status_code=404)
+            return not_found_page(request)
         mailing_list, edition, content, available = found
         base = f"/archive/{mailing_list.slug}/{edition.period_key}"
         in_language = urlencode({"lang": content.language})

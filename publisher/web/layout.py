@@ -37,10 +37,11 @@ from publisher.web.csrf import attach_csrf_cookie, csrf_token
 LANGUAGE_NAMES = {"sl": "Slovenščina", "en": "English"}
 """Each language in its own words, for the language switch."""
 
-NAV_TOPIC_CHARACTERS = 30
-"""How many characters of topic names the header shows in one line at full width (the
-header holds 44rem: "Vse novice", the topics, "Več tem", "Prijavite se" and the language
-switch); the topics beyond go into the "More topics" menu, so the line never wraps."""
+NAV_LINE = 74
+"""What the header's line holds at full width (44rem), in characters of its items' names plus
+two for each item's gap. Measured: "Vse novice", five short topics, "Prijavite se" and
+"English" just fit. The topics beyond go into the "More topics" menu, so the line never wraps,
+whatever the language of its own words."""
 
 
 @dataclass(frozen=True)
@@ -51,14 +52,25 @@ class NavTopics:
     more: Sequence[Topic]
 
 
+def _width(name: str) -> int:
+    return len(name) + 2  # the gap after it
+
+
 def split_nav(topics: Sequence[Topic], language: str) -> NavTopics:
-    """The topics in order, as many in the line as fit in :data:`NAV_TOPIC_CHARACTERS`."""
-    used, cut = 0, len(topics)
-    for index, topic in enumerate(topics):
-        used += len(topic.name_for(language))
-        if used > NAV_TOPIC_CHARACTERS:
-            cut = index
-            break
+    """The topics in order, as many in the line as fit in :data:`NAV_LINE` beside the
+    layout's own words in ``language`` (and the menu's name, when there is a menu)."""
+    gettext = translations(language).gettext
+    other = "en" if language == "sl" else "sl"
+    used = sum(_width(word) for word in (gettext("All news"), gettext("Subscribe")))
+    used += _width(LANGUAGE_NAMES[other])
+    names = [topic.name_for(language) for topic in topics]
+    if used + sum(_width(name) for name in names) <= NAV_LINE:
+        return NavTopics(inline=topics, more=())
+    used += _width(gettext("More topics")) + 1  # and its arrow
+    cut = 0
+    while cut < len(names) and used + _width(names[cut]) <= NAV_LINE:
+        used += _width(names[cut])
+        cut += 1
     return NavTopics(inline=topics[:cut], more=topics[cut:])
 
 
@@ -135,7 +147,7 @@ def render(
     def link(path: str) -> str:
         return with_language(path, lang, default)
 
-    site_feeds = feed_links(settings, None, None)
+    site_feeds = feed_links(settings, lang)
     context.setdefault("feeds", site_feeds)
     context.setdefault("active", "")
     context.update(

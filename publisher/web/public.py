@@ -48,6 +48,32 @@ def _render(
     )
 
 
+MACHINE_PATHS = (
+    "/api/",
+    "/feeds/",
+    "/static/",
+    "/media/",
+    "/webhooks/",
+    "/admin",
+    "/healthz",
+    "/readyz",
+    "/metrics",
+)
+"""Where a missing thing is asked for by a program (or staff, with their own layout): its 404
+stays short text or JSON rather than a page of the site."""
+
+
+def is_page_path(path: str) -> bool:
+    """Whether a 404 at ``path`` is answered with the site's page (readers) or as data."""
+    return not path.startswith(MACHINE_PATHS)
+
+
+def not_found_page(request: Request) -> Response:
+    """The site's 404 page, in the one layout and the reader's language: a way home, to the
+    archive and to the subscription form, the status kept."""
+    return render(request, "not_found.html", lang=page_language(request), status_code=404)
+
+
 def _session(request: Request) -> Session:
     return Session(request.app.state.engine)
 
@@ -72,11 +98,11 @@ def article_page(request: Request, slug: str) -> Response:
         except ArticleNotFound:
             article = None
         if article is None or article.slug != slug:  # digits are ids to get_article
-            return _render(request, "not_found.html", session, status_code=404)
+            return not_found_page(request)
         if article.status == ArticleStatus.withdrawn:
             return _render(request, "withdrawn.html", session, status_code=410)
         if not is_public(article):  # a draft, or scheduled and not yet due: as if not there
-            return _render(request, "not_found.html", session, status_code=404)
+            return not_found_page(request)
         entry = entry_from_article(article, settings)
         return _render(request, "article.html", session, entry=entry)
 
@@ -92,7 +118,8 @@ def topic_page(request: Request, slug: str) -> Response:
     with _session(request) as session:
         topic = _public_topic(session, slug)
         if topic is None:
-            return _render(request, "not_found.html", session, status_code=404)
+            return not_found_page(request)
+        lang = page_language(request)
         entries = [
             entry_from_article(article, settings)
             for article in list_articles(session, topic=slug, limit=TOPIC_ARTICLES)
@@ -103,7 +130,7 @@ def topic_page(request: Request, slug: str) -> Response:
             session,
             topic=topic,
             entries=entries,
-            feeds=feed_links(settings, topic.slug, topic.name_for(page_language(request))),
+            feeds=feed_links(settings, lang, topic.slug, topic.name_for(lang)),
         )
 
 
@@ -114,7 +141,7 @@ def _follow_page(request: Request, topic: Topic | None) -> Response:
     settings: Settings = request.app.state.settings
     lang = page_language(request)
     feeds = feed_links(
-        settings, topic.slug if topic else None, topic.name_for(lang) if topic else None
+        settings, lang, topic.slug if topic else None, topic.name_for(lang) if topic else None
     )
     return render(
         request,

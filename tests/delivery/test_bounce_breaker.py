@@ -13,6 +13,7 @@ from publisher.db import session_scope
 from publisher.delivery import ledger
 from publisher.delivery.bounces import handle_event
 from publisher.delivery.models import BounceKind, DeliveryStatus, JobState, SendJob
+from publisher.delivery.reasons import reason_in
 from publisher.delivery.runner import Senders, Sending
 from publisher.digests.editions import Control, approve, control
 from publisher.digests.models import Edition
@@ -95,6 +96,10 @@ def test_hard_bounces_past_five_percent_pause_the_edition_until_staff_resume(
     assert job.state == JobState.paused
     assert "circuit breaker" in job.state_reason and "26 hard bounces" in job.state_reason
     assert "510 copies" in job.state_reason and "circuit breaker" in reason
+    assert reason_in(job.state_reason, "sl") == (  # as the admin shows it
+        "ustavila varovalka: 26 trajnih zavrnitev (5.1 %, meja 5.0 %) med 510 poslanimi "
+        "izvodi; preden nadaljujete, preglejte zavrnitve"
+    )
 
     with session_scope(engine) as session:
         control(session, session.get(Edition, edition_id), Control.resume)  # staff looked

@@ -12,6 +12,7 @@ from email import message_from_bytes, policy
 import httpx
 from sqlmodel import Session
 
+from publisher.audit import AuditAction, entries
 from publisher.db import session_scope
 from publisher.delivery import ledger
 from publisher.digests.editions import editions_of
@@ -237,6 +238,30 @@ def test_pause_resume_and_cancel_from_the_edition_page(admin_site: AdminSite) ->
     handler = admin_site.smtp.handler
     assert all(count == 1 for count in handler.per_recipient().values())
     assert len(handler.received) <= len(addresses)
+
+
+def test_a_send_the_relay_stops_says_why_in_slovenian_and_so_does_the_audit_log(
+    admin_site: AdminSite,
+) -> None:
+    addresses = stock(admin_site.engine, 55)  # the stop rule looks at 50 first attempts
+    for address in addresses:
+        admin_site.smtp.handler.script.rcpt[address] = ["550 5.7.1 Relaying denied"]
+    client = logged_in(admin_site)
+    edition_page = approve(client, token_for(client, DIGEST)).headers["location"]
+    wait_until(lambda: "ustavljena" in client.get(edition_page).text, what="the send pauses")
+    page = client.get(edition_page).text
+    assert (
+        "ustavljeno: 50 od zadnjih 50 prvih poskusov ni uspelo (meja je 50%); "
+        "zadnji odgovor: 550 5.7.1 Relaying denied"
+    ) in page
+    assert "first attempts failed" not in page and "last reply" not in page
+
+    client.post(f"{edition_page}/cancel", data={"csrf_token": token_for(client)})
+    audit = client.get("/admin/audit").text
+    assert "<td>preklicano</td>" in audit and "<td>cancelled</td>" not in audit
+    with Session(admin_site.engine) as session:  # the log itself keeps the English code
+        cancelled, _ = entries(session, action=AuditAction.edition_cancelled)
+        assert [entry.detail for entry in cancelled] == ["cancelled"]
 
 
 def test_a_send_started_through_the_api_shows_live_on_the_admin_progress_page(

@@ -36,6 +36,57 @@ UPLOAD = (
 )
 
 
+def test_staff_give_a_topic_an_english_name_that_english_pages_show(
+    admin_site: AdminSite,
+) -> None:
+    client = logged_in(admin_site)
+    form = {"name": "Kultura in šport", "slug": "kultura", "name_en": "  Culture   and sport "}
+    saved = client.post("/admin/topics", data={"csrf_token": token_for(client), **form})
+    assert saved.status_code == 303
+    assert '<span lang="en">Culture and sport</span>' in client.get("/admin/topics").text
+    assert "Culture and sport" in client.get("/topics/kultura?lang=en").text
+    assert "Culture and sport" not in client.get("/topics/kultura").text
+
+    too_long = client.post(
+        "/admin/topics", data={"csrf_token": token_for(client), **form, "name_en": "x" * 201}
+    )
+    assert too_long.status_code == 400
+    assert "Angleško ime je predolgo: največ 200 znakov." in too_long.text
+    assert "Culture and sport" in client.get("/topics/kultura?lang=en").text  # unchanged
+
+    emptied = {**form, "name_en": ""}
+    client.post("/admin/topics", data={"csrf_token": token_for(client), **emptied})
+    assert "Kultura in šport" in client.get("/topics/kultura?lang=en").text
+
+
+def test_admins_give_a_list_an_english_name(admin_site: AdminSite) -> None:
+    stock(admin_site.engine, 1)
+    client = logged_in(admin_site)
+    page = client.get(f"/admin/lists/{LIST}")
+    assert 'name="name_en"' in page.text
+    saved = client.post(
+        f"/admin/lists/{LIST}/name-en",
+        data={"csrf_token": token_for(client), "name_en": " Weekly  news "},
+    )
+    assert saved.status_code == 303
+    after = client.get(saved.headers["location"]).text
+    assert "Angleško ime seznama je shranjeno." in after and 'value="Weekly news"' in after
+    assert '(angl. <span lang="en">Weekly news</span>)' in client.get("/admin/lists").text
+    with Session(admin_site.engine) as session:
+        assert get_list(session, LIST).name_en == "Weekly news"
+
+    too_long = client.post(
+        f"/admin/lists/{LIST}/name-en", data={"csrf_token": token_for(client), "name_en": "x" * 201}
+    )
+    assert too_long.status_code == 400
+    assert "Angleško ime je predolgo: največ 200 znakov." in too_long.text
+    client.post(
+        f"/admin/lists/{LIST}/name-en", data={"csrf_token": token_for(client), "name_en": ""}
+    )
+    with Session(admin_site.engine) as session:
+        assert get_list(session, LIST).name_en is None
+
+
 def test_lists_page_counts_subscribers_by_status(admin_site: AdminSite) -> None:
     stock(admin_site.engine, 4)
     client = logged_in(admin_site)

@@ -185,7 +185,7 @@ def test_both_languages_are_offered_and_switch(archived: LiveSite) -> None:
     with httpx.Client(base_url=archived.url) as client:
         slovenian = client.get("/archive/tedenske-novice/2025-W10")
         assert 'hreflang="en"' in slovenian.text and 'hreflang="sl"' in slovenian.text
-        assert 'aria-current="page">slovenščina' in slovenian.text
+        assert 'aria-current="page">Slovenščina' in slovenian.text
         assert "message.html?lang=sl" in slovenian.text
 
         english = client.get("/archive/tedenske-novice/2025-W10?lang=en")

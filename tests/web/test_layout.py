@@ -12,10 +12,15 @@ from sqlalchemy.engine import Engine
 
 from publisher.articles.store import save_topic
 from publisher.db import session_scope
+from publisher.links import SubscriberLinks
 from publisher.resources import LOCALE_DIR, WEB_TEMPLATES_DIR
-from publisher.subscribers.lists import create_list
+from publisher.subscribers.lists import create_list, get_list, set_english_name
+from tests.delivery.sending_support import LIST, stock
 from tests.feeds.helpers import draft, save
 from tests.web.conftest import LiveSite
+from tests.web.residents_support import token_uid
+from tests.web.test_archive import approve_period
+from tests.web.test_pages import links_of
 
 PAGES = [
     "/",
@@ -101,3 +106,62 @@ def test_english_pages_carry_no_slovenian_chrome_and_english_names(
     assert ">Traffic</label>" in form
     slovenian_form = httpx.get(live_site.url + "/subscribe").text
     assert ">Tedenske novice</label>" in slovenian_form and ">Promet</label>" in slovenian_form
+
+
+SLOVENIAN_MARKERS = [
+    "Vse novice",
+    "Naročite",
+    "Teme",
+    "Arhiv",
+    "Jezik",
+    "Sporočilo, kot je bilo poslano",
+    "Besedilna različica",
+    "Tako je bila izdaja",
+    "marec",
+    "Mestna občina",
+    "Te strani ni",
+]
+"""Slovenian words of the site's own text (chrome, archive pages, feed titles, dates): the
+articles' own text may be Slovenian on an English page, these may not."""
+
+
+def _own_text(html: str) -> str:
+    """The page without its addresses (slugs such as tedenske-novice are not words)."""
+    return re.sub(r'(href|src)="[^"]*"', "", html)
+
+
+def test_no_page_of_the_english_site_speaks_slovenian(live_site: LiveSite, engine: Engine) -> None:
+    stock(engine, 3, topics=True)  # resident 0 reads English
+    with session_scope(engine) as session:
+        save_topic(session, "promet", "Promet", name_en="Traffic")
+        mailing_list = get_list(session, LIST)
+        set_english_name(session, mailing_list, "Weekly news", actor="test")
+        list_id = mailing_list.id
+    approve_period(engine, live_site.settings, LIST, "2025-W10")
+    links = SubscriberLinks(live_site.settings)
+    uid = token_uid(engine, 1)
+    article = links_of(httpx.get(live_site.url + "/topics/promet").text).anchors
+    pages = [
+        "/",
+        next(a for a in article if a.startswith("/articles/")),
+        "/topics/promet",
+        "/archive",
+        f"/archive/{LIST}/2025-W10",
+        "/subscribe",
+        links.preferences(uid).removeprefix(live_site.url),
+        links.unsubscribe(uid, list_id).removeprefix(live_site.url),
+        "/ni-take-strani",
+    ]
+    for path in pages:
+        page = httpx.get(live_site.url + path, params={"lang": "en"})
+        assert page.status_code in (200, 404), path
+        assert '<html lang="en">' in page.text, path
+        text = _own_text(page.text)
+        assert [word for word in SLOVENIAN_MARKERS if word in text] == [], path
+    edition = httpx.get(f"{live_site.url}/archive/{LIST}/2025-W10", params={"lang": "en"}).text
+    assert "Newsletter archive" in edition and "The message as it was sent" in edition
+    assert "This is how the issue was sent to the subscribers of “Weekly news”." in edition
+    assert "3–9 March 2025" in httpx.get(live_site.url + "/archive?lang=en").text
+    slovenian = httpx.get(f"{live_site.url}/archive/{LIST}/2025-W10", params={"lang": "sl"}).text
+    assert "Tako je bila izdaja poslana naročnikom novic »Tedenske novice«." in slovenian
+    assert ">Besedilna različica</a>" in slovenian and ">Arhiv e-novic</a>" in slovenian

@@ -117,6 +117,40 @@ def test_missing_and_withdrawn_articles_say_so(live_site: LiveSite, engine: Engi
     assert httpx.get(live_site.url + "/topics/ni-je").status_code == 404
 
 
+def test_an_unknown_address_gets_the_sites_404_page_in_the_readers_language(
+    live_site: LiveSite, engine: Engine
+) -> None:
+    save(engine, draft(1, topics=["promet"]))
+    for path in ("/ni-take-strani", "/novice/2025/stara-povezava.html", "/topics/promet/x"):
+        page = httpx.get(live_site.url + path)
+        assert page.status_code == 404, path
+        assert page.headers["content-type"].startswith("text/html")
+        assert '<header class="site-header">' in page.text  # the one layout
+        assert "<h1>Te strani ni</h1>" in page.text
+        assert (
+            '<a href="/">Vse novice</a>' in page.text
+            and 'href="/archive">Arhiv e-novic' in page.text
+        )
+    english = httpx.get(live_site.url + "/ni-take-strani", params={"lang": "en"})
+    assert english.status_code == 404 and '<html lang="en">' in english.text
+    assert "<h1>There is no such page</h1>" in english.text
+    assert 'href="/archive?lang=en">Newsletter archive</a>' in english.text
+    assert httpx.head(live_site.url + "/ni-take-strani").status_code == 404
+
+
+def test_programs_asking_for_something_missing_keep_their_format(
+    live_site: LiveSite, engine: Engine
+) -> None:
+    api = httpx.get(live_site.url + "/api/ni-take-poti")
+    assert api.status_code == 404 and api.headers["content-type"] == "application/json"
+    api.json()
+    for path in ("/feeds/ni.xml", "/feeds/topics/ni-je/rss.xml", "/feeds/a/b/c", "/static/ni.css"):
+        answer = httpx.get(live_site.url + path)
+        assert answer.status_code == 404, path
+        assert answer.headers["content-type"].startswith("text/plain"), path
+        assert "<html" not in answer.text
+
+
 def test_no_page_carries_a_script(live_site: LiveSite, engine: Engine) -> None:
     save(
         engine,

@@ -2,7 +2,7 @@
 a phone's width, and the digest with images blocked as Outlook blocks them by default.
 
 Uses the system Chromium; set SCREENSHOT_DIR=docs/screenshots to refresh the published
-screenshots (web-article-*, web-home-*, digest-*)."""
+screenshots (web-article-*, web-home-*, web-home-en-1280, digest-*)."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ def import_samples_with_photos(engine: Engine, settings: Settings) -> int:
     samples = resources.files("publisher") / "samples"
     for topic in json.loads((samples / "topics.json").read_text(encoding="utf-8")):
         with session_scope(engine) as session:
-            save_topic(session, topic["slug"], topic["name"])
+            save_topic(session, topic["slug"], topic["name"], name_en=topic.get("name_en"))
     filed = json.loads((samples / "article-topics.json").read_text(encoding="utf-8"))
     with resources.as_file(samples / "articles") as folder:
         for path in sorted(Path(folder).glob("*.txt")):
@@ -101,6 +101,11 @@ def test_the_site_shows_the_photos_at_desktop_and_phone_width(
         assert page.evaluate("document.documentElement.scrollWidth") <= width
         check_accessibility(page)
         page.screenshot(path=str(shots / f"web-home-{width}.png"), full_page=True)
+        if width == 1280:  # the same page for an English reader: English chrome and topics
+            page.goto(sample_site.url + "/?lang=en")
+            loaded_photos(page)
+            assert page.locator("h1").inner_text() == "News"
+            page.screenshot(path=str(shots / "web-home-en-1280.png"), full_page=True)
         assert not errors, errors
         page.close()
 

@@ -275,6 +275,7 @@ EXPECTED_ROLES = {
         "GET /admin/subscribers",
         "POST /admin/subscribers/lift-suppression",
         "POST /admin/lists/{slug}/import",
+        "POST /admin/lists/{slug}/name-en",
         "GET /admin/lists/{slug}/export.csv",
         "GET /admin/audit",
         "GET /admin/audit.csv",

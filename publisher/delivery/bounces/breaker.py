@@ -27,6 +27,7 @@ from publisher.delivery.models import (
     JobState,
     SendJob,
 )
+from publisher.delivery.reasons import COMPLAINTS, HARD_BOUNCES, pause_reason
 
 
 @dataclass(frozen=True)
@@ -73,18 +74,14 @@ def check(session: Session, settings: Settings, job_id: int) -> str | None:
         return None
     hard, complaints = found.percent(found.hard), found.percent(found.complaints)
     if hard >= settings.breaker_hard_percent:
-        what = f"{found.hard} hard bounces ({hard:.1f} %, limit {settings.breaker_hard_percent} %)"
+        source, count, percent = HARD_BOUNCES, found.hard, f"{hard:.1f}"
+        limit = settings.breaker_hard_percent
     elif complaints >= settings.breaker_complaint_percent:
-        what = (
-            f"{found.complaints} complaints ({complaints:.2f} %, "
-            f"limit {settings.breaker_complaint_percent} %)"
-        )
+        source, count, percent = COMPLAINTS, found.complaints, f"{complaints:.2f}"
+        limit = settings.breaker_complaint_percent
     else:
         return None
-    reason = (
-        f"paused by the circuit breaker: {what} among {found.sent} copies sent; "
-        "look at the bounces before resuming"
-    )
+    reason = pause_reason(source, count=count, percent=percent, limit=limit, sent=found.sent)
     job.breaker_tripped_at = utcnow()
     session.add(job)
     ledger.set_job_state(session, job_id, JobState.paused, reason)

@@ -42,7 +42,7 @@ from publisher.media.photos import PhotoRefused, photo_url, rendition_size
 from publisher.slugs import slug_problem
 from publisher.staff.models import StaffAccount
 from publisher.web.admin.auth import Staff
-from publisher.web.admin.render import engine_of, render, settings_of
+from publisher.web.admin.render import ENGLISH_NAME_TOO_LONG, engine_of, render, settings_of
 from publisher.web.body import FORM_BODY_LIMIT, BodyRule
 from publisher.web.clients import client_address
 from publisher.web.csrf import FIELD as CSRF_FIELD
@@ -271,15 +271,27 @@ def save_article_topics(
 
 @router.get("/admin/topics")
 def topics_page(request: Request, staff: Staff, notice: str | None = None) -> Response:
+    return _topics_view(request, staff, notice="Tema je shranjena." if notice == "saved" else None)
+
+
+def _topics_view(
+    request: Request,
+    staff: StaffAccount,
+    *,
+    notice: str | None = None,
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response:
     with Session(engine_of(request), expire_on_commit=False) as session:
         return render(
             request,
             "admin/topics.html",
             staff=staff,
+            status_code=status_code,
             active="topics",
             topics=list_topics(session),
-            notice="Tema je shranjena." if notice == "saved" else None,
-            error=None,
+            notice=notice,
+            error=error,
         )
 
 
@@ -289,8 +301,10 @@ def save_topic_form(
     staff: Staff,
     slug: Annotated[str, Form(max_length=80)] = "",
     name: Annotated[str, Form(max_length=200)] = "",
+    name_en: Annotated[str, Form(max_length=1000)] = "",
 ) -> Response:
-    """Create a topic, or rename one (same slug), as ``publisher topics add`` does."""
+    """Create a topic, or rename one (same slug), as ``publisher topics add`` does; the
+    English name is the form's to set: left empty, English readers see the Slovenian one."""
     clean = slug.strip() or slugify_title(name)
     problem = slug_problem(clean)
     if problem is not None or not name.strip():
@@ -299,19 +313,19 @@ def save_topic_form(
             if slug.strip() and problem is not None
             else "Vpišite ime teme (in po želji kratko oznako, npr. promet)."
         )
-        with Session(engine_of(request), expire_on_commit=False) as session:
-            return render(
-                request,
-                "admin/topics.html",
-                staff=staff,
-                status_code=400,
-                active="topics",
-                topics=list_topics(session),
-                notice=None,
-                error=error,
+        return _topics_view(request, staff, error=error, status_code=400)
+    try:
+        with session_scope(engine_of(request)) as session:
+            save_topic(
+                session,
+                clean,
+                name.strip(),
+                name_en=name_en,
+                actor=staff.email,
+                client=client_address(request),
             )
-    with session_scope(engine_of(request)) as session:
-        save_topic(session, clean, name.strip(), actor=staff.email, client=client_address(request))
+    except ValueError:  # the English name's rule (clean_english_name)
+        return _topics_view(request, staff, error=ENGLISH_NAME_TOO_LONG, status_code=400)
     return RedirectResponse("/admin/topics?notice=saved", status_code=303)
 
 

@@ -32,6 +32,7 @@ from publisher.delivery import ledger
 from publisher.delivery.bounces import reports as bounce_reports
 from publisher.delivery.limits import describe
 from publisher.delivery.models import Delivery, JobState
+from publisher.delivery.reasons import reason_in
 from publisher.delivery.runner import Sending
 from publisher.digests.editions import (
     Control,
@@ -52,7 +53,7 @@ from publisher.subscribers.models import MailingList
 from publisher.web.admin.auth import Approver, Staff
 from publisher.web.admin.dashboard import STATE_NAMES, EditionRow, edition_rows
 from publisher.web.admin.digests import NOTE_LABELS
-from publisher.web.admin.render import engine_of, render, senders_of, settings_of
+from publisher.web.admin.render import ADMIN_LANGUAGE, engine_of, render, senders_of, settings_of
 from publisher.web.clients import client_address
 from publisher.web.csrf import require_csrf
 
@@ -187,7 +188,7 @@ def _edition_view(
             held=describe(row.report.held, settings, "sl") if row.report.held else None,
             control=last_control(session, edition_id),
             control_words=CONTROL_WORDS,
-            reason="" if set_by_person(reason) else reason,
+            reason="" if set_by_person(reason) else reason_in(reason, ADMIN_LANGUAGE),
             bounces=bounces,
             bounce_kinds=BOUNCE_KINDS,
             notice=notice,

@@ -18,7 +18,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from publisher.audit import describe_action, describe_actor
+from publisher.audit import describe_action, describe_actor, describe_detail
 from publisher.clock import local_now
 from publisher.config import Settings
 from publisher.delivery.runner import Senders
@@ -26,6 +26,7 @@ from publisher.i18n import format_day, format_moment
 from publisher.staff.accounts import staff_names
 from publisher.staff.models import Role, StaffAccount
 from publisher.staff.two_factor import must_set_up
+from publisher.topics import NAME_MAX_LENGTH
 from publisher.web.csrf import attach_csrf_cookie, csrf_token
 from publisher.web.security import CONTENT_SECURITY_POLICY
 
@@ -34,6 +35,8 @@ ADMIN_LANGUAGE = "sl"
 """The admin is written in Slovenian, whatever language the public site defaults to."""
 LANGUAGE_NAMES = {"sl": "slovenščina", "en": "angleščina"}
 """The languages of subscribers, lists and mail as the admin names them (codes are for forms)."""
+ENGLISH_NAME_TOO_LONG = f"Angleško ime je predolgo: največ {NAME_MAX_LENGTH} znakov."
+"""What the topic and list forms say when :func:`publisher.topics.clean_english_name` refuses."""
 PRIVATE_HEADERS = {"Cache-Control": "no-store", "X-Robots-Tag": "noindex, nofollow"}
 
 
@@ -101,6 +104,7 @@ def render(
         when=lambda moment, with_time=True: when(settings, moment, with_time),
         who=actor_names(request),
         action_name=lambda code: describe_action(code, ADMIN_LANGUAGE),
+        detail_text=lambda detail: describe_detail(detail or "", ADMIN_LANGUAGE),
         language_name=lambda code: LANGUAGE_NAMES.get(str(code), str(code)),
     )
     response = templates.TemplateResponse(request, template, context, status_code=status_code)

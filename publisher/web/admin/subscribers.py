@@ -19,7 +19,7 @@ from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -38,6 +38,7 @@ from publisher.subscribers.lists import (
     all_lists,
     get_list,
     list_topics,
+    set_english_name,
     status_counts,
 )
 from publisher.subscribers.models import MailingList, SubscriptionStatus, SuppressionReason
@@ -49,7 +50,13 @@ from publisher.subscribers.suppression import (
     lift_suppression,
 )
 from publisher.web.admin.auth import Admin, Staff
-from publisher.web.admin.render import csv_download, engine_of, render, settings_of
+from publisher.web.admin.render import (
+    ENGLISH_NAME_TOO_LONG,
+    csv_download,
+    engine_of,
+    render,
+    settings_of,
+)
 from publisher.web.body import BodyRule
 from publisher.web.clients import client_address
 from publisher.web.csrf import FIELD as CSRF_FIELD
@@ -132,6 +139,8 @@ def _list_view(
     paging: Paging = Paging(),
     import_report: object = None,
     import_error: str | None = None,
+    name_notice: str | None = None,
+    name_error: str | None = None,
     status_code: int = 200,
 ) -> Response:
     with Session(engine_of(request), expire_on_commit=False) as session:
@@ -152,6 +161,8 @@ def _list_view(
             report=import_report,
             outcomes=OUTCOME_NAMES,
             import_error=import_error,
+            notice=name_notice,
+            error=name_error,
             period=current_period(settings_of(request).tz),
         )
 
@@ -164,9 +175,34 @@ def list_page(
     q: str = "",
     before: int | None = None,
     after: int | None = None,
+    notice: str | None = None,
 ) -> Response:
     """A list: its counts, its newest subscribers (or those found), paged; import and export."""
-    return _list_view(request, staff, slug, paging=_paging(q, before, after))
+    saved = "Angleško ime seznama je shranjeno." if notice == "name-saved" else None
+    return _list_view(request, staff, slug, paging=_paging(q, before, after), name_notice=saved)
+
+
+@router.post("/admin/lists/{slug}/name-en", dependencies=[Depends(require_csrf)])
+def save_english_name(
+    request: Request,
+    staff: Admin,
+    slug: str,
+    name_en: Annotated[str, Form(max_length=1000)] = "",
+) -> Response:
+    """Give the list its English name, or take it away (empty: English readers see the
+    Slovenian one), as ``lists create --name-en`` and the API do; recorded in the audit log."""
+    try:
+        with session_scope(engine_of(request)) as session:
+            set_english_name(
+                session,
+                _list(session, slug),
+                name_en,
+                actor=staff.email,
+                client=client_address(request),
+            )
+    except RegisterError:  # the English name's rule (clean_english_name)
+        return _list_view(request, staff, slug, name_error=ENGLISH_NAME_TOO_LONG, status_code=400)
+    return RedirectResponse(f"/admin/lists/{slug}?notice=name-saved", status_code=303)
 
 
 def _subscribers_view(
