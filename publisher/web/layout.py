@@ -32,6 +32,7 @@ from publisher.i18n import LANGUAGES, format_day, format_moment
 from publisher.resources import WEB_TEMPLATES_DIR
 from publisher.templating import template_environment
 from publisher.topics import Topic
+from publisher.translations import translations
 from publisher.web.csrf import attach_csrf_cookie, csrf_token
 
 LANGUAGE_NAMES = {"sl": "Slovenščina", "en": "English"}
