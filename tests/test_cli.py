@@ -225,3 +225,42 @@ def test_article_titles_with_control_characters_are_shown_not_obeyed(
     assert "pwned" in out and "[bold]ceste[/bold]" in out
     listed = json.loads(run("articles", "list", "--json")[1])
     assert listed[0]["title"].startswith("Zapora") and "\x1b" not in listed[0]["title"]
+
+
+LONG_SLUG = "obvestila-cetrtne-skupnosti-zalog-in-ulice-ob-krki-za-stanovalce"
+LONG_NAME = "Obvestila četrtne skupnosti Žabja vas, Šmihel in Bršljin za vse stanovalce"
+LONG_TITLE = "Zapora Šmihelske ceste in obvoz čez Žabjo vas bosta trajala do konca meseca"
+
+
+def long_values_stored(workdir: Path) -> None:
+    run("init")
+    assert run("topics", "add", "zapore", "--name", "Zapore in obvozi čez Šmihel")[0] == 0
+    code, out, err = run("lists", "create", LONG_SLUG, "--name", LONG_NAME, "-t", "zapore")
+    assert code == 0, out + err
+    items = [{"title": LONG_TITLE, "published_at": "2025-03-05", "body_text": "Besedilo."}]
+    (workdir / "zapora.json").write_text(json.dumps(items), encoding="utf-8")
+    assert run("articles", "import", "zapora.json", "--topic", "zapore")[0] == 0
+
+
+def test_listings_piped_print_whole_values_one_tab_separated_line_per_row(
+    workdir: Path,
+) -> None:
+    """Off a terminal (a pipe, a file, CI) nothing is cut to the width of a screen: a header
+    line, then each row on one line with its cells whole and split by tabs."""
+    long_values_stored(workdir)
+
+    code, out, err = run("lists", "list")
+    assert code == 0, err
+    header, row = out.splitlines()
+    assert header.split("\t")[:4] == ["Slug", "Name", "Access", "Topics"]
+    assert row.split("\t")[:4] == [LONG_SLUG, LONG_NAME, "public", "zapore"]
+    assert "…" not in out and "│" not in out
+
+    code, out, err = run("articles", "list")
+    assert out.splitlines()[0] == "ID\tDate\tTitle\tTopics\tStatus"
+    [row] = out.splitlines()[1:]
+    assert row.split("\t")[1:] == ["5. marec 2025", LONG_TITLE, "zapore", "published"]
+    assert "1 article(s)." in err  # the count is for eyes: not among the rows
+
+    code, out, _ = run("topics", "list")
+    assert "zapore\tZapore in obvozi čez Šmihel\t1" in out.splitlines()

@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from publisher.cli.context import choice, console, err_console, fail, get_context, safe
+from publisher.cli.output import print_table
 
 api_token_app = typer.Typer(
     help="Bearer tokens for the API (/api): the CMS pushes articles with one.",
@@ -71,7 +72,7 @@ def list_command(ctx: typer.Context) -> None:
                 context.moment(token.last_used_at),
                 state,
             )
-    console.print(table)
+    print_table(table)
 
 
 @api_token_app.command("revoke")

@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from publisher.cli.context import console, dumps, err_console, fail, get_context, safe
+from publisher.cli.output import print_note, print_table
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -197,8 +198,8 @@ def articles_list(
                 safe(", ".join(t.slug for t in article.topics)),
                 str(article.status),
             )
-        console.print(table)
-        console.print(f"{len(articles)} article(s).")
+        print_table(table)
+        print_note(f"{len(articles)} article(s).")
 
 
 @articles_app.command("show")
@@ -295,7 +296,7 @@ def topics_list(ctx: typer.Context) -> None:
         table = Table("Slug", "Name", "Articles", title="Topics")
         for topic, count in list_topics(session):
             table.add_row(topic.slug, safe(topic.name), str(count))
-        console.print(table)
+        print_table(table)
 
 
 @topics_app.command("add")

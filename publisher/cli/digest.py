@@ -18,6 +18,7 @@ import typer
 from rich.table import Table
 
 from publisher.cli.context import Context, console, err_console, fail, get_context, safe
+from publisher.cli.output import print_table
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -229,7 +230,7 @@ def _show_plan(plan: EditionPlan, context: Context) -> None:
         table.add_row(
             str(place), str(article.id), context.day(article.published_at), safe(article.title)
         )
-    console.print(table)
+    print_table(table)
     console.print(f"Recipients: [bold]{plan.recipients}[/bold]")
 
 
@@ -353,7 +354,7 @@ def print_report(result: EditionReport, name: str, settings: Settings | None = N
         f"{bounces['hard']}/{bounces['soft']}",
         str(bounces["complaint"]),
     )
-    console.print(table)
+    print_table(table)
     if result.job is not None and result.job.state_reason:
         console.print(f"[yellow]{safe(result.job.state_reason)}[/yellow]")
     if result.held is not None and settings is not None:
@@ -487,7 +488,7 @@ def status(
                             safe(reply[:120]),
                             nxt,
                         )
-                    console.print(table)
+                    print_table(table)
                 bounces = edition_bounces(session, found.job_id)
                 if bounces:
                     table = Table(
@@ -508,7 +509,7 @@ def status(
                             context.moment(bounce.received_at),
                             str(bounce.id),
                         )
-                    console.print(table)
+                    print_table(table)
             return
         mailing_list = None
         if list_slug is not None:
@@ -540,7 +541,7 @@ def status(
                 str(result.counts["failed"]),
                 approved,
             )
-        console.print(table)
+        print_table(table)
 
 
 def _control(ctx: typer.Context, key: str, action: str) -> None:

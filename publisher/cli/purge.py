@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from publisher.cli.context import Context, console, dumps, get_context, safe
+from publisher.cli.output import print_table
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -100,7 +101,7 @@ def _print_rows(context: Context, plan: PurgePlan) -> None:
         table.add_row(
             row.kind.value, str(row.id), context.moment(row.at), safe(row.address), safe(row.what)
         )
-    console.print(table)
+    print_table(table)
 
 
 def _print_counts(plan: PurgePlan, result: PurgeResult | None) -> None:
@@ -110,7 +111,7 @@ def _print_counts(plan: PurgePlan, result: PurgeResult | None) -> None:
     table = Table("kind", "would be" if result is None else "done", "rows")
     for kind, number in counts.items():
         table.add_row(kind, DOES[kind], str(number))
-    console.print(table)
+    print_table(table)
     if result is None:
         console.print(f"Dry run: nothing changed ({sum(counts.values())} row(s) would be).")
     elif result.total:

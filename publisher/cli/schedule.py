@@ -6,6 +6,7 @@ import typer
 from rich.table import Table
 
 from publisher.cli.context import Context, console, get_context, safe
+from publisher.cli.output import print_note, print_table
 
 
 def schedule_command(ctx: typer.Context) -> None:
@@ -40,8 +41,8 @@ def schedule_command(ctx: typer.Context) -> None:
             f"{context.moment(run.at)} ({run.at:%Z})",
             run.period.key,
         )
-    console.print(table)
-    console.print(
+    print_table(table)
+    print_note(
         "`publisher serve` runs this schedule (unless --no-jobs); editions are unique per "
         "list and period, so several servers, or cron beside them, never send twice."
     )

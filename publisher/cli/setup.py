@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from publisher.cli.context import console, fail, get_context, require_resources, safe
+from publisher.cli.output import print_table
 
 db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
 
@@ -49,7 +50,7 @@ def show_config(
     table = Table("setting", "value", title="publisher settings")
     for key, value in get_context(ctx).settings.public_view().items():
         table.add_row(key, safe(value))
-    console.print(table)
+    print_table(table)
 
 
 @db_app.command("upgrade")
@@ -125,7 +126,7 @@ def db_copy(
     table = Table("table", "rows in the source", "rows copied", title="Copied")
     for name, (source_rows, target_rows) in report.counts.items():
         table.add_row(name, f"{source_rows:,}", f"{target_rows:,}")
-    console.print(table)
+    print_table(table)
     where = "its database" if report.target_media == "database" else "its media folder"
     console.print(
         f"[green]Copied[/green] into {safe(target.database_url_safe)}: every row, and "

@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from publisher.cli.context import choice, console, fail, get_context, safe
+from publisher.cli.output import print_table
 
 staff_app = typer.Typer(help="Staff accounts for the admin pages (/admin).", no_args_is_help=True)
 
@@ -126,7 +127,7 @@ def staff_list(ctx: typer.Context) -> None:
                 "yes" if account.active else "no",
                 context.moment(account.last_login_at),
             )
-        console.print(table)
+        print_table(table)
 
 
 @staff_app.command("reset-two-factor")

@@ -19,6 +19,7 @@ from rich.progress import (
 from rich.table import Table
 
 from publisher.cli.context import choice, console, dumps, fail, get_context, safe
+from publisher.cli.output import print_table
 
 if TYPE_CHECKING:
     from publisher.cli.context import Context
@@ -120,7 +121,7 @@ def lists_list(ctx: typer.Context) -> None:
                 safe(", ".join(list_topic_slugs(session, mailing_list.id)) or "-"),
                 *[str(by_status.get(s.value, 0)) for s in SubscriptionStatus],
             )
-        console.print(table)
+        print_table(table)
 
 
 @lists_app.command("show")
@@ -148,7 +149,7 @@ def lists_show(ctx: typer.Context, slug: Annotated[str, typer.Argument()]) -> No
         for status in SubscriptionStatus:
             table.add_row(status.value, str(by_status.get(status.value, 0)))
         table.add_row("[bold]total[/bold]", f"[bold]{sum(by_status.values())}[/bold]")
-        console.print(table)
+        print_table(table)
 
 
 # Subscribers -------------------------------------------------------------------------------
@@ -227,7 +228,7 @@ def _print_report(report: CsvImportReport, *, dry_run: bool) -> None:
         count = str(report.counts[outcome])
         table.add_row(outcome.value, f"[{colour}]{count}[/{colour}]" if colour else count)
     table.add_row("[bold]rows read[/bold]", f"[bold]{report.rows}[/bold]")
-    console.print(table)
+    print_table(table)
     if report.encoding not in {"utf-8", "utf-8-sig"}:
         console.print(f"[dim]decoded from {report.encoding}[/dim]")
     if dry_run:
@@ -383,7 +384,7 @@ def subscribers_show(ctx: typer.Context, email: Annotated[str, typer.Argument()]
             _local(sub["confirmed_at"], context),
             _local(sub["unsubscribed_at"], context),
         )
-    console.print(table)
+    print_table(table)
     consents = Table("Consent given", "List", "Source", "IP", "Wording", "Evidence")
     for consent in data["consents"]:
         consents.add_row(
@@ -394,7 +395,7 @@ def subscribers_show(ctx: typer.Context, email: Annotated[str, typer.Argument()]
             safe(consent["wording_version"]) or "-",
             safe(consent["evidence"]) or "-",
         )
-    console.print(consents)
+    print_table(consents)
     suppression = data["suppression"]
     if suppression:
         console.print(
@@ -415,7 +416,7 @@ def subscribers_show(ctx: typer.Context, email: Annotated[str, typer.Argument()]
                 safe(bounce.source),
                 str(bounce.id),
             )
-        console.print(table)
+        print_table(table)
     else:
         console.print("No bounces or complaints.")
 
