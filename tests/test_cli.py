@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -264,3 +265,45 @@ def test_listings_piped_print_whole_values_one_tab_separated_line_per_row(
 
     code, out, _ = run("topics", "list")
     assert "zapore\tZapore in obvozi čez Šmihel\t1" in out.splitlines()
+
+
+def listed(*args: str) -> object:
+    """``publisher ARGS --json``, parsed; the bytes are UTF-8 as written, never ``\\u`` escapes."""
+    result = runner.invoke(app, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    assert "\\u0" not in result.stdout  # č, š, ž come out as themselves
+    return json.loads(result.stdout)
+
+
+def test_every_listing_gives_json_with_stable_keys_iso_dates_and_utf8(workdir: Path) -> None:
+    long_values_stored(workdir)
+    staff = runner.invoke(
+        app, ["staff", "add", "ziga@example.org", "--name", "Žiga Šuštar", "--password-stdin"],
+        input="dolgo-geslo-za-test\n",
+    )  # fmt: skip
+    assert staff.exit_code == 0, staff.output
+    assert runner.invoke(app, ["api-token", "create", "spletna-stran"]).exit_code == 0
+
+    [article] = listed("articles", "list")
+    assert article["title"] == LONG_TITLE and article["topics"] == ["zapore"]
+    assert article["published_at"] == "2025-03-05T00:00:00+01:00"
+
+    topics = listed("topics", "list")
+    assert {"slug": "zapore", "name": "Zapore in obvozi čez Šmihel", "name_en": None,
+            "articles": 1} in topics  # fmt: skip
+
+    lists = {found["slug"]: found for found in listed("lists", "list")}
+    assert lists[LONG_SLUG] == listed("lists", "show", LONG_SLUG)
+    assert lists[LONG_SLUG]["name"] == LONG_NAME and lists[LONG_SLUG]["topics"] == ["zapore"]
+    assert lists[LONG_SLUG]["subscriptions"] == {"pending": 0, "confirmed": 0, "unsubscribed": 0}
+
+    [account] = listed("staff", "list")
+    assert account == {"email": "ziga@example.org", "name": "Žiga Šuštar", "role": "editor",
+                       "two_factor": "off", "active": True, "last_login_at": None}  # fmt: skip
+
+    [token] = listed("api-token", "list")
+    assert token["name"] == "spletna-stran" and token["revoked_at"] is None
+    assert datetime.fromisoformat(token["created_at"]).utcoffset() is not None
+
+    assert listed("digest", "status") == []
+    assert listed("digest", "schedule") == []

@@ -14,7 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from publisher.cli.context import console, dumps, err_console, fail, get_context, safe
-from publisher.cli.output import print_note, print_table
+from publisher.cli.output import JsonOption, print_json, print_note, print_table
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -164,8 +164,10 @@ def _parse_since(value: str, settings: Settings) -> datetime:
 @articles_app.command("list")
 def articles_list(
     ctx: typer.Context,
-    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
-    topic: Annotated[str | None, typer.Option("--topic", help="Only this topic (slug).")] = None,
+    as_json: JsonOption = False,
+    topic: Annotated[
+        str | None, typer.Option("--topic", metavar="TOPIC", help="Only this topic (slug).")
+    ] = None,
     since: Annotated[
         str | None, typer.Option("--since", help="Published on or after this date.")
     ] = None,
@@ -186,8 +188,7 @@ def articles_list(
             session, topic=topic, since=since_at, include_withdrawn=include_withdrawn, limit=limit
         )
         if as_json:
-            payload = [article_to_dict(article, settings.tz) for article in articles]
-            sys.stdout.write(dumps(payload) + "\n")
+            print_json([article_to_dict(article, settings.tz) for article in articles])
             return
         table = Table("ID", "Date", "Title", "Topics", "Status", title="Articles")
         for article in articles:
@@ -287,14 +288,23 @@ def articles_withdraw(
 
 
 @topics_app.command("list")
-def topics_list(ctx: typer.Context) -> None:
+def topics_list(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """List topics with their number of published articles."""
     from publisher.articles.store import list_topics
     from publisher.db import session_scope
 
     with session_scope(get_context(ctx).ready_engine()) as session:
+        topics = list_topics(session)
+        if as_json:
+            print_json(
+                [
+                    {"slug": t.slug, "name": t.name, "name_en": t.name_en, "articles": count}
+                    for t, count in topics
+                ]
+            )
+            return
         table = Table("Slug", "Name", "Articles", title="Topics")
-        for topic, count in list_topics(session):
+        for topic, count in topics:
             table.add_row(topic.slug, safe(topic.name), str(count))
         print_table(table)
 

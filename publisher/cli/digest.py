@@ -18,7 +18,7 @@ import typer
 from rich.table import Table
 
 from publisher.cli.context import Context, console, err_console, fail, get_context, safe
-from publisher.cli.output import print_table
+from publisher.cli.output import JsonOption, print_json, print_table
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -442,9 +442,16 @@ def send(
 def status(
     ctx: typer.Context,
     edition: Annotated[str | None, typer.Argument(help="Edition id or LIST/PERIOD.")] = None,
-    list_slug: Annotated[str | None, typer.Option("--list", help="Only this list.")] = None,
+    list_slug: Annotated[
+        str | None, typer.Option("--list", metavar="LIST", help="Only this list.")
+    ] = None,
+    as_json: JsonOption = False,
 ) -> None:
-    """Editions with their state and counts; for one edition, who failed or waits, and why."""
+    """Editions with their state and counts; for one edition, who failed or waits, and why.
+
+    With `--json`, one object per edition; for one edition it also holds `problems`, the
+    failed and deferred recipients.
+    """
     from publisher.db import session_scope
     from publisher.delivery import ledger
     from publisher.delivery.bounces.reports import edition_bounces
@@ -466,6 +473,21 @@ def status(
                 fail(str(exc))
             name = safe(edition_name(session, found))
             result = report(session, found, context.settings)
+            if as_json:
+                rows = ledger.problem_rows(session, found.job_id) if found.job_id else []
+                record = _edition_record(context, edition_name(session, found), result)
+                record["problems"] = [
+                    {
+                        "recipient": row.email,
+                        "status": str(row.status),
+                        "attempts": row.attempts,
+                        "reply": f"{row.last_code or ''} {row.last_reply}".strip(),
+                        "next_attempt_at": context.iso(row.next_attempt_at),
+                    }
+                    for row in rows
+                ]
+                print_json([record])
+                return
             print_report(result, name, context.settings)
             if found.job_id is not None:
                 rows = ledger.problem_rows(session, found.job_id)
@@ -517,6 +539,14 @@ def status(
                 mailing_list = get_list(session, list_slug)
             except ListNotFound as exc:
                 fail(str(exc))
+        if as_json:
+            print_json(
+                [
+                    _edition_record(context, edition_name(session, found), report(session, found))
+                    for found in editions_of(session, mailing_list)
+                ]
+            )
+            return
         table = Table(
             "id",
             "edition",
@@ -542,6 +572,27 @@ def status(
                 approved,
             )
         print_table(table)
+
+
+def _edition_record(context: Context, name: str, result: EditionReport) -> dict[str, Any]:
+    """One edition as ``digest status --json`` gives it."""
+    counts, bounces = result.counts, result.bounces
+    return {
+        "id": result.edition.id,
+        "edition": name,
+        "period": result.edition.period_key,
+        "state": str(result.state),
+        "recipients": result.total,
+        "sent": counts["sent"],
+        "deferred": counts["deferred"],
+        "failed": counts["failed"],
+        "queued": counts["queued"] + counts["sending"],
+        "cancelled": counts["cancelled"],
+        "bounced_hard": bounces["hard"],
+        "bounced_soft": bounces["soft"],
+        "complaints": bounces["complaint"],
+        "approved_at": context.iso(result.edition.approved_at),
+    }
 
 
 def _control(ctx: typer.Context, key: str, action: str) -> None:

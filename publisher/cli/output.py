@@ -9,11 +9,24 @@ when piped, and the table's title and the notes after it go to standard error, s
 
 from __future__ import annotations
 
+import sys
+from typing import Annotated
+
+import typer
 from rich.console import Console, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from publisher.cli.context import console, err_console
+from publisher.cli.context import console, dumps, err_console
+
+JsonOption = Annotated[
+    bool,
+    typer.Option(
+        "--json",
+        help="Print a JSON array of objects (dates in ISO 8601), for scripts.",
+    ),
+]
+"""The ``--json`` option of every listing command, worded once."""
 
 
 def _plain(cell: RenderableType) -> str:
@@ -48,3 +61,8 @@ def print_note(text: str, out: Console = console) -> None:
     """A line about a listing (a count, a hint): beside the table on a terminal, on standard
     error otherwise, so that what is piped on holds only the rows."""
     (out if out.is_terminal else err_console).print(text)
+
+
+def print_json(data: object) -> None:
+    """``data`` as ``--json`` prints it: UTF-8, indented, one document on standard output."""
+    sys.stdout.write(dumps(data) + "\n")

@@ -6,10 +6,10 @@ import typer
 from rich.table import Table
 
 from publisher.cli.context import Context, console, get_context, safe
-from publisher.cli.output import print_note, print_table
+from publisher.cli.output import JsonOption, print_json, print_note, print_table
 
 
-def schedule_command(ctx: typer.Context) -> None:
+def schedule_command(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """Show when each list's digest goes out by itself (``[[schedule]]`` in the settings)."""
     from publisher.clock import local_now
     from publisher.config import config_path
@@ -17,6 +17,23 @@ def schedule_command(ctx: typer.Context) -> None:
 
     context = get_context(ctx)
     settings = context.settings
+    now = local_now(settings.tz)
+    if as_json:
+        print_json(
+            [
+                {
+                    "list": run.entry.list,
+                    "day": run.entry.day,
+                    "time": run.entry.time,
+                    "when": describe(run.entry),
+                    "approval": run.entry.approval,
+                    "next_run_at": context.iso(run.at),
+                    "period": run.period.key,
+                }
+                for run in upcoming(settings, now)
+            ]
+        )
+        return
     if not settings.schedule:
         where = config_path() or "config/publisher.toml"
         console.print(
@@ -24,7 +41,6 @@ def schedule_command(ctx: typer.Context) -> None:
             "(see the README, section Schedule). Digests are sent by hand until then."
         )
         return
-    now = local_now(settings.tz)
     table = Table(
         "list",
         "when",

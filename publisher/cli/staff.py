@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from publisher.cli.context import choice, console, fail, get_context, safe
-from publisher.cli.output import print_table
+from publisher.cli.output import JsonOption, print_json, print_table
 
 staff_app = typer.Typer(help="Staff accounts for the admin pages (/admin).", no_args_is_help=True)
 
@@ -104,7 +104,7 @@ def staff_password(
 
 
 @staff_app.command("list")
-def staff_list(ctx: typer.Context) -> None:
+def staff_list(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """Every staff account, with its role, two-factor sign-in and last login."""
     from publisher.db import session_scope
     from publisher.staff.accounts import list_staff
@@ -114,11 +114,22 @@ def staff_list(ctx: typer.Context) -> None:
     required = context.settings.require_two_factor
     with session_scope(context.ready_engine()) as session:
         table = Table("E-mail", "Name", "Role", "Two-factor", "Active", "Last login", title="Staff")
+        records = []
         for account in list_staff(session):
             if enabled(account):
                 second = "on"
             else:
                 second = "required, not set up" if must_set_up(account, required) else "off"
+            records.append(
+                {
+                    "email": account.email,
+                    "name": account.name,
+                    "role": str(account.role),
+                    "two_factor": second,
+                    "active": account.active,
+                    "last_login_at": context.iso(account.last_login_at),
+                }
+            )
             table.add_row(
                 safe(account.email),
                 safe(account.name),
@@ -127,6 +138,9 @@ def staff_list(ctx: typer.Context) -> None:
                 "yes" if account.active else "no",
                 context.moment(account.last_login_at),
             )
+    if as_json:
+        print_json(records)
+    else:
         print_table(table)
 
 

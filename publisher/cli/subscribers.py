@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from contextlib import nullcontext
 from datetime import datetime
 from pathlib import Path
@@ -19,11 +20,14 @@ from rich.progress import (
 from rich.table import Table
 
 from publisher.cli.context import choice, console, dumps, fail, get_context, safe
-from publisher.cli.output import print_table
+from publisher.cli.output import JsonOption, print_json, print_table
 
 if TYPE_CHECKING:
+    from sqlmodel import Session
+
     from publisher.cli.context import Context
     from publisher.subscribers.csv_import import CsvImportReport
+    from publisher.subscribers.models import MailingList
 
 lists_app = typer.Typer(help="Mailing lists residents subscribe to.", no_args_is_help=True)
 subscribers_app = typer.Typer(
@@ -95,7 +99,7 @@ def lists_create(
 
 
 @lists_app.command("list")
-def lists_list(ctx: typer.Context) -> None:
+def lists_list(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """Every list with its subscriptions by status."""
     from publisher.db import session_scope
     from publisher.subscribers.lists import all_lists, list_topic_slugs, status_counts
@@ -104,6 +108,9 @@ def lists_list(ctx: typer.Context) -> None:
     with session_scope(get_context(ctx).ready_engine()) as session:
         counts = status_counts(session)
         lists = all_lists(session)
+        if as_json:
+            print_json([_list_record(session, m, counts) for m in lists])
+            return
         table = Table(title="Lists")
         table.add_column("Slug", no_wrap=True, min_width=max([4, *(len(m.slug) for m in lists)]))
         table.add_column("Name")
@@ -125,7 +132,13 @@ def lists_list(ctx: typer.Context) -> None:
 
 
 @lists_app.command("show")
-def lists_show(ctx: typer.Context, slug: Annotated[str, typer.Argument()]) -> None:
+def lists_show(
+    ctx: typer.Context,
+    slug: Annotated[str, typer.Argument(metavar="LIST", help="The list's slug.")],
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the list as a JSON object, for scripts.")
+    ] = False,
+) -> None:
     """One list: its settings and subscriptions by status."""
     from publisher.db import session_scope
     from publisher.subscribers.errors import RegisterError
@@ -138,6 +151,9 @@ def lists_show(ctx: typer.Context, slug: Annotated[str, typer.Argument()]) -> No
         except RegisterError as exc:
             fail(str(exc))
         assert mailing_list.id is not None
+        if as_json:
+            print_json(_list_record(session, mailing_list, status_counts(session, mailing_list.id)))
+            return
         console.print(f"[bold]{safe(mailing_list.name)}[/bold] ({mailing_list.slug})")
         if mailing_list.description:
             console.print(safe(mailing_list.description))
@@ -150,6 +166,27 @@ def lists_show(ctx: typer.Context, slug: Annotated[str, typer.Argument()]) -> No
             table.add_row(status.value, str(by_status.get(status.value, 0)))
         table.add_row("[bold]total[/bold]", f"[bold]{sum(by_status.values())}[/bold]")
         print_table(table)
+
+
+def _list_record(
+    session: Session, mailing_list: MailingList, counts: Mapping[int, Mapping[str, int]]
+) -> dict[str, object]:
+    """One list as ``lists list --json`` and ``lists show --json`` give it."""
+    from publisher.subscribers.lists import list_topic_slugs
+    from publisher.subscribers.models import SubscriptionStatus
+
+    assert mailing_list.id is not None
+    by_status = counts.get(mailing_list.id, {})
+    return {
+        "slug": mailing_list.slug,
+        "name": mailing_list.name,
+        "name_en": mailing_list.name_en,
+        "description": mailing_list.description,
+        "public": mailing_list.public,
+        "language": str(mailing_list.language),
+        "topics": list_topic_slugs(session, mailing_list.id),
+        "subscriptions": {s.value: by_status.get(s.value, 0) for s in SubscriptionStatus},
+    }
 
 
 # Subscribers -------------------------------------------------------------------------------
