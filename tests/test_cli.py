@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import subprocess
@@ -10,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from publisher.cli import app
@@ -307,3 +309,35 @@ def test_every_listing_gives_json_with_stable_keys_iso_dates_and_utf8(workdir: P
 
     assert listed("digest", "status") == []
     assert listed("digest", "schedule") == []
+
+
+def every_command() -> list[tuple[list[str], object]]:
+    """Each command and group of ``publisher``, with the words that call it."""
+    found = []
+
+    def walk(command: object, words: list[str]) -> None:
+        found.append((words, command))
+        for name, sub in getattr(command, "commands", {}).items():
+            walk(sub, [*words, name])
+
+    walk(typer.main.get_command(app), [])
+    return found
+
+
+@pytest.mark.parametrize(
+    "words", [words for words, _ in every_command()], ids=lambda words: " ".join(words) or "-"
+)
+def test_help_reads_like_a_well_kept_cli(words: list[str]) -> None:
+    """No Python type names or tracebacks; each command summed up in one line, which is how
+    its group lists it."""
+    result = runner.invoke(app, [*words, "--help"], env={"COLUMNS": "200"}, terminal_width=200)
+    assert result.exit_code == 0, result.output
+    for unwanted in ("<bool>", "<list", "<str>", "<int>", "<path>", "[default: None]", "Traceback"):
+        assert unwanted not in result.output, unwanted
+    command = dict((tuple(w), c) for w, c in every_command())[tuple(words)]
+    summary = inspect.cleandoc(command.help or "").split("\n\n")[0]
+    assert summary and "\n" not in summary and len(summary) <= 80, summary
+    assert summary.replace("`", "") in result.output
+    if words:
+        listing = runner.invoke(app, [*words[:-1], "--help"], env={"COLUMNS": "200"})
+        assert f" {words[-1]} " in listing.output and summary.replace("`", "") in listing.output

@@ -55,7 +55,7 @@ def create(
 
 @api_token_app.command("list")
 def list_command(ctx: typer.Context, as_json: JsonOption = False) -> None:
-    """Every token with its prefix, when it was made and last used, and whether it is revoked."""
+    """List every token: its prefix, when made and last used, whether it is revoked."""
     from publisher.db import session_scope
     from publisher.staff.api_tokens import list_tokens
 

@@ -116,7 +116,13 @@ def articles_import(
         list[str], typer.Argument(help="Files, folders (searched recursively) or feed URLs.")
     ],
     topic: Annotated[
-        list[str] | None, typer.Option("--topic", "-t", help="File every article under this topic.")
+        list[str] | None,
+        typer.Option(
+            "--topic",
+            "-t",
+            metavar="TOPIC",
+            help="Add this topic (slug) to every imported article; repeat for several.",
+        ),
     ] = None,
     overwrite: Annotated[
         bool,
@@ -127,10 +133,22 @@ def articles_import(
         ),
     ] = False,
 ) -> None:
-    """Import office exports, JSON/JSON Lines files and RSS/Atom feeds (detected by content).
+    """Import articles from office exports, JSON (Lines) files and RSS or Atom feeds.
 
-    Every source is reported; a rejected one never stops the others, and the command exits
-    with status 1 after importing the rest if anything was rejected.
+    The format is recognised by content. Every source is reported; a rejected one never
+    stops the others, and the command exits with status 1 after importing the rest if
+    anything was rejected.
+
+    Each `--topic` is added to every imported article, beside the topics its file gives it
+    (a JSON `topics` field, a feed's categories); a topic that does not exist yet is made.
+
+    Examples:
+
+    ```
+    publisher articles import izvoz/                      # a folder, searched recursively
+    publisher articles import novice.jsonl --topic promet
+    publisher articles import https://www.example.org/feed.xml -t novice -t obcina
+    ```
     """
     from publisher.articles.store import SaveOutcome
 
@@ -169,14 +187,27 @@ def articles_list(
         str | None, typer.Option("--topic", metavar="TOPIC", help="Only this topic (slug).")
     ] = None,
     since: Annotated[
-        str | None, typer.Option("--since", help="Published on or after this date.")
+        str | None,
+        typer.Option(
+            "--since", metavar="DATE", help="Published on or after DATE (2025-03-07 or 7. 3. 2025)."
+        ),
     ] = None,
     include_withdrawn: Annotated[
         bool, typer.Option("--all", help="Include withdrawn articles.")
     ] = False,
-    limit: Annotated[int | None, typer.Option("--limit", min=1)] = None,
+    limit: Annotated[
+        int | None, typer.Option("--limit", min=1, metavar="N", help="At most N articles.")
+    ] = None,
 ) -> None:
-    """List articles, newest first."""
+    """List articles, newest first.
+
+    Examples:
+
+    ```
+    publisher articles list --topic promet --since 2025-03-01
+    publisher articles list --all --json          # withdrawn ones too, for scripts
+    ```
+    """
     from publisher.articles.store import article_to_dict, list_articles
     from publisher.db import session_scope
 
@@ -281,7 +312,10 @@ def articles_publish(ctx: typer.Context, key: Annotated[str, typer.Argument(meta
 def articles_withdraw(
     ctx: typer.Context, key: Annotated[str, typer.Argument(metavar="ID")]
 ) -> None:
-    """Withdraw an article (it leaves feeds and future digests; it is kept in the store)."""
+    """Withdraw an article: it leaves feeds and future digests.
+
+    The article is kept in the store; `publisher articles publish ID` brings it back.
+    """
     from publisher.articles.models import ArticleStatus
 
     _change_status(ctx, key, ArticleStatus.withdrawn)

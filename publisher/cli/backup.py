@@ -71,8 +71,10 @@ def backup(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="The archive to write (.tar.gz); must not exist.")],
 ) -> None:
-    """Write one archive with the database, the photos and the generated secret key; safe
-    while the site runs and a digest is being sent."""
+    """Write one archive with the database, the photos and the generated secret key.
+
+    Safe while the site runs and a digest is being sent.
+    """
     from sqlalchemy.exc import OperationalError
 
     from publisher.maintenance.backup import BackupError, make_backup

@@ -85,8 +85,10 @@ def preview(
         Path | None, typer.Option("--eml", help="Also write the whole raw message (.eml).")
     ] = None,
 ) -> None:
-    """Write the exact HTML (or text) a subscriber gets for a period: before sending, what
-    will be sent; once approved, what was frozen and sent."""
+    """Write the exact HTML (or text) a subscriber gets for a period.
+
+    Before sending, what will be sent; once approved, what was frozen and sent.
+    """
     from publisher.db import session_scope
     from publisher.digests.editions import plan
     from publisher.digests.preview import preview as preview_of
@@ -144,8 +146,10 @@ def note(
     ] = "sl",
     clear: Annotated[bool, typer.Option("--clear", help="Remove the note of --language.")] = False,
 ) -> None:
-    """Set the editor's note at the top of a draft edition, in one language (optional; each
-    language shows only its own note)."""
+    """Set the editor's note at the top of a draft edition, in one language.
+
+    The note is optional; each language shows only its own note.
+    """
     from publisher.audit import command_line_actor
     from publisher.db import session_scope
     from publisher.digests.content import edition_key
@@ -185,7 +189,7 @@ def choose(
         bool, typer.Option("--all", help="Every article of the period again, newest first.")
     ] = False,
 ) -> None:
-    """Choose which of the period's articles a draft edition carries, and in what order."""
+    """Choose which of the period's articles a draft edition carries, in what order."""
     from publisher.audit import command_line_actor
     from publisher.db import session_scope
     from publisher.digests.content import edition_key
@@ -377,7 +381,10 @@ def send(
         str | None, typer.Option("--period", help="e.g. 2025-W10; default: this week.")
     ] = None,
     test_to: Annotated[
-        str | None, typer.Option("--test-to", help="Send one test copy to this address only.")
+        str | None,
+        typer.Option(
+            "--test-to", metavar="ADDRESS", help="Send one test copy to this address only."
+        ),
     ] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Compose and count; send nothing.")
@@ -385,7 +392,16 @@ def send(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask before sending.")] = False,
     language: Annotated[str, typer.Option("--lang", help="Language of a --test-to copy.")] = "sl",
 ) -> None:
-    """Send the digest of a list for a period: once, to everyone, resumable."""
+    """Send the digest of a list for a period: once, to everyone, resumable.
+
+    Examples:
+
+    ```
+    publisher digest send --list tedenske-novice --dry-run          # count, send nothing
+    publisher digest send --list tedenske-novice --test-to urednik@example.org
+    publisher digest send --list tedenske-novice --period 2025-W12 --yes
+    ```
+    """
     import asyncio
 
     from publisher.db import session_scope
@@ -447,10 +463,18 @@ def status(
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Editions with their state and counts; for one edition, who failed or waits, and why.
+    """Show editions with their state and counts.
 
-    With `--json`, one object per edition; for one edition it also holds `problems`, the
-    failed and deferred recipients.
+    For one edition, also who failed or waits, and why. With `--json`, one object per
+    edition; for one edition it also holds `problems`, the failed and deferred recipients.
+
+    Examples:
+
+    ```
+    publisher digest status                             # every edition
+    publisher digest status tedenske-novice/2025-W12    # who failed or waits, and why
+    publisher digest status --list tedenske-novice --json
+    ```
     """
     from publisher.db import session_scope
     from publisher.delivery import ledger
@@ -679,8 +703,10 @@ def retry_command(
 
 
 def worker_command(ctx: typer.Context) -> None:
-    """Run a sender until stopped: it sends every approved edition's queue, shared with any
-    other workers on the same PostgreSQL database."""
+    """Run a sender until stopped: it sends every approved edition's queue.
+
+    The queue is shared with any other workers on the same PostgreSQL database.
+    """
     import time
 
     from publisher.delivery.worker import Tally

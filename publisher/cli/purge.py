@@ -39,9 +39,12 @@ def purge_command(
     ] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON: counts and rows.")] = False,
 ) -> None:
-    """Delete subscriptions never confirmed (after purge_unconfirmed_days) and take the
-    address out of old delivery rows and bounces (after purge_delivery_months); every
-    edition's counts stay. `publisher serve` does the same every night at 03:30."""
+    """Delete what is kept too long: unconfirmed subscriptions, old delivery addresses.
+
+    Subscriptions never confirmed go after `purge_unconfirmed_days`; the address is taken out
+    of delivery rows and bounces older than `purge_delivery_months`, and every edition's
+    counts stay. `publisher serve` does the same every night at 03:30.
+    """
     from publisher.audit import command_line_actor
     from publisher.db import session_scope
     from publisher.delivery.retention import plan_purge, purge

@@ -10,7 +10,10 @@ from publisher.cli.output import JsonOption, print_json, print_note, print_table
 
 
 def schedule_command(ctx: typer.Context, as_json: JsonOption = False) -> None:
-    """Show when each list's digest goes out by itself (``[[schedule]]`` in the settings)."""
+    """Show when each list's digest goes out by itself.
+
+    The schedule is the `[[schedule]]` tables of the settings file.
+    """
     from publisher.clock import local_now
     from publisher.config import config_path
     from publisher.digests.schedule import describe, upcoming

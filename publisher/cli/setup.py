@@ -61,6 +61,7 @@ def db_upgrade(
         Path | None,
         typer.Option(
             "--backup-to",
+            metavar="FOLDER",
             help="Folder for the backup taken first (default: backups/ beside the SQLite "
             "file, or in the current folder for PostgreSQL).",
         ),
@@ -69,8 +70,10 @@ def db_upgrade(
         bool, typer.Option("--no-backup", help="Upgrade without taking a backup first.")
     ] = False,
 ) -> None:
-    """Apply migrations up to REVISION (default: the newest), after a backup of the database
-    as it was when there are migrations to apply."""
+    """Apply migrations up to REVISION (default: the newest), after a backup.
+
+    The backup is of the database as it was, made only when there are migrations to apply.
+    """
     from publisher.cli.backup import print_backup, step_bar
     from publisher.maintenance.backup import BackupError, upgrade_with_backup
     from publisher.maintenance.postgres import ToolError
@@ -102,8 +105,10 @@ def db_copy(
         str, typer.Option("--to", help="The empty PostgreSQL database: postgresql://USER@HOST/DB")
     ],
 ) -> None:
-    """Copy this store (normally SQLite), photos included, into an empty PostgreSQL database;
-    stop `publisher serve` and the workers first."""
+    """Copy this store, photos included, into an empty PostgreSQL database.
+
+    The store is normally SQLite. Stop `publisher serve` and the workers first.
+    """
     from sqlalchemy.exc import OperationalError
 
     from publisher.cli.backup import step_bar

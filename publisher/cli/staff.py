@@ -149,8 +149,11 @@ def staff_reset_two_factor(
     ctx: typer.Context,
     email: Annotated[str, typer.Argument(help="The account's e-mail address.")],
 ) -> None:
-    """Take away an account's second factor and recovery codes (a lost phone) and end its
-    sessions; it signs in with the password alone, or sets it up again where required."""
+    """Take away an account's second factor (a lost phone) and end its sessions.
+
+    The recovery codes go too. The account signs in with the password alone, or sets up a
+    second factor again where one is required.
+    """
     from publisher.audit import AuditAction, command_line_actor, record
     from publisher.db import session_scope
     from publisher.staff.accounts import StaffError, get_staff

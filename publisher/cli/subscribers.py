@@ -31,8 +31,7 @@ if TYPE_CHECKING:
 
 lists_app = typer.Typer(help="Mailing lists residents subscribe to.", no_args_is_help=True)
 subscribers_app = typer.Typer(
-    help="The register of subscribers: add, import, export, show, remove, erase, lift a "
-    "suppression.",
+    help="The register of subscribers: add, import, export, show, remove, erase.",
     no_args_is_help=True,
 )
 
@@ -288,7 +287,7 @@ def subscribers_import(
         bool, typer.Option("--dry-run", help="Check and count everything, save nothing.")
     ] = False,
 ) -> None:
-    """Import subscribers from CSV (UTF-8 or Windows-1250, `,` or `;`).
+    """Import subscribers from a CSV file (UTF-8 or Windows-1250, comma or semicolon).
 
     Bad rows are reported with their line and reason while the rest import; duplicates are
     merged; suppressed or unsubscribed addresses are skipped. Exits 1 if any row was rejected.
@@ -350,7 +349,8 @@ def subscribers_export(
     ] = None,
     fmt: Annotated[str, typer.Option("--format", help="csv or json.")] = "csv",
     out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Write here instead of standard output.")
+        Path | None,
+        typer.Option("--out", "-o", metavar="FILE", help="Write here instead of standard output."),
     ] = None,
 ) -> None:
     """Export a list's subscribers (header: email,name,language,status,…)."""
