@@ -341,3 +341,25 @@ def test_help_reads_like_a_well_kept_cli(words: list[str]) -> None:
     if words:
         listing = runner.invoke(app, [*words[:-1], "--help"], env={"COLUMNS": "200"})
         assert f" {words[-1]} " in listing.output and summary.replace("`", "") in listing.output
+
+
+def test_import_topic_is_added_beside_the_topics_the_file_gives(workdir: Path) -> None:
+    run("init")
+    items = [
+        {"title": "Nova zapora", "published_at": "2025-03-05", "body_text": "Besedilo.",
+         "topics": ["Okolje", {"slug": "sport", "name": "Šport"}]},
+        {"title": "Brez teme", "published_at": "2025-03-06", "body_text": "Besedilo."},
+    ]  # fmt: skip
+    (workdir / "novice.json").write_text(json.dumps(items), encoding="utf-8")
+    (workdir / "most.txt").write_text(EXPORT, encoding="utf-8")
+    code, out, err = run("articles", "import", "novice.json", "most.txt", "-t", "promet",
+                         "--topic", "okolje")  # fmt: skip
+    assert code == 0, out + err
+    filed = {a["title"]: sorted(a["topics"]) for a in listed("articles", "list")}
+    assert filed == {
+        "Nova zapora": ["okolje", "promet", "sport"],  # the file's two, and promet once more
+        "Brez teme": ["okolje", "promet"],
+        "Odprt prenovljeni most čez Krko": ["okolje", "promet"],  # an office export names none
+    }
+    names = {t["slug"]: t["name"] for t in listed("topics", "list")}
+    assert names["sport"] == "Šport" and names["okolje"] == "Okolje"

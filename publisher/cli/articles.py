@@ -90,7 +90,7 @@ def run_import(
             engine,
             sources,
             tz=settings.tz,
-            default_topics=topics,
+            add_topics=topics,
             on_source_done=on_done,
             fetch_policy=FetchPolicy.from_settings(settings),
             overwrite=overwrite,
