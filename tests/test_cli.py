@@ -341,6 +341,9 @@ def test_help_reads_like_a_well_kept_cli(words: list[str]) -> None:
     if words:
         listing = runner.invoke(app, [*words[:-1], "--help"], env={"COLUMNS": "200"})
         assert f" {words[-1]} " in listing.output and summary.replace("`", "") in listing.output
+    if len(words) == 1:  # `publisher --help` on an 80-column terminal: one line each
+        narrow = runner.invoke(app, ["--help"], env={"COLUMNS": "80"}, terminal_width=80)
+        assert summary.replace("`", "") in narrow.output
 
 
 def test_import_topic_is_added_beside_the_topics_the_file_gives(workdir: Path) -> None:

@@ -11,7 +11,7 @@ from publisher.cli.context import choice, console, err_console, fail, get_contex
 from publisher.cli.output import JsonOption, print_json, print_table
 
 api_token_app = typer.Typer(
-    help="Bearer tokens for the API (/api): the CMS pushes articles with one.",
+    help="Bearer tokens for the API (/api), e.g. for the CMS.",
     no_args_is_help=True,
 )
 

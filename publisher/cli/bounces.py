@@ -18,9 +18,7 @@ from publisher.cli.context import console, err_console, fail, get_context, safe
 if TYPE_CHECKING:
     from publisher.delivery.bounces import Handled
 
-bounces_app = typer.Typer(
-    help="Bounces and complaints: process saved ones, fetch them or listen for them."
-)
+bounces_app = typer.Typer(help="Bounces and complaints: process, fetch or listen for them.")
 
 STYLE = {"recorded": "bold", "duplicate": "dim", "ignored": "dim", "not_ours": "yellow"}
 

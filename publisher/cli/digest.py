@@ -703,7 +703,7 @@ def retry_command(
 
 
 def worker_command(ctx: typer.Context) -> None:
-    """Run a sender until stopped: it sends every approved edition's queue.
+    """Send every approved edition's queue, until stopped.
 
     The queue is shared with any other workers on the same PostgreSQL database.
     """

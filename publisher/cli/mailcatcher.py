@@ -57,7 +57,7 @@ def mailcatcher(
         ),
     ] = None,
 ) -> None:
-    """Catch mail on localhost and show it on a local page, until Ctrl+C.
+    """Catch mail on localhost and show it on a page, until Ctrl+C.
 
     For development only: nothing is delivered.
     """

@@ -39,7 +39,7 @@ def purge_command(
     ] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON: counts and rows.")] = False,
 ) -> None:
-    """Delete what is kept too long: unconfirmed subscriptions, old delivery addresses.
+    """Delete unconfirmed subscriptions and old delivery addresses.
 
     Subscriptions never confirmed go after `purge_unconfirmed_days`; the address is taken out
     of delivery rows and bounces older than `purge_delivery_months`, and every edition's

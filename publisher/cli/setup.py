@@ -15,7 +15,10 @@ db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_he
 
 
 def init(ctx: typer.Context) -> None:
-    """Create the database (or bring it up to date). Running it again is harmless."""
+    """Create the database, or bring it up to date.
+
+    Running it again is harmless.
+    """
     from publisher.db import schema_state, upgrade
 
     require_resources()

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 lists_app = typer.Typer(help="Mailing lists residents subscribe to.", no_args_is_help=True)
 subscribers_app = typer.Typer(
-    help="The register of subscribers: add, import, export, show, remove, erase.",
+    help="The register of subscribers: add, import, export, show, erase.",
     no_args_is_help=True,
 )
 
