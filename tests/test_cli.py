@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from publisher.cli import app
@@ -225,3 +228,141 @@ def test_article_titles_with_control_characters_are_shown_not_obeyed(
     assert "pwned" in out and "[bold]ceste[/bold]" in out
     listed = json.loads(run("articles", "list", "--json")[1])
     assert listed[0]["title"].startswith("Zapora") and "\x1b" not in listed[0]["title"]
+
+
+LONG_SLUG = "obvestila-cetrtne-skupnosti-zalog-in-ulice-ob-krki-za-stanovalce"
+LONG_NAME = "Obvestila četrtne skupnosti Žabja vas, Šmihel in Bršljin za vse stanovalce"
+LONG_TITLE = "Zapora Šmihelske ceste in obvoz čez Žabjo vas bosta trajala do konca meseca"
+
+
+def long_values_stored(workdir: Path) -> None:
+    run("init")
+    assert run("topics", "add", "zapore", "--name", "Zapore in obvozi čez Šmihel")[0] == 0
+    code, out, err = run("lists", "create", LONG_SLUG, "--name", LONG_NAME, "-t", "zapore")
+    assert code == 0, out + err
+    items = [{"title": LONG_TITLE, "published_at": "2025-03-05", "body_text": "Besedilo."}]
+    (workdir / "zapora.json").write_text(json.dumps(items), encoding="utf-8")
+    assert run("articles", "import", "zapora.json", "--topic", "zapore")[0] == 0
+
+
+def test_listings_piped_print_whole_values_one_tab_separated_line_per_row(
+    workdir: Path,
+) -> None:
+    """Off a terminal (a pipe, a file, CI) nothing is cut to the width of a screen: a header
+    line, then each row on one line with its cells whole and split by tabs."""
+    long_values_stored(workdir)
+
+    code, out, err = run("lists", "list")
+    assert code == 0, err
+    header, row = out.splitlines()
+    assert header.split("\t")[:4] == ["Slug", "Name", "Access", "Topics"]
+    assert row.split("\t")[:4] == [LONG_SLUG, LONG_NAME, "public", "zapore"]
+    assert "…" not in out and "│" not in out
+
+    code, out, err = run("articles", "list")
+    assert out.splitlines()[0] == "ID\tDate\tTitle\tTopics\tStatus"
+    [row] = out.splitlines()[1:]
+    assert row.split("\t")[1:] == ["5. marec 2025", LONG_TITLE, "zapore", "published"]
+    assert "1 article(s)." in err  # the count is for eyes: not among the rows
+
+    code, out, _ = run("topics", "list")
+    assert "zapore\tZapore in obvozi čez Šmihel\t1" in out.splitlines()
+
+
+def listed(*args: str) -> object:
+    """``publisher ARGS --json``, parsed; the bytes are UTF-8 as written, never ``\\u`` escapes."""
+    result = runner.invoke(app, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    assert "\\u0" not in result.stdout  # č, š, ž come out as themselves
+    return json.loads(result.stdout)
+
+
+def test_every_listing_gives_json_with_stable_keys_iso_dates_and_utf8(workdir: Path) -> None:
+    long_values_stored(workdir)
+    staff = runner.invoke(
+        app, ["staff", "add", "ziga@example.org", "--name", "Žiga Šuštar", "--password-stdin"],
+        input="dolgo-geslo-za-test\n",
+    )  # fmt: skip
+    assert staff.exit_code == 0, staff.output
+    assert runner.invoke(app, ["api-token", "create", "spletna-stran"]).exit_code == 0
+
+    [article] = listed("articles", "list")
+    assert article["title"] == LONG_TITLE and article["topics"] == ["zapore"]
+    assert article["published_at"] == "2025-03-05T00:00:00+01:00"
+
+    topics = listed("topics", "list")
+    assert {"slug": "zapore", "name": "Zapore in obvozi čez Šmihel", "name_en": None,
+            "articles": 1} in topics  # fmt: skip
+
+    lists = {found["slug"]: found for found in listed("lists", "list")}
+    assert lists[LONG_SLUG] == listed("lists", "show", LONG_SLUG)
+    assert lists[LONG_SLUG]["name"] == LONG_NAME and lists[LONG_SLUG]["topics"] == ["zapore"]
+    assert lists[LONG_SLUG]["subscriptions"] == {"pending": 0, "confirmed": 0, "unsubscribed": 0}
+
+    [account] = listed("staff", "list")
+    assert account == {"email": "ziga@example.org", "name": "Žiga Šuštar", "role": "editor",
+                       "two_factor": "off", "active": True, "last_login_at": None}  # fmt: skip
+
+    [token] = listed("api-token", "list")
+    assert token["name"] == "spletna-stran" and token["revoked_at"] is None
+    assert datetime.fromisoformat(token["created_at"]).utcoffset() is not None
+
+    assert listed("digest", "status") == []
+    assert listed("digest", "schedule") == []
+
+
+def every_command() -> list[tuple[list[str], object]]:
+    """Each command and group of ``publisher``, with the words that call it."""
+    found = []
+
+    def walk(command: object, words: list[str]) -> None:
+        found.append((words, command))
+        for name, sub in getattr(command, "commands", {}).items():
+            walk(sub, [*words, name])
+
+    walk(typer.main.get_command(app), [])
+    return found
+
+
+@pytest.mark.parametrize(
+    "words", [words for words, _ in every_command()], ids=lambda words: " ".join(words) or "-"
+)
+def test_help_reads_like_a_well_kept_cli(words: list[str]) -> None:
+    """No Python type names or tracebacks; each command summed up in one line, which is how
+    its group lists it."""
+    result = runner.invoke(app, [*words, "--help"], env={"COLUMNS": "200"}, terminal_width=200)
+    assert result.exit_code == 0, result.output
+    for unwanted in ("<bool>", "<list", "<str>", "<int>", "<path>", "[default: None]", "Traceback"):
+        assert unwanted not in result.output, unwanted
+    command = dict((tuple(w), c) for w, c in every_command())[tuple(words)]
+    summary = inspect.cleandoc(command.help or "").split("\n\n")[0]
+    assert summary and "\n" not in summary and len(summary) <= 80, summary
+    assert summary.replace("`", "") in result.output
+    if words:
+        listing = runner.invoke(app, [*words[:-1], "--help"], env={"COLUMNS": "200"})
+        assert f" {words[-1]} " in listing.output and summary.replace("`", "") in listing.output
+    if len(words) == 1:  # `publisher --help` on an 80-column terminal: one line each
+        narrow = runner.invoke(app, ["--help"], env={"COLUMNS": "80"}, terminal_width=80)
+        assert summary.replace("`", "") in narrow.output
+
+
+def test_import_topic_is_added_beside_the_topics_the_file_gives(workdir: Path) -> None:
+    run("init")
+    items = [
+        {"title": "Nova zapora", "published_at": "2025-03-05", "body_text": "Besedilo.",
+         "topics": ["Okolje", {"slug": "sport", "name": "Šport"}]},
+        {"title": "Brez teme", "published_at": "2025-03-06", "body_text": "Besedilo."},
+    ]  # fmt: skip
+    (workdir / "novice.json").write_text(json.dumps(items), encoding="utf-8")
+    (workdir / "most.txt").write_text(EXPORT, encoding="utf-8")
+    code, out, err = run("articles", "import", "novice.json", "most.txt", "-t", "promet",
+                         "--topic", "okolje")  # fmt: skip
+    assert code == 0, out + err
+    filed = {a["title"]: sorted(a["topics"]) for a in listed("articles", "list")}
+    assert filed == {
+        "Nova zapora": ["okolje", "promet", "sport"],  # the file's two, and promet once more
+        "Brez teme": ["okolje", "promet"],
+        "Odprt prenovljeni most čez Krko": ["okolje", "promet"],  # an office export names none
+    }
+    names = {t["slug"]: t["name"] for t in listed("topics", "list")}
+    assert names["sport"] == "Šport" and names["okolje"] == "Okolje"

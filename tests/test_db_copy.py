@@ -57,7 +57,7 @@ def test_a_populated_sqlite_store_is_found_whole_on_postgresql(
         for table in tables:
             if table.name != "media_object":  # empty beside a folder store: photos below
                 assert rows(target, table) == rows(source, table), table.name
-            assert f"│ {table.name} " in out  # the count of every table is printed
+            assert f"\n{table.name}\t" in out  # the count of every table is printed
         assert "every row, and 3 photo file(s) into its database" in flat(out)
         assert "PUBLISHER_SECRET_KEY" in flat(out)
         assert TEST_SECRET not in out  # where the key lives, never the key itself

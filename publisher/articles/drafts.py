@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 
@@ -56,6 +57,11 @@ class TopicRef:
 
     slug: str
     name: str
+
+
+def _clean(topic: TopicRef) -> TopicRef:
+    """``topic`` without control characters, as every text of a draft is kept."""
+    return replace(topic, slug=without_controls(topic.slug), name=without_controls(topic.name))
 
 
 @dataclass(frozen=True)
@@ -113,10 +119,16 @@ class ArticleDraft:
             value = getattr(self, one.name)
             if isinstance(value, str):
                 setattr(self, one.name, without_controls(value))
-        self.topics = [
-            replace(topic, slug=without_controls(topic.slug), name=without_controls(topic.name))
-            for topic in self.topics
-        ]
+        self.topics = [_clean(topic) for topic in self.topics]
+
+    def add_topics(self, topics: Iterable[TopicRef]) -> None:
+        """File the draft under ``topics`` too, after the ones its source gives (``articles
+        import --topic``): a topic it has already (by slug) is not added twice."""
+        have = {topic.slug for topic in self.topics}
+        for topic in topics:
+            if topic.slug not in have:
+                have.add(topic.slug)
+                self.topics.append(_clean(topic))
 
     def problems(self) -> list[str]:
         """Why the draft cannot be stored, in the user's words; empty when it can."""

@@ -100,7 +100,7 @@ def read_source(
     source: str | Path,
     *,
     tz: ZoneInfo,
-    default_topics: list[TopicRef],
+    add_topics: Sequence[TopicRef] = (),
     fetch_policy: FetchPolicy | None = None,
     photo_max_bytes: int | None = None,
 ) -> ParsedSource:
@@ -108,18 +108,31 @@ def read_source(
 
     Feed URLs are fetched under ``fetch_policy`` (by default: the public internet only).
     With ``photo_max_bytes``, an office export's photo (the image file of the same name
-    beside it) is read onto its draft."""
+    beside it) is read onto its draft. Each draft gets ``add_topics`` after its own."""
+    parsed = _read(source, tz=tz, fetch_policy=fetch_policy, photo_max_bytes=photo_max_bytes)
+    for draft in parsed.drafts:
+        draft.add_topics(add_topics)
+    return parsed
+
+
+def _read(
+    source: str | Path,
+    *,
+    tz: ZoneInfo,
+    fetch_policy: FetchPolicy | None,
+    photo_max_bytes: int | None,
+) -> ParsedSource:
     name = str(source)
     if isinstance(source, str):
         try:
             data = fetch_feed(source, fetch_policy)
         except FeedFetchError as exc:
             return _unreadable(name, str(exc), format="feed")
-        return parse_source(data, name, tz=tz, default_topics=default_topics)
+        return parse_source(data, name, tz=tz)
     if not source.exists():
         return _unreadable(name, "no such file or folder")
     try:
-        parsed = parse_path(source, tz=tz, default_topics=default_topics)
+        parsed = parse_path(source, tz=tz)
     except OSError as exc:
         return _unreadable(name, f"cannot read file: {exc.strerror or exc}")
     if photo_max_bytes is not None and parsed.format == "office-export" and parsed.drafts:
@@ -162,7 +175,7 @@ def import_sources(
     sources: Sequence[str],
     *,
     tz: ZoneInfo,
-    default_topics: list[TopicRef] | None = None,
+    add_topics: Sequence[TopicRef] = (),
     on_source_done: Callable[[SourceReport, int, int], None] | None = None,
     fetch_policy: FetchPolicy | None = None,
     photos: PhotoIntake | None = None,
@@ -171,7 +184,8 @@ def import_sources(
     """Import every source and return a report; ``on_source_done(report, done, total)`` drives
     progress display in the CLI or the web; ``fetch_policy`` bounds feed URL downloads;
     with ``photos``, the photos articles bring are stored (a file beside an office export,
-    a JSON ``image_url``).
+    a JSON ``image_url``). Every article is filed under ``add_topics`` (``articles import
+    --topic``) as well as under the topics its source gives it.
 
     An article staff have edited keeps their edit (outcome ``kept_edit``, the import's version
     held for them to take in the admin) unless ``overwrite``, which takes the imported one."""
@@ -187,7 +201,7 @@ def import_sources(
                 read_source(
                     item,
                     tz=tz,
-                    default_topics=default_topics or [],
+                    add_topics=add_topics,
                     fetch_policy=fetch_policy,
                     photo_max_bytes=photo_max_bytes,
                 )

@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from publisher import __version__
+from publisher.cli import help
 from publisher.cli.api_tokens import api_token_app
 from publisher.cli.articles import articles_app, topics_app
 from publisher.cli.backup import backup, restore
@@ -34,7 +35,8 @@ app = typer.Typer(
     name="publisher",
     help="Newsletter and syndication publisher for a town hall.",
     no_args_is_help=True,
-    rich_markup_mode="rich",
+    rich_markup_mode="markdown",
+    cls=help.Group,
 )
 app.command()(init)
 app.command("config")(show_config)
@@ -69,10 +71,18 @@ def version_callback(value: bool) -> None:
 def main_callback(
     config: Annotated[
         Path | None,
-        typer.Option("--config", "-c", help="Settings file (TOML); same as PUBLISHER_CONFIG."),
+        typer.Option(
+            "--config",
+            "-c",
+            metavar="FILE",
+            help="Settings file (TOML); same as PUBLISHER_CONFIG.",
+        ),
     ] = None,
     version: Annotated[
-        bool, typer.Option("--version", callback=version_callback, is_eager=True)
+        bool,
+        typer.Option(
+            "--version", callback=version_callback, is_eager=True, help="Show the version and exit."
+        ),
     ] = False,
 ) -> None:
     # Only note the file: each command reads the settings itself (get_context), --help none.

@@ -8,9 +8,10 @@ import typer
 from rich.table import Table
 
 from publisher.cli.context import choice, console, err_console, fail, get_context, safe
+from publisher.cli.output import JsonOption, print_json, print_table
 
 api_token_app = typer.Typer(
-    help="Bearer tokens for the API (/api): the CMS pushes articles with one.",
+    help="Bearer tokens for the API (/api), e.g. for the CMS.",
     no_args_is_help=True,
 )
 
@@ -53,13 +54,28 @@ def create(
 
 
 @api_token_app.command("list")
-def list_command(ctx: typer.Context) -> None:
-    """Every token with its prefix, when it was made and last used, and whether it is revoked."""
+def list_command(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """List every token: its prefix, when made and last used, whether it is revoked."""
     from publisher.db import session_scope
     from publisher.staff.api_tokens import list_tokens
 
     context = get_context(ctx)
     with session_scope(context.ready_engine()) as session:
+        if as_json:
+            print_json(
+                [
+                    {
+                        "name": token.name,
+                        "prefix": token.prefix,
+                        "role": str(token.role),
+                        "created_at": context.iso(token.created_at),
+                        "last_used_at": context.iso(token.last_used_at),
+                        "revoked_at": context.iso(token.revoked_at),
+                    }
+                    for token in list_tokens(session)
+                ]
+            )
+            return
         table = Table("name", "prefix", "role", "created", "last used", "state", title="API tokens")
         for token in list_tokens(session):
             state = f"revoked {context.moment(token.revoked_at)}" if token.revoked_at else "active"
@@ -71,7 +87,7 @@ def list_command(ctx: typer.Context) -> None:
                 context.moment(token.last_used_at),
                 state,
             )
-    console.print(table)
+    print_table(table)
 
 
 @api_token_app.command("revoke")

@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from publisher.cli.context import console, dumps, err_console, fail, get_context, safe
+from publisher.cli.output import JsonOption, print_json, print_note, print_table
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -89,7 +90,7 @@ def run_import(
             engine,
             sources,
             tz=settings.tz,
-            default_topics=topics,
+            add_topics=topics,
             on_source_done=on_done,
             fetch_policy=FetchPolicy.from_settings(settings),
             overwrite=overwrite,
@@ -115,7 +116,13 @@ def articles_import(
         list[str], typer.Argument(help="Files, folders (searched recursively) or feed URLs.")
     ],
     topic: Annotated[
-        list[str] | None, typer.Option("--topic", "-t", help="File every article under this topic.")
+        list[str] | None,
+        typer.Option(
+            "--topic",
+            "-t",
+            metavar="TOPIC",
+            help="Add this topic (slug) to every imported article; repeat for several.",
+        ),
     ] = None,
     overwrite: Annotated[
         bool,
@@ -126,10 +133,22 @@ def articles_import(
         ),
     ] = False,
 ) -> None:
-    """Import office exports, JSON/JSON Lines files and RSS/Atom feeds (detected by content).
+    """Import articles from office exports, JSON (Lines) files and RSS or Atom feeds.
 
-    Every source is reported; a rejected one never stops the others, and the command exits
-    with status 1 after importing the rest if anything was rejected.
+    The format is recognised by content. Every source is reported; a rejected one never
+    stops the others, and the command exits with status 1 after importing the rest if
+    anything was rejected.
+
+    Each `--topic` is added to every imported article, beside the topics its file gives it
+    (a JSON `topics` field, a feed's categories); a topic that does not exist yet is made.
+
+    Examples:
+
+    ```
+    publisher articles import izvoz/                      # a folder, searched recursively
+    publisher articles import novice.jsonl --topic promet
+    publisher articles import https://www.example.org/feed.xml -t novice -t obcina
+    ```
     """
     from publisher.articles.store import SaveOutcome
 
@@ -163,17 +182,32 @@ def _parse_since(value: str, settings: Settings) -> datetime:
 @articles_app.command("list")
 def articles_list(
     ctx: typer.Context,
-    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
-    topic: Annotated[str | None, typer.Option("--topic", help="Only this topic (slug).")] = None,
+    as_json: JsonOption = False,
+    topic: Annotated[
+        str | None, typer.Option("--topic", metavar="TOPIC", help="Only this topic (slug).")
+    ] = None,
     since: Annotated[
-        str | None, typer.Option("--since", help="Published on or after this date.")
+        str | None,
+        typer.Option(
+            "--since", metavar="DATE", help="Published on or after DATE (2025-03-07 or 7. 3. 2025)."
+        ),
     ] = None,
     include_withdrawn: Annotated[
         bool, typer.Option("--all", help="Include withdrawn articles.")
     ] = False,
-    limit: Annotated[int | None, typer.Option("--limit", min=1)] = None,
+    limit: Annotated[
+        int | None, typer.Option("--limit", min=1, metavar="N", help="At most N articles.")
+    ] = None,
 ) -> None:
-    """List articles, newest first."""
+    """List articles, newest first.
+
+    Examples:
+
+    ```
+    publisher articles list --topic promet --since 2025-03-01
+    publisher articles list --all --json          # withdrawn ones too, for scripts
+    ```
+    """
     from publisher.articles.store import article_to_dict, list_articles
     from publisher.db import session_scope
 
@@ -185,8 +219,7 @@ def articles_list(
             session, topic=topic, since=since_at, include_withdrawn=include_withdrawn, limit=limit
         )
         if as_json:
-            payload = [article_to_dict(article, settings.tz) for article in articles]
-            sys.stdout.write(dumps(payload) + "\n")
+            print_json([article_to_dict(article, settings.tz) for article in articles])
             return
         table = Table("ID", "Date", "Title", "Topics", "Status", title="Articles")
         for article in articles:
@@ -197,8 +230,8 @@ def articles_list(
                 safe(", ".join(t.slug for t in article.topics)),
                 str(article.status),
             )
-        console.print(table)
-        console.print(f"{len(articles)} article(s).")
+        print_table(table)
+        print_note(f"{len(articles)} article(s).")
 
 
 @articles_app.command("show")
@@ -279,23 +312,35 @@ def articles_publish(ctx: typer.Context, key: Annotated[str, typer.Argument(meta
 def articles_withdraw(
     ctx: typer.Context, key: Annotated[str, typer.Argument(metavar="ID")]
 ) -> None:
-    """Withdraw an article (it leaves feeds and future digests; it is kept in the store)."""
+    """Withdraw an article: it leaves feeds and future digests.
+
+    The article is kept in the store; `publisher articles publish ID` brings it back.
+    """
     from publisher.articles.models import ArticleStatus
 
     _change_status(ctx, key, ArticleStatus.withdrawn)
 
 
 @topics_app.command("list")
-def topics_list(ctx: typer.Context) -> None:
+def topics_list(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """List topics with their number of published articles."""
     from publisher.articles.store import list_topics
     from publisher.db import session_scope
 
     with session_scope(get_context(ctx).ready_engine()) as session:
+        topics = list_topics(session)
+        if as_json:
+            print_json(
+                [
+                    {"slug": t.slug, "name": t.name, "name_en": t.name_en, "articles": count}
+                    for t, count in topics
+                ]
+            )
+            return
         table = Table("Slug", "Name", "Articles", title="Topics")
-        for topic, count in list_topics(session):
+        for topic, count in topics:
             table.add_row(topic.slug, safe(topic.name), str(count))
-        console.print(table)
+        print_table(table)
 
 
 @topics_app.command("add")

@@ -71,8 +71,13 @@ def backup(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="The archive to write (.tar.gz); must not exist.")],
 ) -> None:
-    """Write one archive with the database, the photos and the generated secret key; safe
-    while the site runs and a digest is being sent."""
+    """Write one archive with the database, photos and secret key.
+
+    The secret key is in it when publisher made it (a file beside the database); a key set
+    in the settings is not, so keep the settings with the backup.
+
+    Safe while the site runs and a digest is being sent.
+    """
     from sqlalchemy.exc import OperationalError
 
     from publisher.maintenance.backup import BackupError, make_backup
@@ -93,7 +98,10 @@ def restore(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="An archive written by `publisher backup`.")],
 ) -> None:
-    """Put a backup back into an empty installation (the settings in force say where)."""
+    """Put a backup back into an empty installation.
+
+    The settings in force say where everything goes.
+    """
     from sqlalchemy.exc import OperationalError
 
     from publisher.maintenance.archive import ArchiveError

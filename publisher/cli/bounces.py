@@ -18,9 +18,7 @@ from publisher.cli.context import console, err_console, fail, get_context, safe
 if TYPE_CHECKING:
     from publisher.delivery.bounces import Handled
 
-bounces_app = typer.Typer(
-    help="Bounces and complaints: process saved ones, fetch them from a mailbox, or listen."
-)
+bounces_app = typer.Typer(help="Bounces and complaints: process, fetch or listen for them.")
 
 STYLE = {"recorded": "bold", "duplicate": "dim", "ignored": "dim", "not_ours": "yellow"}
 
@@ -46,8 +44,11 @@ def process(
         typer.Argument(help="Saved bounces: .eml files, mbox files, Maildirs or folders of them."),
     ],
 ) -> None:
-    """Process bounces saved by hand. Each message is reported; one bad file or message never
-    stops the others. Exits 1 if any could not be read or processed."""
+    """Process bounces saved by hand (files or folders of messages).
+
+    Each message is reported; one bad file or message never stops the others. Exits 1 if any
+    could not be read or processed.
+    """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from publisher.delivery.bounces.saved import process_saved, saved_messages
@@ -85,9 +86,12 @@ def process(
 
 @bounces_app.command("fetch")
 def fetch(ctx: typer.Context) -> None:
-    """Read the bounce mailbox (bounce_imap_url) once: bounces of ours are processed and moved
-    to bounce_imap_folder, everything else is left unread where it is. Each message is
-    reported; exits 1 if any could not be processed, 2 if the mailbox could not be read."""
+    """Read the bounce mailbox (`bounce_imap_url`) once and process our bounces.
+
+    Bounces of ours are processed and moved to `bounce_imap_folder`; everything else is left
+    unread where it is. Each message is reported; exits 1 if any could not be processed, 2 if
+    the mailbox could not be read.
+    """
     from publisher.delivery.bounces.mailbox import Fetched, MailboxError, fetch_bounces
 
     context = get_context(ctx)
@@ -132,7 +136,10 @@ def listen(
     ] = None,
     lmtp: Annotated[bool, typer.Option("--lmtp", help="Speak LMTP instead of SMTP.")] = False,
 ) -> None:
-    """Take bounces for the bounce domain from the mail server (SMTP or LMTP) until stopped."""
+    """Take bounces from the mail server (SMTP or LMTP) until stopped.
+
+    The mail server hands over what arrives for the bounce domain.
+    """
     import signal
 
     from publisher.delivery.bounces.listener import bounce_listener

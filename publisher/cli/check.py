@@ -24,7 +24,7 @@ def check(
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the checks as JSON.")] = False,
 ) -> None:
-    """Check the settings, the relay, the From domain's DNS and the site before sending.
+    """Check the settings, relay, DNS and site before sending.
 
     Nothing is sent: the relay is asked to take the senders (MAIL FROM), then told to forget
     them (RSET). Exits with status 1 when any check fails (✗); warnings (!) do not."""

@@ -140,6 +140,10 @@ class Context:
 
         return format_moment(moment, self.settings.language, self.settings.tz)
 
+    def iso(self, moment: datetime | None) -> str | None:
+        """``moment`` in ISO 8601 in the site's zone, as ``--json`` gives dates; None for none."""
+        return None if moment is None else moment.astimezone(self.settings.tz).isoformat()
+
 
 def fail(message: str, code: int = 1) -> NoReturn:
     err_console.print(f"[red]Error:[/red] {safe(message)}")

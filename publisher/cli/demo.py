@@ -125,8 +125,11 @@ def demo(
         bool, typer.Option("--serve/--no-serve", help="Keep the site running afterwards.")
     ] = True,
 ) -> None:
-    """The whole job in one command: store, sample news and residents, the web app with the
-    mail catcher, and this week's digest sent; then where to look."""
+    """Run the whole job once on sample data, then say where to look.
+
+    Makes the store, imports sample news and residents, starts the web app with the mail
+    catcher and sends this week's digest.
+    """
     from publisher.cli.digest import render_send
     from publisher.cli.mailcatcher import DEV_MAIL_PATH, dev_mail_catcher
     from publisher.db import session_scope, upgrade

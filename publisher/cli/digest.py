@@ -18,6 +18,7 @@ import typer
 from rich.table import Table
 
 from publisher.cli.context import Context, console, err_console, fail, get_context, safe
+from publisher.cli.output import JsonOption, print_json, print_table
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -84,8 +85,10 @@ def preview(
         Path | None, typer.Option("--eml", help="Write the whole raw message (.eml) here.")
     ] = None,
 ) -> None:
-    """Write the exact HTML (or text) a subscriber gets for a period: before sending, what
-    will be sent; once approved, what was frozen and sent."""
+    """Write the exact HTML (or text) a subscriber gets for a period.
+
+    Before sending, what will be sent; once approved, what was frozen and sent.
+    """
     from publisher.db import session_scope
     from publisher.digests.editions import plan
     from publisher.digests.preview import preview as preview_of
@@ -145,8 +148,10 @@ def note(
     ] = "sl",
     clear: Annotated[bool, typer.Option("--clear", help="Remove the note of --language.")] = False,
 ) -> None:
-    """Set the editor's note at the top of a draft edition, in one language (optional; each
-    language shows only its own note)."""
+    """Set the editor's note at the top of a draft edition, in one language.
+
+    The note is optional; each language shows only its own note.
+    """
     from publisher.audit import command_line_actor
     from publisher.db import session_scope
     from publisher.digests.content import edition_key
@@ -186,7 +191,7 @@ def choose(
         bool, typer.Option("--all", help="Every article of the period again, newest first.")
     ] = False,
 ) -> None:
-    """Choose which of the period's articles a draft edition carries, and in what order."""
+    """Choose which of the period's articles a draft edition carries, in what order."""
     from publisher.audit import command_line_actor
     from publisher.db import session_scope
     from publisher.digests.content import edition_key
@@ -231,7 +236,7 @@ def _show_plan(plan: EditionPlan, context: Context) -> None:
         table.add_row(
             str(place), str(article.id), context.day(article.published_at), safe(article.title)
         )
-    console.print(table)
+    print_table(table)
     console.print(f"Recipients: [bold]{plan.recipients}[/bold]")
 
 
@@ -355,7 +360,7 @@ def print_report(result: EditionReport, name: str, settings: Settings | None = N
         f"{bounces['hard']}/{bounces['soft']}",
         str(bounces["complaint"]),
     )
-    console.print(table)
+    print_table(table)
     if result.job is not None and result.job.state_reason:
         console.print(f"[yellow]{safe(result.job.state_reason)}[/yellow]")
     if result.held is not None and settings is not None:
@@ -378,7 +383,10 @@ def send(
         str | None, typer.Option("--period", help="e.g. 2025-W10; default: this week.")
     ] = None,
     test_to: Annotated[
-        str | None, typer.Option("--test-to", help="Send one test copy to this address only.")
+        str | None,
+        typer.Option(
+            "--test-to", metavar="ADDRESS", help="Send one test copy to this address only."
+        ),
     ] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Compose and count; send nothing.")
@@ -386,7 +394,16 @@ def send(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask before sending.")] = False,
     language: Annotated[str, typer.Option("--lang", help="Language of a --test-to copy.")] = "sl",
 ) -> None:
-    """Send the digest of a list for a period: once, to everyone, resumable."""
+    """Send the digest of a list for a period: once, to everyone, resumable.
+
+    Examples:
+
+    ```
+    publisher digest send --list tedenske-novice --dry-run          # count, send nothing
+    publisher digest send --list tedenske-novice --test-to urednik@example.org
+    publisher digest send --list tedenske-novice --period 2025-W12 --yes
+    ```
+    """
     import asyncio
 
     from publisher.db import session_scope
@@ -443,9 +460,24 @@ def send(
 def status(
     ctx: typer.Context,
     edition: Annotated[str | None, typer.Argument(help="Edition id or LIST/PERIOD.")] = None,
-    list_slug: Annotated[str | None, typer.Option("--list", help="Only this list.")] = None,
+    list_slug: Annotated[
+        str | None, typer.Option("--list", metavar="LIST", help="Only this list.")
+    ] = None,
+    as_json: JsonOption = False,
 ) -> None:
-    """Editions with their state and counts; for one edition, who failed or waits, and why."""
+    """Show editions with their state and counts.
+
+    For one edition, also who failed or waits, and why. With `--json`, one object per
+    edition; for one edition it also holds `problems`, the failed and deferred recipients.
+
+    Examples:
+
+    ```
+    publisher digest status                             # every edition
+    publisher digest status tedenske-novice/2025-W12    # who failed or waits, and why
+    publisher digest status --list tedenske-novice --json
+    ```
+    """
     from publisher.db import session_scope
     from publisher.delivery import ledger
     from publisher.delivery.bounces.reports import edition_bounces
@@ -467,6 +499,21 @@ def status(
                 fail(str(exc))
             name = safe(edition_name(session, found))
             result = report(session, found, context.settings)
+            if as_json:
+                rows = ledger.problem_rows(session, found.job_id) if found.job_id else []
+                record = _edition_record(context, edition_name(session, found), result)
+                record["problems"] = [
+                    {
+                        "recipient": row.email,
+                        "status": str(row.status),
+                        "attempts": row.attempts,
+                        "reply": f"{row.last_code or ''} {row.last_reply}".strip(),
+                        "next_attempt_at": context.iso(row.next_attempt_at),
+                    }
+                    for row in rows
+                ]
+                print_json([record])
+                return
             print_report(result, name, context.settings)
             if found.job_id is not None:
                 rows = ledger.problem_rows(session, found.job_id)
@@ -489,7 +536,7 @@ def status(
                             safe(reply[:120]),
                             nxt,
                         )
-                    console.print(table)
+                    print_table(table)
                 bounces = edition_bounces(session, found.job_id)
                 if bounces:
                     table = Table(
@@ -510,7 +557,7 @@ def status(
                             context.moment(bounce.received_at),
                             str(bounce.id),
                         )
-                    console.print(table)
+                    print_table(table)
             return
         mailing_list = None
         if list_slug is not None:
@@ -518,6 +565,14 @@ def status(
                 mailing_list = get_list(session, list_slug)
             except ListNotFound as exc:
                 fail(str(exc))
+        if as_json:
+            print_json(
+                [
+                    _edition_record(context, edition_name(session, found), report(session, found))
+                    for found in editions_of(session, mailing_list)
+                ]
+            )
+            return
         table = Table(
             "id",
             "edition",
@@ -542,7 +597,28 @@ def status(
                 str(result.counts["failed"]),
                 approved,
             )
-        console.print(table)
+        print_table(table)
+
+
+def _edition_record(context: Context, name: str, result: EditionReport) -> dict[str, Any]:
+    """One edition as ``digest status --json`` gives it."""
+    counts, bounces = result.counts, result.bounces
+    return {
+        "id": result.edition.id,
+        "edition": name,
+        "period": result.edition.period_key,
+        "state": str(result.state),
+        "recipients": result.total,
+        "sent": counts["sent"],
+        "deferred": counts["deferred"],
+        "failed": counts["failed"],
+        "queued": counts["queued"] + counts["sending"],
+        "cancelled": counts["cancelled"],
+        "bounced_hard": bounces["hard"],
+        "bounced_soft": bounces["soft"],
+        "complaints": bounces["complaint"],
+        "approved_at": context.iso(result.edition.approved_at),
+    }
 
 
 def _control(ctx: typer.Context, key: str, action: str) -> None:
@@ -653,8 +729,10 @@ def retry_command(
 
 
 def worker_command(ctx: typer.Context) -> None:
-    """Run a sender until stopped: it sends every approved edition's queue, shared with any
-    other workers on the same PostgreSQL database."""
+    """Send every approved edition's queue, until stopped.
+
+    The queue is shared with any other workers on the same PostgreSQL database.
+    """
     import time
 
     from publisher.delivery.worker import Tally

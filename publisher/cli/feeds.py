@@ -16,12 +16,16 @@ feeds_app = typer.Typer(help="RSS, Atom and JSON Feed documents.", no_args_is_he
 def feeds_build(
     ctx: typer.Context,
     out: Annotated[
-        Path, typer.Option("--out", "-o", help="Folder to write to (created if missing).")
+        Path,
+        typer.Option(
+            "--out", "-o", metavar="FOLDER", help="Folder to write to (created if missing)."
+        ),
     ],
 ) -> None:
-    """Write every feed (site, topics, archive pages; RSS, Atom, JSON Feed) as static files.
+    """Write every feed as static files.
 
-    Serve the folder at BASE_URL/feeds/ (the self links in the files say so).
+    The site's, each topic's and the archive pages, as RSS, Atom and JSON Feed. Serve the
+    folder at BASE_URL/feeds/ (the self links in the files say so).
     """
     from publisher.feeds.export import export_feeds
     from publisher.links import feed_url

@@ -30,21 +30,37 @@ def mailcatcher(
     ctx: typer.Context,
     smtp_port: Annotated[
         int | None,
-        typer.Option("--smtp-port", min=1, max=65535, help="SMTP port [default: smtp_port, 8025]."),
+        typer.Option(
+            "--smtp-port",
+            metavar="PORT",
+            min=1,
+            max=65535,
+            help="SMTP port [default: smtp_port, 8025].",
+        ),
     ] = None,
     http_port: Annotated[
         int | None,
-        typer.Option("--http-port", min=1, max=65535, help="Page port [default: SMTP port + 1]."),
+        typer.Option(
+            "--http-port",
+            metavar="PORT",
+            min=1,
+            max=65535,
+            help="Page port [default: SMTP port + 1].",
+        ),
     ] = None,
     store_path: Annotated[
         Path | None,
         typer.Option(
             "--store",
+            metavar="FILE",
             help="SQLite file that keeps the caught mail (default: the one serve --dev-smtp uses).",
         ),
     ] = None,
 ) -> None:
-    """Catch mail on localhost and show it on a local page, until Ctrl+C (development only)."""
+    """Catch mail on localhost and show it on a page, until Ctrl+C.
+
+    For development only: nothing is delivered.
+    """
     import uvicorn
 
     from publisher.delivery.catcher import DEFAULT_STORE_PATH

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from publisher.cli.context import Context, console, dumps, get_context, safe
+from publisher.cli.output import print_table
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -38,9 +39,12 @@ def purge_command(
     ] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON: counts and rows.")] = False,
 ) -> None:
-    """Delete subscriptions never confirmed (after purge_unconfirmed_days) and take the
-    address out of old delivery rows and bounces (after purge_delivery_months); every
-    edition's counts stay. `publisher serve` does the same every night at 03:30."""
+    """Delete unconfirmed subscriptions and old delivery addresses.
+
+    Subscriptions never confirmed go after `purge_unconfirmed_days`; the address is taken out
+    of delivery rows and bounces older than `purge_delivery_months`, and every edition's
+    counts stay. `publisher serve` does the same every night at 03:30.
+    """
     from publisher.audit import command_line_actor
     from publisher.db import session_scope
     from publisher.delivery.retention import plan_purge, purge
@@ -100,7 +104,7 @@ def _print_rows(context: Context, plan: PurgePlan) -> None:
         table.add_row(
             row.kind.value, str(row.id), context.moment(row.at), safe(row.address), safe(row.what)
         )
-    console.print(table)
+    print_table(table)
 
 
 def _print_counts(plan: PurgePlan, result: PurgeResult | None) -> None:
@@ -110,7 +114,7 @@ def _print_counts(plan: PurgePlan, result: PurgeResult | None) -> None:
     table = Table("kind", "would be" if result is None else "done", "rows")
     for kind, number in counts.items():
         table.add_row(kind, DOES[kind], str(number))
-    console.print(table)
+    print_table(table)
     if result is None:
         console.print(f"Dry run: nothing changed ({sum(counts.values())} row(s) would be).")
     elif result.total:

@@ -6,16 +6,37 @@ import typer
 from rich.table import Table
 
 from publisher.cli.context import Context, console, get_context, safe
+from publisher.cli.output import JsonOption, print_json, print_note, print_table
 
 
-def schedule_command(ctx: typer.Context) -> None:
-    """Show when each list's digest goes out by itself (``[[schedule]]`` in the settings)."""
+def schedule_command(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """Show when each list's digest goes out by itself.
+
+    The schedule is the `[[schedule]]` tables of the settings file.
+    """
     from publisher.clock import local_now
     from publisher.config import config_path
     from publisher.digests.schedule import describe, upcoming
 
     context = get_context(ctx)
     settings = context.settings
+    now = local_now(settings.tz)
+    if as_json:
+        print_json(
+            [
+                {
+                    "list": run.entry.list,
+                    "day": run.entry.day,
+                    "time": run.entry.time,
+                    "when": describe(run.entry),
+                    "approval": run.entry.approval,
+                    "next_run_at": context.iso(run.at),
+                    "period": run.period.key,
+                }
+                for run in upcoming(settings, now)
+            ]
+        )
+        return
     if not settings.schedule:
         where = config_path() or "config/publisher.toml"
         console.print(
@@ -23,7 +44,6 @@ def schedule_command(ctx: typer.Context) -> None:
             "(see the README, section Schedule). Digests are sent by hand until then."
         )
         return
-    now = local_now(settings.tz)
     table = Table(
         "list",
         "when",
@@ -40,8 +60,8 @@ def schedule_command(ctx: typer.Context) -> None:
             f"{context.moment(run.at)} ({run.at:%Z})",
             run.period.key,
         )
-    console.print(table)
-    console.print(
+    print_table(table)
+    print_note(
         "`publisher serve` runs this schedule (unless --no-jobs); editions are unique per "
         "list and period, so several servers, or cron beside them, never send twice."
     )

@@ -9,12 +9,16 @@ import typer
 from rich.table import Table
 
 from publisher.cli.context import console, fail, get_context, require_resources, safe
+from publisher.cli.output import print_table
 
 db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
 
 
 def init(ctx: typer.Context) -> None:
-    """Create the database (or bring it up to date). Running it again is harmless."""
+    """Create the database, or bring it up to date.
+
+    Running it again is harmless.
+    """
     from publisher.db import schema_state, upgrade
 
     require_resources()
@@ -49,7 +53,7 @@ def show_config(
     table = Table("setting", "value", title="publisher settings")
     for key, value in get_context(ctx).settings.public_view().items():
         table.add_row(key, safe(value))
-    console.print(table)
+    print_table(table)
 
 
 @db_app.command("upgrade")
@@ -60,6 +64,7 @@ def db_upgrade(
         Path | None,
         typer.Option(
             "--backup-to",
+            metavar="FOLDER",
             help="Folder for the backup taken first (default: backups/ beside the SQLite "
             "file, or in the current folder for PostgreSQL).",
         ),
@@ -68,8 +73,10 @@ def db_upgrade(
         bool, typer.Option("--no-backup", help="Upgrade without taking a backup first.")
     ] = False,
 ) -> None:
-    """Apply migrations up to REVISION (default: the newest), after a backup of the database
-    as it was when there are migrations to apply."""
+    """Apply migrations up to REVISION (default: the newest), after a backup.
+
+    The backup is of the database as it was, made only when there are migrations to apply.
+    """
     from publisher.cli.backup import print_backup, step_bar
     from publisher.maintenance.backup import BackupError, upgrade_with_backup
     from publisher.maintenance.postgres import ToolError
@@ -101,8 +108,10 @@ def db_copy(
         str, typer.Option("--to", help="The empty PostgreSQL database: postgresql://USER@HOST/DB")
     ],
 ) -> None:
-    """Copy this store (normally SQLite), photos included, into an empty PostgreSQL database;
-    stop `publisher serve` and the workers first."""
+    """Copy this store, photos included, into an empty PostgreSQL database.
+
+    The store is normally SQLite. Stop `publisher serve` and the workers first.
+    """
     from sqlalchemy.exc import OperationalError
 
     from publisher.cli.backup import step_bar
@@ -125,7 +134,7 @@ def db_copy(
     table = Table("table", "rows in the source", "rows copied", title="Copied")
     for name, (source_rows, target_rows) in report.counts.items():
         table.add_row(name, f"{source_rows:,}", f"{target_rows:,}")
-    console.print(table)
+    print_table(table)
     where = "its database" if report.target_media == "database" else "its media folder"
     console.print(
         f"[green]Copied[/green] into {safe(target.database_url_safe)}: every row, and "

@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from publisher.cli.context import choice, console, fail, get_context, safe
+from publisher.cli.output import JsonOption, print_json, print_table
 
 staff_app = typer.Typer(help="Staff accounts for the admin pages (/admin).", no_args_is_help=True)
 
@@ -103,7 +104,7 @@ def staff_password(
 
 
 @staff_app.command("list")
-def staff_list(ctx: typer.Context) -> None:
+def staff_list(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """Every staff account, with its role, two-factor sign-in and last login."""
     from publisher.db import session_scope
     from publisher.staff.accounts import list_staff
@@ -113,11 +114,22 @@ def staff_list(ctx: typer.Context) -> None:
     required = context.settings.require_two_factor
     with session_scope(context.ready_engine()) as session:
         table = Table("E-mail", "Name", "Role", "Two-factor", "Active", "Last login", title="Staff")
+        records = []
         for account in list_staff(session):
             if enabled(account):
                 second = "on"
             else:
                 second = "required, not set up" if must_set_up(account, required) else "off"
+            records.append(
+                {
+                    "email": account.email,
+                    "name": account.name,
+                    "role": str(account.role),
+                    "two_factor": second,
+                    "active": account.active,
+                    "last_login_at": context.iso(account.last_login_at),
+                }
+            )
             table.add_row(
                 safe(account.email),
                 safe(account.name),
@@ -126,7 +138,10 @@ def staff_list(ctx: typer.Context) -> None:
                 "yes" if account.active else "no",
                 context.moment(account.last_login_at),
             )
-        console.print(table)
+    if as_json:
+        print_json(records)
+    else:
+        print_table(table)
 
 
 @staff_app.command("reset-two-factor")
@@ -134,8 +149,11 @@ def staff_reset_two_factor(
     ctx: typer.Context,
     email: Annotated[str, typer.Argument(help="The account's e-mail address.")],
 ) -> None:
-    """Take away an account's second factor and recovery codes (a lost phone) and end its
-    sessions; it signs in with the password alone, or sets it up again where required."""
+    """Take away an account's second factor (a lost phone) and end its sessions.
+
+    The recovery codes go too. The account signs in with the password alone, or sets up a
+    second factor again where one is required.
+    """
     from publisher.audit import AuditAction, command_line_actor, record
     from publisher.db import session_scope
     from publisher.staff.accounts import StaffError, get_staff

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from contextlib import nullcontext
 from datetime import datetime
 from pathlib import Path
@@ -19,15 +20,18 @@ from rich.progress import (
 from rich.table import Table
 
 from publisher.cli.context import choice, console, dumps, fail, get_context, safe
+from publisher.cli.output import JsonOption, print_json, print_table
 
 if TYPE_CHECKING:
+    from sqlmodel import Session
+
     from publisher.cli.context import Context
     from publisher.subscribers.csv_import import CsvImportReport
+    from publisher.subscribers.models import MailingList
 
 lists_app = typer.Typer(help="Mailing lists residents subscribe to.", no_args_is_help=True)
 subscribers_app = typer.Typer(
-    help="The register of subscribers: add, import, export, show, remove, erase, lift a "
-    "suppression.",
+    help="The register of subscribers: add, import, export, show, erase.",
     no_args_is_help=True,
 )
 
@@ -94,7 +98,7 @@ def lists_create(
 
 
 @lists_app.command("list")
-def lists_list(ctx: typer.Context) -> None:
+def lists_list(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """Every list with its subscriptions by status."""
     from publisher.db import session_scope
     from publisher.subscribers.lists import all_lists, list_topic_slugs, status_counts
@@ -103,6 +107,9 @@ def lists_list(ctx: typer.Context) -> None:
     with session_scope(get_context(ctx).ready_engine()) as session:
         counts = status_counts(session)
         lists = all_lists(session)
+        if as_json:
+            print_json([_list_record(session, m, counts) for m in lists])
+            return
         table = Table(title="Lists")
         table.add_column("Slug", no_wrap=True, min_width=max([4, *(len(m.slug) for m in lists)]))
         table.add_column("Name")
@@ -120,11 +127,17 @@ def lists_list(ctx: typer.Context) -> None:
                 safe(", ".join(list_topic_slugs(session, mailing_list.id)) or "-"),
                 *[str(by_status.get(s.value, 0)) for s in SubscriptionStatus],
             )
-        console.print(table)
+        print_table(table)
 
 
 @lists_app.command("show")
-def lists_show(ctx: typer.Context, slug: Annotated[str, typer.Argument()]) -> None:
+def lists_show(
+    ctx: typer.Context,
+    slug: Annotated[str, typer.Argument(metavar="LIST", help="The list's slug.")],
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the list as a JSON object, for scripts.")
+    ] = False,
+) -> None:
     """One list: its settings and subscriptions by status."""
     from publisher.db import session_scope
     from publisher.subscribers.errors import RegisterError
@@ -137,6 +150,9 @@ def lists_show(ctx: typer.Context, slug: Annotated[str, typer.Argument()]) -> No
         except RegisterError as exc:
             fail(str(exc))
         assert mailing_list.id is not None
+        if as_json:
+            print_json(_list_record(session, mailing_list, status_counts(session, mailing_list.id)))
+            return
         console.print(f"[bold]{safe(mailing_list.name)}[/bold] ({mailing_list.slug})")
         if mailing_list.description:
             console.print(safe(mailing_list.description))
@@ -148,7 +164,28 @@ def lists_show(ctx: typer.Context, slug: Annotated[str, typer.Argument()]) -> No
         for status in SubscriptionStatus:
             table.add_row(status.value, str(by_status.get(status.value, 0)))
         table.add_row("[bold]total[/bold]", f"[bold]{sum(by_status.values())}[/bold]")
-        console.print(table)
+        print_table(table)
+
+
+def _list_record(
+    session: Session, mailing_list: MailingList, counts: Mapping[int, Mapping[str, int]]
+) -> dict[str, object]:
+    """One list as ``lists list --json`` and ``lists show --json`` give it."""
+    from publisher.subscribers.lists import list_topic_slugs
+    from publisher.subscribers.models import SubscriptionStatus
+
+    assert mailing_list.id is not None
+    by_status = counts.get(mailing_list.id, {})
+    return {
+        "slug": mailing_list.slug,
+        "name": mailing_list.name,
+        "name_en": mailing_list.name_en,
+        "description": mailing_list.description,
+        "public": mailing_list.public,
+        "language": str(mailing_list.language),
+        "topics": list_topic_slugs(session, mailing_list.id),
+        "subscriptions": {s.value: by_status.get(s.value, 0) for s in SubscriptionStatus},
+    }
 
 
 # Subscribers -------------------------------------------------------------------------------
@@ -227,7 +264,7 @@ def _print_report(report: CsvImportReport, *, dry_run: bool) -> None:
         count = str(report.counts[outcome])
         table.add_row(outcome.value, f"[{colour}]{count}[/{colour}]" if colour else count)
     table.add_row("[bold]rows read[/bold]", f"[bold]{report.rows}[/bold]")
-    console.print(table)
+    print_table(table)
     if report.encoding not in {"utf-8", "utf-8-sig"}:
         console.print(f"[dim]decoded from {report.encoding}[/dim]")
     if dry_run:
@@ -250,7 +287,7 @@ def subscribers_import(
         bool, typer.Option("--dry-run", help="Check and count everything, save nothing.")
     ] = False,
 ) -> None:
-    """Import subscribers from CSV (UTF-8 or Windows-1250, `,` or `;`).
+    """Import subscribers from a CSV file (UTF-8 or Windows-1250, comma or semicolon).
 
     Bad rows are reported with their line and reason while the rest import; duplicates are
     merged; suppressed or unsubscribed addresses are skipped. Exits 1 if any row was rejected.
@@ -312,7 +349,8 @@ def subscribers_export(
     ] = None,
     fmt: Annotated[str, typer.Option("--format", help="csv or json.")] = "csv",
     out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Write here instead of standard output.")
+        Path | None,
+        typer.Option("--out", "-o", metavar="FILE", help="Write here instead of standard output."),
     ] = None,
 ) -> None:
     """Export a list's subscribers (header: email,name,language,status,…)."""
@@ -383,7 +421,7 @@ def subscribers_show(ctx: typer.Context, email: Annotated[str, typer.Argument()]
             _local(sub["confirmed_at"], context),
             _local(sub["unsubscribed_at"], context),
         )
-    console.print(table)
+    print_table(table)
     consents = Table("Consent given", "List", "Source", "IP", "Wording", "Evidence")
     for consent in data["consents"]:
         consents.add_row(
@@ -394,7 +432,7 @@ def subscribers_show(ctx: typer.Context, email: Annotated[str, typer.Argument()]
             safe(consent["wording_version"]) or "-",
             safe(consent["evidence"]) or "-",
         )
-    console.print(consents)
+    print_table(consents)
     suppression = data["suppression"]
     if suppression:
         console.print(
@@ -415,7 +453,7 @@ def subscribers_show(ctx: typer.Context, email: Annotated[str, typer.Argument()]
                 safe(bounce.source),
                 str(bounce.id),
             )
-        console.print(table)
+        print_table(table)
     else:
         console.print("No bounces or complaints.")
 

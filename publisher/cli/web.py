@@ -42,7 +42,11 @@ def serve(
         ),
     ] = False,
 ) -> None:
-    """Serve the site, its feeds, the admin and the API until Ctrl+C; run the scheduled jobs."""
+    """Serve the site, its feeds, the admin and the API until Ctrl+C.
+
+    It also runs the scheduled jobs (the digest schedule, resuming interrupted sends), unless
+    `--no-jobs` is given.
+    """
     from publisher.cli.mailcatcher import dev_mail_catcher
     from publisher.cli.schedule import announce_schedule
     from publisher.logs import configure

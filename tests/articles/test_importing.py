@@ -168,7 +168,7 @@ def test_missing_paths_are_reported_without_stopping_the_rest(
         engine,
         [str(exports / "ni-ga.txt"), str(exports / "kolesarska-steza.txt")],
         tz=LJUBLJANA,
-        default_topics=[TopicRef("promet", "Promet")],
+        add_topics=[TopicRef("promet", "Promet")],
     )
     assert [s.status for s in report.sources] == ["rejected", "imported"]
     assert "no such file" in report.sources[0].rejections[0].reason

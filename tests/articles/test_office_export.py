@@ -182,10 +182,16 @@ def test_same_file_name_in_another_folder_gets_the_same_identity(tmp_path: Path)
     assert one.source != two.source
 
 
-def test_default_topics_are_attached_to_the_article() -> None:
-    topics = [TopicRef(slug="obcina", name="Občina")]
-    [draft] = parse_source(REAL_LAYOUT.encode(), "a.txt", tz=TZ, default_topics=topics).drafts
-    assert draft.topics == topics
+def test_added_topics_come_after_the_articles_own_and_never_twice() -> None:
+    [draft] = parse_source(REAL_LAYOUT.encode(), "a.txt", tz=TZ).drafts
+    assert draft.topics == []  # an office export names none
+    draft.add_topics([TopicRef("obcina", "Občina"), TopicRef("promet", "Promet")])
+    draft.add_topics([TopicRef("promet", "Promet"), TopicRef("sport\x1b", "Šport\x07")])
+    assert draft.topics == [
+        TopicRef("obcina", "Občina"),
+        TopicRef("promet", "Promet"),
+        TopicRef("sport", "Šport"),  # cleaned like the draft's own text
+    ]
 
 
 def test_summary_is_the_first_paragraph() -> None:

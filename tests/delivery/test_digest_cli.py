@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from datetime import datetime
 from email import message_from_bytes, policy
 
 import pytest
@@ -96,6 +98,27 @@ def test_send_reports_failures_and_status_shows_the_replies_then_retry(
     received = smtp.handler.per_recipient()
     assert received[addresses[1]] == 1 and received[addresses[2]] == 1
     assert sum(received.values()) == 6
+
+
+def test_status_as_json_gives_each_edition_and_one_editions_failed_recipients(
+    engine: Engine, cli_settings: None, smtp: SmtpServer
+) -> None:
+    addresses = stock(engine, 3)
+    smtp.handler.script.data[addresses[2]] = ["552 5.3.4 message too big"]
+    assert digest("send", "--list", LIST, "--period", PERIOD, "--yes")[0] == 0
+
+    listed = runner.invoke(app, ["digest", "status", "--json"])
+    [edition] = json.loads(listed.stdout)
+    assert edition["edition"] == f"{LIST}/{PERIOD}" and edition["state"] == "sent"
+    assert (edition["recipients"], edition["sent"], edition["failed"]) == (3, 2, 1)
+    assert datetime.fromisoformat(edition["approved_at"]).utcoffset() is not None
+
+    one = runner.invoke(app, ["digest", "status", f"{LIST}/{PERIOD}", "--json"])
+    [detail] = json.loads(one.stdout)
+    assert {key: detail[key] for key in edition} == edition
+    assert [(p["recipient"], p["status"], p["reply"]) for p in detail["problems"]] == [
+        (addresses[2], "failed", "552 5.3.4 message too big")
+    ]
 
 
 def test_week_without_news_sends_nothing_and_says_so(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable
@@ -138,8 +139,17 @@ def test_digest_schedule_command_shows_the_next_runs(
     result = CliRunner().invoke(cli_app, ["digest", "schedule"])
     assert result.exit_code == 0, result.output
     assert "every Friday at 12:00" in result.stdout and "every Monday at 07:30" in result.stdout
-    assert "staff approve the draft" in result.stdout and "Europe/Ljubljana" in result.stdout
+    assert "staff approve the draft" in result.stdout
+    assert "Europe/Ljubljana" in result.stderr  # the title: piped on, stdout holds rows only
     assert " 12.00 (CE" in result.stdout  # CET or CEST, whichever the next Friday has
+    runs = json.loads(CliRunner().invoke(cli_app, ["digest", "schedule", "--json"]).stdout)
+    runs.sort(key=lambda run: run["list"])  # soonest first: which one depends on today
+    assert [(run["list"], run["when"], run["approval"]) for run in runs] == [
+        ("kultura", "every Monday at 07:30", True),
+        ("tedenske-novice", "every Friday at 12:00", False),
+    ]
+    friday = datetime.fromisoformat(runs[1]["next_run_at"])
+    assert (friday.weekday(), friday.hour, friday.minute) == (4, 12, 0) and friday.utcoffset()
 
     monkeypatch.setenv("PUBLISHER_CONFIG", str(tmp_path / "empty.toml"))
     (tmp_path / "empty.toml").write_text("", encoding="utf-8")

@@ -78,9 +78,10 @@ def load_samples(engine: Engine, settings: Settings) -> int:
         writer = ArticleWriter(session)
         for path in sorted(Path(folder).glob("*.txt")):
             refs = [TopicRef(slug=s, name=s) for s in filed.get(path.name, [])]
-            parsed = parse_path(path, tz=settings.tz, default_topics=refs)
+            parsed = parse_path(path, tz=settings.tz)
             assert not parsed.rejections, parsed.rejections
             for item in parsed.drafts:
+                item.add_topics(refs)
                 writer.save(item)
                 count += 1
         session.commit()

@@ -50,9 +50,14 @@ def test_lists_create_list_and_show_counts_by_status(workdir: Path) -> None:
     assert code == 0 and "promet" in out and "private" in out and "tedenske-novice" in out
     code, out, _ = run("lists", "show", "promet")
     assert code == 0
-    lines = {line.split("│")[1].strip(): line.split("│")[2].strip() for line in out.splitlines()
-             if line.count("│") == 3}  # fmt: skip
-    assert lines == {"pending": "1", "confirmed": "1", "unsubscribed": "0", "total": "2"}
+    lines = dict(line.split("\t") for line in out.splitlines() if line.count("\t") == 1)
+    assert lines == {
+        "Status": "Subscribers",
+        "pending": "1",
+        "confirmed": "1",
+        "unsubscribed": "0",
+        "total": "2",
+    }
     code, _, err = run("lists", "show", "ni-ga")
     assert code == 1 and "no list 'ni-ga'" in err
 
@@ -84,8 +89,7 @@ def test_import_reports_rejected_lines_prints_a_summary_and_exits_1(workdir: Pat
     assert code == 1
     assert "naslovi.csv:line 3: the name contains a line break" in out
     assert "naslovi.csv:line 6: invalid address 'cvetka@'" in out
-    summary = {line.split("│")[1].strip(): line.split("│")[2].strip() for line in out.splitlines()
-               if line.count("│") == 3}  # fmt: skip
+    summary = dict(line.split("\t") for line in out.splitlines() if line.count("\t") == 1)
     assert summary["added"] == "1" and summary["merged"] == "1" and summary["rejected"] == "2"
     assert summary["rows read"] == "4"
     assert "decoded from windows-1250" in out

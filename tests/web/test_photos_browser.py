@@ -49,7 +49,7 @@ def import_samples_with_photos(engine: Engine, settings: Settings) -> int:
                 engine,
                 [str(path)],
                 tz=settings.tz,
-                default_topics=[TopicRef(slug=s, name=s) for s in filed.get(path.name, [])],
+                add_topics=[TopicRef(slug=s, name=s) for s in filed.get(path.name, [])],
                 photos=PhotoIntake.from_settings(settings),
             )
             assert not report.rejections and not report.warnings, path

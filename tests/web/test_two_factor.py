@@ -462,7 +462,7 @@ def test_the_cli_resets_a_lost_phone(
     runner = CliRunner()
     env = {"PUBLISHER_DATABASE_URL": admin_site.settings.database_url}
     listed = runner.invoke(cli_app, ["staff", "list"], env=env)
-    assert "Two-factor" in listed.output and " on " in listed.output
+    assert "\tTwo-factor\t" in listed.output and "\tadmin\ton\t" in listed.output
     result = runner.invoke(cli_app, ["staff", "reset-two-factor", STAFF_EMAIL.upper()], env=env)
     assert result.exit_code == 0, result.output
     assert "reset" in result.output

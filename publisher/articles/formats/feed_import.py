@@ -36,9 +36,7 @@ FORMAT = "feed"
 ENTITIES_REFUSED = "feed declares XML entities; refused for safety"
 
 
-def parse_feed(
-    data: bytes, source: str, *, tz: ZoneInfo, default_topics: list[TopicRef] | None = None
-) -> ParsedSource:
+def parse_feed(data: bytes, source: str, *, tz: ZoneInfo) -> ParsedSource:
     """Turn each feed entry into a draft; entries without a title or date are rejected.
 
     ``tz`` is accepted for symmetry with the other formats; feed dates carry their own zone
@@ -61,7 +59,7 @@ def parse_feed(
         )
         return parsed
     for number, entry in enumerate(feed.entries, 1):
-        parsed.add(_draft_from_entry(entry, number, source, list(default_topics or [])))
+        parsed.add(_draft_from_entry(entry, number, source))
     return parsed
 
 
@@ -135,9 +133,7 @@ def _declares_entities(utf8: bytes) -> bool:
     return False
 
 
-def _draft_from_entry(
-    entry: Any, number: int, source: str, topics: list[TopicRef]
-) -> ArticleDraft | Rejection:
+def _draft_from_entry(entry: Any, number: int, source: str) -> ArticleDraft | Rejection:
     title = _title(entry)
     named = f"entry {number} ({title!r})" if title else f"entry {number}"
     if not title:
@@ -165,7 +161,7 @@ def _draft_from_entry(
         image_url=_image_url(entry),
         url=link,
         updated_at=_utc(_own(entry, "updated_parsed")),
-        topics=_topics(entry.get("tags") or [], topics),
+        topics=_topics(entry.get("tags") or []),
         source=source,
         line=None,
     )
@@ -193,7 +189,8 @@ def _utc(parsed: time.struct_time | None) -> datetime | None:
     return datetime.fromtimestamp(calendar.timegm(parsed), tz=UTC)
 
 
-def _topics(tags: list[Any], topics: list[TopicRef]) -> list[TopicRef]:
+def _topics(tags: list[Any]) -> list[TopicRef]:
+    topics: list[TopicRef] = []
     for tag in tags:
         name = normalise_space(tag.get("label") or tag.get("term") or "")
         if not name:

@@ -42,9 +42,7 @@ class _ItemError(ValueError):
     """Why one item cannot become an article, in words for the report."""
 
 
-def parse_json(
-    text: str, source: str, *, tz: ZoneInfo, default_topics: list[TopicRef] | None = None
-) -> ParsedSource:
+def parse_json(text: str, source: str, *, tz: ZoneInfo) -> ParsedSource:
     """Read a JSON document of articles; a syntax error rejects the whole file at its line."""
     parsed = ParsedSource(source=source, format="json")
     try:
@@ -66,13 +64,11 @@ def parse_json(
         )
         return parsed
     for line, item in items:
-        _add_item(parsed, item, line, tz, list(default_topics or []))
+        _add_item(parsed, item, line, tz)
     return parsed
 
 
-def parse_json_lines(
-    text: str, source: str, *, tz: ZoneInfo, default_topics: list[TopicRef] | None = None
-) -> ParsedSource:
+def parse_json_lines(text: str, source: str, *, tz: ZoneInfo) -> ParsedSource:
     """Read one article object per line; a broken line is rejected alone, blank lines skipped."""
     parsed = ParsedSource(source=source, format="jsonl")
     for line, raw in enumerate(text.split("\n"), 1):
@@ -88,7 +84,7 @@ def parse_json_lines(
         except RecursionError:
             parsed.rejections.append(Rejection(source, line, TOO_DEEP))
             continue
-        _add_item(parsed, item, line, tz, list(default_topics or []))
+        _add_item(parsed, item, line, tz)
     return parsed
 
 
@@ -97,18 +93,16 @@ def draft_from_object(item: dict[str, Any], source: str, *, tz: ZoneInfo) -> Art
     same shape), so it is checked and sanitised the same way, to the same bounds
     (:meth:`ArticleDraft.problems`); raises ``ValueError`` with every problem found,
     separated by ``; ``."""
-    draft = _draft_from_item(item, source, 1, tz, [])
+    draft = _draft_from_item(item, source, 1, tz)
     problems = draft.problems()
     if problems:
         raise _ItemError("; ".join(problems))
     return draft
 
 
-def _add_item(
-    parsed: ParsedSource, item: Any, line: int, tz: ZoneInfo, default_topics: list[TopicRef]
-) -> None:
+def _add_item(parsed: ParsedSource, item: Any, line: int, tz: ZoneInfo) -> None:
     try:
-        parsed.drafts.append(_draft_from_item(item, parsed.source, line, tz, default_topics))
+        parsed.drafts.append(_draft_from_item(item, parsed.source, line, tz))
     except _ItemError as exc:
         parsed.rejections.append(Rejection(parsed.source, line, str(exc)))
 
@@ -171,9 +165,7 @@ def _line_at(text: str, pos: int) -> int:
     return text.count("\n", 0, pos) + 1
 
 
-def _draft_from_item(
-    item: Any, source: str, line: int, tz: ZoneInfo, default_topics: list[TopicRef]
-) -> ArticleDraft:
+def _draft_from_item(item: Any, source: str, line: int, tz: ZoneInfo) -> ArticleDraft:
     if not isinstance(item, dict):
         raise _ItemError(f"item is a JSON {type(item).__name__}, not an article object")
     problems: list[str] = []
@@ -187,7 +179,7 @@ def _draft_from_item(
     published_at = _date_field(item, "published_at", tz, problems, required=True)
     updated_at = _date_field(item, "updated_at", tz, problems, required=False)
     body_html, body_text = _body(item, problems)
-    topics = _topics(item.get("topics"), default_topics, problems)
+    topics = _topics(item.get("topics"), problems)
     summary = _optional_text(item, "summary", problems)
     caption = _optional_text(item, "caption", problems) or _optional_text(
         item, "image_caption", problems
@@ -297,9 +289,9 @@ def _body(item: dict[str, Any], problems: list[str]) -> tuple[str, str]:
     return body_html, body_text
 
 
-def _topics(value: Any, default_topics: list[TopicRef], problems: list[str]) -> list[TopicRef]:
-    """Topics named as strings ("Promet") or as {"slug", "name"}, after the import's defaults."""
-    topics = list(default_topics)
+def _topics(value: Any, problems: list[str]) -> list[TopicRef]:
+    """Topics named as strings ("Promet") or as {"slug", "name"}."""
+    topics: list[TopicRef] = []
     if value is None:
         return topics
     if not isinstance(value, list):

@@ -18,7 +18,7 @@ import re
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from publisher.articles.drafts import ArticleDraft, ParsedSource, Rejection, TopicRef
+from publisher.articles.drafts import ArticleDraft, ParsedSource, Rejection
 from publisher.articles.sanitize import make_summary, normalise_space, sanitize_html, text_to_html
 
 FORMAT = "office-export"
@@ -33,12 +33,10 @@ _CREDIT = re.compile(
 )
 
 
-def parse_office_export(
-    text: str, source: str, *, tz: ZoneInfo, default_topics: list[TopicRef] | None = None
-) -> ParsedSource:
+def parse_office_export(text: str, source: str, *, tz: ZoneInfo) -> ParsedSource:
     """Read one exported article; a file that does not fit the layout is one rejection."""
     parsed = ParsedSource(source=source, format=FORMAT)
-    parsed.add(_read_article(text, source, tz, list(default_topics or [])))
+    parsed.add(_read_article(text, source, tz))
     return parsed
 
 
@@ -48,9 +46,7 @@ def external_id_for(source: str) -> str:
     return f"{FORMAT}:{base}"
 
 
-def _read_article(
-    text: str, source: str, tz: ZoneInfo, topics: list[TopicRef]
-) -> ArticleDraft | Rejection:
+def _read_article(text: str, source: str, tz: ZoneInfo) -> ArticleDraft | Rejection:
     lines = [
         (number, normalise_space(raw))
         for number, raw in enumerate(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"), 1)
@@ -86,7 +82,6 @@ def _read_article(
         summary=make_summary(paragraphs[0]),
         image_caption=caption,
         image_credit=credit,
-        topics=topics,
         source=source,
         line=title_line,
     )

@@ -10,7 +10,7 @@ import logging
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from publisher.articles.drafts import ParsedSource, Rejection, TopicRef
+from publisher.articles.drafts import ParsedSource, Rejection
 from publisher.articles.formats.detect import detect_format
 from publisher.articles.formats.feed_import import parse_feed
 from publisher.articles.formats.json_import import parse_json, parse_json_lines
@@ -35,9 +35,7 @@ _TEXT_PARSERS = {
 }
 
 
-def parse_source(
-    data: bytes, source: str, *, tz: ZoneInfo, default_topics: list[TopicRef] | None = None
-) -> ParsedSource:
+def parse_source(data: bytes, source: str, *, tz: ZoneInfo) -> ParsedSource:
     """Read one file's or feed's bytes into drafts and rejections; ``source`` names it.
 
     Whatever the bytes, this returns: a reader that fails on something nobody foresaw (a
@@ -45,7 +43,7 @@ def parse_source(
     the rest of the batch is still imported.
     """
     try:
-        parsed = _parse_source(data, source, tz=tz, default_topics=list(default_topics or []))
+        parsed = _parse_source(data, source, tz=tz)
     except RecursionError:
         return _rejected(source, "the file is nested too deeply to be an article file")
     except Exception:
@@ -58,16 +56,13 @@ def parse_source(
     return parsed.refuse_invalid()  # the bounds every way in shares (ArticleDraft)
 
 
-def _parse_source(
-    data: bytes, source: str, *, tz: ZoneInfo, default_topics: list[TopicRef]
-) -> ParsedSource:
-    topics = default_topics
+def _parse_source(data: bytes, source: str, *, tz: ZoneInfo) -> ParsedSource:
     try:
         text, encoding = decode_bytes(data, source)
     except UndecodableFile as exc:
         if data.lstrip().startswith(b"<"):
             # XML names its own encoding in its declaration; let the feed parser read it.
-            return parse_feed(data, source, tz=tz, default_topics=topics)
+            return parse_feed(data, source, tz=tz)
         return _rejected(source, f"{exc.reason}; {exc.advice}")
     if not text.strip("\ufeff \t\r\n\xa0"):
         return _rejected(source, "the file is empty", encoding=encoding)
@@ -75,21 +70,19 @@ def _parse_source(
     kind = detect_format(text, source)
     if kind == "feed":
         # Bytes, not our decoded text: feedparser honours the XML encoding declaration.
-        return parse_feed(data, source, tz=tz, default_topics=topics)
+        return parse_feed(data, source, tz=tz)
     if kind == "unknown":
         return _rejected(
             source, "looks like XML or HTML but is not an RSS or Atom feed", encoding=encoding
         )
     # Control characters (NUL first: PostgreSQL refuses it in text) are nothing anyone typed.
     text = without_controls(text)
-    parsed = _TEXT_PARSERS[kind](text, source, tz=tz, default_topics=topics)
+    parsed = _TEXT_PARSERS[kind](text, source, tz=tz)
     parsed.encoding = encoding
     return parsed
 
 
-def parse_path(
-    path: Path, *, tz: ZoneInfo, default_topics: list[TopicRef] | None = None
-) -> ParsedSource:
+def parse_path(path: Path, *, tz: ZoneInfo) -> ParsedSource:
     """Read a file from disk; unreadable or oversized files become one rejection."""
     source = str(path)
     try:
@@ -107,7 +100,7 @@ def parse_path(
         return _rejected(source, "no such file")
     except OSError as exc:
         return _rejected(source, f"cannot read the file: {exc.strerror or exc}")
-    return parse_source(data, source, tz=tz, default_topics=default_topics)
+    return parse_source(data, source, tz=tz)
 
 
 def iter_import_paths(paths: list[Path]) -> list[Path]:
