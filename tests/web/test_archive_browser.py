@@ -40,5 +40,5 @@ def test_an_archived_edition_reads_as_one_page_at_any_width(
     assert page.evaluate("document.documentElement.scrollWidth") <= width
     assert page.evaluate(INNER_SCROLLERS) == []
     check_accessibility(page)
-    page.screenshot(path=str(shots / f"archive-edition-{width}.png"), full_page=True)
+    page.screenshot(path=str(shots / f"web-archive-edition-{width}.png"), full_page=True)
     assert not errors, errors  # e.g. a CSP violation would be logged here

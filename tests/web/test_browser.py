@@ -1,7 +1,7 @@
 """A phone-sized Chromium reads the home page, follows a link and finds a Slovenian date.
 
 Uses the system Chromium (never a downloaded browser); skipped where it is not installed.
-Set SCREENSHOT_DIR to keep the screenshots (docs/screenshots/ holds the published ones).
+Its screenshots stay in the test's folder: the published phone views come from test_photos_browser.py.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ pytestmark = needs_chromium
 
 
 def test_a_phone_reader_opens_an_article_from_the_home_page(
-    live_site: LiveSite, engine: Engine, chromium: tuple[Any, Any], shots: Path
+    live_site: LiveSite, engine: Engine, chromium: tuple[Any, Any], tmp_path: Path
 ) -> None:
     _, browser = chromium
     load_samples(engine, live_site.settings)
@@ -37,7 +37,7 @@ def test_a_phone_reader_opens_an_article_from_the_home_page(
     assert page.evaluate("document.activeElement.className") == "skip-link"
     page.keyboard.press("Escape")
     page.mouse.click(1, 400)
-    page.screenshot(path=str(shots / "home-390.png"), full_page=True)
+    page.screenshot(path=str(tmp_path / "home-390.png"), full_page=True)
 
     link = page.locator("ol.entries h2 a").first
     title = link.inner_text()
@@ -46,5 +46,5 @@ def test_a_phone_reader_opens_an_article_from_the_home_page(
     assert page.locator("h1").inner_text() == title
     assert page.locator("article time").first.inner_text() == "21.\xa0marec 2025"
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
-    page.screenshot(path=str(shots / "article-390.png"), full_page=True)
+    page.screenshot(path=str(tmp_path / "article-390.png"), full_page=True)
     assert not errors, errors  # e.g. a CSP violation would be logged here

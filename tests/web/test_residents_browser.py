@@ -86,6 +86,8 @@ def test_a_resident_subscribes_confirms_chooses_and_unsubscribes(
     mail_page = context.new_page()
     mail_page.set_content(html_of(mail))
     mail_page.screenshot(path=str(shots / "residents-confirm-mail-390.png"), full_page=True)
+    mail_page.set_viewport_size({"width": 600, "height": 844})
+    mail_page.screenshot(path=str(shots / "residents-confirm-mail-600.png"), full_page=True)
     mail_page.close()
     page.goto(url + confirm_path(mail))
     assert page.get_by_role("heading", level=1).inner_text() == "Prijava potrjena"
@@ -95,6 +97,7 @@ def test_a_resident_subscribes_confirms_chooses_and_unsubscribes(
     # Preferences: a topic more, messages in English.
     page.get_by_role("link", name="Uredite nastavitve prejemanja").click()
     page.wait_for_url(re.compile(r".*/preferences/.*"))
+    preferences_url = page.url
     fits(page, 390)
     check_accessibility(page)
     page.screenshot(path=str(shots / "residents-preferences-390.png"), full_page=True)
@@ -121,6 +124,18 @@ def test_a_resident_subscribes_confirms_chooses_and_unsubscribes(
     page.wait_for_load_state()
     assert page.get_by_role("heading", level=1).inner_text() == "You are unsubscribed"
     check_accessibility(page)
+
+    # The link opened again, and the preferences page of an address nothing is sent to, in
+    # the site's Slovenian: each says so instead of offering what would change nothing.
+    again = unsubscribe_url + ("&" if "?" in unsubscribe_url else "?") + "lang=sl"
+    page.goto(again)
+    assert page.get_by_role("heading", level=1).inner_text() == "Odjavljeni ste že"
+    check_accessibility(page)
+    page.screenshot(path=str(shots / "residents-unsubscribed-again-390.png"), full_page=True)
+    page.goto(preferences_url.split("?")[0] + "?lang=sl")
+    assert page.get_by_role("button", name="Shranite nastavitve").count() == 0
+    check_accessibility(page)
+    page.screenshot(path=str(shots / "residents-preferences-suppressed-390.png"), full_page=True)
     assert not [m for m in console if "Content Security Policy" in m], console
     context.close()
 
