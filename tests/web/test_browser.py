@@ -1,7 +1,8 @@
 """A phone-sized Chromium reads the home page, follows a link and finds a Slovenian date.
 
 Uses the system Chromium (never a downloaded browser); skipped where it is not installed.
-Its screenshots stay in the test's folder: the published phone views come from test_photos_browser.py.
+Its screenshots stay in the test's folder (the published phone views come from
+test_photos_browser.py).
 """
 
 from __future__ import annotations
