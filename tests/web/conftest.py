@@ -76,7 +76,11 @@ def chromium() -> Iterator[tuple[Any, Any]]:
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=["--no-sandbox", "--headless", "--disable-gpu"]
+            executable_path=str(CHROMIUM),
+            args=["--no-sandbox", "--headless", "--disable-gpu"],
+            # Slovenian, as the office's staff and residents have it: date and time fields read
+            # "03. 12. 2026" and "17:51", the file chooser (with Debian's chromium-l10n) too.
+            env={**os.environ, "LANG": "sl_SI.UTF-8", "LANGUAGE": "sl", "LC_ALL": "sl_SI.UTF-8"},
         )
         try:
             yield playwright, browser

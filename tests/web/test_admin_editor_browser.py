@@ -40,7 +40,7 @@ def photo_file(tmp_path: Path) -> Path:
 
 
 def test_staff_write_preview_publish_and_correct_an_article_with_its_photo(
-    admin_site: AdminSite, chromium: Any, shots: Path, tmp_path: Path
+    admin_site: AdminSite, chromium: Any, tmp_path: Path
 ) -> None:
     with session_scope(admin_site.engine) as session:
         save_topic(session, "promet", "Promet")
@@ -82,7 +82,7 @@ def test_staff_write_preview_publish_and_correct_an_article_with_its_photo(
     page.get_by_label("Podnapis").fill("Prenovljeni most")
     page.get_by_role("button", name="Shrani").click()
     expect(page.locator(".notice")).to_contain_text("Članek je shranjen")
-    page.screenshot(path=str(shots / "admin-article-written.png"), full_page=True)
+    page.screenshot(path=str(tmp_path / "admin-article-written.png"), full_page=True)
 
     page.get_by_role("link", name="Uredi").click()
     check_accessibility(page)

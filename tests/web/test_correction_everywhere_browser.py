@@ -176,5 +176,5 @@ def test_staff_write_correct_and_every_reader_sees_the_photo(
         assert view.evaluate("(img) => img.naturalWidth", shown.element_handle()) > 0
         box = shown.bounding_box()
         assert box is not None and box["width"] <= width
-        view.screenshot(path=str(shots / f"digest-photo-{width}.png"), full_page=True)
+        view.screenshot(path=str(tmp_path / f"digest-photo-{width}.png"), full_page=True)
         view.close()
