@@ -123,38 +123,117 @@ def describe_action(code: str, language: str) -> str:
     return translations(language).gettext(label) if label else code
 
 
+# The details entries are written with, worded once: each writer stores ``detail_line(SOURCE,
+# **values)`` (the English line the log, the CSV, the CLI and the API keep) and the admin shows
+# the same line in its language through :func:`describe_detail` (the catalogs' sources).
+PAUSED = "paused"
+RESUMED = "resumed"
+CANCELLED = "cancelled"
+ACTIVE = "active"
+SENDING = "sending"
+"""``active`` and ``sending``: a resume's detail from the command line of older versions."""
+RETRIED = "retry"
+RETRIED_NONE = "retry-none"
+SENDER_RESTARTED = "sender restarted"
+QUEUED_AGAIN = "%(count)s queued again"
+THROTTLED = "throttled"
+FACTOR_THROTTLED = "%(purpose)s: throttled"
+FACTOR_WRONG = "%(purpose)s: wrong"
+FACTOR_REPLAYED = "%(purpose)s: replayed"
+WITH_CODE = "with code"
+WITH_RECOVERY_CODE = "with recovery code"
+WITH_PASSWORD = "with password"
+CODES_LEFT = "%(count)s left"
+SESSIONS_ENDED = "%(count)s session(s) ended"
+PASSWORD_FROM_STAFF_PAGE = "from the staff page"
+PASSWORD_FROM_STAFF_PAGE_FIRST = "from the staff page; none was set up"
+PASSWORD_FROM_COMMAND_LINE = "from the command line"
+PASSWORD_FROM_COMMAND_LINE_FIRST = "from the command line; none was set up"
+EVERY_ARTICLE = "every article"
+NOTE_REMOVED = "%(language)s: removed"
+NOTE_SET = "%(language)s: %(count)s characters"
+REVISION_TAKEN = "revision %(revision)s"
+EXPORTED_TO_FILE = "status=%(status)s format=%(format)s"
+EXPORTED = "status=%(status)s"
+SETTINGS_CHANGE = "before=%(before)s after=%(after)s"
+SUPPRESSION_LIFTED = "was=%(was)s why=%(why)s"
+ARTICLE_WRITTEN = "%(slug)s (%(status)s)"
+
 DETAIL_WORDINGS = (
-    "paused",
-    "resumed",
-    "cancelled",
-    "active",
-    "retry",
-    "retry-none",
-    "sender restarted",
-    "%(count)s queued again",
-    "throttled",
-    "%(purpose)s: throttled",
-    "%(count)s left",
-    "%(count)s session(s) ended",
-    "from the staff page",
-    "from the staff page; none was set up",
-    "from the command line",
-    "from the command line; none was set up",
-    "every article",
-    "%(language)s: removed",
-    "%(language)s: %(count)s characters",
-    "revision %(revision)s",
+    PAUSED,
+    RESUMED,
+    CANCELLED,
+    ACTIVE,
+    SENDING,
+    RETRIED,
+    RETRIED_NONE,
+    SENDER_RESTARTED,
+    QUEUED_AGAIN,
+    THROTTLED,
+    FACTOR_THROTTLED,
+    FACTOR_WRONG,
+    FACTOR_REPLAYED,
+    WITH_CODE,
+    WITH_RECOVERY_CODE,
+    WITH_PASSWORD,
+    CODES_LEFT,
+    SESSIONS_ENDED,
+    PASSWORD_FROM_STAFF_PAGE,
+    PASSWORD_FROM_STAFF_PAGE_FIRST,
+    PASSWORD_FROM_COMMAND_LINE,
+    PASSWORD_FROM_COMMAND_LINE_FIRST,
+    EVERY_ARTICLE,
+    NOTE_REMOVED,
+    NOTE_SET,
+    REVISION_TAKEN,
+    EXPORTED_TO_FILE,  # before EXPORTED, which would read its format as part of the status
+    EXPORTED,
+    SETTINGS_CHANGE,
+    SUPPRESSION_LIFTED,
+    ARTICLE_WRITTEN,
 )
-"""The English details entries are written with (catalog sources): the log and the CSV keep
-them, the admin shows them through :func:`describe_detail`."""
+"""Every detail wording, in the order the admin tries them on a stored line."""
+
+SIGN_IN = "sign-in"
+SET_UP = "set-up"
+NEW_CODES = "new recovery codes"
+TURNING_OFF = "turning off"
+EVERY_STATUS = "all"
+DETAIL_VALUES = (
+    SIGN_IN,
+    SET_UP,
+    NEW_CODES,
+    TURNING_OFF,
+    EVERY_STATUS,
+    "confirmed",
+    "pending",
+    "unsubscribed",
+    "hard_bounce",
+    "soft_bounce",
+    "complaint",
+    "draft",
+    "scheduled",
+    "published",
+    "withdrawn",
+)
+"""The program's own words that go into a detail as values (what a second factor was typed
+for, the status exported, the block lifted, a new article's state): the admin translates them."""
+
+CONTROL_DETAILS = {"pause": PAUSED, "resume": RESUMED, "cancel": CANCELLED}
+"""The detail of a pause, resume or cancel of a sending edition, the admin's and the CLI's."""
+
+
+def detail_line(source: str, **values: object) -> str:
+    """The stored (English) detail: one of :data:`DETAIL_WORDINGS` with its values."""
+    return source % values if values else source
 
 
 def describe_detail(detail: str, language: str) -> str:
-    """An entry's detail in ``language``; a detail of no known wording (a name, a change of
-    settings, a count of rows) as it is."""
+    """An entry's detail in ``language``; a detail of no known wording (the chosen articles'
+    ids, the counts of a purge, a line of an older version) as it is."""
     from publisher.translations import stored_line_in
 
-    return stored_line_in(detail, DETAIL_WORDINGS, language)
+    return stored_line_in(detail, DETAIL_WORDINGS, language, DETAIL_VALUES)
 
 
 EDITION_CONTROLS = {
@@ -291,11 +370,12 @@ def settings_change(before: Mapping[str, object] | None, after: Mapping[str, obj
     """The ``detail`` of a ``settings_changed`` entry: what changed, as JSON before and after
     (``before=null`` for something new); only the fields that differ."""
     if before is None:
-        return f"before=null after={_json(dict(after))}"
+        return detail_line(SETTINGS_CHANGE, before="null", after=_json(dict(after)))
     changed = [key for key in after if before.get(key) != after[key]]
-    return (
-        f"before={_json({key: before.get(key) for key in changed})} "
-        f"after={_json({key: after[key] for key in changed})}"
+    return detail_line(
+        SETTINGS_CHANGE,
+        before=_json({key: before.get(key) for key in changed}),
+        after=_json({key: after[key] for key in changed}),
     )
 
 

@@ -58,16 +58,24 @@ def _pattern(source: str) -> re.Pattern[str]:
     return re.compile("".join(parts), re.S)
 
 
-def stored_line_in(line: str, sources: Sequence[str], language: str) -> str:
+def stored_line_in(
+    line: str, sources: Sequence[str], language: str, value_sources: Sequence[str] = ()
+) -> str:
     """A line stored in English (a paused send's reason, an audit entry's detail), made as
     ``source % values`` from one of ``sources``, in ``language``: its source through the
-    catalogs, its values (a server's reply, a count) as they came. A line made from none of
-    them (older, or outside words) is shown as it is.
+    catalogs, its values (a server's reply, a count) as they came, except a value that is one
+    of ``value_sources`` (the program's own word, "sign-in"), translated too. A line made from
+    none of them (older, or outside words) is shown as it is.
 
     The English line stays what is stored, logged and printed by the CLI and the API; pages
     in another language read it back through the same sources, so there is one wording."""
     for source in sources:
         found = _pattern(source).fullmatch(line)
         if found is not None:
-            return translations(language).gettext(source) % found.groupdict()
+            gettext = translations(language).gettext
+            values = {
+                key: gettext(value) if value in value_sources else value
+                for key, value in found.groupdict().items()
+            }
+            return gettext(source) % values
     return line

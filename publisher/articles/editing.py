@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from publisher import audit
 from publisher.articles.drafts import TopicRef, moment_problem
 from publisher.articles.markdown import html_to_markdown, render_markdown
 from publisher.articles.models import (
@@ -374,7 +375,9 @@ def create_article(
         actor=actor,
         client=client,
         subject=article.external_id,
-        detail=f"{article.slug} ({edit_status(article).value})",
+        detail=audit.detail_line(
+            audit.ARTICLE_WRITTEN, slug=article.slug, status=edit_status(article).value
+        ),
     )
     return article
 
@@ -534,6 +537,6 @@ def take_imported(
         actor=actor,
         client=client,
         subject=article.external_id,
-        detail=f"revision {held.id}",
+        detail=audit.detail_line(audit.REVISION_TAKEN, revision=held.id),
     )
     return article

@@ -623,10 +623,13 @@ def _edition_record(context: Context, name: str, result: EditionReport) -> dict[
 
 def _control(ctx: typer.Context, key: str, action: str) -> None:
     from publisher.audit import (
+        CONTROL_DETAILS,
         EDITION_CONTROLS,
+        QUEUED_AGAIN,
         AuditAction,
         command_line_actor,
         control_reason,
+        detail_line,
         record,
     )
     from publisher.db import session_scope
@@ -654,7 +657,7 @@ def _control(ctx: typer.Context, key: str, action: str) -> None:
                     AuditAction.edition_retried,
                     actor=command_line_actor(),
                     subject=f"edition {found.id}",
-                    detail=f"{count} queued again",
+                    detail=detail_line(QUEUED_AGAIN, count=count),
                 )
                 paused = report(session, found).state == EditionState.paused
                 then = (
@@ -671,7 +674,7 @@ def _control(ctx: typer.Context, key: str, action: str) -> None:
                 EDITION_CONTROLS[action],
                 actor=command_line_actor(),
                 subject=f"edition {found.id}",
-                detail=str(result.state),
+                detail=detail_line(CONTROL_DETAILS[action]),
             )
         except (EditionNotFound, EditionRefused) as exc:
             fail(str(exc))

@@ -154,6 +154,7 @@ def staff_reset_two_factor(
     The recovery codes go too. The account signs in with the password alone, or sets up a
     second factor again where one is required.
     """
+    from publisher import audit
     from publisher.audit import AuditAction, command_line_actor, record
     from publisher.db import session_scope
     from publisher.staff.accounts import StaffError, get_staff
@@ -171,7 +172,9 @@ def staff_reset_two_factor(
             AuditAction.two_factor_reset,
             actor=command_line_actor(),
             subject=account.email,
-            detail="from the command line" if had else "from the command line; none was set up",
+            detail=audit.detail_line(
+                audit.PASSWORD_FROM_COMMAND_LINE if had else audit.PASSWORD_FROM_COMMAND_LINE_FIRST
+            ),
         )
         if had:
             console.print(f"Two-factor sign-in of {safe(account.email)} reset; its sessions ended.")

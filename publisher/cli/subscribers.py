@@ -354,6 +354,7 @@ def subscribers_export(
     ] = None,
 ) -> None:
     """Export a list's subscribers (header: email,name,language,status,…)."""
+    from publisher import audit
     from publisher.audit import AuditAction, command_line_actor, record
     from publisher.db import session_scope
     from publisher.subscribers.errors import RegisterError
@@ -375,7 +376,11 @@ def subscribers_export(
             AuditAction.register_export,
             actor=command_line_actor(),
             subject=list_slug,
-            detail=f"status={chosen_status or 'all'} format={fmt}",
+            detail=audit.detail_line(
+                audit.EXPORTED_TO_FILE,
+                status=chosen_status or audit.EVERY_STATUS,
+                format=fmt,
+            ),
         )
         rows = export_rows(session, list_slug, status=chosen_status, tz=context.settings.tz)
         target: IO[str]

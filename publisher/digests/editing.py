@@ -125,7 +125,11 @@ def set_edition_note(
         actor=actor,
         client=client,
         subject=edition_name(session, edition),
-        detail=f"{language}: {len(note)} characters" if note else f"{language}: removed",
+        detail=(
+            audit.detail_line(audit.NOTE_SET, language=language, count=len(note))
+            if note
+            else audit.detail_line(audit.NOTE_REMOVED, language=language)
+        ),
     )
     return note
 
@@ -184,6 +188,10 @@ def choose_articles(
         actor=actor,
         client=client,
         subject=edition_name(session, edition),
-        detail="every article" if chosen is None else " ".join(str(i) for i in chosen),
+        detail=(
+            audit.detail_line(audit.EVERY_ARTICLE)
+            if chosen is None
+            else " ".join(str(i) for i in chosen)
+        ),
     )
     return chosen

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
+from publisher import audit
 from publisher.addresses import InvalidAddress, address_hash, parse_address
 from publisher.audit import AuditAction, record
 from publisher.clock import utcnow
@@ -90,6 +91,6 @@ def lift_suppression(
         actor=actor,
         client=client,
         subject=address.email,
-        detail=f"was={was} why={reason}",
+        detail=audit.detail_line(audit.SUPPRESSION_LIFTED, was=was, why=reason),
     )
     return was

@@ -47,6 +47,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from publisher import audit
 from publisher.audit import AuditAction, record
 from publisher.db import session_scope
 from publisher.staff.accounts import LoginRefused, authenticate, verify_nothing
@@ -338,7 +339,11 @@ def login(
         log.info("staff sign-in refused, throttled: account=%r client=%s", typed, client)
         with session_scope(engine_of(request)) as session:
             record(
-                session, AuditAction.sign_in_failed, actor=typed, client=client, detail="throttled"
+                session,
+                AuditAction.sign_in_failed,
+                actor=typed,
+                client=client,
+                detail=audit.detail_line(audit.THROTTLED),
             )
         return refused(THROTTLED, 429, throttled.retry_after)
     with session_scope(engine_of(request)) as session:
@@ -399,8 +404,15 @@ def _signed_in(
 
 T = TypeVar("T")
 
-FAILURES = {Verdict.wrong: "wrong", Verdict.replayed: "replayed"}
+FAILURES = {Verdict.wrong: audit.FACTOR_WRONG, Verdict.replayed: audit.FACTOR_REPLAYED}
 """How the audit log words a refused second factor: wrong, or right but used before."""
+
+PASSED_WITH = {
+    Verdict.code: audit.WITH_CODE,
+    Verdict.recovery_code: audit.WITH_RECOVERY_CODE,
+    Verdict.password: audit.WITH_PASSWORD,
+}
+"""How the audit log words what passed a second step: a code, a recovery code, the password."""
 
 
 @dataclass(frozen=True)
@@ -446,7 +458,7 @@ def second_factor_attempt(
                 AuditAction.two_factor_failed,
                 actor=account.email,
                 client=client,
-                detail=f"{purpose}: throttled",
+                detail=audit.detail_line(audit.FACTOR_THROTTLED, purpose=purpose),
             )
         return SecondFactorAttempt(None, retry_after=throttled.retry_after)
     with session_scope(engine_of(request)) as session:
@@ -460,7 +472,7 @@ def second_factor_attempt(
                 AuditAction.two_factor_failed,
                 actor=account.email,
                 client=client,
-                detail=f"{purpose}: {FAILURES.get(check.verdict, check.verdict)}",
+                detail=audit.detail_line(FAILURES[check.verdict], purpose=purpose),
             )
     if not check.passed:
         throttle.failed(client, account.email, device)
@@ -496,9 +508,12 @@ def second_step(
         if not check.passed:
             return check, None
         full_key = complete_second_factor(session, key, loaded)
-        how = "recovery code" if check.verdict is Verdict.recovery_code else "code"
         record(
-            session, AuditAction.sign_in, actor=loaded.email, client=client, detail=f"with {how}"
+            session,
+            AuditAction.sign_in,
+            actor=loaded.email,
+            client=client,
+            detail=audit.detail_line(PASSED_WITH[check.verdict]),
         )
         if check.verdict is Verdict.recovery_code:
             record(
@@ -506,11 +521,11 @@ def second_step(
                 AuditAction.recovery_code_used,
                 actor=loaded.email,
                 client=client,
-                detail=f"{check.recovery_codes_left} left",
+                detail=audit.detail_line(audit.CODES_LEFT, count=check.recovery_codes_left),
             )
         return check, full_key
 
-    outcome = second_factor_attempt(request, account, "sign-in", attempt)
+    outcome = second_factor_attempt(request, account, audit.SIGN_IN, attempt)
     if not outcome.passed or outcome.result is None:
         message, status_code = outcome.refusal()
         response = render(
@@ -572,7 +587,7 @@ def logout_everywhere(request: Request, staff: Staff) -> Response:
             AuditAction.sign_out_everywhere,
             actor=staff.email,
             client=client_of(request),
-            detail=f"{ended} session(s) ended",
+            detail=audit.detail_line(audit.SESSIONS_ENDED, count=ended),
         )
     log.info(
         "staff logout everywhere: account=%r client=%s sessions=%d",

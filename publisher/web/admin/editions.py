@@ -17,6 +17,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 from starlette.exceptions import HTTPException
 
+from publisher import audit
 from publisher.audit import (
     EDITION_CONTROLS,
     AuditAction,
@@ -241,17 +242,17 @@ def _act(request: Request, staff: Staff, edition_id: int, action: Control) -> Re
             job_id = edition.job_id
             reason = control_reason(action, admin_actor(staff.email))
             if action == Control.retry:
-                notice = "retry" if retry(session, edition) else "retry-none"
+                notice = audit.RETRIED if retry(session, edition) else audit.RETRIED_NONE
             else:
                 control(session, edition, action, reason)
-                notice = {"pause": "paused", "resume": "resumed", "cancel": "cancelled"}[action]
+                notice = audit.CONTROL_DETAILS[action]
             record(
                 session,
                 EDITION_CONTROLS[action],
                 actor=staff.email,
                 client=client_address(request),
                 subject=edition_subject(edition_id),
-                detail=notice,
+                detail=audit.detail_line(notice),
             )
     except EditionRefused as refused:
         return _edition_view(request, staff, edition_id, error=refused.reason_sl, status_code=409)
@@ -284,7 +285,7 @@ def resume(request: Request, staff: Approver, edition_id: int) -> Response:
                 actor=staff.email,
                 client=client_address(request),
                 subject=edition_subject(edition_id),
-                detail="sender restarted",
+                detail=audit.detail_line(audit.SENDER_RESTARTED),
             )
         return RedirectResponse(_edition_url(edition_id, notice="resumed"), status_code=303)
     return _act(request, staff, edition_id, Control.resume)

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
+from publisher import audit
 from publisher.audit import AuditAction, record
 from publisher.db import MAX_ROW_ID, session_scope
 from publisher.staff.accounts import list_staff
@@ -93,7 +94,9 @@ def staff_reset_two_factor(request: Request, staff: Admin, account_id: int) -> R
             actor=staff.email,
             client=client_of(request),
             subject=account.email,
-            detail="from the staff page" if had else "from the staff page; none was set up",
+            detail=audit.detail_line(
+                audit.PASSWORD_FROM_STAFF_PAGE if had else audit.PASSWORD_FROM_STAFF_PAGE_FIRST
+            ),
         )
         log.info("staff two-factor reset: account=%r by=%r", account.email, staff.email)
     return RedirectResponse(

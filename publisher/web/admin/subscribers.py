@@ -24,6 +24,7 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
+from publisher import audit
 from publisher.audit import AuditAction, record
 from publisher.db import session_scope
 from publisher.digests.periods import current_period
@@ -344,7 +345,7 @@ def export_csv(request: Request, staff: Admin, slug: str, status: str | None = N
             actor=staff.email,
             client=client_address(request),
             subject=slug,
-            detail=f"status={chosen or 'all'}",
+            detail=audit.detail_line(audit.EXPORTED, status=chosen or audit.EVERY_STATUS),
         )
 
     def chunks() -> Iterator[bytes]:

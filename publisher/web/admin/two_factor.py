@@ -19,6 +19,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
+from publisher import audit
 from publisher.audit import AuditAction, record
 from publisher.db import session_scope
 from publisher.staff.models import ROLE_NAMES, Role, StaffAccount
@@ -34,6 +35,7 @@ from publisher.staff.two_factor import (
     regenerate_recovery_codes,
 )
 from publisher.web.admin.auth import (
+    PASSED_WITH,
     TWO_FACTOR_ENABLE_PATH,
     TWO_FACTOR_PATH,
     SecondFactorAttempt,
@@ -173,7 +175,7 @@ def two_factor_page(
 def two_factor_enable(request: Request, staff: Staff, code: Code = "") -> Response:
     """Turn it on for a code of the secret being set up; answer with the recovery codes."""
     return _recovery_codes_for_code(
-        request, staff, code, enable, purpose="set-up", action=AuditAction.two_factor_enabled
+        request, staff, code, enable, purpose=audit.SET_UP, action=AuditAction.two_factor_enabled
     )
 
 
@@ -185,7 +187,7 @@ def two_factor_recovery_codes(request: Request, staff: Staff, code: Code = "") -
         staff,
         code,
         regenerate_recovery_codes,
-        purpose="new recovery codes",
+        purpose=audit.NEW_CODES,
         action=AuditAction.recovery_codes_regenerated,
     )
 
@@ -208,12 +210,12 @@ def two_factor_disable(
                 AuditAction.two_factor_disabled,
                 actor=loaded.email,
                 client=client,
-                detail=f"with {check.verdict}",
+                detail=audit.detail_line(PASSED_WITH[check.verdict]),
             )
         return check, None
 
     try:
-        outcome = second_factor_attempt(request, staff, "turning off", attempt)
+        outcome = second_factor_attempt(request, staff, audit.TURNING_OFF, attempt)
     except TwoFactorError:
         return _stale()
     if not outcome.passed:
