@@ -166,7 +166,8 @@ def test_a_sent_edition_cannot_be_paused_resumed_or_cancelled_and_each_refusal_i
     code, out = digest("retry", name)
     assert code == 1 and "No recipient of the edition has failed" in out
     code, out = digest("status")
-    assert " sent " in out and "cancelled" not in out
+    [row] = [line.split("\t") for line in out.splitlines() if line.startswith("1\t")]
+    assert row[2] == "sent" and "cancelled" not in out
     code, out = digest("send", "--list", LIST, "--period", PERIOD, "--yes")
     assert f"Edition {name} has been sent completely; nothing is sent twice." in out
 
