@@ -8,7 +8,6 @@ the commands so that ``publisher --help`` starts at once.
 
 from __future__ import annotations
 
-import getpass
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -406,6 +405,7 @@ def send(
     """
     import asyncio
 
+    from publisher.audit import command_line_actor
     from publisher.db import session_scope
     from publisher.delivery.smtp import Verdict
     from publisher.digests.content import edition_key
@@ -444,7 +444,7 @@ def send(
                 senders,
                 mailing_list,
                 chosen,
-                by=f"{getpass.getuser()} (command line)",
+                by=command_line_actor(),
                 confirm=confirm,
                 dry_run=dry_run,
                 wait=True,
