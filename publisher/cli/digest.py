@@ -75,13 +75,15 @@ def preview(
         str | None, typer.Option("--lang", help="sl or en; default: the list's.")
     ] = None,
     out: Annotated[
-        Path | None, typer.Option("--out", help="Write here instead of standard output.")
+        Path | None,
+        typer.Option("--out", metavar="FILE", help="Write here instead of standard output."),
     ] = None,
     text: Annotated[
         bool, typer.Option("--text", help="The plain-text part instead of the HTML.")
     ] = False,
     eml: Annotated[
-        Path | None, typer.Option("--eml", help="Write the whole raw message (.eml) here.")
+        Path | None,
+        typer.Option("--eml", metavar="FILE", help="Write the whole raw message (.eml) here."),
     ] = None,
 ) -> None:
     """Write the exact HTML (or text) a subscriber gets for a period.
