@@ -4,8 +4,8 @@ Pages, mails, the admin and the CLI write a date with :func:`format_day` and a d
 time with :func:`format_moment`, so a reader sees the same "7 March 2025" on the web and in
 the digest. Both set dates as Slovenian typesetters do: a no-break space after the day and
 the month ("1.\u00a012.\u00a02026", "7.\u00a0marec 2025"), so no line ends at "1.". (The
-development mail catcher shows seconds, for telling a burst of mails apart.) Gettext
-catalogs are in ``publisher.translations``.
+development mail catcher asks :func:`format_moment` for seconds, for telling a burst of
+mails apart.) Gettext catalogs are in ``publisher.translations``.
 
 Babel is imported inside the functions: the settings import this module for
 :data:`LANGUAGES`, and the CLI should not load Babel to print its help.
@@ -36,6 +36,8 @@ writes it; the US forms ("March 7, 2025", "2:20 PM") would read oddly beside Slo
 _MOMENT_PATTERNS = {"sl": "d. M. y 'ob' H.mm", "en": "d MMMM y, HH:mm"}
 """CLDR patterns: "7. 3. 2025 ob 14.20" (the Slovenian time with a full stop, as
 :func:`format_when` writes "jutri ob 7.00") and "7 March 2025, 14:20"."""
+_MOMENT_SECONDS_PATTERNS = {"sl": "d. M. y 'ob' H.mm.ss", "en": "d MMMM y, HH:mm:ss"}
+"""The same to the second: "7. 3. 2025 ob 14.20.05" and "7 March 2025, 14:20:05"."""
 
 _DAY_AND_MONTH = re.compile(r"\b(\d{1,2}\.?) (?=\w)")
 
@@ -63,11 +65,13 @@ def format_day(moment: datetime, language: str, tz: ZoneInfo) -> str:
     return unbreakable_dates(day)
 
 
-def format_moment(moment: datetime, language: str, tz: ZoneInfo) -> str:
-    """A date and time in ``tz``: "7. 3. 2025 ob 14.20" or "7 March 2025, 14:20"."""
+def format_moment(moment: datetime, language: str, tz: ZoneInfo, *, seconds: bool = False) -> str:
+    """A date and time in ``tz``: "7. 3. 2025 ob 14.20" or "7 March 2025, 14:20"; with
+    ``seconds`` (for the mail catcher, where mails arrive in bursts) "… ob 14.20.05"."""
     from babel.dates import format_datetime
 
-    pattern = _MOMENT_PATTERNS.get(language, _MOMENT_PATTERNS["en"])
+    patterns = _MOMENT_SECONDS_PATTERNS if seconds else _MOMENT_PATTERNS
+    pattern = patterns.get(language, patterns["en"])
     return unbreakable_dates(
         format_datetime(moment, pattern, tzinfo=tz, locale=babel_locale(language))
     )

@@ -43,6 +43,15 @@ def test_a_moment_reads_in_local_time_on_a_24_hour_clock(language: str, expected
 
 
 @pytest.mark.parametrize(
+    ("language", "expected"),
+    [("sl", "7.\xa03.\xa02025 ob 14.20.05"), ("en", "7\xa0March 2025, 14:20:05")],
+)
+def test_the_mail_catcher_reads_a_moment_to_the_second(language: str, expected: str) -> None:
+    moment = AFTERNOON.replace(second=5)
+    assert format_moment(moment, language, LJUBLJANA, seconds=True) == expected
+
+
+@pytest.mark.parametrize(
     ("language", "expected"), [("sl", "7.\xa0marec 2025"), ("en", "7\xa0March 2025")]
 )
 def test_web_pages_and_mail_date_an_article_alike(language: str, expected: str) -> None:
