@@ -1,8 +1,9 @@
 """The languages the site speaks and how dates read in them: one home for both.
 
-Pages, mails, the admin and the CLI write a date with :func:`format_day` and a date with a
-time with :func:`format_moment`, so a reader sees the same "7 March 2025" on the web and in
-the digest. Both set dates as Slovenian typesetters do: a no-break space after the day and
+Pages, mails, the admin and the CLI write a date with :func:`format_day`, a date with a
+time with :func:`format_moment` and a digest's period with :func:`format_period`, so a
+reader sees the same "7 March 2025" on the web and in the digest. The first two set dates
+as Slovenian typesetters do: a no-break space after the day and
 the month ("1.\u00a012.\u00a02026", "7.\u00a0marec 2025"), so no line ends at "1.". (The
 development mail catcher asks :func:`format_moment` for seconds, for telling a burst of
 mails apart.) Gettext catalogs are in ``publisher.translations``.
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import enum
 import re
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 
@@ -63,6 +64,29 @@ def format_day(moment: datetime, language: str, tz: ZoneInfo) -> str:
 
     day = format_date(moment.astimezone(tz).date(), "long", locale=babel_locale(language))
     return unbreakable_dates(day)
+
+
+def format_period(start: date, end: date, language: str) -> str:
+    """An inclusive date range the way people write it: "3.–9. marec 2025".
+
+    Babel's interval formats abbreviate months in Slovenian ("3.–9. mar. 2025"), so the
+    range is built from full dates: the shared month and year are written once.
+    """
+    from babel.dates import format_date
+
+    locale = babel_locale(language)
+    if start == end:
+        return format_date(end, "long", locale=locale)
+    if language != "sl":
+        if (start.year, start.month) == (end.year, end.month):
+            return f"{start.day}–{format_date(end, 'long', locale=locale)}"
+        first = format_date(start, "d MMMM" if start.year == end.year else "long", locale=locale)
+        return f"{first} – {format_date(end, 'long', locale=locale)}"
+    last = format_date(end, "long", locale="sl")
+    if (start.year, start.month) == (end.year, end.month):
+        return f"{start.day}.–{last}"
+    first_format = "d. MMMM" if start.year == end.year else "long"
+    return f"{format_date(start, first_format, locale='sl')} – {last}"
 
 
 def format_moment(moment: datetime, language: str, tz: ZoneInfo, *, seconds: bool = False) -> str:

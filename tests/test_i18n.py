@@ -102,6 +102,18 @@ def test_the_languages_are_one_fact() -> None:
     assert copies == []
 
 
+def test_only_the_one_date_module_asks_babel_for_dates() -> None:
+    """Every date a reader sees comes from ``publisher.i18n``; no second formatter elsewhere."""
+    elsewhere = []
+    for path in PACKAGE.rglob("*.py"):
+        if path.name == "i18n.py" and path.parent == PACKAGE:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("babel.dates"):
+                elsewhere.append(f"{path.relative_to(PACKAGE.parent).as_posix()}:{node.lineno}")
+    assert elsewhere == []
+
+
 def test_an_unknown_default_language_is_refused_with_the_choices() -> None:
     with pytest.raises(ValueError, match="use one of sl, en"):
         Settings(language="de")
