@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import json
 import os
+import re
 import subprocess
 import sys
 from datetime import datetime
@@ -335,6 +336,12 @@ def test_help_reads_like_a_well_kept_cli(words: list[str]) -> None:
     for unwanted in ("<bool>", "<list", "<str>", "<int>", "<path>", "[default: None]", "Traceback"):
         assert unwanted not in result.output, unwanted
     command = dict((tuple(w), c) for w, c in every_command())[tuple(words)]
+    for param in command.params:  # `--out FILE`, never `--out OUT`: say what to give
+        if param.param_type_name == "option" and "Path" in param.bare_type():
+            echo = max(param.opts, key=len).lstrip("-").upper()
+            assert param.metavar and param.metavar != echo, param.opts
+            shown = rf"{max(param.opts, key=len)}\b[^\n]*\s{re.escape(param.metavar)}\s"
+            assert re.search(shown, result.output), param.opts
     summary = inspect.cleandoc(command.help or "").split("\n\n")[0]
     assert summary and "\n" not in summary and len(summary) <= 80, summary
     assert summary.replace("`", "") in result.output

@@ -43,6 +43,15 @@ def test_a_moment_reads_in_local_time_on_a_24_hour_clock(language: str, expected
 
 
 @pytest.mark.parametrize(
+    ("language", "expected"),
+    [("sl", "7.\xa03.\xa02025 ob 14.20.05"), ("en", "7\xa0March 2025, 14:20:05")],
+)
+def test_the_mail_catcher_reads_a_moment_to_the_second(language: str, expected: str) -> None:
+    moment = AFTERNOON.replace(second=5)
+    assert format_moment(moment, language, LJUBLJANA, seconds=True) == expected
+
+
+@pytest.mark.parametrize(
     ("language", "expected"), [("sl", "7.\xa0marec 2025"), ("en", "7\xa0March 2025")]
 )
 def test_web_pages_and_mail_date_an_article_alike(language: str, expected: str) -> None:
@@ -91,6 +100,18 @@ def test_the_languages_are_one_fact() -> None:
             } == set(LANGUAGES):
                 copies.append(f"{name}:{node.lineno}")
     assert copies == []
+
+
+def test_only_the_one_date_module_asks_babel_for_dates() -> None:
+    """Every date a reader sees comes from ``publisher.i18n``; no second formatter elsewhere."""
+    elsewhere = []
+    for path in PACKAGE.rglob("*.py"):
+        if path.name == "i18n.py" and path.parent == PACKAGE:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("babel.dates"):
+                elsewhere.append(f"{path.relative_to(PACKAGE.parent).as_posix()}:{node.lineno}")
+    assert elsewhere == []
 
 
 def test_an_unknown_default_language_is_refused_with_the_choices() -> None:

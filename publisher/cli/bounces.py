@@ -41,7 +41,10 @@ def process(
     ctx: typer.Context,
     paths: Annotated[
         list[Path],
-        typer.Argument(help="Saved bounces: .eml files, mbox files, Maildirs or folders of them."),
+        typer.Argument(
+            metavar="PATH",
+            help="Saved bounces: .eml files, mbox files, Maildirs or folders of them.",
+        ),
     ],
 ) -> None:
     """Process bounces saved by hand (files or folders of messages).

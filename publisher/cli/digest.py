@@ -8,7 +8,6 @@ the commands so that ``publisher --help`` starts at once.
 
 from __future__ import annotations
 
-import getpass
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -76,13 +75,15 @@ def preview(
         str | None, typer.Option("--lang", help="sl or en; default: the list's.")
     ] = None,
     out: Annotated[
-        Path | None, typer.Option("--out", help="Write here instead of standard output.")
+        Path | None,
+        typer.Option("--out", metavar="FILE", help="Write here instead of standard output."),
     ] = None,
     text: Annotated[
         bool, typer.Option("--text", help="The plain-text part instead of the HTML.")
     ] = False,
     eml: Annotated[
-        Path | None, typer.Option("--eml", help="Write the whole raw message (.eml) here.")
+        Path | None,
+        typer.Option("--eml", metavar="FILE", help="Write the whole raw message (.eml) here."),
     ] = None,
 ) -> None:
     """Write the exact HTML (or text) a subscriber gets for a period.
@@ -406,6 +407,7 @@ def send(
     """
     import asyncio
 
+    from publisher.audit import command_line_actor
     from publisher.db import session_scope
     from publisher.delivery.smtp import Verdict
     from publisher.digests.content import edition_key
@@ -444,7 +446,7 @@ def send(
                 senders,
                 mailing_list,
                 chosen,
-                by=f"{getpass.getuser()} (command line)",
+                by=command_line_actor(),
                 confirm=confirm,
                 dry_run=dry_run,
                 wait=True,

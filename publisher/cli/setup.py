@@ -105,7 +105,10 @@ def db_upgrade(
 def db_copy(
     ctx: typer.Context,
     to: Annotated[
-        str, typer.Option("--to", help="The empty PostgreSQL database: postgresql://USER@HOST/DB")
+        str,
+        typer.Option(
+            "--to", metavar="URL", help="The empty PostgreSQL database: postgresql://USER@HOST/DB"
+        ),
     ],
 ) -> None:
     """Copy this store, photos included, into an empty PostgreSQL database.

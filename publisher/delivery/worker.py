@@ -37,6 +37,7 @@ from publisher.delivery.models import DeliveryStatus, JobState, SendJob
 from publisher.delivery.outbox import Outbox, verp_address
 from publisher.delivery.reasons import RELAY_REFUSED, TOO_MANY_FAILED, pause_reason
 from publisher.delivery.smtp import Outcome, SmtpConfig, Verdict
+from publisher.i18n import format_moment
 from publisher.links import SubscriberLinks
 from publisher.mail.message import MessageTemplate, Recipient, message_id_for, sender_domain
 
@@ -237,9 +238,10 @@ class SendWorker:
             ]
             if others:
                 other = others[0]
+                tz = self.settings.tz  # said in English, like the rest of the command line
                 raise AnotherSenderRunning(
                     f"another sender is running on this SQLite database ({other.host}, "
-                    f"pid {other.pid}, since {other.started_at:%Y-%m-%d %H:%M:%S} UTC); "
+                    f"pid {other.pid}, since {format_moment(other.started_at, 'en', tz)}); "
                     "SQLite allows one at a time: wait for it, or use PostgreSQL to run several"
                 )
         ledger.register_worker(session, self.id, socket.gethostname(), os.getpid())

@@ -18,11 +18,10 @@ from functools import cache
 from zoneinfo import ZoneInfo
 
 import premailer
-from babel.dates import format_date
 from jinja2 import Environment
 
 from publisher.config import Settings, SiteNames
-from publisher.i18n import LANGUAGES, babel_locale, format_day, unbreakable_dates
+from publisher.i18n import LANGUAGES, format_day, format_period, unbreakable_dates
 from publisher.links import home_url, static_url
 from publisher.mail.message import MessageTemplate, Slots, build_template, new_slots, sender_domain
 from publisher.resources import TEMPLATES_DIR
@@ -188,27 +187,6 @@ def _fill_public(body: str, slots: Slots, unsubscribe_url: str, preferences_url:
     for slot, value in values.items():
         body = body.replace(slot, value)
     return body
-
-
-def format_period(start: date, end: date, language: str) -> str:
-    """An inclusive date range the way people write it: "3.–9. marec 2025".
-
-    Babel's interval formats abbreviate months in Slovenian ("3.–9. mar. 2025"), so the
-    range is built from full dates: the shared month and year are written once.
-    """
-    locale = babel_locale(language)
-    if start == end:
-        return format_date(end, "long", locale=locale)
-    if language != "sl":
-        if (start.year, start.month) == (end.year, end.month):
-            return f"{start.day}–{format_date(end, 'long', locale=locale)}"
-        first = format_date(start, "d MMMM" if start.year == end.year else "long", locale=locale)
-        return f"{first} – {format_date(end, 'long', locale=locale)}"
-    last = format_date(end, "long", locale="sl")
-    if (start.year, start.month) == (end.year, end.month):
-        return f"{start.day}.–{last}"
-    first_format = "d. MMMM" if start.year == end.year else "long"
-    return f"{format_date(start, first_format, locale='sl')} – {last}"
 
 
 @cache

@@ -29,10 +29,19 @@ from publisher.i18n import format_day, format_moment
 from publisher.jobs import JobRunner
 from publisher.resources import STATIC_DIR, WEB_TEMPLATES_DIR
 from publisher.templating import template_environment
-from publisher.web import accessibility, archive, feeds, health, media, metrics, public, webhooks
-from publisher.web.admin import install as install_admin
+from publisher.web import (
+    accessibility,
+    admin,
+    archive,
+    feeds,
+    health,
+    media,
+    metrics,
+    public,
+    webhooks,
+)
 from publisher.web.admin.articles import photo_body_rule
-from publisher.web.admin.auth import StaffGate
+from publisher.web.admin.auth import StaffGate, is_admin_path
 from publisher.web.admin.editor import editor_body_rule
 from publisher.web.admin.subscribers import IMPORT_BODY_RULE
 from publisher.web.api import BODY_RULE as API_BODY_RULE
@@ -111,7 +120,7 @@ def create_app(
     app.state.feed_cache = FeedCache(app.state.engine, settings)
     health.install(app, engine, settings)
     install_residents_pages(app, settings)
-    install_admin(app)
+    admin.install(app)
     for pages in (feeds, public, archive, media, accessibility):
         app.include_router(pages.router, dependencies=[Depends(no_nul_in_path)])
     webhooks.install(app)
@@ -142,6 +151,10 @@ def create_app(
         # probes): a short message, never FastAPI's JSON. The API answers its own in JSON.
         if exc.status_code == 404 and public.is_page_path(request.url.path):
             return await run_in_threadpool(public.not_found_page, request)
+        if exc.status_code == 404 and is_admin_path(request.url.path):
+            page = await run_in_threadpool(admin.not_found_page, request)
+            if page is not None:  # signed-in staff; a stranger's 404 stays plain
+                return page
         messages = {404: "Te strani ni.", 405: "Ta metoda tu ni dovoljena."}
         text = messages.get(exc.status_code, str(exc.detail))
         return PlainTextResponse(text + "\n", status_code=exc.status_code, headers=exc.headers)

@@ -26,8 +26,7 @@ from sqlmodel import Session
 
 from publisher.digests.editions import EditionNotFound, editions_of, get_edition
 from publisher.digests.models import Edition, EditionContent, EditionStatus
-from publisher.i18n import LANGUAGES
-from publisher.mail.compose import format_period
+from publisher.i18n import LANGUAGES, format_period
 from publisher.mail.public_copy import read_public_copy
 from publisher.subscribers.lists import all_lists
 from publisher.subscribers.models import MailingList

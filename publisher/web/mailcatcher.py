@@ -24,6 +24,7 @@ from starlette.exceptions import HTTPException
 
 from publisher.config import Settings
 from publisher.delivery.catcher import CaughtMessage, MailStore
+from publisher.i18n import format_moment
 from publisher.resources import WEB_TEMPLATES_DIR
 from publisher.web.body import BodyLimit
 from publisher.web.csrf import FIELD as CSRF_FIELD
@@ -79,8 +80,7 @@ def create_mailcatcher_app(
     templates = Jinja2Templates(directory=WEB_TEMPLATES_DIR)
 
     def when(moment: datetime) -> str:
-        local = moment.astimezone(settings.tz)
-        return f"{local.day}. {local.month}. {local.year} {local:%H:%M:%S}"
+        return format_moment(moment, "sl", settings.tz, seconds=True)  # the page is Slovenian
 
     templates.env.filters["when"] = when
     templates.env.filters["size"] = _human_size

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
+from publisher.audit import command_line_actor
 from publisher.cli import app
 from publisher.db import session_scope
 from publisher.delivery.models import Delivery, DeliveryStatus
@@ -81,8 +82,11 @@ def test_send_reports_failures_and_status_shows_the_replies_then_retry(
     assert "451 4.7.1 greylisted" in out and "552 5.3.4 message too big" in out
     with Session(engine) as session:
         rows = {row.email: row for row in session.execute(select(Delivery)).scalars()}
+        [edition] = session.execute(select(Edition)).scalars()
     greylisted = rows[addresses[1]]
     assert greylisted.status == DeliveryStatus.failed and greylisted.attempts == 2
+    # The admin and the audit log name the approver as every other CLI command does.
+    assert edition.approved_by == command_line_actor()
 
     code, out = digest("status", f"{LIST}/{PERIOD}")
     assert code == 0

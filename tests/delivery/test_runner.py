@@ -4,13 +4,20 @@ sends a job, and the only place a sender is made."""
 from __future__ import annotations
 
 from collections import Counter
+from datetime import UTC, datetime
 
+import pytest
+import time_machine
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from publisher.db import session_scope
+from publisher.delivery import ledger
 from publisher.delivery.runner import Senders
+from publisher.delivery.worker import AnotherSenderRunning, SendWorker
 from publisher.digests.editions import approve
 from publisher.digests.periods import parse_period
+from publisher.i18n import format_moment
 from publisher.subscribers.lists import get_list
 from tests.delivery.sending_support import LIST, PERIOD, settings_for, stock
 
@@ -76,3 +83,19 @@ def test_stopping_every_sender_hands_the_rest_back(engine: Engine, database_url:
     again = Senders(engine, settings).start(job_id, by="test")  # a later process resumes
     assert again.wait(60) and again.error is None
     assert len(smtp.handler.per_recipient()) == 80
+
+
+def test_a_second_sender_on_sqlite_is_told_since_when_the_first_runs_in_local_time(
+    engine: Engine, database_url: str, smtp
+) -> None:
+    if engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL lets several senders run")
+    settings = settings_for(database_url, smtp.port)
+    started = datetime(2026, 12, 3, 16, 52, 13, tzinfo=UTC)  # 17.52 in Novo mesto
+    with time_machine.travel(started, tick=False), session_scope(engine) as session:
+        ledger.register_worker(session, "first", "strežnik", 4242)
+        with pytest.raises(AnotherSenderRunning) as refused:
+            SendWorker(engine, settings)._register(session)
+    message = str(refused.value)
+    assert "(strežnik, pid 4242, since 3\xa0December 2026, 17:52)" in message
+    assert format_moment(started, "en", settings.tz) in message and "UTC" not in message

@@ -13,7 +13,8 @@ from email.utils import parsedate_to_datetime
 import pytest
 from lxml import html as lxml_html
 
-from publisher.mail.compose import Branding, Digest, compose_digest, format_period
+from publisher.i18n import format_period
+from publisher.mail.compose import Branding, Digest, compose_digest
 from publisher.mail.message import Recipient, downgrade_to_7bit, message_id_for
 from tests.mail.conftest import make_items
 

@@ -7,12 +7,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 
 from publisher.config import load_settings
 from publisher.delivery.catcher import MailCatcher, MailStore
+from publisher.i18n import format_moment
 from publisher.web.csrf import FIELD
 from publisher.web.mailcatcher import PAGE_SIZE, create_mailcatcher_app
 from tests.delivery.catcher_support import free_port, send, serve_app, utf8_message
@@ -64,9 +66,11 @@ def test_list_shows_sender_recipient_subject_time_and_the_banner(site: CatcherSi
     assert "Tedenske novice, 3.–9. marec 2025" in page.text
     assert "Mestna občina Novo mesto &lt;novice@novomesto.example.org&gt;" in page.text
     assert "ana@example.org" in page.text
-    assert re.search(
-        r"<time datetime=\"[^\"]+\">\d+\. \d+\. \d{4} \d\d:\d\d:\d\d</time>", page.text
-    )
+    # Dated as everywhere else (no-break spaces, "ob", the time with full stops), to the second.
+    [received] = site.store.list(limit=1)
+    shown = format_moment(received.received_at, "sl", ZoneInfo("Europe/Ljubljana"), seconds=True)
+    assert re.fullmatch(r"\d+\.\xa0\d+\.\xa0\d{4} ob \d+\.\d\d\.\d\d", shown)
+    assert f'">{shown}</time>' in page.text
     assert f"SMTP: <code>{site.catcher.address}</code>" in page.text
     assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
 

@@ -25,7 +25,12 @@ from publisher.web.admin import (
     subscribers,
     two_factor,
 )
-from publisher.web.admin.auth import RoleRefused, current_staff, require_role
+from publisher.web.admin.auth import (
+    RoleRefused,
+    current_staff,
+    require_role,
+    setting_up_only,
+)
 from publisher.web.admin.render import render
 from publisher.web.ratelimit import LoginThrottle, rate_limit_storage
 
@@ -72,3 +77,13 @@ def _role_refused(request: Request, exc: Exception) -> Response:
         status_code=403,
         error=str(getattr(exc, "detail", "")),
     )
+
+
+def not_found_page(request: Request) -> Response | None:
+    """The admin's 404 page (in Slovenian, with its navigation and a way back to the
+    dashboard) for a signed-in staff member; None for anyone else, who keeps the plain answer
+    (a missing page is no reason to show a stranger the admin's frame)."""
+    account = current_staff(request)
+    if account is None or setting_up_only(request, account):
+        return None
+    return render(request, "admin/not_found.html", staff=account, status_code=404)

@@ -224,6 +224,11 @@ Admin = Annotated[StaffAccount, Depends(require_role(Role.admin))]
 """Lists, the register (its import and export), staff and settings."""
 
 
+def is_admin_path(path: str) -> bool:
+    """Whether ``path`` is one of the admin's (``/admin`` and below, not ``/administration``)."""
+    return path == "/admin" or path.startswith("/admin/")
+
+
 class StaffGate:
     """ASGI middleware: admin forms from strangers or other sites are refused before their
     body is read (FastAPI reads a route's form before any of its dependencies run).
@@ -242,7 +247,7 @@ class StaffGate:
         if (
             scope["type"] != "http"
             or scope["method"] not in UNSAFE_METHODS
-            or not (path == "/admin" or path.startswith("/admin/"))
+            or not is_admin_path(path)
         ):
             await self.app(scope, receive, send)
             return

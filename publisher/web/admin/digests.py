@@ -54,8 +54,8 @@ from publisher.digests.workflow import (
     NoArticles,
     send_or_resume,
 )
-from publisher.i18n import LANGUAGES
-from publisher.mail.compose import format_period, note_paragraphs
+from publisher.i18n import LANGUAGES, format_period
+from publisher.mail.compose import note_paragraphs
 from publisher.subscribers.lists import ListNotFound, get_list
 from publisher.subscribers.models import MailingList
 from publisher.web.admin.auth import Approver, Staff

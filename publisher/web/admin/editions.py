@@ -48,7 +48,8 @@ from publisher.digests.editions import (
 )
 from publisher.digests.models import Edition
 from publisher.digests.periods import parse_period
-from publisher.mail.compose import format_period, note_paragraphs
+from publisher.i18n import format_period
+from publisher.mail.compose import note_paragraphs
 from publisher.subscribers.lists import ListNotFound, get_list
 from publisher.subscribers.models import MailingList
 from publisher.web.admin.auth import Approver, Staff
