@@ -1,3 +1,3 @@
 """publisher: newsletter and syndication publisher for a town hall."""
 
-__version__ = "0.15.0"
+__version__ = "0.16.0"
