@@ -459,7 +459,8 @@ def last_control(session: Session, edition_id: int) -> AuditEntry | None:
     return session.execute(query).scalars().first()
 
 
-_CONTROLLED = {"pause": "paused", "resume": "resumed", "cancel": "cancelled", "retry": "retried"}
+_CONTROLLED = {**CONTROL_DETAILS, "retry": "retried"}
+"""Each control as a past participle, for the reason a person gave a job ("paused by …")."""
 
 
 def control_reason(action: str, actor: str) -> str:
