@@ -104,7 +104,7 @@ def archive_index(request: Request) -> Response:
             ]
             if items:
                 shelves.append(ArchiveList(mailing_list, items))
-        return render_page(request, "archive.html", session, shelves=shelves, active="archive")
+        return render_page(request, "archive.html", shelves=shelves, active="archive")
 
 
 def preferred_language(request: Request) -> str | None:
@@ -181,7 +181,6 @@ def archive_edition(
         return render_page(
             request,
             "archive_edition.html",
-            session,
             preferred=content.language,
             active="archive",
             mailing_list=mailing_list,

@@ -32,9 +32,8 @@ TOPIC_ARTICLES = 50
 def _render(
     request: Request,
     template: str,
-    session: Session,
-    status_code: int = 200,
     *,
+    status_code: int = 200,
     preferred: str | None = None,
     **context: Any,
 ) -> Response:
@@ -86,7 +85,7 @@ def home(request: Request) -> Response:
             entry_from_article(article, settings)
             for article in list_articles(session, limit=HOME_ARTICLES)
         ]
-        return _render(request, "home.html", session, entries=entries)
+        return _render(request, "home.html", entries=entries)
 
 
 @router.api_route("/articles/{slug}", methods=["GET", "HEAD"])
@@ -100,11 +99,11 @@ def article_page(request: Request, slug: str) -> Response:
         if article is None or article.slug != slug:  # digits are ids to get_article
             return not_found_page(request)
         if article.status == ArticleStatus.withdrawn:
-            return _render(request, "withdrawn.html", session, status_code=410)
+            return _render(request, "withdrawn.html", status_code=410)
         if not is_public(article):  # a draft, or scheduled and not yet due: as if not there
             return not_found_page(request)
         entry = entry_from_article(article, settings)
-        return _render(request, "article.html", session, entry=entry)
+        return _render(request, "article.html", entry=entry)
 
 
 def _public_topic(session: Session, slug: str) -> Topic | None:
@@ -127,7 +126,6 @@ def topic_page(request: Request, slug: str) -> Response:
         return _render(
             request,
             "topic.html",
-            session,
             topic=topic,
             entries=entries,
             feeds=feed_links(settings, lang, topic.slug, topic.name_for(lang)),
@@ -165,5 +163,5 @@ def follow_topic(request: Request, slug: str) -> Response:
     with _session(request) as session:
         topic = _public_topic(session, slug)
         if topic is None:
-            return _render(request, "not_found.html", session, status_code=404)
+            return not_found_page(request)
     return _follow_page(request, topic)

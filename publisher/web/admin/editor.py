@@ -276,7 +276,7 @@ def preview(request: Request, staff: Staff, form: Typed) -> Response:
         )
         article.topics = topics
         entry = entry_from_article(article, settings)
-        response = render_page(request, "article.html", session, entry=entry, preview=True)
+        response = render_page(request, "article.html", entry=entry, preview=True)
         session.expunge_all()
     response.headers.update(PRIVATE_HEADERS)
     attach_csrf_cookie(request, response)
