@@ -1,7 +1,14 @@
 """Every table of the store, imported in one place so migrations and tests see the whole schema."""
 
-from publisher.articles.models import Article, ArticleRevision, ArticleStatus, ArticleTopic
+from publisher.articles.models import (
+    Article,
+    ArticleCommunity,
+    ArticleRevision,
+    ArticleStatus,
+    ArticleTopic,
+)
 from publisher.audit import AuditEntry
+from publisher.communities import Community
 from publisher.delivery.models import (
     Bounce,
     BounceMailbox,
@@ -20,6 +27,7 @@ from publisher.subscribers.models import (
     MailingList,
     MailingListTopic,
     Subscriber,
+    SubscriberCommunity,
     SubscriberTopic,
     Subscription,
     Suppression,
@@ -29,12 +37,14 @@ from publisher.topics import Topic
 __all__ = [
     "ApiToken",
     "Article",
+    "ArticleCommunity",
     "ArticleRevision",
     "ArticleStatus",
     "ArticleTopic",
     "AuditEntry",
     "Bounce",
     "BounceMailbox",
+    "Community",
     "Consent",
     "Delivery",
     "Edition",
@@ -51,6 +61,7 @@ __all__ = [
     "StaffRecoveryCode",
     "StaffSession",
     "Subscriber",
+    "SubscriberCommunity",
     "SubscriberTopic",
     "Subscription",
     "Suppression",

@@ -109,6 +109,8 @@ class ArticleDraft:
     url: str | None = None
     updated_at: datetime | None = None
     topics: list[TopicRef] = field(default_factory=list)
+    communities: list[str] = field(default_factory=list)
+    """Slugs of the local communities it concerns (none: the whole town); they must exist."""
     source: str = ""
     """File name or feed URL the draft came from."""
     line: int | None = None
@@ -120,6 +122,7 @@ class ArticleDraft:
             if isinstance(value, str):
                 setattr(self, one.name, without_controls(value))
         self.topics = [_clean(topic) for topic in self.topics]
+        self.communities = list(dict.fromkeys(without_controls(c) for c in self.communities))
 
     def add_topics(self, topics: Iterable[TopicRef]) -> None:
         """File the draft under ``topics`` too, after the ones its source gives (``articles
@@ -129,6 +132,11 @@ class ArticleDraft:
             if topic.slug not in have:
                 have.add(topic.slug)
                 self.topics.append(_clean(topic))
+
+    def add_communities(self, slugs: Iterable[str]) -> None:
+        """The draft concerns these local communities too (``articles import --community``),
+        after its own; each once."""
+        self.communities = list(dict.fromkeys([*self.communities, *slugs]))
 
     def problems(self) -> list[str]:
         """Why the draft cannot be stored, in the user's words; empty when it can."""

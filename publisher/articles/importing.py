@@ -101,6 +101,7 @@ def read_source(
     *,
     tz: ZoneInfo,
     add_topics: Sequence[TopicRef] = (),
+    add_communities: Sequence[str] = (),
     fetch_policy: FetchPolicy | None = None,
     photo_max_bytes: int | None = None,
 ) -> ParsedSource:
@@ -108,10 +109,12 @@ def read_source(
 
     Feed URLs are fetched under ``fetch_policy`` (by default: the public internet only).
     With ``photo_max_bytes``, an office export's photo (the image file of the same name
-    beside it) is read onto its draft. Each draft gets ``add_topics`` after its own."""
+    beside it) is read onto its draft. Each draft gets ``add_topics`` and ``add_communities``
+    after its own."""
     parsed = _read(source, tz=tz, fetch_policy=fetch_policy, photo_max_bytes=photo_max_bytes)
     for draft in parsed.drafts:
         draft.add_topics(add_topics)
+        draft.add_communities(add_communities)
     return parsed
 
 
@@ -176,6 +179,7 @@ def import_sources(
     *,
     tz: ZoneInfo,
     add_topics: Sequence[TopicRef] = (),
+    add_communities: Sequence[str] = (),
     on_source_done: Callable[[SourceReport, int, int], None] | None = None,
     fetch_policy: FetchPolicy | None = None,
     photos: PhotoIntake | None = None,
@@ -185,7 +189,9 @@ def import_sources(
     progress display in the CLI or the web; ``fetch_policy`` bounds feed URL downloads;
     with ``photos``, the photos articles bring are stored (a file beside an office export,
     a JSON ``image_url``). Every article is filed under ``add_topics`` (``articles import
-    --topic``) as well as under the topics its source gives it.
+    --topic``) as well as under the topics its source gives it, and concerns
+    ``add_communities`` (``--community``) beside its own; an article naming a community that
+    does not exist is refused at its file and line, the others are stored.
 
     An article staff have edited keeps their edit (outcome ``kept_edit``, the import's version
     held for them to take in the admin) unless ``overwrite``, which takes the imported one."""
@@ -202,11 +208,14 @@ def import_sources(
                     item,
                     tz=tz,
                     add_topics=add_topics,
+                    add_communities=add_communities,
                     fetch_policy=fetch_policy,
                     photo_max_bytes=photo_max_bytes,
                 )
                 for item in batch
             ]
+            for parsed in parsed_batch:
+                _refuse_unknown_communities(writer, parsed)
             drafts = [draft for parsed in parsed_batch for draft in parsed.drafts]
             outcomes = iter(writer.save_all(drafts))
             warnings, writer.warnings = writer.warnings, []
@@ -227,6 +236,18 @@ def import_sources(
         warnings=len(report.warnings),
     )
     return report
+
+
+def _refuse_unknown_communities(writer: ArticleWriter, parsed: ParsedSource) -> None:
+    """Move the drafts that name a community nobody made into the source's rejections."""
+    kept = []
+    for draft in parsed.drafts:
+        problem = writer.community_problem(draft)
+        if problem is None:
+            kept.append(draft)
+        else:
+            parsed.rejections.append(Rejection(draft.source or parsed.source, draft.line, problem))
+    parsed.drafts = kept
 
 
 def _report(parsed: ParsedSource, outcomes: list[SaveOutcome | SQLAlchemyError]) -> SourceReport:

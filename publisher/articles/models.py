@@ -11,6 +11,7 @@ from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Integer, Stri
 from sqlmodel import Field, Relationship, SQLModel
 
 from publisher.clock import utcnow
+from publisher.communities import Community
 from publisher.db import StoredEnum, UTCDateTime
 from publisher.media.models import Photo
 from publisher.topics import Topic
@@ -39,6 +40,21 @@ class ArticleTopic(SQLModel, table=True):
     topic_id: int = Field(
         sa_column=Column(
             Integer, ForeignKey("topic.id", ondelete="CASCADE"), primary_key=True, index=True
+        )
+    )
+
+
+class ArticleCommunity(SQLModel, table=True):
+    """A local community an article concerns; an article with none concerns the whole town."""
+
+    __tablename__ = "article_community"
+
+    article_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("article.id", ondelete="CASCADE"), primary_key=True)
+    )
+    community_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("community.id", ondelete="CASCADE"), primary_key=True, index=True
         )
     )
 
@@ -99,6 +115,8 @@ class Article(SQLModel, table=True):
     """Raised by every save: a form that carries an older number is stale and is refused."""
 
     topics: list[Topic] = Relationship(link_model=ArticleTopic)
+    communities: list[Community] = Relationship(link_model=ArticleCommunity)
+    """The local communities it concerns; none: the whole town."""
     photo: Photo | None = Relationship()
 
 
@@ -143,6 +161,10 @@ class ArticleRevision(SQLModel, table=True):
     body_markdown: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     topics: str = Field(default="[]", sa_column=Column(Text, nullable=False))
     """JSON list of topic slugs."""
+    communities: str = Field(
+        default="[]", sa_column=Column(Text, nullable=False, server_default="[]")
+    )
+    """JSON list of local community slugs (none: the whole town)."""
     photo_id: int | None = Field(
         default=None,
         sa_column=Column(Integer, ForeignKey("photo.id", ondelete="SET NULL"), nullable=True),

@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 from publisher.articles.drafts import ArticleDraft, Rejection, TopicRef
 from publisher.articles.models import (
     Article,
+    ArticleCommunity,
     ArticleStatus,
     ArticleTopic,
     RevisionKind,
@@ -34,6 +35,7 @@ from publisher.articles.revisions import (
 from publisher.articles.sanitize import slugify_title
 from publisher.audit import AuditAction, record, settings_change
 from publisher.clock import utcnow
+from publisher.communities import Community, UnknownCommunity
 from publisher.db import MAX_ROW_ID, UTCDateTime
 from publisher.slugs import check_slug
 from publisher.topics import Topic, clean_english_name
@@ -61,10 +63,11 @@ class ArticleNotFound(LookupError):
 
 def with_topics_and_photo() -> tuple[Any, ...]:
     """The loader options of every query that hands articles to pages, feeds and digests:
-    their topics and photo come in the same round trip, and stay readable after the session
-    closes (a digest is composed after its articles were read)."""
+    their topics, communities and photo come in the same round trip, and stay readable after
+    the session closes (a digest is composed after its articles were read)."""
     return (
         selectinload(Article.topics),  # type: ignore[arg-type]
+        selectinload(Article.communities),  # type: ignore[arg-type]
         selectinload(Article.photo),  # type: ignore[arg-type]
     )
 
@@ -85,10 +88,13 @@ def content_hash(draft: ArticleDraft | Article) -> str:
     }
     if isinstance(draft, Article):
         photo = draft.image_source if draft.photo_id is not None else None
+        communities = sorted(community.slug for community in draft.communities)
     else:
         photo = draft.photo.source if draft.photo is not None else None
+        communities = sorted(draft.communities)
     # Only when there is one, so that the articles without a photo keep their fingerprints.
     for key, value in (
+        ("communities", communities),
         ("photo", photo),
         ("image_alt", draft.image_alt),
         ("image_credit", draft.image_credit),
@@ -121,6 +127,7 @@ class ArticleWriter:
         """What was saved with a loss (a photo not stored), at the draft's source and line."""
         self._articles: dict[str, Article | None] = {}
         self._topics: dict[str, Topic] = {}
+        self._communities: dict[str, Community] | None = None
 
     def prefetch(self, external_ids: Iterable[str]) -> None:
         wanted = [key for key in set(external_ids) if key not in self._articles]
@@ -129,7 +136,10 @@ class ArticleWriter:
             found = self.session.exec(
                 select(Article)
                 .where(col(Article.external_id).in_(chunk))
-                .options(selectinload(Article.topics))  # type: ignore[arg-type]
+                .options(
+                    selectinload(Article.topics),  # type: ignore[arg-type]
+                    selectinload(Article.communities),  # type: ignore[arg-type]
+                )
             ).all()
             self._articles.update(dict.fromkeys(chunk))
             self._articles.update({article.external_id: article for article in found})
@@ -137,6 +147,31 @@ class ArticleWriter:
     def forget(self) -> None:
         self._articles.clear()
         self._topics.clear()
+        self._communities = None
+
+    def communities_for(self, slugs: Sequence[str]) -> list[Community]:
+        """The communities named (read once per writer: they are few); an unknown one is an
+        :class:`~publisher.communities.UnknownCommunity` (imports never make communities)."""
+        if not slugs:
+            return []
+        if self._communities is None:
+            self._communities = {c.slug: c for c in self.session.exec(select(Community))}
+        missing = [slug for slug in slugs if slug not in self._communities]
+        if missing:
+            known = ", ".join(sorted(self._communities)) or "none yet"
+            raise UnknownCommunity(
+                f"unknown local community {', '.join(missing)} (known: {known}; "
+                "add one with `communities add`)"
+            )
+        return [self._communities[slug] for slug in dict.fromkeys(slugs)]
+
+    def community_problem(self, draft: ArticleDraft) -> str | None:
+        """Why the draft cannot be stored for its communities, or ``None``."""
+        try:
+            self.communities_for(draft.communities)
+        except UnknownCommunity as exc:
+            return str(exc)
+        return None
 
     def topics_for(self, refs: list[TopicRef]) -> list[Topic]:
         wanted = {ref.slug: ref for ref in refs}
@@ -215,6 +250,7 @@ class ArticleWriter:
 
     def _insert_new(self, drafts: list[ArticleDraft]) -> None:
         topics = [self.topics_for(draft.topics) for draft in drafts]
+        communities = [self.communities_for(draft.communities) for draft in drafts]
         self.session.flush()  # new topics get their ids
         now = utcnow()
         slugs = self.allocate_slugs([draft.title for draft in drafts])
@@ -254,6 +290,13 @@ class ArticleWriter:
         ]
         if links:
             self.session.execute(insert(ArticleTopic.__table__), links)
+        places = [
+            {"article_id": article_id, "community_id": community.id}
+            for article_id, concerned in zip(ids, communities, strict=True)
+            for community in concerned
+        ]
+        if places:
+            self.session.execute(insert(ArticleCommunity.__table__), places)
 
     def _existing(self, external_id: str) -> Article | None:
         if external_id not in self._articles:
@@ -313,6 +356,7 @@ class ArticleWriter:
         article.source = draft.source
         article.content_hash = digest
         article.topics = self.topics_for(draft.topics)
+        article.communities = self.communities_for(draft.communities)
         article.body_markdown = None
         if before is not None:
             article.version += 1

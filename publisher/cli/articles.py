@@ -17,6 +17,8 @@ from publisher.cli.context import console, dumps, err_console, fail, get_context
 from publisher.cli.output import JsonOption, print_json, print_note, print_table
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from sqlalchemy.engine import Engine
 
     from publisher.articles.drafts import TopicRef
@@ -64,6 +66,7 @@ def run_import(
     settings: Settings,
     topics: list[TopicRef],
     *,
+    communities: Sequence[str] = (),
     short_names: bool = False,
     overwrite: bool = False,
 ) -> ImportReport:
@@ -91,6 +94,7 @@ def run_import(
             sources,
             tz=settings.tz,
             add_topics=topics,
+            add_communities=communities,
             on_source_done=on_done,
             fetch_policy=FetchPolicy.from_settings(settings),
             overwrite=overwrite,
@@ -124,6 +128,16 @@ def articles_import(
             help="Add this topic (slug) to every imported article; repeat for several.",
         ),
     ] = None,
+    community: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--community",
+            "-c",
+            metavar="COMMUNITY",
+            help="Every imported article concerns this local community (slug); repeat for "
+            "several. Without it an article concerns the whole town (or what its file says).",
+        ),
+    ] = None,
     overwrite: Annotated[
         bool,
         typer.Option(
@@ -141,6 +155,7 @@ def articles_import(
 
     Each `--topic` is added to every imported article, beside the topics its file gives it
     (a JSON `topics` field, a feed's categories); a topic that does not exist yet is made.
+    Each `--community` must exist already (`publisher communities list`).
 
     Examples:
 
@@ -148,14 +163,28 @@ def articles_import(
     publisher articles import izvoz/                      # a folder, searched recursively
     publisher articles import novice.jsonl --topic promet
     publisher articles import https://www.example.org/feed.xml -t novice -t obcina
+    publisher articles import zapora-vode.txt --community brsljin
     ```
     """
+    from sqlmodel import Session
+
     from publisher.articles.store import SaveOutcome
+    from publisher.communities import CommunityError, communities_by_slug
 
     context = get_context(ctx)
     engine = context.ready_engine()
+    with Session(engine) as session:
+        try:
+            places = [c.slug for c in communities_by_slug(session, community or [])]
+        except CommunityError as exc:
+            fail(str(exc), 2)
     report = run_import(
-        engine, paths, context.settings, _topic_refs(topic or []), overwrite=overwrite
+        engine,
+        paths,
+        context.settings,
+        _topic_refs(topic or []),
+        communities=places,
+        overwrite=overwrite,
     )
     print_totals(report)
     if report.count(SaveOutcome.imported) or report.count(SaveOutcome.updated):

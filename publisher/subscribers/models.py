@@ -195,6 +195,22 @@ class SubscriberTopic(SQLModel, table=True):
     )
 
 
+class SubscriberCommunity(SQLModel, table=True):
+    """A local community a subscriber lives in or follows; with none chosen they receive the
+    news of every part of town."""
+
+    __tablename__ = "subscriber_community"
+
+    subscriber_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("subscriber.id", ondelete="CASCADE"), primary_key=True)
+    )
+    community_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("community.id", ondelete="CASCADE"), primary_key=True, index=True
+        )
+    )
+
+
 class Consent(SQLModel, table=True):
     """Proof of why an address is on a list: when, through what, from where, having seen what."""
 
