@@ -116,12 +116,14 @@ def communities_by_slug(session: Session, slugs: Iterable[str]) -> list[Communit
     }
     missing = [slug for slug in wanted if slug not in found]
     if missing:
-        known = ", ".join(c.slug for c in all_communities(session)) or "none yet"
-        raise UnknownCommunity(
-            f"unknown local community {', '.join(missing)} (known: {known}; "
-            "add one with `communities add`)"
-        )
+        raise unknown_community(missing, [c.slug for c in all_communities(session)])
     return [found[slug] for slug in wanted]
+
+
+def unknown_community(missing: Sequence[str], known: Iterable[str]) -> UnknownCommunity:
+    """The one wording of "no such community": what was asked, and what there is."""
+    listed = ", ".join(sorted(known)) or "none yet"
+    return UnknownCommunity(f"unknown local community {', '.join(missing)} (known: {listed})")
 
 
 def save_community(

@@ -35,7 +35,7 @@ from publisher.articles.revisions import (
 from publisher.articles.sanitize import slugify_title
 from publisher.audit import AuditAction, record, settings_change
 from publisher.clock import utcnow
-from publisher.communities import Community, UnknownCommunity
+from publisher.communities import Community, UnknownCommunity, unknown_community
 from publisher.db import MAX_ROW_ID, UTCDateTime
 from publisher.slugs import check_slug
 from publisher.topics import Topic, clean_english_name
@@ -158,11 +158,7 @@ class ArticleWriter:
             self._communities = {c.slug: c for c in self.session.exec(select(Community))}
         missing = [slug for slug in slugs if slug not in self._communities]
         if missing:
-            known = ", ".join(sorted(self._communities)) or "none yet"
-            raise UnknownCommunity(
-                f"unknown local community {', '.join(missing)} (known: {known}; "
-                "add one with `communities add`)"
-            )
+            raise unknown_community(missing, self._communities)
         return [self._communities[slug] for slug in dict.fromkeys(slugs)]
 
     def community_problem(self, draft: ArticleDraft) -> str | None:
